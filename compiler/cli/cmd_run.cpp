@@ -1,0 +1,76 @@
+/// \file `convtune run`: JIT-compile a layer, check it against the reference, time it.
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "compiler/cli/args.h"
+#include "compiler/cli/commands.h"
+#include "compiler/compile.h"
+#include "ir/conv_builder.h"
+#include "ir/workload.h"
+#include "runtime/measure.h"
+#include "runtime/reference_conv.h"
+#include "targets/target.h"
+
+namespace convtune::cli {
+
+int cmd_run(const std::vector<std::string>& argv) {
+  Args args("run", {{"workload", "SPEC", "the layer (suite:LAYER, key=value list or benchdnn descriptor)", ""},
+                    {"target", "T", "where to compile and run: cpu (the host)", "cpu"},
+                    {"threads", "T", "threads the kernel may use", "1"},
+                    {"repeat", "N", "timed measurements; the median is reported", "7"},
+                    {"min-repeat-ms", "MS", "each measurement repeats the call for at least this long", "100"},
+                    {"seed", "S", "seed of the random input and weights", "1"},
+                    {"dump-ir", "", "print the IR after every lowering step to stderr", ""},
+                    {"json", "", "print one JSON object", ""}});
+  if (!args.parse(argv)) {
+    std::cout << args.help("usage: convtune run --workload SPEC [--threads T] [--json]");
+    return 0;
+  }
+  Workload wl = parse_workload(args.require("workload"));
+  Target target = parse_target(args.get("target"));
+  const int64_t threads = args.get_int("threads", 1);
+  TimingOptions timing;
+  timing.measurements = int(args.get_int("repeat", 1));
+  timing.min_measurement_ms = args.get_double("min-repeat-ms", 0);
+  const uint64_t seed = uint64_t(args.get_int("seed", 0));
+  LowerOptions lower_options;
+  lower_options.dump_ir = args.has("dump-ir");
+
+  Tensor input(wl.input_elems()), weights(wl.weight_elems()), output(wl.output_elems());
+  input.fill_random(seed);
+  weights.fill_random(seed + 1);
+
+  auto kernel = compile_jit(build_conv_nest(wl), target, lower_options);
+  (*kernel)(input.data(), weights.data(), output.data());
+  Reference ref = reference_conv(wl, input, weights);
+  Agreement agreement = check_against_reference(wl, ref, output);
+  Timing t;
+  if (agreement.ok) t = measure([&] { (*kernel)(input.data(), weights.data(), output.data()); }, timing);
+  const double gflops = agreement.ok ? wl.flops() / (t.median_ms * 1e6) : 0;
+
+  if (args.has("json")) {
+    nlohmann::json j = {{"workload", wl},          {"key", wl.key()},
+                        {"target", target},        {"threads", threads},
+                        {"ok", agreement.ok},      {"max_abs_err", agreement.max_abs_err},
+                        {"max_rel_err", agreement.max_rel_err}, {"tolerance", agreement.tolerance},
+                        {"flops", wl.flops()},     {"median_ms", t.median_ms},
+                        {"min_ms", t.min_ms},      {"max_ms", t.max_ms},
+                        {"ms_per_call", t.ms_per_call}, {"gflops", gflops}};
+    std::cout << j.dump(2) << "\n";
+    return agreement.ok ? 0 : 1;
+  }
+  std::printf("workload   %s%s%s\n", wl.name.c_str(), wl.name.empty() ? "" : "  ", wl.spec().c_str());
+  std::printf("target     %s, %lld thread%s\n", target.key().c_str(), (long long)threads, threads == 1 ? "" : "s");
+  std::printf("check      %s (max abs err %.3g, max rel err %.3g, bound %.3g)\n",
+              agreement.ok ? "ok" : "WRONG RESULT", agreement.max_abs_err, agreement.max_rel_err,
+              agreement.tolerance);
+  if (!agreement.ok) return 1;
+  std::printf("time       median %.4g ms (min %.4g, max %.4g; %zu measurements of %d calls)\n", t.median_ms,
+              t.min_ms, t.max_ms, t.ms_per_call.size(), t.calls_per_measurement);
+  std::printf("speed      %.4g GFLOP/s (%sFLOP per call)\n", gflops, si(wl.flops()).c_str());
+  return 0;
+}
+
+} // namespace convtune::cli

@@ -1,0 +1,15 @@
+/// \file The `convtune` subcommands; each takes the words after its name and returns the exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace convtune::cli {
+
+int cmd_show(const std::vector<std::string>& argv);
+int cmd_run(const std::vector<std::string>& argv);
+
+/// "231.2 M" style: a value with an SI prefix and 4 significant digits.
+std::string si(double value);
+
+} // namespace convtune::cli

@@ -1,0 +1,54 @@
+/// \file The `convtune` driver: dispatches to a subcommand and maps errors to exit codes
+/// (2: the user's mistake, 3: an internal error).
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "compiler/cli/commands.h"
+#include "ir/error.h"
+
+namespace {
+
+const char* kUsage =
+    "convtune " CONVTUNE_VERSION " - an autotuning compiler for 2-D convolutions\n"
+    "\n"
+    "usage: convtune COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  show    the workload, its FLOPs, bytes and arithmetic intensity, and its loop nest\n"
+    "  run     JIT-compile the layer, check it against the reference, time it\n"
+    "\n"
+    "A workload (--workload) is a suite entry (resnet18:C6, mobilenet:D4), an inline spec\n"
+    "(n=1,c=64,h=56,w=56,k=64,r=3,s=3,stride=1,pad=1) or a benchdnn descriptor\n"
+    "(mb1ic64ih56iw56oc64oh56ow56kh3kw3sh1sw1ph1pw1).\n"
+    "\n"
+    "`convtune COMMAND --help` lists the options of a command.\n";
+
+} // namespace
+
+int main(int argc, char** argv) {
+  using namespace convtune;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version") {
+    std::puts("convtune " CONVTUNE_VERSION);
+    return 0;
+  }
+  const std::string command = args[0];
+  args.erase(args.begin());
+  try {
+    if (command == "show") return cli::cmd_show(args);
+    if (command == "run") return cli::cmd_run(args);
+    throw UserError("unknown command '" + command + "' (see convtune --help)");
+  } catch (const UserError& e) {
+    std::fprintf(stderr, "convtune: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "convtune: internal error: %s (please report this)\n", e.what());
+    return 3;
+  }
+}

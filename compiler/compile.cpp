@@ -1,0 +1,30 @@
+/// \file The three ways out of the compiler, each a lowering plus one emission step.
+#include "compiler/compile.h"
+
+#include "compiler/lower.h"
+#include "targets/host_jit.h"
+#include "targets/llvm_target.h"
+
+namespace convtune {
+
+std::unique_ptr<JitKernel> compile_jit(const LoopNest& nest, const Target& target,
+                                       const LowerOptions& options) {
+  auto tm = make_target_machine(target);
+  LoweredModule lowered = lower(nest, target, *tm, options);
+  return HostJit::instance().add(std::move(lowered.module), std::move(lowered.context), lowered.function);
+}
+
+std::string compile_assembly(const LoopNest& nest, const Target& target, const LowerOptions& options) {
+  auto tm = make_target_machine(target);
+  LoweredModule lowered = lower(nest, target, *tm, options);
+  return emit_assembly(*lowered.module, *tm);
+}
+
+void compile_object(const LoopNest& nest, const Target& target, const std::string& path,
+                    const LowerOptions& options) {
+  auto tm = make_target_machine(target);
+  LoweredModule lowered = lower(nest, target, *tm, options);
+  emit_object_file(*lowered.module, *tm, path);
+}
+
+} // namespace convtune

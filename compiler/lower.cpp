@@ -1,0 +1,76 @@
+/// \file The lowering pipeline, top to bottom in one function; each step logged and dumped.
+#include "compiler/lower.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include <llvm/Support/raw_ostream.h>
+
+#include "compiler/codegen_llvm.h"
+#include "compiler/simplify.h"
+#include "ir/ir_printer.h"
+#include "ir/verifier.h"
+#include "targets/llvm_target.h"
+
+namespace convtune {
+
+namespace {
+
+/// Times a step and, when asked, prints its time and the IR it produced.
+class StepLog {
+public:
+  explicit StepLog(const LowerOptions& o)
+      : dump_(o.dump_ir || std::getenv("CONVTUNE_DUMP_IR")),
+        timings_(o.log_timings || std::getenv("CONVTUNE_LOG_PASSES")) {}
+
+  template <class F> auto run(const char* step, F&& f) {
+    auto start = std::chrono::steady_clock::now();
+    auto result = f();
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    if (timings_) std::fprintf(stderr, "[lower] %-10s %8.2f ms\n", step, ms);
+    return result;
+  }
+  void dump(const char* step, const LoopNest& nest) const {
+    if (dump_) std::cerr << "// ---- after " << step << "\n" << to_text(nest);
+  }
+  void dump(const char* step, const llvm::Module& module) const {
+    if (!dump_) return;
+    std::cerr << "; ---- after " << step << "\n";
+    module.print(llvm::errs(), nullptr);
+  }
+
+private:
+  bool dump_, timings_;
+};
+
+} // namespace
+
+LoweredModule lower(const LoopNest& input, const Target& target, llvm::TargetMachine& tm,
+                    const LowerOptions& options) {
+  StepLog log(options);
+  log.dump("schedule", input);
+
+  // 1. The scheduled nest must be well formed before anything trusts it.
+  log.run("verify", [&] { verify(input); return 0; });
+
+  // 2. Fold the index arithmetic that splitting and binding leave behind.
+  LoopNest nest = log.run("simplify", [&] { return simplify(input); });
+  log.dump("simplify", nest);
+
+  // 3. Emit LLVM IR.
+  LoweredModule out;
+  out.context = std::make_unique<llvm::LLVMContext>();
+  out.function = nest.name;
+  out.module = log.run("codegen", [&] { return codegen_llvm(nest, target, *out.context); });
+  prepare_module(*out.module, tm);
+  log.dump("codegen", *out.module);
+
+  // 4. LLVM's O3 pipeline, tuned for this target's CPU.
+  log.run("optimize", [&] { optimize_module(*out.module, tm); return 0; });
+  log.dump("optimize", *out.module);
+  return out;
+}
+
+} // namespace convtune

@@ -1,0 +1,13 @@
+/// \file Options of the lowering pipeline (free of LLVM headers).
+#pragma once
+
+namespace convtune {
+
+struct LowerOptions {
+  /// Print the IR after each step to stderr (also on when CONVTUNE_DUMP_IR is set).
+  bool dump_ir = false;
+  /// Print each step's time to stderr (also on when CONVTUNE_LOG_PASSES is set).
+  bool log_timings = false;
+};
+
+} // namespace convtune

@@ -1,0 +1,246 @@
+/// \file The simplifier: a mutator that rewrites bottom-up with a scope of variable ranges.
+#include "compiler/simplify.h"
+
+#include <optional>
+
+#include "ir/ir_visitor.h"
+
+namespace convtune {
+
+namespace {
+
+bool is_const(const Expr& e, int64_t& v) {
+  if (const IntImm* i = e.as<IntImm>()) {
+    v = i->value;
+    return true;
+  }
+  return false;
+}
+
+Expr make_bool(bool v) { return Compare::make(v ? CompareOp::EQ : CompareOp::NE, Expr(0), Expr(0)); }
+
+/// 1 if `e` is a comparison that is known true, 0 if known false, -1 otherwise.
+int known_truth(const Expr& e) {
+  const Compare* c = e.as<Compare>();
+  if (!c) return -1;
+  int64_t a, b;
+  if (!is_const(c->a, a) || !is_const(c->b, b)) return -1;
+  switch (c->op) {
+  case CompareOp::EQ: return a == b;
+  case CompareOp::NE: return a != b;
+  case CompareOp::LT: return a < b;
+  case CompareOp::LE: return a <= b;
+  case CompareOp::GT: return a > b;
+  case CompareOp::GE: return a >= b;
+  }
+  return -1;
+}
+
+class Simplifier : public IRMutator {
+public:
+  explicit Simplifier(VarRanges ranges) : ranges_(std::move(ranges)) {}
+  using IRMutator::mutate;
+
+protected:
+  Expr visit(const Binary* op, const Expr& self) override {
+    Expr a = mutate(op->a), b = mutate(op->b);
+    if (op->type == ScalarType::Int) {
+      Expr folded = fold_int(op->op, a, b);
+      if (folded.defined()) return folded;
+    }
+    if (a.same_as(op->a) && b.same_as(op->b)) return self;
+    return Binary::make(op->op, a, b);
+  }
+
+  Expr visit(const Compare* op, const Expr& self) override {
+    Expr a = mutate(op->a), b = mutate(op->b);
+    if (a.type() == ScalarType::Int) {
+      Interval x = bounds_of(a, ranges_), y = bounds_of(b, ranges_);
+      int verdict = -1;
+      switch (op->op) {
+      case CompareOp::LT: verdict = x.hi < y.lo ? 1 : (x.lo >= y.hi ? 0 : -1); break;
+      case CompareOp::LE: verdict = x.hi <= y.lo ? 1 : (x.lo > y.hi ? 0 : -1); break;
+      case CompareOp::GT: verdict = x.lo > y.hi ? 1 : (x.hi <= y.lo ? 0 : -1); break;
+      case CompareOp::GE: verdict = x.lo >= y.hi ? 1 : (x.hi < y.lo ? 0 : -1); break;
+      case CompareOp::EQ: verdict = (x.is_point() && y.is_point()) ? x.lo == y.lo : -1; break;
+      case CompareOp::NE: verdict = (x.is_point() && y.is_point()) ? x.lo != y.lo : -1; break;
+      }
+      if (verdict >= 0) return make_bool(verdict == 1);
+    }
+    if (a.same_as(op->a) && b.same_as(op->b)) return self;
+    return Compare::make(op->op, a, b);
+  }
+
+  Expr visit(const Logical* op, const Expr& self) override {
+    Expr a = mutate(op->a), b = mutate(op->b);
+    int ta = known_truth(a), tb = known_truth(b);
+    if (op->op == LogicalOp::And) {
+      if (ta == 0 || tb == 0) return make_bool(false);
+      if (ta == 1) return b;
+      if (tb == 1) return a;
+    } else {
+      if (ta == 1 || tb == 1) return make_bool(true);
+      if (ta == 0) return b;
+      if (tb == 0) return a;
+    }
+    if (a.same_as(op->a) && b.same_as(op->b)) return self;
+    return Logical::make(op->op, a, b);
+  }
+
+  Expr visit(const Select* op, const Expr& self) override {
+    Expr c = mutate(op->cond);
+    int t = known_truth(c);
+    if (t == 1) return mutate(op->true_value);
+    if (t == 0) return mutate(op->false_value);
+    return IRMutator::visit(op, self);
+  }
+
+  Stmt visit(const For* op, const Stmt& self) override {
+    Expr mn = mutate(op->min), ext = mutate(op->extent);
+    Interval e = bounds_of(ext, ranges_);
+    if (e.hi <= 0) return Stmt();
+    Interval m = bounds_of(mn, ranges_);
+    Interval range = Interval::everything();
+    range.lo = m.lo;
+    if (m.has_upper() && e.has_upper()) range.hi = m.hi + e.hi - 1;
+    Stmt body = scoped(op->name, range, op->body);
+    if (!body.defined()) return Stmt();
+    if (mn.same_as(op->min) && ext.same_as(op->extent) && body.same_as(op->body)) return self;
+    return For::make(op->name, mn, ext, op->for_kind, body);
+  }
+
+  Stmt visit(const LetStmt* op, const Stmt& self) override {
+    Expr v = mutate(op->value);
+    Stmt body = scoped(op->name, bounds_of(v, ranges_), op->body);
+    if (!body.defined()) return Stmt();
+    if (v.same_as(op->value) && body.same_as(op->body)) return self;
+    return LetStmt::make(op->name, v, body);
+  }
+
+  Stmt visit(const IfThenElse* op, const Stmt& self) override {
+    Expr c = mutate(op->cond);
+    int t = known_truth(c);
+    if (t == 1) return mutate(op->then_case);
+    if (t == 0) return op->else_case.defined() ? mutate(op->else_case) : Stmt();
+    VarRanges outer = ranges_;
+    ranges_ = assume(c, outer);
+    Stmt then_case = mutate(op->then_case);
+    ranges_ = outer;
+    Stmt else_case = op->else_case.defined() ? mutate(op->else_case) : Stmt();
+    if (!then_case.defined()) {
+      if (!else_case.defined()) return Stmt();
+      return IfThenElse::make(Not::make(c), else_case);
+    }
+    if (c.same_as(op->cond) && then_case.same_as(op->then_case) && else_case.same_as(op->else_case)) return self;
+    return IfThenElse::make(c, then_case, else_case);
+  }
+
+  Stmt visit(const Block* op, const Stmt& self) override {
+    std::vector<Stmt> stmts;
+    bool changed = false;
+    for (const Stmt& s : op->stmts) {
+      Stmt m = mutate(s);
+      changed = changed || !m.same_as(s);
+      if (m.defined()) stmts.push_back(m);
+    }
+    if (!changed) return self;
+    if (stmts.empty()) return Stmt();
+    return Block::make(std::move(stmts));
+  }
+
+  Stmt visit(const Allocate* op, const Stmt& self) override {
+    Stmt body = mutate(op->body);
+    if (!body.defined()) return Stmt();
+    if (body.same_as(op->body)) return self;
+    return Allocate::make(op->buffer, body);
+  }
+
+private:
+  Stmt scoped(const std::string& name, Interval range, const Stmt& body) {
+    auto saved = ranges_.find(name) != ranges_.end() ? std::optional<Interval>(ranges_[name]) : std::nullopt;
+    ranges_[name] = range;
+    Stmt out = mutate(body);
+    if (saved) ranges_[name] = *saved; else ranges_.erase(name);
+    return out;
+  }
+
+  /// The folded form of `a op b`, or an undefined Expr when nothing simplifies.
+  Expr fold_int(BinaryOp op, const Expr& a, const Expr& b) {
+    int64_t x = 0, y = 0;
+    const bool ca = is_const(a, x), cb = is_const(b, y);
+    switch (op) {
+    case BinaryOp::Add:
+      if (ca && cb) return Expr(x + y);
+      if (ca && x == 0) return b;
+      if (cb && y == 0) return a;
+      if (cb) return add_constant(a, y);
+      if (ca) return add_constant(b, x);
+      break;
+    case BinaryOp::Sub:
+      if (ca && cb) return Expr(x - y);
+      if (cb && y == 0) return a;
+      if (cb) return add_constant(a, -y);
+      if (equal(a, b)) return Expr(0);
+      break;
+    case BinaryOp::Mul:
+      if (ca && cb) return Expr(x * y);
+      if ((ca && x == 0) || (cb && y == 0)) return Expr(0);
+      if (ca && x == 1) return b;
+      if (cb && y == 1) return a;
+      if (ca) return Binary::make(BinaryOp::Mul, b, a);  // constants to the right
+      break;
+    case BinaryOp::Div:
+    case BinaryOp::Mod: {
+      if (cb && y == 1) return op == BinaryOp::Div ? a : Expr(0);
+      if (ca && cb && y != 0) {
+        int64_t q = x / y, r = x % y;
+        if (r != 0 && ((r < 0) != (y < 0))) { q -= 1; r += y; }
+        return Expr(op == BinaryOp::Div ? q : r);
+      }
+      // (e % m) with e already in [0, m) is e; (e / m) with e in [0, m) is 0.
+      Interval ia = bounds_of(a, ranges_);
+      if (cb && y > 0 && ia.lo >= 0 && ia.hi < y) return op == BinaryOp::Div ? Expr(0) : a;
+      break;
+    }
+    case BinaryOp::Min:
+    case BinaryOp::Max: {
+      Interval ia = bounds_of(a, ranges_), ib = bounds_of(b, ranges_);
+      const bool is_min = op == BinaryOp::Min;
+      if (ia.hi <= ib.lo) return is_min ? a : b;
+      if (ib.hi <= ia.lo) return is_min ? b : a;
+      if (equal(a, b)) return a;
+      break;
+    }
+    }
+    return Expr();
+  }
+
+  /// `e + c`, merging c into a constant already at the top of `e`.
+  static Expr add_constant(const Expr& e, int64_t c) {
+    if (c == 0) return e;
+    if (const Binary* b = e.as<Binary>()) {
+      int64_t inner;
+      if (b->op == BinaryOp::Add && is_const(b->b, inner)) return add_constant(b->a, inner + c);
+      if (b->op == BinaryOp::Sub && is_const(b->b, inner)) return add_constant(b->a, c - inner);
+    }
+    return c > 0 ? Binary::make(BinaryOp::Add, e, Expr(c)) : Binary::make(BinaryOp::Sub, e, Expr(-c));
+  }
+
+  VarRanges ranges_;
+};
+
+} // namespace
+
+Expr simplify(const Expr& e, const VarRanges& ranges) { return Simplifier(ranges).mutate(e); }
+
+Stmt simplify(const Stmt& s) { return Simplifier({}).mutate(s); }
+
+LoopNest simplify(const LoopNest& nest) {
+  LoopNest out = nest;
+  out.body = simplify(nest.body);
+  // A nest whose every statement folded away still writes nothing; keep a well-formed body.
+  if (!out.body.defined()) out.body = nest.body;
+  return out;
+}
+
+} // namespace convtune

@@ -1,0 +1,175 @@
+/// \file Factories of the IR nodes: each checks its operands before building the node.
+#include "ir/ir.h"
+
+#include "ir/error.h"
+
+namespace convtune {
+
+namespace {
+void check_defined(const Expr& e, const char* node, const char* field) {
+  internal_check(e.defined(), std::string(node) + ": undefined " + field);
+}
+void check_int(const Expr& e, const char* node, const char* field) {
+  check_defined(e, node, field);
+  internal_check(e.type() == ScalarType::Int, std::string(node) + ": " + field + " must be an integer");
+}
+void check_indices(const BufferRef& b, const std::vector<Expr>& idx, const char* node) {
+  internal_check(b != nullptr, std::string(node) + ": no buffer");
+  internal_check(idx.size() == b->shape.size(),
+                 std::string(node) + " of " + b->name + ": " + std::to_string(idx.size()) +
+                     " indices for " + std::to_string(b->shape.size()) + " dimensions");
+  for (const Expr& i : idx) check_int(i, node, "index");
+}
+} // namespace
+
+int64_t Buffer::elements() const {
+  int64_t e = 1;
+  for (int64_t d : shape) e *= d;
+  return e;
+}
+
+BufferRef make_buffer(std::string name, std::vector<int64_t> shape, MemoryScope scope) {
+  for (int64_t d : shape) internal_check(d > 0, "buffer " + name + " has an extent <= 0");
+  return std::make_shared<const Buffer>(Buffer{std::move(name), std::move(shape), scope});
+}
+
+Expr::Expr(int64_t v) : node_(std::make_shared<const IntImm>(v)) {}
+
+Expr IntImm::make(int64_t v) { return Expr(v); }
+Expr FloatImm::make(double v) { return Expr(std::make_shared<const FloatImm>(v)); }
+
+Expr Var::make(std::string name) {
+  internal_check(!name.empty(), "Var: empty name");
+  return Expr(std::make_shared<const Var>(std::move(name)));
+}
+
+Expr Binary::make(BinaryOp op, Expr a, Expr b) {
+  check_defined(a, "Binary", "a");
+  check_defined(b, "Binary", "b");
+  internal_check(a.type() == b.type(), "Binary: operand types differ");
+  internal_check(a.type() != ScalarType::Bool, "Binary: boolean operands");
+  internal_check(op != BinaryOp::Mod || a.type() == ScalarType::Int, "Binary: float Mod");
+  ScalarType t = a.type();
+  return Expr(std::make_shared<const Binary>(op, std::move(a), std::move(b), t));
+}
+
+Expr Compare::make(CompareOp op, Expr a, Expr b) {
+  check_defined(a, "Compare", "a");
+  check_defined(b, "Compare", "b");
+  internal_check(a.type() == b.type() && a.type() != ScalarType::Bool, "Compare: operand types");
+  return Expr(std::make_shared<const Compare>(op, std::move(a), std::move(b)));
+}
+
+Expr Logical::make(LogicalOp op, Expr a, Expr b) {
+  check_defined(a, "Logical", "a");
+  check_defined(b, "Logical", "b");
+  internal_check(a.type() == ScalarType::Bool && b.type() == ScalarType::Bool,
+                 "Logical: operands must be booleans");
+  return Expr(std::make_shared<const Logical>(op, std::move(a), std::move(b)));
+}
+
+Expr Not::make(Expr a) {
+  check_defined(a, "Not", "a");
+  internal_check(a.type() == ScalarType::Bool, "Not: operand must be a boolean");
+  return Expr(std::make_shared<const Not>(std::move(a)));
+}
+
+Expr Select::make(Expr cond, Expr t, Expr f) {
+  check_defined(cond, "Select", "cond");
+  check_defined(t, "Select", "true_value");
+  check_defined(f, "Select", "false_value");
+  internal_check(cond.type() == ScalarType::Bool, "Select: condition must be a boolean");
+  internal_check(t.type() == f.type(), "Select: branch types differ");
+  ScalarType ty = t.type();
+  return Expr(std::make_shared<const Select>(std::move(cond), std::move(t), std::move(f), ty));
+}
+
+Expr Load::make(BufferRef buffer, std::vector<Expr> indices) {
+  check_indices(buffer, indices, "Load");
+  return Expr(std::make_shared<const Load>(std::move(buffer), std::move(indices)));
+}
+
+const char* to_string(ForKind kind) {
+  switch (kind) {
+  case ForKind::Serial: return "serial";
+  case ForKind::Parallel: return "parallel";
+  case ForKind::Vectorized: return "vectorized";
+  case ForKind::Unrolled: return "unrolled";
+  case ForKind::GpuBlockX: return "gpu_block_x";
+  case ForKind::GpuBlockY: return "gpu_block_y";
+  case ForKind::GpuBlockZ: return "gpu_block_z";
+  case ForKind::GpuThreadX: return "gpu_thread_x";
+  case ForKind::GpuThreadY: return "gpu_thread_y";
+  case ForKind::GpuThreadZ: return "gpu_thread_z";
+  }
+  return "?";
+}
+
+Stmt For::make(std::string name, Expr min, Expr extent, ForKind kind, Stmt body) {
+  internal_check(!name.empty(), "For: empty loop name");
+  check_int(min, "For", "min");
+  check_int(extent, "For", "extent");
+  internal_check(body.defined(), "For " + name + ": undefined body");
+  return Stmt(std::make_shared<const For>(std::move(name), std::move(min), std::move(extent), kind,
+                                          std::move(body)));
+}
+
+Stmt Store::make(BufferRef buffer, std::vector<Expr> indices, Expr value, bool accumulate) {
+  check_indices(buffer, indices, "Store");
+  check_defined(value, "Store", "value");
+  internal_check(value.type() == ScalarType::Float, "Store to " + buffer->name + ": value must be fp32");
+  return Stmt(std::make_shared<const Store>(std::move(buffer), std::move(indices), std::move(value),
+                                            accumulate));
+}
+
+Stmt Allocate::make(BufferRef buffer, Stmt body) {
+  internal_check(buffer && buffer->scope != MemoryScope::Param, "Allocate: a parameter buffer");
+  internal_check(body.defined(), "Allocate: undefined body");
+  return Stmt(std::make_shared<const Allocate>(std::move(buffer), std::move(body)));
+}
+
+Stmt IfThenElse::make(Expr cond, Stmt then_case, Stmt else_case) {
+  check_defined(cond, "IfThenElse", "cond");
+  internal_check(cond.type() == ScalarType::Bool, "IfThenElse: condition must be a boolean");
+  internal_check(then_case.defined(), "IfThenElse: undefined then_case");
+  return Stmt(std::make_shared<const IfThenElse>(std::move(cond), std::move(then_case),
+                                                 std::move(else_case)));
+}
+
+Stmt Block::make(std::vector<Stmt> stmts) {
+  std::vector<Stmt> flat;
+  for (Stmt& s : stmts) {
+    internal_check(s.defined(), "Block: undefined statement");
+    if (const Block* b = s.as<Block>()) {
+      flat.insert(flat.end(), b->stmts.begin(), b->stmts.end());
+    } else {
+      flat.push_back(std::move(s));
+    }
+  }
+  internal_check(!flat.empty(), "Block: no statements");
+  if (flat.size() == 1) return flat.front();
+  return Stmt(std::make_shared<const Block>(std::move(flat)));
+}
+
+Stmt LetStmt::make(std::string name, Expr value, Stmt body) {
+  internal_check(!name.empty(), "LetStmt: empty name");
+  check_int(value, "LetStmt", "value");
+  internal_check(body.defined(), "LetStmt " + name + ": undefined body");
+  return Stmt(std::make_shared<const LetStmt>(std::move(name), std::move(value), std::move(body)));
+}
+
+Expr operator+(Expr a, Expr b) { return Binary::make(BinaryOp::Add, std::move(a), std::move(b)); }
+Expr operator-(Expr a, Expr b) { return Binary::make(BinaryOp::Sub, std::move(a), std::move(b)); }
+Expr operator*(Expr a, Expr b) { return Binary::make(BinaryOp::Mul, std::move(a), std::move(b)); }
+Expr operator/(Expr a, Expr b) { return Binary::make(BinaryOp::Div, std::move(a), std::move(b)); }
+Expr operator%(Expr a, Expr b) { return Binary::make(BinaryOp::Mod, std::move(a), std::move(b)); }
+Expr operator<(Expr a, Expr b) { return Compare::make(CompareOp::LT, std::move(a), std::move(b)); }
+Expr operator<=(Expr a, Expr b) { return Compare::make(CompareOp::LE, std::move(a), std::move(b)); }
+Expr operator>(Expr a, Expr b) { return Compare::make(CompareOp::GT, std::move(a), std::move(b)); }
+Expr operator>=(Expr a, Expr b) { return Compare::make(CompareOp::GE, std::move(a), std::move(b)); }
+Expr operator&&(Expr a, Expr b) { return Logical::make(LogicalOp::And, std::move(a), std::move(b)); }
+Expr operator||(Expr a, Expr b) { return Logical::make(LogicalOp::Or, std::move(a), std::move(b)); }
+Expr min(Expr a, Expr b) { return Binary::make(BinaryOp::Min, std::move(a), std::move(b)); }
+Expr max(Expr a, Expr b) { return Binary::make(BinaryOp::Max, std::move(a), std::move(b)); }
+
+} // namespace convtune

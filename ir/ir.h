@@ -1,0 +1,265 @@
+/// \file The loop-nest IR: immutable expression and statement nodes built through factories.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace convtune {
+
+/// Every node kind, in one list; the visitor, the mutator and the printer switch over it.
+enum class NodeKind {
+  // expressions
+  IntImm, FloatImm, Var, Binary, Compare, Logical, Not, Select, Load,
+  // statements
+  For, Store, Allocate, IfThenElse, Block, LetStmt,
+};
+
+enum class ScalarType { Int, Float, Bool };
+
+struct Node {
+  explicit Node(NodeKind k) : kind(k) {}
+  virtual ~Node() = default;
+  const NodeKind kind;
+};
+
+struct ExprNode : Node {
+  ExprNode(NodeKind k, ScalarType t) : Node(k), type(t) {}
+  const ScalarType type;
+};
+struct StmtNode : Node {
+  using Node::Node;
+};
+
+/// A handle to an immutable expression; cheap to copy, compared by pointer.
+class Expr {
+public:
+  Expr() = default;
+  Expr(std::shared_ptr<const ExprNode> n) : node_(std::move(n)) {}
+  Expr(int64_t v);  ///< an IntImm
+  Expr(int v) : Expr(int64_t(v)) {}
+  const ExprNode* get() const { return node_.get(); }
+  const ExprNode* operator->() const { return node_.get(); }
+  bool defined() const { return node_ != nullptr; }
+  bool same_as(const Expr& o) const { return node_ == o.node_; }
+  ScalarType type() const { return node_->type; }
+  NodeKind kind() const { return node_->kind; }
+  /// The node as T (T::kind_v must match); nullptr when it is another kind.
+  template <class T> const T* as() const {
+    return node_ && node_->kind == T::kind_v ? static_cast<const T*>(node_.get()) : nullptr;
+  }
+
+private:
+  std::shared_ptr<const ExprNode> node_;
+};
+
+/// A handle to an immutable statement.
+class Stmt {
+public:
+  Stmt() = default;
+  Stmt(std::shared_ptr<const StmtNode> n) : node_(std::move(n)) {}
+  const StmtNode* get() const { return node_.get(); }
+  const StmtNode* operator->() const { return node_.get(); }
+  bool defined() const { return node_ != nullptr; }
+  bool same_as(const Stmt& o) const { return node_ == o.node_; }
+  NodeKind kind() const { return node_->kind; }
+  template <class T> const T* as() const {
+    return node_ && node_->kind == T::kind_v ? static_cast<const T*>(node_.get()) : nullptr;
+  }
+
+private:
+  std::shared_ptr<const StmtNode> node_;
+};
+
+/// Where a buffer lives. Params are the function's arguments; the rest are allocated.
+enum class MemoryScope { Param, Stack, Heap, GpuShared };
+
+/// A dense, row-major fp32 tensor: its name, its extents, where it lives.
+struct Buffer {
+  std::string name;
+  std::vector<int64_t> shape;
+  MemoryScope scope = MemoryScope::Param;
+  int64_t elements() const;
+};
+using BufferRef = std::shared_ptr<const Buffer>;
+BufferRef make_buffer(std::string name, std::vector<int64_t> shape, MemoryScope scope);
+
+// ---- expressions ------------------------------------------------------------------------
+
+struct IntImm : ExprNode {
+  static constexpr NodeKind kind_v = NodeKind::IntImm;
+  explicit IntImm(int64_t v) : ExprNode(kind_v, ScalarType::Int), value(v) {}
+  const int64_t value;
+  static Expr make(int64_t v);
+};
+
+struct FloatImm : ExprNode {
+  static constexpr NodeKind kind_v = NodeKind::FloatImm;
+  explicit FloatImm(double v) : ExprNode(kind_v, ScalarType::Float), value(v) {}
+  const double value;
+  static Expr make(double v);
+};
+
+/// A loop variable or a let-bound name; always an integer.
+struct Var : ExprNode {
+  static constexpr NodeKind kind_v = NodeKind::Var;
+  explicit Var(std::string n) : ExprNode(kind_v, ScalarType::Int), name(std::move(n)) {}
+  const std::string name;
+  static Expr make(std::string name);
+};
+
+/// Integer division and modulo round towards negative infinity (the remainder has the
+/// divisor's sign), so index arithmetic stays correct for negative offsets such as padding.
+enum class BinaryOp { Add, Sub, Mul, Div, Mod, Min, Max };
+struct Binary : ExprNode {
+  static constexpr NodeKind kind_v = NodeKind::Binary;
+  Binary(BinaryOp o, Expr x, Expr y, ScalarType t)
+      : ExprNode(kind_v, t), op(o), a(std::move(x)), b(std::move(y)) {}
+  const BinaryOp op;
+  const Expr a, b;
+  /// Both operands must have the same type (Int or Float); Mod is integer-only.
+  static Expr make(BinaryOp op, Expr a, Expr b);
+};
+
+enum class CompareOp { EQ, NE, LT, LE, GT, GE };
+struct Compare : ExprNode {
+  static constexpr NodeKind kind_v = NodeKind::Compare;
+  Compare(CompareOp o, Expr x, Expr y)
+      : ExprNode(kind_v, ScalarType::Bool), op(o), a(std::move(x)), b(std::move(y)) {}
+  const CompareOp op;
+  const Expr a, b;
+  static Expr make(CompareOp op, Expr a, Expr b);
+};
+
+enum class LogicalOp { And, Or };
+struct Logical : ExprNode {
+  static constexpr NodeKind kind_v = NodeKind::Logical;
+  Logical(LogicalOp o, Expr x, Expr y)
+      : ExprNode(kind_v, ScalarType::Bool), op(o), a(std::move(x)), b(std::move(y)) {}
+  const LogicalOp op;
+  const Expr a, b;
+  static Expr make(LogicalOp op, Expr a, Expr b);
+};
+
+struct Not : ExprNode {
+  static constexpr NodeKind kind_v = NodeKind::Not;
+  explicit Not(Expr x) : ExprNode(kind_v, ScalarType::Bool), a(std::move(x)) {}
+  const Expr a;
+  static Expr make(Expr a);
+};
+
+/// cond ? t : f. Both sides are evaluated, so neither may load out of bounds.
+struct Select : ExprNode {
+  static constexpr NodeKind kind_v = NodeKind::Select;
+  Select(Expr c, Expr t, Expr f, ScalarType ty)
+      : ExprNode(kind_v, ty), cond(std::move(c)), true_value(std::move(t)), false_value(std::move(f)) {}
+  const Expr cond, true_value, false_value;
+  static Expr make(Expr cond, Expr true_value, Expr false_value);
+};
+
+/// An fp32 element of a buffer, one index per dimension.
+struct Load : ExprNode {
+  static constexpr NodeKind kind_v = NodeKind::Load;
+  Load(BufferRef b, std::vector<Expr> idx)
+      : ExprNode(kind_v, ScalarType::Float), buffer(std::move(b)), indices(std::move(idx)) {}
+  const BufferRef buffer;
+  const std::vector<Expr> indices;
+  static Expr make(BufferRef buffer, std::vector<Expr> indices);
+};
+
+// ---- statements -------------------------------------------------------------------------
+
+/// How a loop runs. GPU kinds bind the loop variable to a block or thread index.
+enum class ForKind { Serial, Parallel, Vectorized, Unrolled, GpuBlockX, GpuBlockY, GpuBlockZ,
+                     GpuThreadX, GpuThreadY, GpuThreadZ };
+const char* to_string(ForKind kind);
+
+/// for (name = min; name < min + extent; ++name) body
+struct For : StmtNode {
+  static constexpr NodeKind kind_v = NodeKind::For;
+  For(std::string n, Expr mn, Expr ext, ForKind k, Stmt b)
+      : StmtNode(kind_v), name(std::move(n)), min(std::move(mn)), extent(std::move(ext)),
+        for_kind(k), body(std::move(b)) {}
+  const std::string name;
+  const Expr min, extent;
+  const ForKind for_kind;
+  const Stmt body;
+  static Stmt make(std::string name, Expr min, Expr extent, ForKind kind, Stmt body);
+};
+
+/// buffer[indices] = value, or += value when `accumulate`.
+struct Store : StmtNode {
+  static constexpr NodeKind kind_v = NodeKind::Store;
+  Store(BufferRef b, std::vector<Expr> idx, Expr v, bool acc)
+      : StmtNode(kind_v), buffer(std::move(b)), indices(std::move(idx)), value(std::move(v)),
+        accumulate(acc) {}
+  const BufferRef buffer;
+  const std::vector<Expr> indices;
+  const Expr value;
+  const bool accumulate;
+  static Stmt make(BufferRef buffer, std::vector<Expr> indices, Expr value, bool accumulate);
+};
+
+/// A local buffer that exists only inside `body` (registers/stack, heap or GPU shared memory).
+struct Allocate : StmtNode {
+  static constexpr NodeKind kind_v = NodeKind::Allocate;
+  Allocate(BufferRef b, Stmt bd) : StmtNode(kind_v), buffer(std::move(b)), body(std::move(bd)) {}
+  const BufferRef buffer;
+  const Stmt body;
+  static Stmt make(BufferRef buffer, Stmt body);
+};
+
+struct IfThenElse : StmtNode {
+  static constexpr NodeKind kind_v = NodeKind::IfThenElse;
+  IfThenElse(Expr c, Stmt t, Stmt e)
+      : StmtNode(kind_v), cond(std::move(c)), then_case(std::move(t)), else_case(std::move(e)) {}
+  const Expr cond;
+  const Stmt then_case, else_case;  ///< else_case may be undefined
+  static Stmt make(Expr cond, Stmt then_case, Stmt else_case = Stmt());
+};
+
+struct Block : StmtNode {
+  static constexpr NodeKind kind_v = NodeKind::Block;
+  explicit Block(std::vector<Stmt> s) : StmtNode(kind_v), stmts(std::move(s)) {}
+  const std::vector<Stmt> stmts;
+  /// Flattens nested blocks; a single statement is returned as is.
+  static Stmt make(std::vector<Stmt> stmts);
+};
+
+/// let name = value (an integer) in body.
+struct LetStmt : StmtNode {
+  static constexpr NodeKind kind_v = NodeKind::LetStmt;
+  LetStmt(std::string n, Expr v, Stmt b)
+      : StmtNode(kind_v), name(std::move(n)), value(std::move(v)), body(std::move(b)) {}
+  const std::string name;
+  const Expr value;
+  const Stmt body;
+  static Stmt make(std::string name, Expr value, Stmt body);
+};
+
+// ---- building helpers -------------------------------------------------------------------
+
+Expr operator+(Expr a, Expr b);
+Expr operator-(Expr a, Expr b);
+Expr operator*(Expr a, Expr b);
+Expr operator/(Expr a, Expr b);
+Expr operator%(Expr a, Expr b);
+Expr operator<(Expr a, Expr b);
+Expr operator<=(Expr a, Expr b);
+Expr operator>(Expr a, Expr b);
+Expr operator>=(Expr a, Expr b);
+Expr operator&&(Expr a, Expr b);
+Expr operator||(Expr a, Expr b);
+Expr min(Expr a, Expr b);
+Expr max(Expr a, Expr b);
+
+/// The function a nest lowers to: `void name(const float* input, const float* weights,
+/// float* output)`, with the three parameter buffers and the body that computes output.
+struct LoopNest {
+  std::string name;
+  BufferRef input, weights, output;
+  Stmt body;
+};
+
+} // namespace convtune

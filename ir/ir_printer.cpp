@@ -1,0 +1,179 @@
+/// \file The C-like printer: a recursive walk with operator precedence for expressions.
+#include "ir/ir_printer.h"
+
+#include <sstream>
+
+#include "ir/error.h"
+
+namespace convtune {
+
+namespace {
+
+int precedence(const Expr& e) {
+  if (const Binary* b = e.as<Binary>()) {
+    switch (b->op) {
+    case BinaryOp::Mul: case BinaryOp::Div: case BinaryOp::Mod: return 5;
+    case BinaryOp::Add: case BinaryOp::Sub: return 4;
+    case BinaryOp::Min: case BinaryOp::Max: return 9;  // printed as calls
+    }
+  }
+  if (e.as<Compare>()) return 3;
+  if (const Logical* l = e.as<Logical>()) return l->op == LogicalOp::And ? 2 : 1;
+  if (e.as<Select>()) return 0;
+  return 9;
+}
+
+const char* symbol(BinaryOp op) {
+  switch (op) {
+  case BinaryOp::Add: return " + ";
+  case BinaryOp::Sub: return " - ";
+  case BinaryOp::Mul: return "*";
+  case BinaryOp::Div: return "/";
+  case BinaryOp::Mod: return "%";
+  case BinaryOp::Min: return "min";
+  case BinaryOp::Max: return "max";
+  }
+  return "?";
+}
+
+const char* symbol(CompareOp op) {
+  switch (op) {
+  case CompareOp::EQ: return " == ";
+  case CompareOp::NE: return " != ";
+  case CompareOp::LT: return " < ";
+  case CompareOp::LE: return " <= ";
+  case CompareOp::GT: return " > ";
+  case CompareOp::GE: return " >= ";
+  }
+  return "?";
+}
+
+std::string float_text(double v) {
+  std::ostringstream os;
+  os.precision(9);
+  os << v;
+  std::string s = os.str();
+  if (s.find_first_of(".en") == std::string::npos) s += ".0";
+  return s + "f";
+}
+
+/// `child` printed inside an operator of precedence `outer`; `right` is true for the right
+/// operand of a left-associative operator, which needs parentheses at equal precedence.
+std::string operand(const Expr& child, int outer, bool right) {
+  int p = precedence(child);
+  bool paren = p < outer || (right && p == outer);
+  return paren ? "(" + to_text(child) + ")" : to_text(child);
+}
+
+std::string indices_text(const std::vector<Expr>& idx) {
+  std::string s;
+  for (const Expr& i : idx) s += "[" + to_text(i) + "]";
+  return s;
+}
+
+std::string shape_text(const Buffer& b) {
+  std::string s;
+  for (int64_t d : b.shape) s += "[" + std::to_string(d) + "]";
+  return s;
+}
+
+const char* scope_text(MemoryScope scope) {
+  switch (scope) {
+  case MemoryScope::Param: return "param";
+  case MemoryScope::Stack: return "stack";
+  case MemoryScope::Heap: return "heap";
+  case MemoryScope::GpuShared: return "gpu_shared";
+  }
+  return "?";
+}
+
+} // namespace
+
+std::string to_text(const Expr& e) {
+  internal_check(e.defined(), "printing an undefined expression");
+  switch (e.kind()) {
+  case NodeKind::IntImm: return std::to_string(e.as<IntImm>()->value);
+  case NodeKind::FloatImm: return float_text(e.as<FloatImm>()->value);
+  case NodeKind::Var: return e.as<Var>()->name;
+  case NodeKind::Binary: {
+    const Binary* b = e.as<Binary>();
+    if (b->op == BinaryOp::Min || b->op == BinaryOp::Max) {
+      return std::string(symbol(b->op)) + "(" + to_text(b->a) + ", " + to_text(b->b) + ")";
+    }
+    int p = precedence(e);
+    return operand(b->a, p, false) + symbol(b->op) + operand(b->b, p, true);
+  }
+  case NodeKind::Compare: {
+    const Compare* c = e.as<Compare>();
+    return operand(c->a, 4, false) + symbol(c->op) + operand(c->b, 4, false);
+  }
+  case NodeKind::Logical: {
+    const Logical* l = e.as<Logical>();
+    int p = precedence(e);
+    const char* op = l->op == LogicalOp::And ? " && " : " || ";
+    return operand(l->a, p, false) + op + operand(l->b, p, true);
+  }
+  case NodeKind::Not: return "!" + operand(e.as<Not>()->a, 9, false);
+  case NodeKind::Select: {
+    const Select* s = e.as<Select>();
+    return "select(" + to_text(s->cond) + ", " + to_text(s->true_value) + ", " +
+           to_text(s->false_value) + ")";
+  }
+  case NodeKind::Load: {
+    const Load* l = e.as<Load>();
+    return l->buffer->name + indices_text(l->indices);
+  }
+  default: throw InternalError("to_text: statement kind in an expression");
+  }
+}
+
+std::string to_text(const Stmt& s, int indent) {
+  internal_check(s.defined(), "printing an undefined statement");
+  const std::string pad(indent * 2, ' ');
+  switch (s.kind()) {
+  case NodeKind::For: {
+    const For* f = s.as<For>();
+    std::string prefix = f->for_kind == ForKind::Serial ? "" : std::string(to_string(f->for_kind)) + " ";
+    std::string end = f->min.as<IntImm>() && f->min.as<IntImm>()->value == 0
+                          ? to_text(f->extent)
+                          : operand(f->min, 4, false) + " + " + operand(f->extent, 4, true);
+    return pad + prefix + "for (" + f->name + " = " + to_text(f->min) + "; " + f->name + " < " +
+           end + "; " + f->name + "++) {\n" + to_text(f->body, indent + 1) + pad + "}\n";
+  }
+  case NodeKind::Store: {
+    const Store* st = s.as<Store>();
+    return pad + st->buffer->name + indices_text(st->indices) + (st->accumulate ? " += " : " = ") +
+           to_text(st->value) + ";\n";
+  }
+  case NodeKind::Allocate: {
+    const Allocate* a = s.as<Allocate>();
+    return pad + "float " + a->buffer->name + shape_text(*a->buffer) + ";  // " +
+           scope_text(a->buffer->scope) + "\n" + to_text(a->body, indent);
+  }
+  case NodeKind::IfThenElse: {
+    const IfThenElse* i = s.as<IfThenElse>();
+    std::string text = pad + "if (" + to_text(i->cond) + ") {\n" + to_text(i->then_case, indent + 1);
+    if (i->else_case.defined()) text += pad + "} else {\n" + to_text(i->else_case, indent + 1);
+    return text + pad + "}\n";
+  }
+  case NodeKind::Block: {
+    std::string text;
+    for (const Stmt& x : s.as<Block>()->stmts) text += to_text(x, indent);
+    return text;
+  }
+  case NodeKind::LetStmt: {
+    const LetStmt* l = s.as<LetStmt>();
+    return pad + "int64 " + l->name + " = " + to_text(l->value) + ";\n" + to_text(l->body, indent);
+  }
+  default: throw InternalError("to_text: expression kind in a statement");
+  }
+}
+
+std::string to_text(const LoopNest& nest) {
+  std::string text = "void " + nest.name + "(const float " + nest.input->name + shape_text(*nest.input) +
+                     ", const float " + nest.weights->name + shape_text(*nest.weights) + ", float " +
+                     nest.output->name + shape_text(*nest.output) + ") {\n";
+  return text + to_text(nest.body, 1) + "}\n";
+}
+
+} // namespace convtune

@@ -1,0 +1,71 @@
+/// \file Walking and rewriting the IR: a read-only visitor and a mutator that rebuilds a node
+/// only when one of its children changed.
+#pragma once
+
+#include "ir/ir.h"
+
+namespace convtune {
+
+/// Visits every node of a tree; override the node kinds of interest and call the base to
+/// keep walking into children.
+class IRVisitor {
+public:
+  virtual ~IRVisitor() = default;
+  virtual void visit(const Expr& e);
+  virtual void visit(const Stmt& s);
+
+protected:
+  virtual void visit(const IntImm*) {}
+  virtual void visit(const FloatImm*) {}
+  virtual void visit(const Var*) {}
+  virtual void visit(const Binary* op);
+  virtual void visit(const Compare* op);
+  virtual void visit(const Logical* op);
+  virtual void visit(const Not* op);
+  virtual void visit(const Select* op);
+  virtual void visit(const Load* op);
+  virtual void visit(const For* op);
+  virtual void visit(const Store* op);
+  virtual void visit(const Allocate* op);
+  virtual void visit(const IfThenElse* op);
+  virtual void visit(const Block* op);
+  virtual void visit(const LetStmt* op);
+};
+
+/// Rewrites a tree bottom-up. Each default `visit` mutates the children and returns the
+/// original node when none changed, so untouched subtrees are shared, not copied.
+class IRMutator {
+public:
+  virtual ~IRMutator() = default;
+  virtual Expr mutate(const Expr& e);
+  virtual Stmt mutate(const Stmt& s);
+
+protected:
+  virtual Expr visit(const IntImm*, const Expr& self) { return self; }
+  virtual Expr visit(const FloatImm*, const Expr& self) { return self; }
+  virtual Expr visit(const Var*, const Expr& self) { return self; }
+  virtual Expr visit(const Binary* op, const Expr& self);
+  virtual Expr visit(const Compare* op, const Expr& self);
+  virtual Expr visit(const Logical* op, const Expr& self);
+  virtual Expr visit(const Not* op, const Expr& self);
+  virtual Expr visit(const Select* op, const Expr& self);
+  virtual Expr visit(const Load* op, const Expr& self);
+  virtual Stmt visit(const For* op, const Stmt& self);
+  virtual Stmt visit(const Store* op, const Stmt& self);
+  virtual Stmt visit(const Allocate* op, const Stmt& self);
+  virtual Stmt visit(const IfThenElse* op, const Stmt& self);
+  virtual Stmt visit(const Block* op, const Stmt& self);
+  virtual Stmt visit(const LetStmt* op, const Stmt& self);
+
+  /// Mutates each index; `changed` is set when any differs.
+  std::vector<Expr> mutate_all(const std::vector<Expr>& exprs, bool& changed);
+};
+
+/// Replaces every free occurrence of the variable `name` by `value`.
+Expr substitute(const Expr& e, const std::string& name, const Expr& value);
+Stmt substitute(const Stmt& s, const std::string& name, const Expr& value);
+
+/// True when two expressions compute the same thing by structure (same nodes, same values).
+bool equal(const Expr& a, const Expr& b);
+
+} // namespace convtune

@@ -1,0 +1,65 @@
+/// \file The workload: one 2-D convolution, its validation, canonical key and JSON form.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace convtune {
+
+/// A 2-D convolution in NCHW (input) / KCRS (weights) / NKPQ (output), fp32.
+/// Padding is per side; dilation spreads the kernel taps; groups split channels.
+struct Workload {
+  int64_t n = 1;           ///< batch
+  int64_t c = 1;           ///< input channels
+  int64_t h = 1, w = 1;    ///< input height, width
+  int64_t k = 1;           ///< output channels
+  int64_t r = 1, s = 1;    ///< kernel height, width
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  int64_t dilation_h = 1, dilation_w = 1;
+  int64_t groups = 1;
+  std::string dtype = "f32";
+  std::string layout = "NCHW"; ///< the activations' layout; weights are KCRS, output NKPQ
+  std::string name;            ///< optional label (e.g. "resnet18:C6"); not part of the key
+
+  /// Output height P and width Q (valid only after validate()).
+  int64_t p() const { return (h + pad_top + pad_bottom - dilation_h * (r - 1) - 1) / stride_h + 1; }
+  int64_t q() const { return (w + pad_left + pad_right - dilation_w * (s - 1) - 1) / stride_w + 1; }
+  int64_t c_per_group() const { return c / groups; }
+  int64_t k_per_group() const { return k / groups; }
+
+  int64_t input_elems() const { return n * c * h * w; }
+  int64_t weight_elems() const { return k * c_per_group() * r * s; }
+  int64_t output_elems() const { return n * k * p() * q(); }
+  /// Multiply-accumulates per output element (the reduction length).
+  int64_t reduction_length() const { return c_per_group() * r * s; }
+
+  /// 2 * N * K * P * Q * (C / groups) * R * S: padding taps counted, as peers count them.
+  double flops() const;
+  /// Bytes of input + weights + output, each read or written once.
+  double bytes() const;
+  double arithmetic_intensity() const { return flops() / bytes(); }
+
+  /// Throws UserError naming the first invalid field and its value.
+  void validate() const;
+
+  /// Stable text naming every field that changes what is computed (not `name`).
+  std::string key() const;
+  /// A short human description: "n=1,c=64,h=56,...".
+  std::string spec() const;
+
+  bool operator==(const Workload& o) const { return key() == o.key(); }
+};
+
+void to_json(nlohmann::json& j, const Workload& wl);
+/// Reads a workload; unknown fields and wrong types are UserErrors naming the field.
+void from_json(const nlohmann::json& j, Workload& wl);
+
+/// Parses any of the three spellings: a suite entry ("resnet18:C6"), an inline spec
+/// ("n=1,c=64,h=56,w=56,k=64,r=3,s=3,stride=1,pad=1") or a benchdnn descriptor
+/// ("mb1ic64ih56iw56oc64oh56ow56kh3kw3sh1sw1ph1pw1"). The result is validated.
+Workload parse_workload(const std::string& text);
+
+} // namespace convtune

@@ -1,0 +1,30 @@
+/// \file Timing a kernel: warm-up, repeats until each measurement is long enough, median.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+namespace convtune {
+
+struct TimingOptions {
+  int warmup_calls = 1;
+  int measurements = 7;          ///< how many timed measurements (the median is reported)
+  double min_measurement_ms = 100;  ///< each measurement repeats the call until it lasts this long
+};
+
+struct Timing {
+  std::vector<double> ms_per_call;  ///< one entry per measurement
+  double median_ms = 0;
+  double min_ms = 0;
+  double max_ms = 0;
+  int calls_per_measurement = 0;
+};
+
+/// Times `fn`: warm-up calls, then picks a repeat count so that one measurement lasts at least
+/// min_measurement_ms, and takes `measurements` of them.
+Timing measure(const std::function<void()>& fn, const TimingOptions& options = {});
+
+/// Median of a non-empty vector.
+double median(std::vector<double> values);
+
+} // namespace convtune

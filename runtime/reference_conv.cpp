@@ -1,0 +1,104 @@
+/// \file The reference convolution: plain loops, accumulated in double, the oracle of every test.
+#include "runtime/reference_conv.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "ir/error.h"
+
+namespace convtune {
+
+namespace {
+
+void check_size(const char* what, int64_t actual, int64_t expected) {
+  internal_check(actual == expected, std::string(what) + " has " + std::to_string(actual) +
+                                         " elements, the workload needs " +
+                                         std::to_string(expected));
+}
+
+} // namespace
+
+Reference reference_conv(const Workload& wl, const Tensor& input, const Tensor& weights) {
+  check_size("reference_conv input", input.size(), wl.input_elems());
+  check_size("reference_conv weights", weights.size(), wl.weight_elems());
+
+  const int64_t P = wl.p(), Q = wl.q();
+  const int64_t Cg = wl.c_per_group(), Kg = wl.k_per_group();
+  const float* in = input.data();
+  const float* wt = weights.data();
+
+  Reference ref;
+  ref.output.assign(static_cast<size_t>(wl.output_elems()), 0.0);
+  ref.magnitude.assign(static_cast<size_t>(wl.output_elems()), 0.0);
+
+  size_t o = 0; // NKPQ order is exactly the loop order below
+  for (int64_t n = 0; n < wl.n; ++n) {
+    for (int64_t k = 0; k < wl.k; ++k) {
+      const int64_t g = k / Kg;
+      for (int64_t p = 0; p < P; ++p) {
+        for (int64_t q = 0; q < Q; ++q, ++o) {
+          double sum = 0, mag = 0;
+          for (int64_t c = 0; c < Cg; ++c) {
+            const float* in_plane = in + ((n * wl.c + g * Cg + c) * wl.h) * wl.w;
+            const float* w_plane = wt + ((k * Cg + c) * wl.r) * wl.s;
+            for (int64_t r = 0; r < wl.r; ++r) {
+              const int64_t ih = p * wl.stride_h - wl.pad_top + r * wl.dilation_h;
+              if (ih < 0 || ih >= wl.h) continue; // padding taps contribute 0
+              const float* in_row = in_plane + ih * wl.w;
+              const float* w_row = w_plane + r * wl.s;
+              for (int64_t s = 0; s < wl.s; ++s) {
+                const int64_t iw = q * wl.stride_w - wl.pad_left + s * wl.dilation_w;
+                if (iw < 0 || iw >= wl.w) continue;
+                // The product of two floats is exact in double.
+                const double prod = static_cast<double>(in_row[iw]) * w_row[s];
+                sum += prod;
+                mag += std::fabs(prod);
+              }
+            }
+          }
+          ref.output[o] = sum;
+          ref.magnitude[o] = mag;
+        }
+      }
+    }
+  }
+  return ref;
+}
+
+Agreement check_against_reference(const Workload& wl, const Reference& ref, const Tensor& output) {
+  const int64_t elems = wl.output_elems();
+  check_size("reference output", static_cast<int64_t>(ref.output.size()), elems);
+  check_size("reference magnitude", static_cast<int64_t>(ref.magnitude.size()), elems);
+  check_size("output", output.size(), elems);
+
+  // gamma(n) of Higham sec. 3.1; n counts the reduction's additions plus the final rounding.
+  const double u = 0x1p-24;
+  const double nu = static_cast<double>(wl.reduction_length() + 1) * u;
+  const double inf = std::numeric_limits<double>::infinity();
+  const double gamma = nu < 1 ? nu / (1 - nu) : inf;
+  // Where every tap is zero (all padding, or zero data) any summation order gives exactly 0;
+  // the slack only keeps a -0 / +0 or denormal from reading as a failure.
+  const double slack = 1e-30;
+
+  Agreement a;
+  a.ok = true;
+  a.tolerance = gamma;
+  for (int64_t i = 0; i < elems; ++i) {
+    const double out = output[i];
+    if (!std::isfinite(out)) {
+      a.ok = false;
+      a.max_abs_err = inf;
+      a.max_rel_err = inf;
+      continue;
+    }
+    const double err = std::fabs(out - ref.output[i]);
+    const double mag = ref.magnitude[i];
+    if (err > a.max_abs_err) a.max_abs_err = err;
+    if (mag > 0 && err / mag > a.max_rel_err) a.max_rel_err = err / mag;
+    if (err > gamma * mag + slack) a.ok = false;
+  }
+  return a;
+}
+
+} // namespace convtune
