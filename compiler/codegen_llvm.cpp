@@ -1,24 +1,196 @@
 /// \file The LLVM code generator: a visitor over the IR with a scope of values and ranges.
+///
+/// Layout of the module: one internal function per stage taking the buffer table's pointers,
+/// the C ABI entry `NAME(input, weights, output)` that allocates the temporaries and calls the
+/// stages, and `NAME_stage(index, buffers)` that runs one stage alone (for timing layout
+/// transforms apart). Parallel loops are outlined into `(closure, begin, end)` functions handed
+/// to convtune_parallel_for. Vectorized loops are widened here, lane by lane, into LLVM vector
+/// instructions (see emit_vectorized_loop), so vector code does not depend on LLVM's loop
+/// vectorizer noticing the opportunity.
 #include "compiler/codegen_llvm.h"
 
 #include <map>
+#include <optional>
 
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 
 #include "ir/error.h"
 #include "ir/interval.h"
+#include "ir/ir_visitor.h"
 #include "targets/llvm_compat.h"
 
 namespace convtune {
 
 namespace {
 
+/// The lanes of a vectorized loop: which variables vary across lanes and by how much per
+/// lane (an affine stride), and how many lanes there are.
+struct LaneInfo {
+  int lanes = 0;
+  std::map<std::string, int64_t> strides;  ///< per-lane stride of each varying int variable
+  std::map<std::string, bool> nonlinear;   ///< varying variables that are not affine
+};
+
+/// The per-lane stride of an integer expression: 0 when uniform, nullopt when not affine.
+std::optional<int64_t> lane_stride(const Expr& e, const LaneInfo& lanes) {
+  switch (e.kind()) {
+  case NodeKind::IntImm: return 0;
+  case NodeKind::Var: {
+    const std::string& n = e.as<Var>()->name;
+    if (lanes.nonlinear.count(n)) return std::nullopt;
+    auto it = lanes.strides.find(n);
+    return it == lanes.strides.end() ? 0 : it->second;
+  }
+  case NodeKind::Binary: {
+    const Binary* b = e.as<Binary>();
+    auto sa = lane_stride(b->a, lanes), sb = lane_stride(b->b, lanes);
+    if (!sa || !sb) return std::nullopt;
+    if (*sa == 0 && *sb == 0) return 0;
+    int64_t c = 0;
+    switch (b->op) {
+    case BinaryOp::Add: return *sa + *sb;
+    case BinaryOp::Sub: return *sa - *sb;
+    case BinaryOp::Mul:
+      if (*sb == 0 && constant_value(b->b, c)) return *sa * c;
+      if (*sa == 0 && constant_value(b->a, c)) return *sb * c;
+      return std::nullopt;
+    default: return std::nullopt;
+    }
+  }
+  case NodeKind::Select: {
+    const Select* s = e.as<Select>();
+    auto sc = lane_stride(s->cond, lanes), st = lane_stride(s->true_value, lanes),
+         sf = lane_stride(s->false_value, lanes);
+    if (sc && *sc == 0 && st && sf && *st == *sf) return *st;
+    return std::nullopt;
+  }
+  case NodeKind::Compare:
+  case NodeKind::Logical:
+  case NodeKind::Not: {
+    // Booleans: uniform or not; a varying comparison has no stride.
+    bool varying = false;
+    struct Finder : IRVisitor {
+      const LaneInfo* lanes;
+      bool* varying;
+      void visit(const Var* v) override {
+        if (lanes->strides.count(v->name) || lanes->nonlinear.count(v->name)) *varying = true;
+      }
+      using IRVisitor::visit;
+    } f;
+    f.lanes = &lanes;
+    f.varying = &varying;
+    f.IRVisitor::visit(e);
+    if (varying) return std::nullopt;
+    return 0;
+  }
+  default: return std::nullopt;
+  }
+}
+
+/// True when an expression's value is the same in every lane.
+bool uniform(const Expr& e, const LaneInfo& lanes) {
+  bool varying = false;
+  struct Finder : IRVisitor {
+    const LaneInfo* lanes;
+    bool* varying;
+    void visit(const Var* v) override {
+      if (lanes->strides.count(v->name) || lanes->nonlinear.count(v->name)) *varying = true;
+    }
+    using IRVisitor::visit;
+  } f;
+  f.lanes = &lanes;
+  f.varying = &varying;
+  f.IRVisitor::visit(e);
+  return !varying;
+}
+
+int64_t flat_stride(const Buffer& b, const std::vector<Expr>& idx, const LaneInfo& lanes, bool& affine) {
+  int64_t stride = 0, mult = 1;
+  affine = true;
+  for (size_t d = idx.size(); d-- > 0;) {
+    auto s = lane_stride(idx[d], lanes);
+    if (!s) {
+      affine = false;
+      return 0;
+    }
+    stride += *s * mult;
+    mult *= b.shape[d];
+  }
+  return stride;
+}
+
+/// Can the body of a vectorized loop be widened? Control flow must be uniform across lanes,
+/// integer index math affine in the lane, and a store's address must differ per lane (a
+/// shared address would be a reduction across lanes).
+class VectorizeCheck : public IRVisitor {
+public:
+  explicit VectorizeCheck(LaneInfo lanes) : lanes_(std::move(lanes)) {}
+  bool ok = true;
+  using IRVisitor::visit;
+
+protected:
+  void visit(const For* op) override {
+    if (!uniform(op->min, lanes_) || !uniform(op->extent, lanes_) || op->for_kind == ForKind::Parallel ||
+        op->for_kind == ForKind::Vectorized) {
+      ok = false;
+      return;
+    }
+    IRVisitor::visit(op);
+  }
+  void visit(const IfThenElse* op) override {
+    if (!uniform(op->cond, lanes_)) ok = false;
+    IRVisitor::visit(op);
+  }
+  void visit(const Allocate*) override { ok = false; }
+  void visit(const LetStmt* op) override {
+    auto s = lane_stride(op->value, lanes_);
+    if (!s) {
+      ok = false;
+      lanes_.nonlinear[op->name] = true;
+    } else if (*s != 0) {
+      lanes_.strides[op->name] = *s;
+    }
+    IRVisitor::visit(op);
+    lanes_.nonlinear.erase(op->name);
+    lanes_.strides.erase(op->name);
+  }
+  void visit(const Expr& e) override {
+    // Every varying integer must be affine in the lane: it is carried as lane 0 plus a stride.
+    if (e.type() == ScalarType::Int && !lane_stride(e, lanes_)) ok = false;
+    IRVisitor::visit(e);
+  }
+  void visit(const Load* op) override {
+    bool affine = true;
+    flat_stride(*op->buffer, op->indices, lanes_, affine);
+    if (!affine) ok = false;
+    IRVisitor::visit(op);
+  }
+  void visit(const Store* op) override {
+    bool affine = true;
+    int64_t stride = flat_stride(*op->buffer, op->indices, lanes_, affine);
+    if (!affine || stride == 0) ok = false;
+    // Lanes of a strided store could overlap if |stride| < 1; only distinct addresses pass.
+    IRVisitor::visit(op);
+  }
+
+private:
+  LaneInfo lanes_;
+};
+
+/// A value in a vectorized region: scalar (the same in every lane) or one per lane. Integers
+/// that vary are kept affine: `scalar` is lane 0's value and `stride` the step per lane.
+struct LaneValue {
+  llvm::Value* value = nullptr;
+  bool vector = false;  ///< a float/bool vector of all lanes
+  int64_t stride = 0;   ///< integers: per-lane step from lane 0 (value is lane 0's)
+};
+
 class CodeGen {
 public:
   CodeGen(llvm::LLVMContext& ctx, const Target& target)
       : ctx_(ctx), builder_(ctx), target_(target), i64_(llvm::Type::getInt64Ty(ctx)),
-        f32_(llvm::Type::getFloatTy(ctx)) {
+        f32_(llvm::Type::getFloatTy(ctx)), ptr_(llvm_compat::ptr_type(ctx)) {
     llvm::FastMathFlags fmf;
     fmf.setAllowReassoc();
     fmf.setAllowContract();
@@ -28,40 +200,103 @@ public:
   std::unique_ptr<llvm::Module> run(const LoopNest& nest) {
     auto module = std::make_unique<llvm::Module>(nest.name, ctx_);
     module_ = module.get();
-    llvm::Type* ptr = llvm_compat::ptr_type(ctx_);
-    auto* fn_type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), {ptr, ptr, ptr}, false);
-    fn_ = llvm::Function::Create(fn_type, llvm::Function::ExternalLinkage, nest.name, module_);
-    fn_->addFnAttr(llvm::Attribute::NoUnwind);
-    const BufferRef params[] = {nest.input, nest.weights, nest.output};
-    for (unsigned i = 0; i < 3; ++i) {
-      llvm::Argument* arg = fn_->getArg(i);
-      arg->setName(params[i]->name);
-      arg->addAttr(llvm::Attribute::NoAlias);
-      arg->addAttr(llvm::Attribute::NoCapture);
-      if (i < 2) arg->addAttr(llvm::Attribute::ReadOnly);
-      buffers_[params[i].get()] = arg;
+    name_ = nest.name;
+    const std::vector<BufferRef> buffers = nest.all_buffers();
+    std::vector<llvm::Type*> ptrs(buffers.size(), ptr_);
+    auto* stage_type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), ptrs, false);
+
+    // 1. One internal function per stage, over the whole buffer table.
+    std::vector<llvm::Function*> stage_fns;
+    for (size_t i = 0; i < nest.stages.size(); ++i) {
+      const NestStage& stage = nest.stages[i];
+      llvm::Function* fn = llvm::Function::Create(stage_type, llvm::Function::InternalLinkage,
+                                                  nest.name + "." + stage.name, module_);
+      fn->addFnAttr(llvm::Attribute::NoUnwind);
+      begin_function(fn);
+      for (size_t b = 0; b < buffers.size(); ++b) {
+        llvm::Argument* arg = fn->getArg(unsigned(b));
+        arg->setName(buffers[b]->name);
+        arg->addAttr(llvm::Attribute::NoAlias);
+        arg->addAttr(llvm::Attribute::NoCapture);
+        buffers_[buffers[b].get()] = arg;
+      }
+      emit(stage.body);
+      builder_.CreateRetVoid();
+      buffers_.clear();
+      stage_fns.push_back(fn);
     }
-    entry_ = llvm::BasicBlock::Create(ctx_, "entry", fn_);
-    builder_.SetInsertPoint(entry_);
-    emit(nest.body);
+
+    // 2. The C ABI entry: temporaries on the heap, the stages in order.
+    auto* entry_type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), {ptr_, ptr_, ptr_}, false);
+    llvm::Function* entry = llvm::Function::Create(entry_type, llvm::Function::ExternalLinkage, nest.name, module_);
+    entry->addFnAttr(llvm::Attribute::NoUnwind);
+    begin_function(entry);
+    std::vector<llvm::Value*> args = {entry->getArg(0), entry->getArg(1), entry->getArg(2)};
+    const char* arg_names[] = {"input", "weights", "output"};
+    for (unsigned i = 0; i < 3; ++i) {
+      entry->getArg(i)->setName(arg_names[i]);
+      entry->getArg(i)->addAttr(llvm::Attribute::NoAlias);
+    }
+    for (const BufferRef& t : nest.temporaries) args.push_back(heap_alloc(*t));
+    for (llvm::Function* fn : stage_fns) builder_.CreateCall(fn, args);
+    for (size_t i = 3; i < args.size(); ++i) heap_free(args[i]);
+    builder_.CreateRetVoid();
+
+    // 3. `NAME_stage(index, buffers)`: one stage alone, buffers as a table of pointers.
+    auto* one_type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), {i64_, ptr_}, false);
+    llvm::Function* one = llvm::Function::Create(one_type, llvm::Function::ExternalLinkage, nest.name + "_stage", module_);
+    begin_function(one);
+    std::vector<llvm::Value*> table;
+    for (size_t b = 0; b < buffers.size(); ++b) {
+      llvm::Value* slot = builder_.CreateConstInBoundsGEP1_64(ptr_, one->getArg(1), b);
+      table.push_back(builder_.CreateLoad(ptr_, slot, buffers[b]->name));
+    }
+    llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "done", one);
+    llvm::SwitchInst* sw = builder_.CreateSwitch(one->getArg(0), done, unsigned(stage_fns.size()));
+    for (size_t i = 0; i < stage_fns.size(); ++i) {
+      llvm::BasicBlock* bb = llvm::BasicBlock::Create(ctx_, nest.stages[i].name, one);
+      sw->addCase(llvm::ConstantInt::get(llvm::cast<llvm::IntegerType>(i64_), i), bb);
+      builder_.SetInsertPoint(bb);
+      builder_.CreateCall(stage_fns[i], table);
+      builder_.CreateBr(done);
+    }
+    builder_.SetInsertPoint(done);
     builder_.CreateRetVoid();
     return module;
   }
 
 private:
-  // ---- expressions ----------------------------------------------------------------------
+  void begin_function(llvm::Function* fn) {
+    fn_ = fn;
+    entry_ = llvm::BasicBlock::Create(ctx_, "entry", fn);
+    builder_.SetInsertPoint(entry_);
+  }
+
+  llvm::Value* heap_alloc(const Buffer& b) {
+    llvm::FunctionCallee alloc = module_->getOrInsertFunction("aligned_alloc", ptr_, i64_, i64_);
+    const int64_t bytes = (b.elements() * 4 + 63) / 64 * 64;
+    return builder_.CreateCall(alloc, {llvm::ConstantInt::get(i64_, 64), llvm::ConstantInt::get(i64_, bytes)}, b.name);
+  }
+  void heap_free(llvm::Value* p) {
+    llvm::FunctionCallee release = module_->getOrInsertFunction("free", llvm::Type::getVoidTy(ctx_), ptr_);
+    builder_.CreateCall(release, {p});
+  }
+
+  // ---- scalar expressions -----------------------------------------------------------------
 
   llvm::Value* emit(const Expr& e) {
     switch (e.kind()) {
     case NodeKind::IntImm: return llvm::ConstantInt::get(i64_, e.as<IntImm>()->value, true);
     case NodeKind::FloatImm: return llvm::ConstantFP::get(f32_, e.as<FloatImm>()->value);
-    case NodeKind::Var: {
-      auto it = values_.find(e.as<Var>()->name);
-      internal_check(it != values_.end(), "codegen: unbound variable " + e.as<Var>()->name);
-      return it->second;
+    case NodeKind::Var: return lookup(e.as<Var>()->name);
+    case NodeKind::Binary: {
+      const Binary* b = e.as<Binary>();
+      return binary(b, emit(b->a), emit(b->b));
     }
-    case NodeKind::Binary: return emit_binary(e.as<Binary>());
-    case NodeKind::Compare: return emit_compare(e.as<Compare>());
+    case NodeKind::Compare: {
+      const Compare* c = e.as<Compare>();
+      return compare(c->op, c->a.type() == ScalarType::Float, emit(c->a), emit(c->b));
+    }
     case NodeKind::Logical: {
       const Logical* l = e.as<Logical>();
       llvm::Value *a = emit(l->a), *b = emit(l->b);
@@ -75,14 +310,20 @@ private:
     }
     case NodeKind::Load: {
       const Load* l = e.as<Load>();
-      return builder_.CreateLoad(f32_, address(*l->buffer, l->indices), l->buffer->name);
+      return builder_.CreateLoad(f32_, address(*l->buffer, flat_index(*l->buffer, l->indices)), l->buffer->name);
     }
     default: throw InternalError("codegen: statement kind in an expression");
     }
   }
 
-  llvm::Value* emit_binary(const Binary* b) {
-    llvm::Value *x = emit(b->a), *y = emit(b->b);
+  llvm::Value* lookup(const std::string& name) {
+    auto it = values_.find(name);
+    internal_check(it != values_.end(), "codegen: unbound variable " + name);
+    return it->second;
+  }
+
+  /// A binary op on scalars or on vectors of the same shape.
+  llvm::Value* binary(const Binary* b, llvm::Value* x, llvm::Value* y) {
     if (b->type == ScalarType::Float) {
       switch (b->op) {
       case BinaryOp::Add: return builder_.CreateFAdd(x, y);
@@ -102,32 +343,31 @@ private:
     case BinaryOp::Min: return builder_.CreateSelect(builder_.CreateICmpSLT(x, y), x, y);
     case BinaryOp::Max: return builder_.CreateSelect(builder_.CreateICmpSGT(x, y), x, y);
     case BinaryOp::Div:
-    case BinaryOp::Mod: return emit_floor_div_mod(b, x, y);
+    case BinaryOp::Mod: return floor_div_mod(b, x, y);
     }
     throw InternalError("codegen: unknown binary op");
   }
 
   /// Floor division and modulo. When the dividend is non-negative and the divisor positive,
   /// truncation equals flooring and the plain signed ops suffice.
-  llvm::Value* emit_floor_div_mod(const Binary* b, llvm::Value* x, llvm::Value* y) {
+  llvm::Value* floor_div_mod(const Binary* b, llvm::Value* x, llvm::Value* y) {
     const bool is_div = b->op == BinaryOp::Div;
     Interval xa = bounds_of(b->a, ranges_), yb = bounds_of(b->b, ranges_);
     if (xa.lo >= 0 && yb.lo > 0) return is_div ? builder_.CreateSDiv(x, y) : builder_.CreateSRem(x, y);
     llvm::Value* q = builder_.CreateSDiv(x, y);
     llvm::Value* r = builder_.CreateSRem(x, y);
-    llvm::Value* zero = llvm::ConstantInt::get(i64_, 0);
+    llvm::Value* zero = llvm::Constant::getNullValue(x->getType());
     // The remainder has the dividend's sign; flooring fixes it when the signs differ.
     llvm::Value* fix = builder_.CreateAnd(builder_.CreateICmpNE(r, zero),
                                           builder_.CreateICmpNE(builder_.CreateICmpSLT(r, zero),
                                                                 builder_.CreateICmpSLT(y, zero)));
-    if (is_div) return builder_.CreateSub(q, builder_.CreateZExt(fix, i64_));
+    if (is_div) return builder_.CreateSub(q, builder_.CreateZExt(fix, q->getType()));
     return builder_.CreateAdd(r, builder_.CreateSelect(fix, y, zero));
   }
 
-  llvm::Value* emit_compare(const Compare* c) {
-    llvm::Value *x = emit(c->a), *y = emit(c->b);
-    if (c->a.type() == ScalarType::Float) {
-      switch (c->op) {
+  llvm::Value* compare(CompareOp op, bool is_float, llvm::Value* x, llvm::Value* y) {
+    if (is_float) {
+      switch (op) {
       case CompareOp::EQ: return builder_.CreateFCmpOEQ(x, y);
       case CompareOp::NE: return builder_.CreateFCmpUNE(x, y);
       case CompareOp::LT: return builder_.CreateFCmpOLT(x, y);
@@ -136,7 +376,7 @@ private:
       case CompareOp::GE: return builder_.CreateFCmpOGE(x, y);
       }
     }
-    switch (c->op) {
+    switch (op) {
     case CompareOp::EQ: return builder_.CreateICmpEQ(x, y);
     case CompareOp::NE: return builder_.CreateICmpNE(x, y);
     case CompareOp::LT: return builder_.CreateICmpSLT(x, y);
@@ -147,28 +387,144 @@ private:
     throw InternalError("codegen: unknown comparison");
   }
 
-  /// The address of buffer[indices] in a dense row-major layout.
-  llvm::Value* address(const Buffer& b, const std::vector<Expr>& indices) {
-    auto it = buffers_.find(&b);
-    internal_check(it != buffers_.end(), "codegen: buffer " + b.name + " is not allocated");
+  /// The row-major flat index of buffer[indices] (scalar).
+  llvm::Value* flat_index(const Buffer& b, const std::vector<Expr>& indices) {
     llvm::Value* flat = nullptr;
     for (size_t d = 0; d < indices.size(); ++d) {
       llvm::Value* i = emit(indices[d]);
       flat = flat ? builder_.CreateAdd(builder_.CreateMul(flat, llvm::ConstantInt::get(i64_, b.shape[d]), "", false, true), i, "", false, true)
                   : i;
     }
+    return flat;
+  }
+
+  llvm::Value* address(const Buffer& b, llvm::Value* flat) {
+    auto it = buffers_.find(&b);
+    internal_check(it != buffers_.end(), "codegen: buffer " + b.name + " is not allocated");
     return builder_.CreateInBoundsGEP(f32_, it->second, flat);
   }
 
-  // ---- statements -----------------------------------------------------------------------
+  // ---- vector expressions (inside a vectorized loop) ----------------------------------------
+
+  llvm::Value* splat(llvm::Value* v) {
+    return v->getType()->isVectorTy() ? v : builder_.CreateVectorSplat(unsigned(lanes_.lanes), v);
+  }
+
+  /// An integer LaneValue as a vector of its lanes.
+  llvm::Value* int_lanes(const LaneValue& v) {
+    llvm::Value* base = splat(v.value);
+    if (v.stride == 0) return base;
+    std::vector<llvm::Constant*> steps;
+    for (int l = 0; l < lanes_.lanes; ++l) steps.push_back(llvm::ConstantInt::get(i64_, v.stride * l));
+    return builder_.CreateAdd(base, llvm::ConstantVector::get(steps));
+  }
+
+  LaneValue emit_lanes(const Expr& e) {
+    if (uniform(e, lanes_)) return {emit(e), false, 0};
+    switch (e.kind()) {
+    case NodeKind::Var: {
+      const std::string& n = e.as<Var>()->name;
+      return {lookup(n), false, lanes_.strides.at(n)};
+    }
+    case NodeKind::Binary: {
+      const Binary* b = e.as<Binary>();
+      LaneValue x = emit_lanes(b->a), y = emit_lanes(b->b);
+      if (b->type == ScalarType::Int) {
+        // Affine by construction (checked before widening): lane 0's value and a stride.
+        auto s = lane_stride(e, lanes_);
+        internal_check(s.has_value(), "codegen: non-affine integer in a vectorized loop");
+        return {binary(b, x.value, y.value), false, *s};
+      }
+      return {binary(b, splat(x.value), splat(y.value)), true, 0};
+    }
+    case NodeKind::Compare: {
+      const Compare* c = e.as<Compare>();
+      LaneValue x = emit_lanes(c->a), y = emit_lanes(c->b);
+      const bool is_float = c->a.type() == ScalarType::Float;
+      llvm::Value* xv = is_float ? splat(x.value) : int_lanes(x);
+      llvm::Value* yv = is_float ? splat(y.value) : int_lanes(y);
+      return {compare(c->op, is_float, xv, yv), true, 0};
+    }
+    case NodeKind::Logical: {
+      const Logical* l = e.as<Logical>();
+      llvm::Value *a = splat(emit_lanes(l->a).value), *b = splat(emit_lanes(l->b).value);
+      return {l->op == LogicalOp::And ? builder_.CreateAnd(a, b) : builder_.CreateOr(a, b), true, 0};
+    }
+    case NodeKind::Not: return {builder_.CreateNot(splat(emit_lanes(e.as<Not>()->a).value)), true, 0};
+    case NodeKind::Select: {
+      const Select* s = e.as<Select>();
+      LaneValue c = emit_lanes(s->cond), t = emit_lanes(s->true_value), f = emit_lanes(s->false_value);
+      if (s->type == ScalarType::Int) {
+        internal_check(!c.vector && t.stride == f.stride, "codegen: varying integer select");
+        return {builder_.CreateSelect(c.value, t.value, f.value), false, t.stride};
+      }
+      return {builder_.CreateSelect(splat(c.value), splat(t.value), splat(f.value)), true, 0};
+    }
+    case NodeKind::Load: {
+      const Load* l = e.as<Load>();
+      return {load_lanes(*l->buffer, l->indices), true, 0};
+    }
+    default: throw InternalError("codegen: unexpected varying expression");
+    }
+  }
+
+  /// Lane 0's flat index and the per-lane stride of buffer[indices].
+  std::pair<llvm::Value*, int64_t> flat_lanes(const Buffer& b, const std::vector<Expr>& indices) {
+    bool affine = true;
+    int64_t stride = flat_stride(b, indices, lanes_, affine);
+    internal_check(affine, "codegen: non-affine access in a vectorized loop");
+    llvm::Value* flat = nullptr;
+    for (size_t d = 0; d < indices.size(); ++d) {
+      llvm::Value* i = emit_lanes(indices[d]).value;
+      flat = flat ? builder_.CreateAdd(builder_.CreateMul(flat, llvm::ConstantInt::get(i64_, b.shape[d]), "", false, true), i, "", false, true)
+                  : i;
+    }
+    return {flat, stride};
+  }
+
+  llvm::Type* vec_type() { return llvm::FixedVectorType::get(f32_, unsigned(lanes_.lanes)); }
+
+  /// Contiguous lanes are one vector load; a uniform address is a broadcast; other strides
+  /// gather lane by lane.
+  llvm::Value* load_lanes(const Buffer& b, const std::vector<Expr>& indices) {
+    auto [flat, stride] = flat_lanes(b, indices);
+    if (stride == 1) return builder_.CreateAlignedLoad(vec_type(), address(b, flat), llvm::Align(4), b.name);
+    if (stride == 0) return splat(builder_.CreateLoad(f32_, address(b, flat), b.name));
+    llvm::Value* v = llvm::PoisonValue::get(vec_type());
+    for (int l = 0; l < lanes_.lanes; ++l) {
+      llvm::Value* idx = builder_.CreateAdd(flat, llvm::ConstantInt::get(i64_, stride * l));
+      v = builder_.CreateInsertElement(v, builder_.CreateLoad(f32_, address(b, idx)), uint64_t(l));
+    }
+    return v;
+  }
+
+  void store_lanes(const Store* st) {
+    llvm::Value* value = splat(emit_lanes(st->value).value);
+    auto [flat, stride] = flat_lanes(*st->buffer, st->indices);
+    if (stride == 1) {
+      llvm::Value* addr = address(*st->buffer, flat);
+      if (st->accumulate) value = builder_.CreateFAdd(builder_.CreateAlignedLoad(vec_type(), addr, llvm::Align(4)), value);
+      builder_.CreateAlignedStore(value, addr, llvm::Align(4));
+      return;
+    }
+    for (int l = 0; l < lanes_.lanes; ++l) {
+      llvm::Value* addr = address(*st->buffer, builder_.CreateAdd(flat, llvm::ConstantInt::get(i64_, stride * l)));
+      llvm::Value* lane = builder_.CreateExtractElement(value, uint64_t(l));
+      if (st->accumulate) lane = builder_.CreateFAdd(builder_.CreateLoad(f32_, addr), lane);
+      builder_.CreateStore(lane, addr);
+    }
+  }
+
+  // ---- statements -------------------------------------------------------------------------
 
   void emit(const Stmt& s) {
     switch (s.kind()) {
     case NodeKind::For: return emit_for(s.as<For>());
     case NodeKind::Store: {
       const Store* st = s.as<Store>();
+      if (lanes_.lanes > 0) return store_lanes(st);
       llvm::Value* value = emit(st->value);
-      llvm::Value* addr = address(*st->buffer, st->indices);
+      llvm::Value* addr = address(*st->buffer, flat_index(*st->buffer, st->indices));
       if (st->accumulate) value = builder_.CreateFAdd(builder_.CreateLoad(f32_, addr), value);
       builder_.CreateStore(value, addr);
       return;
@@ -180,6 +536,13 @@ private:
       return;
     case NodeKind::LetStmt: {
       const LetStmt* l = s.as<LetStmt>();
+      if (lanes_.lanes > 0 && !uniform(l->value, lanes_)) {
+        LaneValue v = emit_lanes(l->value);
+        lanes_.strides[l->name] = v.stride;
+        bind(l->name, v.value, Interval::everything(), [&] { emit(l->body); });
+        lanes_.strides.erase(l->name);
+        return;
+      }
       llvm::Value* v = emit(l->value);
       v->setName(l->name);
       bind(l->name, v, bounds_of(l->value, ranges_), [&] { emit(l->body); });
@@ -202,10 +565,8 @@ private:
     switch (f->for_kind) {
     case ForKind::Serial: return emit_serial_loop(f);
     case ForKind::Unrolled: return emit_unrolled_loop(f);
-    case ForKind::Parallel:
-    case ForKind::Vectorized:
-      throw UserError("loop '" + f->name + "' is " + to_string(f->for_kind) +
-                      ", which this code generator does not emit yet");
+    case ForKind::Parallel: return lanes_.lanes > 0 ? emit_serial_loop(f) : emit_parallel_loop(f);
+    case ForKind::Vectorized: return emit_vectorized_loop(f);
     default:
       throw UserError("loop '" + f->name + "' is bound to " + to_string(f->for_kind) +
                       ", which the cpu target cannot run");
@@ -220,37 +581,131 @@ private:
     return r;
   }
 
-  void emit_serial_loop(const For* f) {
-    llvm::Value* mn = emit(f->min);
-    llvm::Value* end = builder_.CreateAdd(mn, emit(f->extent), f->name + ".end", false, true);
+  /// A counted loop from `begin` to `end` binding `name` to begin + i; rotated form.
+  template <class F>
+  void counted_loop(const std::string& name, llvm::Value* begin, llvm::Value* end, bool known_nonempty,
+                    Interval range, F&& body_fn) {
     llvm::BasicBlock* pre = builder_.GetInsertBlock();
-    llvm::BasicBlock* body = llvm::BasicBlock::Create(ctx_, f->name + ".body", fn_);
-    llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, f->name + ".exit", fn_);
-    // Rotated form: one guard before the loop, the exit test at the bottom.
-    Interval ext = bounds_of(f->extent, ranges_);
-    if (ext.lo > 0) {
+    llvm::BasicBlock* body = llvm::BasicBlock::Create(ctx_, name + ".body", fn_);
+    llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, name + ".exit", fn_);
+    if (known_nonempty) {
       builder_.CreateBr(body);
     } else {
-      builder_.CreateCondBr(builder_.CreateICmpSLT(mn, end), body, exit);
+      builder_.CreateCondBr(builder_.CreateICmpSLT(begin, end), body, exit);
     }
     builder_.SetInsertPoint(body);
-    llvm::PHINode* i = builder_.CreatePHI(i64_, 2, f->name);
-    i->addIncoming(mn, pre);
-    bind(f->name, i, loop_range(f), [&] { emit(f->body); });
-    llvm::Value* next = builder_.CreateAdd(i, llvm::ConstantInt::get(i64_, 1), f->name + ".next", false, true);
+    llvm::PHINode* i = builder_.CreatePHI(i64_, 2, name);
+    i->addIncoming(begin, pre);
+    bind(name, i, range, body_fn);
+    llvm::Value* next = builder_.CreateAdd(i, llvm::ConstantInt::get(i64_, 1), name + ".next", false, true);
     i->addIncoming(next, builder_.GetInsertBlock());
     builder_.CreateCondBr(builder_.CreateICmpSLT(next, end), body, exit);
     builder_.SetInsertPoint(exit);
   }
 
+  void emit_serial_loop(const For* f) {
+    llvm::Value* mn = emit(f->min);
+    llvm::Value* end = builder_.CreateAdd(mn, emit(f->extent), f->name + ".end", false, true);
+    counted_loop(f->name, mn, end, bounds_of(f->extent, ranges_).lo > 0, loop_range(f), [&] { emit(f->body); });
+  }
+
   void emit_unrolled_loop(const For* f) {
     int64_t mn = 0, ext = 0;
-    if (!constant_value(f->min, mn) || !constant_value(f->extent, ext)) {
+    if (!constant_value(simplify_bounds(f->min), mn) || !constant_value(simplify_bounds(f->extent), ext)) {
       throw InternalError("codegen: unrolled loop '" + f->name + "' has a non-constant range");
     }
     for (int64_t v = mn; v < mn + ext; ++v) {
       bind(f->name, llvm::ConstantInt::get(i64_, v), Interval::point(v), [&] { emit(f->body); });
     }
+  }
+
+  /// An expression as a constant when the ranges in scope pin it to one value.
+  Expr simplify_bounds(const Expr& e) {
+    Interval i = bounds_of(e, ranges_);
+    return i.is_point() ? Expr(i.lo) : e;
+  }
+
+  /// Widens the body over the loop's lanes when it allows; otherwise runs each lane as an
+  /// unrolled copy (still correct, and LLVM's SLP vectorizer may pack the copies).
+  void emit_vectorized_loop(const For* f) {
+    int64_t lanes = 0;
+    if (!constant_value(simplify_bounds(f->extent), lanes) || lanes < 1) {
+      throw InternalError("codegen: vectorized loop '" + f->name + "' has a non-constant extent");
+    }
+    LaneInfo info;
+    info.lanes = int(lanes);
+    info.strides[f->name] = 1;
+    VectorizeCheck check(info);
+    check.visit(f->body);
+    if (lanes_.lanes > 0 || !check.ok || lanes == 1) return emit_unrolled_loop_any(f, lanes);
+    lanes_ = info;
+    Interval range = loop_range(f);
+    bind(f->name, emit(f->min), range, [&] { emit(f->body); });
+    lanes_ = LaneInfo();
+  }
+
+  void emit_unrolled_loop_any(const For* f, int64_t extent) {
+    llvm::Value* mn = emit(f->min);
+    Interval base = bounds_of(f->min, ranges_);
+    for (int64_t v = 0; v < extent; ++v) {
+      llvm::Value* value = builder_.CreateAdd(mn, llvm::ConstantInt::get(i64_, v), f->name, false, true);
+      Interval r = base;
+      if (r.has_lower()) r.lo += v;
+      if (r.has_upper()) r.hi += v;
+      bind(f->name, value, r, [&] { emit(f->body); });
+    }
+  }
+
+  /// Outlines the loop body into `void(closure, begin, end)` and hands it to the pool. The
+  /// closure is a stack array of every value and buffer pointer in scope.
+  void emit_parallel_loop(const For* f) {
+    llvm::Value* mn = emit(f->min);
+    llvm::Value* extent = emit(f->extent);
+
+    // Capture: the loop's min, every bound variable, every live buffer pointer.
+    std::vector<std::pair<std::string, llvm::Value*>> vars(values_.begin(), values_.end());
+    std::vector<std::pair<const Buffer*, llvm::Value*>> bufs(buffers_.begin(), buffers_.end());
+    const size_t slots = 1 + vars.size() + bufs.size();
+    llvm::Value* closure;
+    {
+      llvm::IRBuilder<> eb(entry_, entry_->begin());
+      closure = eb.CreateAlloca(i64_, llvm::ConstantInt::get(i64_, slots), f->name + ".closure");
+    }
+    auto slot = [&](llvm::IRBuilder<>& b, llvm::Value* base, size_t i) { return b.CreateConstInBoundsGEP1_64(i64_, base, i); };
+    builder_.CreateStore(mn, slot(builder_, closure, 0));
+    for (size_t i = 0; i < vars.size(); ++i) builder_.CreateStore(vars[i].second, slot(builder_, closure, 1 + i));
+    for (size_t i = 0; i < bufs.size(); ++i) builder_.CreateStore(bufs[i].second, slot(builder_, closure, 1 + vars.size() + i));
+
+    // The outlined body, generated with a fresh scope.
+    auto* task_type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), {ptr_, i64_, i64_}, false);
+    llvm::Function* task = llvm::Function::Create(task_type, llvm::Function::InternalLinkage,
+                                                  name_ + "." + f->name + ".par" + std::to_string(next_task_++), module_);
+    task->addFnAttr(llvm::Attribute::NoUnwind);
+    llvm::Function* saved_fn = fn_;
+    llvm::BasicBlock* saved_entry = entry_;
+    llvm::BasicBlock* saved_block = builder_.GetInsertBlock();
+    auto saved_values = values_;
+    auto saved_buffers = buffers_;
+    begin_function(task);
+    llvm::Value* env = task->getArg(0);
+    llvm::Value* task_min = builder_.CreateLoad(i64_, slot(builder_, env, 0));
+    for (size_t i = 0; i < vars.size(); ++i) values_[vars[i].first] = builder_.CreateLoad(i64_, slot(builder_, env, 1 + i), vars[i].first);
+    for (size_t i = 0; i < bufs.size(); ++i) {
+      // Each thread writes a disjoint part: the pointers keep noalias-like freedom via scope.
+      buffers_[bufs[i].first] = builder_.CreateLoad(ptr_, slot(builder_, env, 1 + vars.size() + i), bufs[i].first->name);
+    }
+    llvm::Value* begin = builder_.CreateAdd(task_min, task->getArg(1));
+    llvm::Value* end = builder_.CreateAdd(task_min, task->getArg(2));
+    counted_loop(f->name, begin, end, false, loop_range(f), [&] { emit(f->body); });
+    builder_.CreateRetVoid();
+
+    fn_ = saved_fn;
+    entry_ = saved_entry;
+    values_ = saved_values;
+    buffers_ = saved_buffers;
+    builder_.SetInsertPoint(saved_block);
+    llvm::FunctionCallee pfor = module_->getOrInsertFunction("convtune_parallel_for", llvm::Type::getVoidTy(ctx_), ptr_, ptr_, i64_);
+    builder_.CreateCall(pfor, {task, closure, extent});
   }
 
   void emit_allocate(const Allocate* a) {
@@ -260,29 +715,19 @@ private:
     case MemoryScope::Stack: {
       // Allocas go to the entry block so LLVM can promote them to registers.
       llvm::IRBuilder<> entry_builder(entry_, entry_->begin());
-      auto* alloca = entry_builder.CreateAlloca(llvm::ArrayType::get(f32_, b.elements()), nullptr, b.name);
+      auto* alloca = entry_builder.CreateAlloca(llvm::ArrayType::get(f32_, uint64_t(b.elements())), nullptr, b.name);
       alloca->setAlignment(llvm::Align(64));
       base = alloca;
       break;
     }
-    case MemoryScope::Heap: {
-      llvm::FunctionCallee alloc = module_->getOrInsertFunction(
-          "aligned_alloc", llvm_compat::ptr_type(ctx_), i64_, i64_);
-      int64_t bytes = (b.elements() * 4 + 63) / 64 * 64;
-      base = builder_.CreateCall(alloc, {llvm::ConstantInt::get(i64_, 64), llvm::ConstantInt::get(i64_, bytes)}, b.name);
-      break;
-    }
+    case MemoryScope::Heap: base = heap_alloc(b); break;
     default:
       throw UserError("buffer '" + b.name + "' lives in GPU shared memory, which the cpu target has not");
     }
     buffers_[&b] = base;
     emit(a->body);
     buffers_.erase(&b);
-    if (b.scope == MemoryScope::Heap) {
-      llvm::FunctionCallee release = module_->getOrInsertFunction(
-          "free", llvm::Type::getVoidTy(ctx_), llvm_compat::ptr_type(ctx_));
-      builder_.CreateCall(release, {base});
-    }
+    if (b.scope == MemoryScope::Heap) heap_free(base);
   }
 
   void emit_if(const IfThenElse* op) {
@@ -310,12 +755,16 @@ private:
   const Target& target_;
   llvm::Type* i64_;
   llvm::Type* f32_;
+  llvm::Type* ptr_;
   llvm::Module* module_ = nullptr;
+  std::string name_;
   llvm::Function* fn_ = nullptr;
   llvm::BasicBlock* entry_ = nullptr;
   std::map<std::string, llvm::Value*> values_;
   VarRanges ranges_;
   std::map<const Buffer*, llvm::Value*> buffers_;
+  LaneInfo lanes_;
+  int next_task_ = 0;
 };
 
 } // namespace

@@ -197,9 +197,7 @@ private:
         if (r != 0 && ((r < 0) != (y < 0))) { q -= 1; r += y; }
         return Expr(op == BinaryOp::Div ? q : r);
       }
-      // (e % m) with e already in [0, m) is e; (e / m) with e in [0, m) is 0.
-      Interval ia = bounds_of(a, ranges_);
-      if (cb && y > 0 && ia.lo >= 0 && ia.hi < y) return op == BinaryOp::Div ? Expr(0) : a;
+      if (cb && y > 0) return div_mod_linear(op, a, y);
       break;
     }
     case BinaryOp::Min:
@@ -213,6 +211,57 @@ private:
     }
     }
     return Expr();
+  }
+
+  /// A sum of terms with integer coefficients plus a constant.
+  struct Linear {
+    std::vector<std::pair<Expr, int64_t>> terms;
+    int64_t constant = 0;
+  };
+
+  static void linearize(const Expr& e, int64_t scale, Linear& out) {
+    int64_t c = 0;
+    if (is_const(e, c)) {
+      out.constant += scale * c;
+      return;
+    }
+    if (const Binary* b = e.as<Binary>()) {
+      if (b->op == BinaryOp::Add) { linearize(b->a, scale, out); linearize(b->b, scale, out); return; }
+      if (b->op == BinaryOp::Sub) { linearize(b->a, scale, out); linearize(b->b, -scale, out); return; }
+      if (b->op == BinaryOp::Mul && is_const(b->b, c)) { linearize(b->a, scale * c, out); return; }
+    }
+    out.terms.push_back({e, scale});
+  }
+
+  static Expr rebuild(const std::vector<std::pair<Expr, int64_t>>& terms, int64_t constant) {
+    Expr sum;
+    for (const auto& [t, c] : terms) {
+      Expr term = c == 1 ? t : Binary::make(BinaryOp::Mul, t, Expr(c));
+      sum = sum.defined() ? Binary::make(BinaryOp::Add, sum, term) : term;
+    }
+    if (!sum.defined()) return Expr(constant);
+    return add_constant(sum, constant);
+  }
+
+  /// `e / m` and `e % m` for a constant m > 0: terms whose coefficients are multiples of m
+  /// leave the modulo and divide exactly; when the rest is known to stay within one multiple
+  /// of m, the division of the rest is a constant. E.g. (a*16 + b) / 16 with b in [0, 16)
+  /// is a, and % 16 is b. Undefined when nothing simplifies.
+  Expr div_mod_linear(BinaryOp op, const Expr& e, int64_t m) {
+    Linear lin;
+    linearize(e, 1, lin);
+    std::vector<std::pair<Expr, int64_t>> whole, rest;
+    for (const auto& t : lin.terms) (t.second % m == 0 ? whole : rest).push_back(t);
+    Expr rest_expr = rebuild(rest, lin.constant);
+    Interval ir = bounds_of(rest_expr, ranges_);
+    if (!ir.bounded()) return Expr();
+    const int64_t qlo = ir.lo >= 0 ? ir.lo / m : -((-ir.lo + m - 1) / m);
+    const int64_t qhi = ir.hi >= 0 ? ir.hi / m : -((-ir.hi + m - 1) / m);
+    if (qlo != qhi) return Expr();
+    if (op == BinaryOp::Mod) return add_constant(rest_expr, -qlo * m);
+    std::vector<std::pair<Expr, int64_t>> quotient;
+    for (const auto& [t, c] : whole) quotient.push_back({t, c / m});
+    return rebuild(quotient, qlo);
   }
 
   /// `e + c`, merging c into a constant already at the top of `e`.
@@ -237,9 +286,11 @@ Stmt simplify(const Stmt& s) { return Simplifier({}).mutate(s); }
 
 LoopNest simplify(const LoopNest& nest) {
   LoopNest out = nest;
-  out.body = simplify(nest.body);
-  // A nest whose every statement folded away still writes nothing; keep a well-formed body.
-  if (!out.body.defined()) out.body = nest.body;
+  for (NestStage& stage : out.stages) {
+    Stmt body = simplify(stage.body);
+    // A stage whose every statement folded away does nothing; keep a well-formed body.
+    if (body.defined()) stage.body = body;
+  }
   return out;
 }
 

@@ -21,11 +21,10 @@ LoopNest build_conv_nest(const Workload& wl, const std::string& name) {
   const int64_t groups = wl.groups, cg = wl.c_per_group(), kg = wl.k_per_group();
   const int64_t p_extent = wl.p(), q_extent = wl.q();
 
-  LoopNest nest;
-  nest.name = name;
-  nest.input = make_buffer("input", {wl.n, wl.c, wl.h, wl.w}, MemoryScope::Param);
-  nest.weights = make_buffer("weights", {wl.k, cg, wl.r, wl.s}, MemoryScope::Param);
-  nest.output = make_buffer("output", {wl.n, wl.k, p_extent, q_extent}, MemoryScope::Param);
+  LoopNest nest = LoopNest::single(name, make_buffer("input", {wl.n, wl.c, wl.h, wl.w}, MemoryScope::Param),
+                                   make_buffer("weights", {wl.k, cg, wl.r, wl.s}, MemoryScope::Param),
+                                   make_buffer("output", {wl.n, wl.k, p_extent, q_extent}, MemoryScope::Param),
+                                   Stmt());
 
   Expr n = var("n"), k = var("k"), p = var("p"), q = var("q"), c = var("c"), r = var("r"),
        s = var("s"), ih = var("ih"), iw = var("iw");
@@ -61,7 +60,7 @@ LoopNest build_conv_nest(const Workload& wl, const std::string& name) {
   body = For::make("p", 0, p_extent, ForKind::Serial, body);
   body = For::make("k", 0, kg, ForKind::Serial, body);
   if (groups > 1) body = For::make("g", 0, groups, ForKind::Serial, body);
-  nest.body = For::make("n", 0, wl.n, ForKind::Serial, body);
+  nest.stages[0].body = For::make("n", 0, wl.n, ForKind::Serial, body);
   return nest;
 }
 

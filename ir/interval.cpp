@@ -77,6 +77,12 @@ Interval mod(Interval a, Interval b) {
   // Floor modulo by a positive divisor lies in [0, divisor - 1]; a range already inside
   // [0, b.lo - 1] is left as is.
   if (a.bounded() && a.lo >= 0 && a.hi < b.lo) return a;
+  // Two constants: the exact remainder.
+  if (a.is_point() && b.is_point()) {
+    int64_t r = a.lo % b.lo;
+    if (r < 0) r += b.lo;
+    return Interval::point(r);
+  }
   return {0, b.hi - 1};
 }
 

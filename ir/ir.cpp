@@ -158,6 +158,39 @@ Stmt LetStmt::make(std::string name, Expr value, Stmt body) {
   return Stmt(std::make_shared<const LetStmt>(std::move(name), std::move(value), std::move(body)));
 }
 
+const char* to_string(StageKind kind) {
+  switch (kind) {
+  case StageKind::PackInput: return "pack_input";
+  case StageKind::PackWeights: return "pack_weights";
+  case StageKind::Compute: return "compute";
+  case StageKind::UnpackOutput: return "unpack_output";
+  }
+  return "?";
+}
+
+LoopNest LoopNest::single(std::string name, BufferRef input, BufferRef weights, BufferRef output, Stmt body) {
+  LoopNest nest;
+  nest.name = std::move(name);
+  nest.input = std::move(input);
+  nest.weights = std::move(weights);
+  nest.output = std::move(output);
+  nest.stages.push_back({"compute", StageKind::Compute, std::move(body)});
+  return nest;
+}
+
+const NestStage& LoopNest::compute() const {
+  for (const NestStage& s : stages) {
+    if (s.kind == StageKind::Compute) return s;
+  }
+  throw InternalError("loop nest " + name + " has no compute stage");
+}
+
+std::vector<BufferRef> LoopNest::all_buffers() const {
+  std::vector<BufferRef> all = {input, weights, output};
+  all.insert(all.end(), temporaries.begin(), temporaries.end());
+  return all;
+}
+
 Expr operator+(Expr a, Expr b) { return Binary::make(BinaryOp::Add, std::move(a), std::move(b)); }
 Expr operator-(Expr a, Expr b) { return Binary::make(BinaryOp::Sub, std::move(a), std::move(b)); }
 Expr operator*(Expr a, Expr b) { return Binary::make(BinaryOp::Mul, std::move(a), std::move(b)); }

@@ -254,12 +254,33 @@ Expr operator||(Expr a, Expr b);
 Expr min(Expr a, Expr b);
 Expr max(Expr a, Expr b);
 
+/// What a stage of a nest does. Layout stages move data between the C ABI's dense tensors
+/// and the blocked layouts the compute stage reads; their cost is reported apart.
+enum class StageKind { PackInput, PackWeights, Compute, UnpackOutput };
+const char* to_string(StageKind kind);
+
+/// One step of a nest: a statement over the nest's buffers, run after the previous one.
+struct NestStage {
+  std::string name;
+  StageKind kind = StageKind::Compute;
+  Stmt body;
+};
+
 /// The function a nest lowers to: `void name(const float* input, const float* weights,
-/// float* output)`, with the three parameter buffers and the body that computes output.
+/// float* output)`. It allocates the temporaries (packed layouts), runs the stages in order
+/// and frees them. A naive nest has a single compute stage and no temporaries.
 struct LoopNest {
   std::string name;
   BufferRef input, weights, output;
-  Stmt body;
+  std::vector<BufferRef> temporaries;
+  std::vector<NestStage> stages;
+
+  /// The nest with one compute stage and no temporaries.
+  static LoopNest single(std::string name, BufferRef input, BufferRef weights, BufferRef output, Stmt body);
+  /// The compute stage (InternalError when there is none).
+  const NestStage& compute() const;
+  /// Parameters then temporaries: the order of the buffer table the stage functions take.
+  std::vector<BufferRef> all_buffers() const;
 };
 
 } // namespace convtune

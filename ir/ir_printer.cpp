@@ -19,7 +19,6 @@ int precedence(const Expr& e) {
   }
   if (e.as<Compare>()) return 3;
   if (const Logical* l = e.as<Logical>()) return l->op == LogicalOp::And ? 2 : 1;
-  if (e.as<Select>()) return 0;
   return 9;
 }
 
@@ -173,7 +172,14 @@ std::string to_text(const LoopNest& nest) {
   std::string text = "void " + nest.name + "(const float " + nest.input->name + shape_text(*nest.input) +
                      ", const float " + nest.weights->name + shape_text(*nest.weights) + ", float " +
                      nest.output->name + shape_text(*nest.output) + ") {\n";
-  return text + to_text(nest.body, 1) + "}\n";
+  for (const BufferRef& t : nest.temporaries) {
+    text += "  float " + t->name + shape_text(*t) + ";  // " + scope_text(t->scope) + "\n";
+  }
+  for (const NestStage& stage : nest.stages) {
+    if (nest.stages.size() > 1) text += "  // stage " + stage.name + " (" + to_string(stage.kind) + ")\n";
+    text += to_text(stage.body, 1);
+  }
+  return text + "}\n";
 }
 
 } // namespace convtune

@@ -15,7 +15,7 @@ namespace {
 class Verifier : public IRVisitor {
 public:
   explicit Verifier(const LoopNest& nest) {
-    for (const BufferRef& b : {nest.input, nest.weights, nest.output}) live_.insert(b.get());
+    for (const BufferRef& b : nest.all_buffers()) live_.insert(b.get());
   }
   std::vector<std::string> problems;
   using IRVisitor::visit;
@@ -101,10 +101,13 @@ private:
 } // namespace
 
 std::vector<std::string> verify_problems(const LoopNest& nest) {
-  internal_check(nest.input && nest.weights && nest.output && nest.body.defined(),
+  internal_check(nest.input && nest.weights && nest.output && !nest.stages.empty(),
                  "verify: incomplete loop nest");
   Verifier v(nest);
-  v.visit(nest.body);
+  for (const NestStage& stage : nest.stages) {
+    internal_check(stage.body.defined(), "verify: stage " + stage.name + " has no body");
+    v.visit(stage.body);
+  }
   return v.problems;
 }
 

@@ -10,6 +10,7 @@
 #include <llvm/Support/Error.h>
 
 #include "ir/error.h"
+#include "runtime/thread_pool.h"
 #include "targets/llvm_compat.h"
 #include "targets/llvm_target.h"
 
@@ -37,7 +38,8 @@ struct JitKernel::Impl {
   std::mutex* mutex;
 };
 
-JitKernel::JitKernel(std::unique_ptr<Impl> impl, ConvKernelFn fn) : impl_(std::move(impl)), fn_(fn) {}
+JitKernel::JitKernel(std::unique_ptr<Impl> impl, ConvKernelFn fn, StageFn stage_fn)
+    : impl_(std::move(impl)), fn_(fn), stage_fn_(stage_fn) {}
 
 JitKernel::~JitKernel() {
   std::lock_guard<std::mutex> lock(*impl_->mutex);
@@ -58,6 +60,8 @@ HostJit::HostJit() : state_(std::make_unique<State>()) {
   jd.addGenerator(unwrap(llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
                              state_->jit->getDataLayout().getGlobalPrefix()),
                          "searching the process for symbols"));
+  // The runtime that generated code calls, resolved to this process's copy.
+  define_runtime_symbol("convtune_parallel_for", reinterpret_cast<void*>(&convtune_parallel_for));
 }
 
 HostJit& HostJit::instance() {
@@ -81,18 +85,21 @@ std::unique_ptr<JitKernel> HostJit::add(std::unique_ptr<llvm::Module> module,
   std::lock_guard<std::mutex> lock(state_->mutex);
   auto& jit = *state_->jit;
   // Kernels of the same name live side by side (a tuning session holds many candidates), so
-  // each gets a symbol of its own.
-  llvm::Function* fn = module->getFunction(name);
-  internal_check(fn != nullptr, "module has no function " + name);
-  const std::string symbol = name + "_jit" + std::to_string(state_->next_id++);
-  fn->setName(symbol);
+  // each one's exported symbols get a suffix of their own.
+  internal_check(module->getFunction(name) != nullptr, "module has no function " + name);
+  const std::string suffix = "_jit" + std::to_string(state_->next_id++);
+  for (llvm::Function& f : *module) {
+    if (!f.isDeclaration() && f.hasExternalLinkage()) f.setName(f.getName() + suffix);
+  }
   auto impl = std::make_unique<JitKernel::Impl>();
   impl->mutex = &state_->mutex;
   impl->tracker = jit.getMainJITDylib().createResourceTracker();
   unwrap(jit.addIRModule(impl->tracker, llvm::orc::ThreadSafeModule(std::move(module), std::move(context))),
          "adding module " + name);
-  llvm::orc::ExecutorAddr address = unwrap(jit.lookup(symbol), "looking up " + symbol);
-  return std::unique_ptr<JitKernel>(new JitKernel(std::move(impl), address.toPtr<ConvKernelFn>()));
+  llvm::orc::ExecutorAddr entry = unwrap(jit.lookup(name + suffix), "looking up " + name);
+  llvm::orc::ExecutorAddr stage = unwrap(jit.lookup(name + "_stage" + suffix), "looking up " + name + "_stage");
+  return std::unique_ptr<JitKernel>(
+      new JitKernel(std::move(impl), entry.toPtr<ConvKernelFn>(), stage.toPtr<StageFn>()));
 }
 
 } // namespace convtune

@@ -7,10 +7,11 @@
 #include "compiler/cli/args.h"
 #include "compiler/cli/commands.h"
 #include "compiler/compile.h"
-#include "ir/conv_builder.h"
 #include "ir/workload.h"
 #include "runtime/measure.h"
 #include "runtime/reference_conv.h"
+#include "runtime/thread_pool.h"
+#include "schedules/conv_template.h"
 #include "targets/target.h"
 
 namespace convtune::cli {
@@ -19,6 +20,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   Args args("run", {{"workload", "SPEC", "the layer (suite:LAYER, key=value list or benchdnn descriptor)", ""},
                     {"target", "T", "where to compile and run: cpu (the host)", "cpu"},
                     {"threads", "T", "threads the kernel may use", "1"},
+                    {"schedule", "S", "default (the template's default config), naive, or a schedule/config JSON file", "default"},
                     {"repeat", "N", "timed measurements; the median is reported", "7"},
                     {"min-repeat-ms", "MS", "each measurement repeats the call for at least this long", "100"},
                     {"seed", "S", "seed of the random input and weights", "1"},
@@ -42,7 +44,9 @@ int cmd_run(const std::vector<std::string>& argv) {
   input.fill_random(seed);
   weights.fill_random(seed + 1);
 
-  auto kernel = compile_jit(build_conv_nest(wl), target, lower_options);
+  const Schedule schedule = resolve_schedule(args.get("schedule"), wl, target);
+  auto kernel = compile_jit(scheduled_nest(wl, schedule), target, lower_options);
+  ScopedThreads scoped_threads{int(threads)};
   (*kernel)(input.data(), weights.data(), output.data());
   Reference ref = reference_conv(wl, input, weights);
   Agreement agreement = check_against_reference(wl, ref, output);

@@ -1,0 +1,168 @@
+/// \file Schedule JSON round-trip and replay.
+#include "schedules/schedule.h"
+
+#include <algorithm>
+#include <map>
+
+namespace convtune {
+
+namespace {
+
+/// The fields each primitive takes, in JSON.
+const std::map<std::string, std::vector<std::string>>& primitive_fields() {
+  static const std::map<std::string, std::vector<std::string>> fields = {
+      {"split", {"loop", "factor", "outer", "inner"}},
+      {"reorder", {"loops"}},
+      {"fuse", {"outer", "inner", "fused"}},
+      {"unroll", {"loop"}},
+      {"vectorize", {"loop"}},
+      {"parallel", {"loop"}},
+      {"cache_write", {"loop"}},
+      {"pack_input", {"block"}},
+      {"pack_weights", {"in_block", "out_block"}},
+      {"pack_output", {"block"}},
+  };
+  return fields;
+}
+
+} // namespace
+
+bool Step::operator==(const Step& o) const {
+  return primitive == o.primitive && loop == o.loop && outer == o.outer && inner == o.inner && fused == o.fused &&
+         loops == o.loops && factor == o.factor && block == o.block && in_block == o.in_block && out_block == o.out_block;
+}
+
+nlohmann::json to_json(const Step& s) {
+  nlohmann::json j = {{"step", s.primitive}};
+  for (const std::string& f : primitive_fields().at(s.primitive)) {
+    if (f == "loop") j[f] = s.loop;
+    if (f == "outer") j[f] = s.outer;
+    if (f == "inner") j[f] = s.inner;
+    if (f == "fused") j[f] = s.fused;
+    if (f == "loops") j[f] = s.loops;
+    if (f == "factor") j[f] = s.factor;
+    if (f == "block") j[f] = s.block;
+    if (f == "in_block") j[f] = s.in_block;
+    if (f == "out_block") j[f] = s.out_block;
+  }
+  return j;
+}
+
+nlohmann::json to_json(const Schedule& schedule) {
+  nlohmann::json steps = nlohmann::json::array();
+  for (const Step& s : schedule.steps) steps.push_back(to_json(s));
+  nlohmann::json j = {{"steps", steps}};
+  if (!schedule.template_name.empty()) j["template"] = schedule.template_name;
+  if (!schedule.config.is_null()) j["config"] = schedule.config;
+  return j;
+}
+
+Schedule schedule_from_json(const nlohmann::json& j) {
+  if (!j.is_object()) throw ScheduleError("schedule: expected a JSON object with 'steps'");
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key() != "steps" && it.key() != "template" && it.key() != "config") {
+      throw ScheduleError("schedule: unknown field '" + it.key() + "'");
+    }
+  }
+  if (!j.contains("steps") || !j["steps"].is_array()) throw ScheduleError("schedule: missing array 'steps'");
+  Schedule schedule;
+  if (j.contains("template")) {
+    if (!j["template"].is_string()) throw ScheduleError("schedule: field 'template' must be a string");
+    schedule.template_name = j["template"].get<std::string>();
+  }
+  if (j.contains("config")) schedule.config = j["config"];
+  int number = 0;
+  for (const nlohmann::json& js : j["steps"]) {
+    ++number;
+    const std::string where = "schedule step " + std::to_string(number);
+    if (!js.is_object() || !js.contains("step") || !js["step"].is_string()) {
+      throw ScheduleError(where + ": expected an object with a string field 'step'");
+    }
+    Step s;
+    s.primitive = js["step"].get<std::string>();
+    auto fields = primitive_fields().find(s.primitive);
+    if (fields == primitive_fields().end()) throw ScheduleError(where + ": unknown primitive '" + s.primitive + "'");
+    for (auto it = js.begin(); it != js.end(); ++it) {
+      const auto& allowed = fields->second;
+      if (it.key() != "step" && std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end()) {
+        throw ScheduleError(where + " (" + s.primitive + "): unknown field '" + it.key() + "'");
+      }
+    }
+    for (const std::string& f : fields->second) {
+      if (!js.contains(f)) throw ScheduleError(where + " (" + s.primitive + "): missing field '" + f + "'");
+      const nlohmann::json& v = js[f];
+      const bool is_int_field = f == "factor" || f == "block" || f == "in_block" || f == "out_block";
+      if (is_int_field && !v.is_number_integer()) throw ScheduleError(where + " (" + s.primitive + "): field '" + f + "' must be an integer");
+      if (f == "loops") {
+        if (!v.is_array()) throw ScheduleError(where + " (" + s.primitive + "): field 'loops' must be an array of names");
+        for (const auto& name : v) {
+          if (!name.is_string()) throw ScheduleError(where + " (" + s.primitive + "): field 'loops' must be an array of names");
+          s.loops.push_back(name.get<std::string>());
+        }
+        continue;
+      }
+      if (!is_int_field && !v.is_string()) throw ScheduleError(where + " (" + s.primitive + "): field '" + f + "' must be a string");
+      if (f == "loop") s.loop = v.get<std::string>();
+      if (f == "outer") s.outer = v.get<std::string>();
+      if (f == "inner") s.inner = v.get<std::string>();
+      if (f == "fused") s.fused = v.get<std::string>();
+      if (f == "factor") s.factor = v.get<int64_t>();
+      if (f == "block") s.block = v.get<int64_t>();
+      if (f == "in_block") s.in_block = v.get<int64_t>();
+      if (f == "out_block") s.out_block = v.get<int64_t>();
+    }
+    schedule.steps.push_back(s);
+  }
+  return schedule;
+}
+
+ScheduleState apply_schedule(const Workload& wl, const Schedule& schedule) {
+  ScheduleState st(wl);
+  int number = 0;
+  for (const Step& s : schedule.steps) {
+    ++number;
+    try {
+      if (s.primitive == "split") st.split(s.loop, s.factor, s.outer, s.inner);
+      else if (s.primitive == "reorder") st.reorder(s.loops);
+      else if (s.primitive == "fuse") st.fuse(s.outer, s.inner, s.fused);
+      else if (s.primitive == "unroll") st.unroll(s.loop);
+      else if (s.primitive == "vectorize") st.vectorize(s.loop);
+      else if (s.primitive == "parallel") st.parallel(s.loop);
+      else if (s.primitive == "cache_write") st.cache_write(s.loop);
+      else if (s.primitive == "pack_input") st.pack_input(s.block);
+      else if (s.primitive == "pack_weights") st.pack_weights(s.in_block, s.out_block);
+      else if (s.primitive == "pack_output") st.pack_output(s.block);
+      else throw ScheduleError("unknown primitive '" + s.primitive + "'");
+    } catch (const ScheduleError& e) {
+      throw ScheduleError("schedule step " + std::to_string(number) + ": " + e.what());
+    }
+  }
+  return st;
+}
+
+} // namespace convtune
+
+#include <fstream>
+#include <sstream>
+
+#include "schedules/lower_schedule.h"
+
+namespace convtune {
+
+LoopNest scheduled_nest(const Workload& wl, const Schedule& schedule, const std::string& name) {
+  return lower_schedule(apply_schedule(wl, schedule), name);
+}
+
+nlohmann::json read_json_file(const std::string& path, const char* what) {
+  std::ifstream in(path);
+  if (!in) throw UserError(std::string(what) + " file '" + path + "' cannot be read");
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    return nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    throw UserError(std::string(what) + " file '" + path + "' is not valid JSON (byte " + std::to_string(e.byte) + ")");
+  }
+}
+
+} // namespace convtune

@@ -1,0 +1,56 @@
+/// \file A schedule as data: an ordered list of primitive steps with a JSON form, replayed on
+/// a fresh schedule state of a workload.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ir/workload.h"
+#include "schedules/schedule_state.h"
+
+namespace convtune {
+
+/// One primitive application. Which fields matter depends on the primitive:
+/// split(loop, factor, outer, inner), reorder(loops), fuse(outer, inner, fused),
+/// unroll/vectorize/parallel/cache_write(loop), pack_input(block),
+/// pack_weights(in_block, out_block), pack_output(block).
+struct Step {
+  std::string primitive;
+  std::string loop, outer, inner, fused;
+  std::vector<std::string> loops;
+  int64_t factor = 0, block = 0, in_block = 0, out_block = 0;
+
+  bool operator==(const Step& o) const;
+};
+
+struct Schedule {
+  std::string template_name;  ///< the template that produced it; empty when hand-written
+  nlohmann::json config;      ///< the template's knob values, when it has them
+  std::vector<Step> steps;
+
+  bool operator==(const Schedule& o) const { return template_name == o.template_name && config == o.config && steps == o.steps; }
+};
+
+nlohmann::json to_json(const Step& step);
+nlohmann::json to_json(const Schedule& schedule);
+/// Reads a schedule; a malformed step is a ScheduleError naming the step and the field.
+Schedule schedule_from_json(const nlohmann::json& j);
+
+/// Replays every step on a fresh state of `wl`; a refused step names its number.
+ScheduleState apply_schedule(const Workload& wl, const Schedule& schedule);
+
+} // namespace convtune
+
+namespace convtune {
+
+/// The nest a schedule describes for `wl`: replay, then lower.
+LoopNest scheduled_nest(const Workload& wl, const Schedule& schedule, const std::string& name = "conv");
+
+/// Reads `--schedule FILE`: a schedule ({"steps": [...]}), or a template config
+/// ({"config": {...}} or a bare object of knob values) expanded by `expand_config`.
+/// UserError naming the path when it cannot be read or parsed.
+nlohmann::json read_json_file(const std::string& path, const char* what);
+
+} // namespace convtune

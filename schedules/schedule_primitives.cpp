@@ -1,0 +1,209 @@
+/// \file The schedule primitives: each states its preconditions, checks them, then rewrites.
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "schedules/schedule_state.h"
+
+namespace convtune {
+
+namespace {
+constexpr int64_t kMaxUnroll = 256;
+constexpr int64_t kMaxLanes = 64;
+constexpr int64_t kMaxLocalElements = 4096;
+
+[[noreturn]] void refuse(const char* primitive, const std::string& why) {
+  throw ScheduleError(std::string(primitive) + ": " + why);
+}
+} // namespace
+
+ScheduleState::ScheduleState(const Workload& wl) : wl_(wl) {
+  wl_.validate();
+  loops_.push_back({"n", wl.n, ForKind::Serial, false});
+  if (wl.groups > 1) loops_.push_back({"g", wl.groups, ForKind::Serial, false});
+  loops_.push_back({"k", wl.k_per_group(), ForKind::Serial, false});
+  loops_.push_back({"p", wl.p(), ForKind::Serial, false});
+  loops_.push_back({"q", wl.q(), ForKind::Serial, false});
+  loops_.push_back({"c", wl.c_per_group(), ForKind::Serial, true});
+  loops_.push_back({"r", wl.r, ForKind::Serial, true});
+  loops_.push_back({"s", wl.s, ForKind::Serial, true});
+}
+
+int ScheduleState::position(const std::string& name, const char* primitive) const {
+  for (size_t i = 0; i < loops_.size(); ++i) {
+    if (loops_[i].name == name) return int(i);
+  }
+  std::string known;
+  for (const LoopDim& l : loops_) known += (known.empty() ? "" : ", ") + l.name;
+  refuse(primitive, "no loop named '" + name + "' (loops: " + known + ")");
+}
+
+const LoopDim& ScheduleState::loop(const std::string& name, const char* primitive) const {
+  return loops_[size_t(position(name, primitive))];
+}
+
+LoopDim& ScheduleState::mutable_loop(const std::string& name, const char* primitive) {
+  return loops_[size_t(position(name, primitive))];
+}
+
+void ScheduleState::check_new_name(const std::string& name, const char* primitive) const {
+  static const std::set<std::string> reserved = {"n", "g", "k", "p", "q", "c", "r", "s"};
+  if (name.empty()) refuse(primitive, "a new loop needs a name");
+  for (char ch : name) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_') {
+      refuse(primitive, "loop name '" + name + "' may hold only letters, digits and '_'");
+    }
+  }
+  for (const LoopDim& l : loops_) {
+    if (l.name == name) refuse(primitive, "a loop named '" + name + "' exists already");
+  }
+  // Names once used (split or fused away) stay taken: the relations refer to them, and the
+  // algorithm's own loop names keep their meaning.
+  bool used = reserved.count(name) > 0;
+  for (const LoopRelation& r : relations_) used = used || r.parent == name || r.outer == name || r.inner == name;
+  if (used) refuse(primitive, "the name '" + name + "' was used by an earlier loop");
+}
+
+void ScheduleState::split(const std::string& name, int64_t factor, const std::string& outer, const std::string& inner) {
+  const LoopDim& l = loop(name, "split");
+  if (factor < 1) refuse("split", "loop '" + name + "': factor " + std::to_string(factor) + " must be at least 1");
+  if (l.kind != ForKind::Serial) refuse("split", "loop '" + name + "' is already " + to_string(l.kind) + "; split before annotating");
+  if (!accumulate_at_.empty() && accumulate_at_ == name) refuse("split", "loop '" + name + "' holds the cache_write; split before cache_write");
+  check_new_name(outer, "split");
+  check_new_name(inner, "split");
+  if (outer == inner) refuse("split", "outer and inner loops of '" + name + "' need different names");
+  const int64_t extent = l.extent;
+  const int pos = position(name, "split");
+  LoopDim o = l, i = l;
+  o.name = outer;
+  o.extent = (extent + factor - 1) / factor;
+  i.name = inner;
+  i.extent = std::min(factor, extent);
+  // A factor above the extent leaves one tile: the inner loop covers the extent exactly.
+  relations_.push_back({LoopRelation::Split, name, outer, inner, i.extent, extent});
+  loops_[size_t(pos)] = o;
+  loops_.insert(loops_.begin() + pos + 1, i);
+}
+
+void ScheduleState::reorder(const std::vector<std::string>& order) {
+  std::vector<int> positions;
+  std::set<std::string> seen;
+  for (const std::string& name : order) {
+    if (!seen.insert(name).second) refuse("reorder", "loop '" + name + "' is listed twice");
+    positions.push_back(position(name, "reorder"));
+  }
+  std::vector<LoopDim> moved;
+  for (int p : positions) moved.push_back(loops_[size_t(p)]);
+  std::sort(positions.begin(), positions.end());
+  std::vector<LoopDim> next = loops_;
+  for (size_t i = 0; i < positions.size(); ++i) next[size_t(positions[i])] = moved[i];
+  // Parallel loops cannot end up inside another parallel loop.
+  bool inside_parallel = false;
+  for (const LoopDim& l : next) {
+    if (l.kind == ForKind::Parallel && inside_parallel) refuse("reorder", "loop '" + l.name + "' would be parallel inside another parallel loop");
+    inside_parallel = inside_parallel || l.kind == ForKind::Parallel;
+  }
+  if (!accumulate_at_.empty()) {
+    size_t at = 0;
+    for (size_t i = 0; i < next.size(); ++i) {
+      if (next[i].name == accumulate_at_) at = i;
+    }
+    for (size_t i = 0; i <= at; ++i) {
+      if (next[i].reduction) {
+        refuse("reorder", "reduction loop '" + next[i].name + "' would move outside the cache_write at '" + accumulate_at_ + "'");
+      }
+    }
+  }
+  loops_ = next;
+}
+
+void ScheduleState::fuse(const std::string& outer, const std::string& inner, const std::string& fused) {
+  const int po = position(outer, "fuse"), pi = position(inner, "fuse");
+  if (pi != po + 1) refuse("fuse", "loops '" + outer + "' and '" + inner + "' are not adjacent with '" + outer + "' outside");
+  const LoopDim &o = loops_[size_t(po)], &i = loops_[size_t(pi)];
+  if (o.reduction != i.reduction) refuse("fuse", "loop '" + outer + "' and '" + inner + "' mix a reduction and a pure loop");
+  if (o.kind != ForKind::Serial || i.kind != ForKind::Serial) refuse("fuse", "loops '" + outer + "' and '" + inner + "' must not be annotated yet");
+  if (accumulate_at_ == outer || accumulate_at_ == inner) refuse("fuse", "loop '" + accumulate_at_ + "' holds the cache_write");
+  check_new_name(fused, "fuse");
+  LoopDim f = o;
+  f.name = fused;
+  f.extent = o.extent * i.extent;
+  relations_.push_back({LoopRelation::Fuse, fused, outer, inner, i.extent, f.extent});
+  loops_[size_t(po)] = f;
+  loops_.erase(loops_.begin() + pi);
+}
+
+void ScheduleState::unroll(const std::string& name) {
+  LoopDim& l = mutable_loop(name, "unroll");
+  if (l.kind != ForKind::Serial) refuse("unroll", "loop '" + name + "' is already " + to_string(l.kind));
+  if (l.extent > kMaxUnroll) {
+    refuse("unroll", "loop '" + name + "' has " + std::to_string(l.extent) + " iterations; split it first (at most " +
+                         std::to_string(kMaxUnroll) + ")");
+  }
+  l.kind = ForKind::Unrolled;
+}
+
+void ScheduleState::vectorize(const std::string& name) {
+  LoopDim& l = mutable_loop(name, "vectorize");
+  if (l.reduction) refuse("vectorize", "loop '" + name + "' is a reduction; its lanes would race on one sum");
+  if (l.kind != ForKind::Serial) refuse("vectorize", "loop '" + name + "' is already " + to_string(l.kind));
+  if (l.extent > kMaxLanes) {
+    refuse("vectorize", "loop '" + name + "' has " + std::to_string(l.extent) + " iterations; split it to at most " +
+                            std::to_string(kMaxLanes) + " lanes first");
+  }
+  l.kind = ForKind::Vectorized;
+}
+
+void ScheduleState::parallel(const std::string& name) {
+  const int pos = position(name, "parallel");
+  LoopDim& l = loops_[size_t(pos)];
+  if (l.reduction) refuse("parallel", "loop '" + name + "' is a reduction; threads would race on one sum");
+  if (l.kind != ForKind::Serial) refuse("parallel", "loop '" + name + "' is already " + to_string(l.kind));
+  for (const LoopDim& other : loops_) {
+    if (other.kind == ForKind::Parallel) refuse("parallel", "loop '" + other.name + "' is parallel already; one parallel loop per nest");
+  }
+  if (!accumulate_at_.empty() && pos > position(accumulate_at_, "parallel")) {
+    refuse("parallel", "loop '" + name + "' is inside the cache_write at '" + accumulate_at_ + "'");
+  }
+  l.kind = ForKind::Parallel;
+}
+
+void ScheduleState::cache_write(const std::string& name) {
+  const int at = position(name, "cache_write");
+  if (!accumulate_at_.empty()) refuse("cache_write", "partial sums accumulate at '" + accumulate_at_ + "' already");
+  int64_t elements = 1;
+  for (size_t i = 0; i < loops_.size(); ++i) {
+    const LoopDim& l = loops_[i];
+    if (int(i) <= at && l.reduction) {
+      refuse("cache_write", "reduction loop '" + l.name + "' is outside '" + name + "'; move it inside first");
+    }
+    if (int(i) > at && !l.reduction) {
+      if (l.kind == ForKind::Parallel) refuse("cache_write", "loop '" + l.name + "' inside '" + name + "' is parallel");
+      elements *= l.extent;
+    }
+  }
+  if (elements > kMaxLocalElements) {
+    refuse("cache_write", "the output tile below '" + name + "' has " + std::to_string(elements) +
+                              " elements; at most " + std::to_string(kMaxLocalElements) + " fit a local buffer");
+  }
+  accumulate_at_ = name;
+}
+
+void ScheduleState::pack_input(int64_t block) {
+  if (block < 1) refuse("pack_input", "block " + std::to_string(block) + " must be at least 1");
+  input_block_ = block;
+}
+
+void ScheduleState::pack_weights(int64_t in_block, int64_t out_block) {
+  if (in_block < 1) refuse("pack_weights", "input-channel block " + std::to_string(in_block) + " must be at least 1");
+  if (out_block < 1) refuse("pack_weights", "output-channel block " + std::to_string(out_block) + " must be at least 1");
+  weight_in_block_ = in_block;
+  weight_out_block_ = out_block;
+}
+
+void ScheduleState::pack_output(int64_t block) {
+  if (block < 1) refuse("pack_output", "block " + std::to_string(block) + " must be at least 1");
+  output_block_ = block;
+}
+
+} // namespace convtune

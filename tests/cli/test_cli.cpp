@@ -1,0 +1,243 @@
+/// \file The `convtune` tool end to end: its JSON output, exit codes and exact error lines.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+
+namespace {
+
+struct Outcome {
+  int code = -1;
+  std::string out;  ///< stdout
+  std::string err;  ///< stderr
+};
+
+/// `word` quoted for /bin/sh.
+std::string quoted(const std::string& word) {
+  std::string q = "'";
+  for (char ch : word) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return q + "'";
+}
+
+/// Runs the built tool with `args` and collects its exit code, stdout and stderr.
+Outcome convtune(const std::vector<std::string>& args) {
+  char err_path[] = "/tmp/convtune_cli_test_XXXXXX";
+  const int fd = mkstemp(err_path);
+  REQUIRE(fd >= 0);
+  close(fd);
+
+  std::string command = quoted(CONVTUNE_BINARY);
+  for (const std::string& a : args) {
+    command += ' ';
+    command += quoted(a);
+  }
+  command += " 2>";
+  command += quoted(err_path);
+
+  Outcome o;
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buf[4096];
+  size_t got;
+  while ((got = fread(buf, 1, sizeof buf, pipe)) > 0) o.out.append(buf, got);
+  const int status = pclose(pipe);
+  REQUIRE(WIFEXITED(status));
+  o.code = WEXITSTATUS(status);
+
+  std::ifstream err(err_path);
+  std::stringstream text;
+  text << err.rdbuf();
+  o.err = text.str();
+  std::remove(err_path);
+  return o;
+}
+
+/// The tool must refuse `args` with exit code 2, nothing on stdout and exactly `line` on stderr.
+void require_user_error(const std::vector<std::string>& args, const std::string& line) {
+  const Outcome o = convtune(args);
+  INFO("stderr: " << o.err);
+  REQUIRE(o.code == 2);
+  REQUIRE(o.out.empty());
+  REQUIRE(o.err == line + "\n");
+}
+
+const std::string kTiny = "n=1,c=3,h=8,w=8,k=4,r=3,s=3,pad=1";
+
+} // namespace
+
+TEST_CASE("cli run checks and times a tiny layer and prints JSON", "[cli]") {
+  const Outcome o = convtune({"run", "--workload", kTiny, "--json", "--repeat", "1", "--min-repeat-ms", "1"});
+  INFO("stderr: " << o.err);
+  REQUIRE(o.code == 0);
+  const nlohmann::json j = nlohmann::json::parse(o.out);
+  REQUIRE(j.at("ok") == true);
+  REQUIRE(j.at("max_abs_err").is_number());
+  REQUIRE(j.at("max_abs_err").get<double>() >= 0);
+  REQUIRE(j.at("max_abs_err").get<double>() < 1e-4);
+  REQUIRE(j.at("gflops").get<double>() > 0);
+  REQUIRE(j.at("median_ms").get<double>() > 0);
+  REQUIRE(j.at("flops").get<double>() == 2.0 * 1 * 4 * 8 * 8 * 3 * 3 * 3);
+  REQUIRE(j.at("threads") == 1);
+  REQUIRE(j.at("ms_per_call").size() == 1);
+  REQUIRE(j.at("workload").at("c") == 3);
+  REQUIRE(j.at("workload").at("pad_top") == 1);
+  REQUIRE(j.at("key") == "conv2d_f32_NCHW_n1_c3_h8_w8_k4_r3_s3_st1x1_pad1x1x1x1_dil1x1_g1");
+}
+
+TEST_CASE("cli run prints a readable report without --json", "[cli]") {
+  const Outcome o = convtune({"run", "--workload", "n=1,c=2,h=5,k=2,r=3,stride=2", "--repeat", "1",
+                              "--min-repeat-ms", "1"});
+  INFO("stderr: " << o.err);
+  REQUIRE(o.code == 0);
+  REQUIRE_THAT(o.out, StartsWith("workload   n=1,c=2,h=5,w=5,k=2,r=3,s=3,stride=2,pad=0\n"));
+  REQUIRE_THAT(o.out, Contains("check      ok ("));
+  REQUIRE_THAT(o.out, Contains("speed      "));
+}
+
+TEST_CASE("cli show --json gives the flops and the nest of a suite layer", "[cli]") {
+  const Outcome o = convtune({"show", "--workload", "resnet18:C6", "--json"});
+  INFO("stderr: " << o.err);
+  REQUIRE(o.code == 0);
+  REQUIRE(o.err.empty());
+  const nlohmann::json j = nlohmann::json::parse(o.out);
+  REQUIRE(j.at("flops").get<double>() == 2.0 * 1 * 128 * 28 * 28 * 128 * 3 * 3);
+  REQUIRE(j.at("output_shape") == nlohmann::json::array({1, 128, 28, 28}));
+  REQUIRE(j.at("workload").at("name") == "resnet18:C6");
+  REQUIRE(j.at("spec") == "n=1,c=128,h=28,w=28,k=128,r=3,s=3,stride=1,pad=1");
+  const std::string nest = j.at("nest").get<std::string>();
+  REQUIRE_THAT(nest, StartsWith("void conv(const float input[1][128][28][28], const float weights[128][128][3][3], "
+                                "float output[1][128][28][28]) {\n"));
+  REQUIRE_THAT(nest, Contains("if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) {"));
+}
+
+TEST_CASE("cli show without --json prints the summary and the nest", "[cli]") {
+  const Outcome o = convtune({"show", "--workload", "mb1ic2ih4oc2oh4kh3ph1"});
+  INFO("stderr: " << o.err);
+  REQUIRE(o.code == 0);
+  REQUIRE_THAT(o.out, StartsWith("workload      n=1,c=2,h=4,w=4,k=2,r=3,s=3,stride=1,pad=1\n"));
+  REQUIRE_THAT(o.out, Contains("output        1 x 2 x 4 x 4 (NKPQ)\n"));
+  REQUIRE_THAT(o.out, Contains("void conv("));
+}
+
+TEST_CASE("cli refuses an invalid workload value with exit code 2", "[cli]") {
+  require_user_error({"run", "--workload", "n=1,c=0,h=8,k=4,r=3"},
+                     "convtune: error: invalid workload: c=0: must be at least 1");
+  require_user_error({"show", "--workload", "n=1,c=4,h=8,k=4,r=3,groups=3"},
+                     "convtune: error: invalid workload: groups=3: c=4 is not divisible by groups");
+  require_user_error({"show", "--workload", "n=1,c=1,h=2,k=1,r=3"},
+                     "convtune: error: invalid workload: r=3: dilated kernel height 3 exceeds padded input height 2");
+}
+
+TEST_CASE("cli refuses a malformed workload spec with exit code 2", "[cli]") {
+  require_user_error({"run", "--workload", "n=1,c=3,h=8,k=4,r=3,x=2"},
+                     "convtune: error: invalid workload spec: unknown key 'x'");
+  require_user_error({"show", "--workload", "n=1,c=3,h=8,k=4"},
+                     "convtune: error: invalid workload spec: missing key 'r'");
+  require_user_error({"show", "--workload", "n=1,c=three,h=8,k=4,r=3"},
+                     "convtune: error: invalid workload spec: key 'c' has value 'three': not an integer");
+  require_user_error({"show", "--workload", "hello"},
+                     "convtune: error: invalid workload spec 'hello': expected suite:LAYER, key=value,... or "
+                     "a benchdnn descriptor");
+}
+
+TEST_CASE("cli refuses an unknown suite or layer with exit code 2", "[cli]") {
+  require_user_error({"show", "--workload", "resnet99:C1"},
+                     "convtune: error: unknown suite 'resnet99' (known: mobilenet, resnet18)");
+  require_user_error({"run", "--workload", "resnet18:C99"},
+                     "convtune: error: unknown layer 'C99' in suite 'resnet18' (known: C1, C2, C3, C4, C5, C6, "
+                     "C7, C8, C9, C10, C11, C12)");
+}
+
+TEST_CASE("cli refuses an unknown option with exit code 2", "[cli]") {
+  require_user_error({"run", "--workload", kTiny, "--bogus"},
+                     "convtune: error: unknown option '--bogus' for 'convtune run' (see convtune run --help)");
+  require_user_error({"show", "--bogus=1"},
+                     "convtune: error: unknown option '--bogus' for 'convtune show' (see convtune show --help)");
+  require_user_error({"show", "--workload", kTiny, "extra"},
+                     "convtune: error: unexpected argument 'extra' for 'convtune show' (see convtune show --help)");
+}
+
+TEST_CASE("cli refuses an option without its value with exit code 2", "[cli]") {
+  require_user_error({"run", "--workload"}, "convtune: error: option '--workload' needs a value (SPEC)");
+  require_user_error({"run", "--workload", "--json"}, "convtune: error: option '--workload' needs a value (SPEC)");
+  require_user_error({"show", "--workload", kTiny, "--json=1"}, "convtune: error: option '--json' takes no value");
+  require_user_error({"show", "--workload", kTiny, "--workload", kTiny},
+                     "convtune: error: option '--workload' given twice");
+}
+
+TEST_CASE("cli refuses a missing --workload with exit code 2", "[cli]") {
+  require_user_error({"run", "--json"},
+                     "convtune: error: missing option '--workload' for 'convtune run' (see convtune run --help)");
+  require_user_error({"show"},
+                     "convtune: error: missing option '--workload' for 'convtune show' (see convtune show --help)");
+}
+
+TEST_CASE("cli refuses an unknown command with exit code 2", "[cli]") {
+  require_user_error({"frobnicate"}, "convtune: error: unknown command 'frobnicate' (see convtune --help)");
+}
+
+TEST_CASE("cli refuses a bad number of threads or repeats with exit code 2", "[cli]") {
+  require_user_error({"run", "--workload", kTiny, "--threads", "0"},
+                     "convtune: error: option '--threads' has value '0': must be at least 1");
+  require_user_error({"run", "--workload", kTiny, "--threads", "two"},
+                     "convtune: error: option '--threads' has value 'two': not an integer");
+  require_user_error({"run", "--workload", kTiny, "--repeat", "0"},
+                     "convtune: error: option '--repeat' has value '0': must be at least 1");
+  require_user_error({"run", "--workload", kTiny, "--min-repeat-ms", "fast"},
+                     "convtune: error: option '--min-repeat-ms' has value 'fast': not a number");
+}
+
+TEST_CASE("cli --help prints the usage and exits 0", "[cli]") {
+  const Outcome o = convtune({"--help"});
+  REQUIRE(o.code == 0);
+  REQUIRE(o.err.empty());
+  REQUIRE_THAT(o.out, Contains("usage: convtune COMMAND [options]"));
+  REQUIRE_THAT(o.out, Contains("  show "));
+  REQUIRE_THAT(o.out, Contains("  run "));
+}
+
+TEST_CASE("cli without arguments prints the usage to stderr and exits 2", "[cli]") {
+  const Outcome o = convtune({});
+  REQUIRE(o.code == 2);
+  REQUIRE(o.out.empty());
+  REQUIRE_THAT(o.err, Contains("usage: convtune COMMAND [options]"));
+}
+
+TEST_CASE("cli run --help lists every option and exits 0", "[cli]") {
+  const Outcome o = convtune({"run", "--help"});
+  REQUIRE(o.code == 0);
+  REQUIRE(o.err.empty());
+  REQUIRE_THAT(o.out, StartsWith("usage: convtune run --workload SPEC"));
+  for (const char* option : {"--workload SPEC", "--target T", "--threads T", "--repeat N", "--min-repeat-ms MS",
+                             "--seed S", "--dump-ir", "--json", "--help"}) {
+    INFO(option);
+    REQUIRE_THAT(o.out, Contains(std::string("  ") + option));
+  }
+  REQUIRE_THAT(o.out, Contains("(default 7)"));
+}
+
+TEST_CASE("cli show --help lists its options and exits 0", "[cli]") {
+  const Outcome o = convtune({"show", "--help"});
+  REQUIRE(o.code == 0);
+  REQUIRE_THAT(o.out, StartsWith("usage: convtune show --workload SPEC"));
+  REQUIRE_THAT(o.out, Contains("  --workload SPEC"));
+  REQUIRE_THAT(o.out, Contains("  --json"));
+}
+
+TEST_CASE("cli --version prints the version", "[cli]") {
+  const Outcome o = convtune({"--version"});
+  REQUIRE(o.code == 0);
+  REQUIRE_THAT(o.out, StartsWith("convtune 0."));
+}

@@ -1,0 +1,422 @@
+/// \file Simplify: folding, identities, range-decided mins and ifs, and a conv nest's meaning kept.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "compiler/simplify.h"
+#include "ir/conv_builder.h"
+#include "ir/ir.h"
+#include "ir/ir_printer.h"
+#include "ir/verifier.h"
+#include "ir/workload.h"
+#include "runtime/reference_conv.h"
+#include "runtime/tensor.h"
+
+using namespace convtune;
+
+namespace {
+
+Expr var(const char* name) { return Var::make(name); }
+
+/// The text of `e` after simplification, given the ranges of its variables.
+std::string simplified(const Expr& e, const VarRanges& ranges = {}) { return to_text(simplify(e, ranges)); }
+
+int64_t floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+/// Runs a loop nest directly on the IR, so that a nest before and after simplify can be
+/// compared without the lowering pipeline (which simplifies on its own). Every access is
+/// bounds-checked; a bad one throws.
+class Interpreter {
+public:
+  std::map<const Buffer*, std::vector<float>> memory;
+
+  void run(const Stmt& s) {
+    switch (s.kind()) {
+    case NodeKind::For: {
+      const For* f = s.as<For>();
+      const int64_t lo = eval_int(f->min), extent = eval_int(f->extent);
+      for (int64_t i = lo; i < lo + extent; ++i) {
+        env_[f->name] = i;
+        run(f->body);
+      }
+      env_.erase(f->name);
+      return;
+    }
+    case NodeKind::Store: {
+      const Store* st = s.as<Store>();
+      const float v = eval_float(st->value);
+      float& slot = element(*st->buffer, st->indices);
+      slot = st->accumulate ? slot + v : v;
+      return;
+    }
+    case NodeKind::Allocate: {
+      const Allocate* a = s.as<Allocate>();
+      memory[a->buffer.get()].assign(size_t(a->buffer->elements()), 0.0f);
+      run(a->body);
+      memory.erase(a->buffer.get());
+      return;
+    }
+    case NodeKind::IfThenElse: {
+      const IfThenElse* i = s.as<IfThenElse>();
+      if (eval_bool(i->cond)) run(i->then_case);
+      else if (i->else_case.defined()) run(i->else_case);
+      return;
+    }
+    case NodeKind::Block:
+      for (const Stmt& x : s.as<Block>()->stmts) run(x);
+      return;
+    case NodeKind::LetStmt: {
+      const LetStmt* l = s.as<LetStmt>();
+      env_[l->name] = eval_int(l->value);
+      run(l->body);
+      env_.erase(l->name);
+      return;
+    }
+    default: throw std::logic_error("interpreter: not a statement");
+    }
+  }
+
+private:
+  float& element(const Buffer& b, const std::vector<Expr>& indices) {
+    auto it = memory.find(&b);
+    if (it == memory.end()) throw std::logic_error("interpreter: buffer " + b.name + " has no memory");
+    int64_t offset = 0;
+    for (size_t d = 0; d < indices.size(); ++d) {
+      const int64_t i = eval_int(indices[d]);
+      if (i < 0 || i >= b.shape[d]) throw std::out_of_range("interpreter: " + b.name + " index out of bounds");
+      offset = offset * b.shape[d] + i;
+    }
+    return it->second[size_t(offset)];
+  }
+
+  int64_t eval_int(const Expr& e) {
+    if (const IntImm* i = e.as<IntImm>()) return i->value;
+    if (const Var* v = e.as<Var>()) return env_.at(v->name);
+    if (const Binary* b = e.as<Binary>()) {
+      const int64_t x = eval_int(b->a), y = eval_int(b->b);
+      switch (b->op) {
+      case BinaryOp::Add: return x + y;
+      case BinaryOp::Sub: return x - y;
+      case BinaryOp::Mul: return x * y;
+      case BinaryOp::Div: return floor_div(x, y);
+      case BinaryOp::Mod: return x - floor_div(x, y) * y;
+      case BinaryOp::Min: return std::min(x, y);
+      case BinaryOp::Max: return std::max(x, y);
+      }
+    }
+    if (const Select* s = e.as<Select>()) return eval_bool(s->cond) ? eval_int(s->true_value) : eval_int(s->false_value);
+    throw std::logic_error("interpreter: not an integer expression: " + to_text(e));
+  }
+
+  float eval_float(const Expr& e) {
+    if (const FloatImm* f = e.as<FloatImm>()) return float(f->value);
+    if (const Load* l = e.as<Load>()) return element(*l->buffer, l->indices);
+    if (const Binary* b = e.as<Binary>()) {
+      const float x = eval_float(b->a), y = eval_float(b->b);
+      switch (b->op) {
+      case BinaryOp::Add: return x + y;
+      case BinaryOp::Sub: return x - y;
+      case BinaryOp::Mul: return x * y;
+      case BinaryOp::Div: return x / y;
+      case BinaryOp::Min: return std::min(x, y);
+      case BinaryOp::Max: return std::max(x, y);
+      case BinaryOp::Mod: break;
+      }
+    }
+    if (const Select* s = e.as<Select>())
+      return eval_bool(s->cond) ? eval_float(s->true_value) : eval_float(s->false_value);
+    throw std::logic_error("interpreter: not a float expression: " + to_text(e));
+  }
+
+  bool eval_bool(const Expr& e) {
+    if (const Compare* c = e.as<Compare>()) {
+      const int64_t x = eval_int(c->a), y = eval_int(c->b);
+      switch (c->op) {
+      case CompareOp::EQ: return x == y;
+      case CompareOp::NE: return x != y;
+      case CompareOp::LT: return x < y;
+      case CompareOp::LE: return x <= y;
+      case CompareOp::GT: return x > y;
+      case CompareOp::GE: return x >= y;
+      }
+    }
+    if (const Logical* l = e.as<Logical>())
+      return l->op == LogicalOp::And ? eval_bool(l->a) && eval_bool(l->b) : eval_bool(l->a) || eval_bool(l->b);
+    if (const Not* n = e.as<Not>()) return !eval_bool(n->a);
+    throw std::logic_error("interpreter: not a boolean expression: " + to_text(e));
+  }
+
+  std::map<std::string, int64_t> env_;
+};
+
+/// The output of `nest` on the given input and weights; output starts as NaN so that an
+/// element the nest never writes shows up.
+std::vector<float> interpret(const LoopNest& nest, const Tensor& input, const Tensor& weights) {
+  Interpreter interp;
+  interp.memory[nest.input.get()].assign(input.data(), input.data() + input.size());
+  interp.memory[nest.weights.get()].assign(weights.data(), weights.data() + weights.size());
+  interp.memory[nest.output.get()].assign(size_t(nest.output->elements()), std::numeric_limits<float>::quiet_NaN());
+  for (const BufferRef& t : nest.temporaries) interp.memory[t.get()].assign(size_t(t->elements()), 0.0f);
+  for (const NestStage& stage : nest.stages) interp.run(stage.body);
+  return interp.memory[nest.output.get()];
+}
+
+} // namespace
+
+TEST_CASE("simplify folds integer constants", "[compiler][simplify]") {
+  REQUIRE(simplified(Expr(2) + Expr(3)) == "5");
+  REQUIRE(simplified(Expr(2) - Expr(3)) == "-1");
+  REQUIRE(simplified(Expr(4) * Expr(6)) == "24");
+  REQUIRE(simplified((Expr(2) + Expr(3)) * Expr(4) - Expr(1)) == "19");
+  REQUIRE(simplified(min(Expr(4), Expr(9))) == "4");
+  REQUIRE(simplified(max(Expr(4), Expr(9))) == "9");
+}
+
+TEST_CASE("simplify drops additive and multiplicative identities", "[compiler][simplify]") {
+  Expr x = var("x");
+  REQUIRE(simplified(x + Expr(0)) == "x");
+  REQUIRE(simplified(Expr(0) + x) == "x");
+  REQUIRE(simplified(x - Expr(0)) == "x");
+  REQUIRE(simplified(x * Expr(1)) == "x");
+  REQUIRE(simplified(Expr(1) * x) == "x");
+  REQUIRE(simplified(x * Expr(0)) == "0");
+  REQUIRE(simplified(Expr(0) * x) == "0");
+  REQUIRE(simplified(x / Expr(1)) == "x");
+  REQUIRE(simplified(x % Expr(1)) == "0");
+  REQUIRE(simplified(x - x) == "0");
+  REQUIRE(simplified(Expr(3) * x) == "x*3");
+  REQUIRE(simplified((x + Expr(0)) * (Expr(2) - Expr(1))) == "x");
+}
+
+TEST_CASE("simplify returns an expression it cannot improve as is", "[compiler][simplify]") {
+  Expr x = var("x"), y = var("y");
+  Expr e = x * y + x;
+  REQUIRE(simplify(e).same_as(e));
+}
+
+TEST_CASE("simplify merges nested constant offsets", "[compiler][simplify]") {
+  Expr x = var("x");
+  REQUIRE(simplified((x + Expr(2)) + Expr(3)) == "x + 5");
+  REQUIRE(simplified((x + Expr(2)) - Expr(3)) == "x - 1");
+  REQUIRE(simplified((x - Expr(2)) + Expr(2)) == "x");
+  REQUIRE(simplified((x - Expr(2)) - Expr(3)) == "x - 5");
+  REQUIRE(simplified(Expr(3) + (x + Expr(2))) == "x + 5");
+  REQUIRE(simplified(((x + Expr(1)) + Expr(1)) + Expr(1)) == "x + 3");
+}
+
+TEST_CASE("simplify folds division and modulo of constants towards negative infinity", "[compiler][simplify]") {
+  REQUIRE(simplified(Expr(7) / Expr(2)) == "3");
+  REQUIRE(simplified(Expr(7) % Expr(2)) == "1");
+  REQUIRE(simplified(Expr(-7) / Expr(2)) == "-4");
+  REQUIRE(simplified(Expr(-7) % Expr(2)) == "1");
+  REQUIRE(simplified(Expr(7) / Expr(-2)) == "-4");
+  REQUIRE(simplified(Expr(7) % Expr(-2)) == "-1");
+  REQUIRE(simplified(Expr(-7) / Expr(-2)) == "3");
+  REQUIRE(simplified(Expr(-7) % Expr(-2)) == "-1");
+  REQUIRE(simplified(Expr(-8) / Expr(2)) == "-4");
+  REQUIRE(simplified(Expr(-8) % Expr(2)) == "0");
+}
+
+TEST_CASE("simplify leaves a division by zero unfolded", "[compiler][simplify]") {
+  REQUIRE(simplified(Expr(5) / Expr(0)) == "5/0");
+  REQUIRE(simplified(Expr(5) % Expr(0)) == "5%0");
+}
+
+TEST_CASE("simplify resolves division and modulo that the ranges decide", "[compiler][simplify]") {
+  Expr x = var("x");
+  const VarRanges ranges = {{"x", {0, 7}}};
+  REQUIRE(simplified(x / Expr(8), ranges) == "0");
+  REQUIRE(simplified(x % Expr(8), ranges) == "x");
+  REQUIRE(simplified(x / Expr(4), ranges) == "x/4");
+  REQUIRE(simplified(x % Expr(4), ranges) == "x%4");
+  REQUIRE(simplified(x % Expr(8)) == "x%8");
+}
+
+TEST_CASE("simplify resolves a min or max that the ranges decide", "[compiler][simplify]") {
+  Expr q = var("q"), y = var("y");
+  REQUIRE(simplified(min(q * Expr(8) + Expr(8), Expr(56)), {{"q", {0, 5}}}) == "q*8 + 8");
+  REQUIRE(simplified(max(q * Expr(8) + Expr(8), Expr(56)), {{"q", {0, 5}}}) == "56");
+  REQUIRE(simplified(min(q * Expr(8) + Expr(8), Expr(56)), {{"q", {0, 7}}}) == "min(q*8 + 8, 56)");
+  REQUIRE(simplified(min(q * Expr(8) + Expr(8), Expr(56))) == "min(q*8 + 8, 56)");
+  REQUIRE(simplified(min(y, y)) == "y");
+}
+
+TEST_CASE("simplify folds a min inside a loop from the loop's range", "[compiler][simplify]") {
+  BufferRef out = make_buffer("out", {64}, MemoryScope::Param);
+  Expr q = var("q"), e = var("e");
+  auto loop = [&](int64_t extent) {
+    return For::make("q", 0, extent, ForKind::Serial,
+                     LetStmt::make("e", min(q * Expr(8) + Expr(8), Expr(56)),
+                                   Store::make(out, {e}, FloatImm::make(0.0), false)));
+  };
+  REQUIRE(to_text(simplify(loop(6))) ==
+          "for (q = 0; q < 6; q++) {\n"
+          "  int64 e = q*8 + 8;\n"
+          "  out[e] = 0.0f;\n"
+          "}\n");
+  REQUIRE(to_text(simplify(loop(8))) ==
+          "for (q = 0; q < 8; q++) {\n"
+          "  int64 e = min(q*8 + 8, 56);\n"
+          "  out[e] = 0.0f;\n"
+          "}\n");
+}
+
+TEST_CASE("simplify knows the range of a loop nested in a tiled loop", "[compiler][simplify]") {
+  BufferRef out = make_buffer("out", {56}, MemoryScope::Param);
+  Expr qo = var("qo"), qi = var("qi");
+  Stmt store = Store::make(out, {qo * Expr(8) + qi}, FloatImm::make(0.0), false);
+  Stmt inner = For::make("qi", 0, min(Expr(8), Expr(56) - qo * Expr(8)), ForKind::Serial, store);
+  Stmt nest = For::make("qo", 0, 7, ForKind::Serial, inner);
+  REQUIRE(to_text(simplify(nest)) ==
+          "for (qo = 0; qo < 7; qo++) {\n"
+          "  for (qi = 0; qi < 8; qi++) {\n"
+          "    out[qo*8 + qi] = 0.0f;\n"
+          "  }\n"
+          "}\n");
+}
+
+TEST_CASE("simplify removes an if whose condition the loop ranges make true", "[compiler][simplify]") {
+  BufferRef out = make_buffer("out", {8}, MemoryScope::Param);
+  Expr i = var("i");
+  Stmt store = Store::make(out, {i}, FloatImm::make(1.0), false);
+  Stmt loop = For::make("i", 0, 8, ForKind::Serial, IfThenElse::make(i >= Expr(0) && i < Expr(8), store));
+  REQUIRE(to_text(simplify(loop)) ==
+          "for (i = 0; i < 8; i++) {\n"
+          "  out[i] = 1.0f;\n"
+          "}\n");
+}
+
+TEST_CASE("simplify keeps only the undecided half of an if's condition", "[compiler][simplify]") {
+  BufferRef out = make_buffer("out", {8}, MemoryScope::Param);
+  Expr i = var("i");
+  Stmt store = Store::make(out, {i}, FloatImm::make(1.0), false);
+  Stmt loop = For::make("i", 0, 8, ForKind::Serial, IfThenElse::make(i >= Expr(0) && i < Expr(5), store));
+  REQUIRE(to_text(simplify(loop)) ==
+          "for (i = 0; i < 8; i++) {\n"
+          "  if (i < 5) {\n"
+          "    out[i] = 1.0f;\n"
+          "  }\n"
+          "}\n");
+}
+
+TEST_CASE("simplify replaces an if known false by its else branch", "[compiler][simplify]") {
+  BufferRef out = make_buffer("out", {8}, MemoryScope::Param);
+  Expr i = var("i");
+  Stmt one = Store::make(out, {i}, FloatImm::make(1.0), false);
+  Stmt two = Store::make(out, {i}, FloatImm::make(2.0), false);
+  Stmt loop = For::make("i", 0, 8, ForKind::Serial, IfThenElse::make(i >= Expr(8), one, two));
+  REQUIRE(to_text(simplify(loop)) ==
+          "for (i = 0; i < 8; i++) {\n"
+          "  out[i] = 2.0f;\n"
+          "}\n");
+  // Without an else branch the loop has nothing left to do.
+  Stmt empty = For::make("i", 0, 8, ForKind::Serial, IfThenElse::make(i >= Expr(8), one));
+  Stmt kept = Store::make(out, {Expr(0)}, FloatImm::make(3.0), false);
+  REQUIRE(to_text(simplify(Block::make({empty, kept}))) == "out[0] = 3.0f;\n");
+}
+
+TEST_CASE("simplify uses an if's condition inside its then branch", "[compiler][simplify]") {
+  BufferRef out = make_buffer("out", {8}, MemoryScope::Param);
+  Expr i = var("i");
+  Stmt store = Store::make(out, {min(i, Expr(7))}, FloatImm::make(1.0), false);
+  Stmt loop = For::make("i", 0, 10, ForKind::Serial, IfThenElse::make(i < Expr(8), store, store));
+  REQUIRE(to_text(simplify(loop)) ==
+          "for (i = 0; i < 10; i++) {\n"
+          "  if (i < 8) {\n"
+          "    out[i] = 1.0f;\n"
+          "  } else {\n"
+          "    out[min(i, 7)] = 1.0f;\n"
+          "  }\n"
+          "}\n");
+}
+
+TEST_CASE("simplify removes a loop of extent zero", "[compiler][simplify]") {
+  BufferRef out = make_buffer("out", {8}, MemoryScope::Param);
+  Expr i = var("i");
+  Stmt never = For::make("i", 0, 0, ForKind::Serial, Store::make(out, {i}, FloatImm::make(1.0), false));
+  Stmt kept = Store::make(out, {Expr(0)}, FloatImm::make(3.0), false);
+  REQUIRE(!simplify(never).defined());
+  REQUIRE(to_text(simplify(Block::make({never, kept}))) == "out[0] = 3.0f;\n");
+  Stmt folded = For::make("i", 0, Expr(4) - Expr(4), ForKind::Serial, Store::make(out, {i}, FloatImm::make(1.0), false));
+  REQUIRE(!simplify(folded).defined());
+}
+
+TEST_CASE("simplify keeps a stage's body when every statement folds away", "[compiler][simplify]") {
+  BufferRef output = make_buffer("output", {1}, MemoryScope::Param);
+  Stmt never = For::make("i", 0, 0, ForKind::Serial, Store::make(output, {Expr(0)}, FloatImm::make(1.0), false));
+  Stmt kept = Store::make(output, {Expr(0)}, FloatImm::make(2.0), false);
+  LoopNest nest = LoopNest::single("empty", make_buffer("input", {1}, MemoryScope::Param),
+                                   make_buffer("weights", {1}, MemoryScope::Param), output, never);
+  nest.stages.push_back({"second", StageKind::Compute, Block::make({never, kept})});
+  const LoopNest out = simplify(nest);
+  REQUIRE(out.stages.size() == 2);
+  REQUIRE(out.stages[0].body.same_as(never));
+  REQUIRE(to_text(out.stages[1].body) == "output[0] = 2.0f;\n");
+}
+
+TEST_CASE("simplify leaves float arithmetic alone", "[compiler][simplify]") {
+  BufferRef out = make_buffer("out", {1}, MemoryScope::Param);
+  Stmt store = Store::make(out, {Expr(0)}, FloatImm::make(1.0) + FloatImm::make(2.0), false);
+  REQUIRE(to_text(simplify(store)) == "out[0] = 1.0f + 2.0f;\n");
+  Stmt scaled = Store::make(out, {Expr(0)}, Load::make(out, {Expr(0)}) * FloatImm::make(1.0), false);
+  REQUIRE(to_text(simplify(scaled)) == "out[0] = out[0]*1.0f;\n");
+}
+
+TEST_CASE("simplify keeps the padding guard of a padded conv", "[compiler][simplify]") {
+  const Workload wl = parse_workload("n=1,c=2,h=5,k=2,r=3,pad=1");
+  const LoopNest nest = build_conv_nest(wl);
+  const std::string text = to_text(simplify(nest));
+  REQUIRE(text.find("if (ih >= 0 && ih < 5 && iw >= 0 && iw < 5) {\n") != std::string::npos);
+  REQUIRE(text == to_text(nest));
+}
+
+TEST_CASE("simplify of an unpadded 1x1 conv has no if and changes nothing", "[compiler][simplify]") {
+  const LoopNest nest = build_conv_nest(parse_workload("n=1,c=4,h=6,k=3,r=1"));
+  const LoopNest out = simplify(nest);
+  REQUIRE(to_text(out).find("if (") == std::string::npos);
+  REQUIRE(to_text(out) == to_text(nest));
+  REQUIRE(out.stages.size() == 1);
+  REQUIRE(out.compute().body.same_as(nest.compute().body));
+}
+
+TEST_CASE("simplify never changes what a conv nest computes", "[compiler][simplify]") {
+  const char* specs[] = {
+      "n=1,c=3,h=6,k=2,r=3,pad=1",
+      "n=1,c=2,h=7,w=5,k=2,r=3,s=2,pad=2:0:1:3",
+      "n=1,c=2,h=9,k=2,r=3,stride=2,pad=1",
+      "n=1,c=2,h=9,k=2,r=3,dilation=2,pad=2",
+      "n=1,c=4,h=5,k=4,r=3,groups=4,pad=1",
+      "n=1,c=4,h=5,k=6,r=3,groups=2",
+      "n=2,c=2,h=4,k=3,r=2",
+      "n=1,c=3,h=4,k=2,r=1",
+      "n=1,c=1,h=3,k=1,r=5,pad=3,stride=2",
+  };
+  for (const char* spec : specs) {
+    INFO(spec);
+    const Workload wl = parse_workload(spec);
+    const LoopNest nest = build_conv_nest(wl);
+    const LoopNest out = simplify(nest);
+    REQUIRE(verify_problems(out).empty());
+
+    Tensor input(wl.input_elems()), weights(wl.weight_elems());
+    input.fill_random(7);
+    weights.fill_random(8);
+    const std::vector<float> before = interpret(nest, input, weights);
+    const std::vector<float> after = interpret(out, input, weights);
+    // Simplify leaves float math alone, so the sums are the same operations in the same order.
+    REQUIRE(before == after);
+
+    Tensor result(wl.output_elems());
+    for (size_t i = 0; i < after.size(); ++i) result[int64_t(i)] = after[i];
+    REQUIRE(check_against_reference(wl, reference_conv(wl, input, weights), result).ok);
+  }
+}
