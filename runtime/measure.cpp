@@ -53,23 +53,35 @@ double median(std::vector<double> values) {
 }
 
 Timing measure(const std::function<void()>& fn, const TimingOptions& options) {
+  return measure_interleaved({fn}, options).front();
+}
+
+std::vector<Timing> measure_interleaved(const std::vector<std::function<void()>>& fns, const TimingOptions& options) {
   // Nonsense counts are clamped rather than refused: the CLI validates what the user typed.
   const int warmup = std::max(0, options.warmup_calls);
   const int measurements = std::max(1, options.measurements);
 
-  for (int i = 0; i < warmup; ++i) fn();
-  const int64_t calls = calibrate(fn, options.min_measurement_ms);
-
-  Timing t;
-  t.calls_per_measurement = static_cast<int>(calls);
-  t.ms_per_call.reserve(static_cast<size_t>(measurements));
-  for (int m = 0; m < measurements; ++m)
-    t.ms_per_call.push_back(time_batch(fn, calls) / static_cast<double>(calls));
-  t.median_ms = median(t.ms_per_call);
-  const auto [lo, hi] = std::minmax_element(t.ms_per_call.begin(), t.ms_per_call.end());
-  t.min_ms = *lo;
-  t.max_ms = *hi;
-  return t;
+  std::vector<Timing> timings(fns.size());
+  std::vector<int64_t> calls(fns.size());
+  for (size_t f = 0; f < fns.size(); ++f) {
+    for (int i = 0; i < warmup; ++i) fns[f]();
+    calls[f] = calibrate(fns[f], options.min_measurement_ms);
+    timings[f].calls_per_measurement = static_cast<int>(calls[f]);
+  }
+  // Round-robin: each round measures every function once, so a slow phase of a shared
+  // machine touches all of them alike.
+  for (int m = 0; m < measurements; ++m) {
+    for (size_t f = 0; f < fns.size(); ++f) {
+      timings[f].ms_per_call.push_back(time_batch(fns[f], calls[f]) / static_cast<double>(calls[f]));
+    }
+  }
+  for (Timing& t : timings) {
+    t.median_ms = median(t.ms_per_call);
+    const auto [lo, hi] = std::minmax_element(t.ms_per_call.begin(), t.ms_per_call.end());
+    t.min_ms = *lo;
+    t.max_ms = *hi;
+  }
+  return timings;
 }
 
 } // namespace convtune

@@ -24,6 +24,11 @@ struct Timing {
 /// min_measurement_ms, and takes `measurements` of them.
 Timing measure(const std::function<void()>& fn, const TimingOptions& options = {});
 
+/// Times several functions side by side: each is warmed up and calibrated alone, then the
+/// measurements run in rounds, one of each function per round.
+std::vector<Timing> measure_interleaved(const std::vector<std::function<void()>>& fns,
+                                        const TimingOptions& options = {});
+
 /// Median of a non-empty vector.
 double median(std::vector<double> values);
 

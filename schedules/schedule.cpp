@@ -145,11 +145,14 @@ ScheduleState apply_schedule(const Workload& wl, const Schedule& schedule) {
 #include <fstream>
 #include <sstream>
 
+#include "ir/conv_builder.h"
 #include "schedules/lower_schedule.h"
 
 namespace convtune {
 
 LoopNest scheduled_nest(const Workload& wl, const Schedule& schedule, const std::string& name) {
+  // No steps: the algorithm's own nest, unscheduled.
+  if (schedule.steps.empty()) return build_conv_nest(wl, name);
   return lower_schedule(apply_schedule(wl, schedule), name);
 }
 

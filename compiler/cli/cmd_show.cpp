@@ -7,9 +7,11 @@
 
 #include "compiler/cli/args.h"
 #include "compiler/cli/commands.h"
-#include "ir/conv_builder.h"
+#include "compiler/simplify.h"
 #include "ir/ir_printer.h"
 #include "ir/workload.h"
+#include "schedules/conv_template.h"
+#include "targets/roofline.h"
 
 namespace convtune::cli {
 
@@ -27,14 +29,23 @@ std::string si(double value) {
 
 int cmd_show(const std::vector<std::string>& argv) {
   Args args("show", {{"workload", "SPEC", "the layer (suite:LAYER, key=value list or benchdnn descriptor)", ""},
+                     {"schedule", "S", "naive (the algorithm), default, or a schedule/config JSON file", "naive"},
+                     {"target", "T", "the target whose roofline and vector width apply: cpu", "cpu"},
+                     {"threads", "T", "threads for the roofline bound", "1"},
                      {"json", "", "print one JSON object", ""}});
   if (!args.parse(argv)) {
-    std::cout << args.help("usage: convtune show --workload SPEC [--json]");
+    std::cout << args.help("usage: convtune show --workload SPEC [--schedule S] [--json]");
     return 0;
   }
   Workload wl = parse_workload(args.require("workload"));
-  LoopNest nest = build_conv_nest(wl);
+  const Target target = parse_target(args.get("target"));
+  const int threads = int(args.get_int("threads", 1));
+  const Schedule schedule = resolve_schedule(args.get("schedule"), wl, target);
+  // The nest as it reaches code generation: scheduled, then simplified.
+  LoopNest nest = simplify(scheduled_nest(wl, schedule));
   const std::string text = to_text(nest);
+  const Roofline roof = roofline(target, threads);
+  const double bound = roof.bound_gflops(wl.arithmetic_intensity());
 
   if (args.has("json")) {
     nlohmann::json j = {{"workload", wl},
@@ -44,6 +55,9 @@ int cmd_show(const std::vector<std::string>& argv) {
                         {"flops", wl.flops()},
                         {"bytes", wl.bytes()},
                         {"arithmetic_intensity", wl.arithmetic_intensity()},
+                        {"roofline", {{"bound_gflops", bound}, {"peak_gflops", roof.peak_gflops},
+                                      {"bandwidth_gbs", roof.bandwidth_gbs}, {"threads", threads}}},
+                        {"schedule", to_json(schedule)},
                         {"nest", text}};
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -54,7 +68,13 @@ int cmd_show(const std::vector<std::string>& argv) {
               (long long)wl.p(), (long long)wl.q());
   std::printf("flops         %sFLOP (2*N*K*P*Q*C/groups*R*S)\n", si(wl.flops()).c_str());
   std::printf("bytes         %sB (input + weights + output, fp32)\n", si(wl.bytes()).c_str());
-  std::printf("intensity     %.2f FLOP/byte\n\n", wl.arithmetic_intensity());
+  std::printf("intensity     %.2f FLOP/byte\n", wl.arithmetic_intensity());
+  std::printf("roofline      %.1f GFLOP/s at %d thread%s (%s-bound; peak %.1f GFLOP/s, %.1f GB/s)\n", bound, threads,
+              threads == 1 ? "" : "s", bound < roof.peak_gflops ? "memory" : "compute", roof.peak_gflops, roof.bandwidth_gbs);
+  if (!schedule.steps.empty()) std::printf("schedule      %zu steps%s%s\n", schedule.steps.size(),
+                                           schedule.template_name.empty() ? "" : ", template ",
+                                           schedule.template_name.c_str());
+  std::printf("\n");
   std::cout << text;
   return 0;
 }

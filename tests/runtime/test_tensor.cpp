@@ -38,7 +38,7 @@ TEST_CASE("fill_zero clears a filled tensor", "[runtime][tensor]") {
   for (int64_t i = 0; i < t.size(); ++i) REQUIRE(t[i] == 0.0f);
 }
 
-TEST_CASE("fill_random is deterministic and in [-1, 1)", "[runtime][tensor]") {
+TEST_CASE("fill_random is deterministic and within -1 to 1", "[runtime][tensor]") {
   const int64_t elems = 10000;
   Tensor a(elems), b(elems), c(elems);
   a.fill_random(42);

@@ -1,0 +1,326 @@
+/// \file `convtune bench`: one layer (or a suite) through several backends, each checked
+/// against the reference and timed side by side, interleaved, with the same thread count.
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "compiler/cli/args.h"
+#include "compiler/cli/commands.h"
+#include "compiler/compile.h"
+#include "compiler/kernel_runner.h"
+#include "ir/suites.h"
+#include "runtime/baseline.h"
+#include "runtime/measure.h"
+#include "runtime/reference_conv.h"
+#include "runtime/thread_pool.h"
+#include "schedules/conv_template.h"
+#include "targets/roofline.h"
+
+namespace convtune::cli {
+
+namespace {
+
+struct Row {
+  std::string backend;
+  std::string unavailable;  ///< why the row has no result; empty when it ran
+  std::string detail;
+  Agreement agreement;
+  Timing timing;
+  double layout_ms = -1;  ///< layout transforms outside the timed kernel, when there are any
+  double gflops = 0;
+};
+
+/// A backend ready to be timed: its timed call, and what finishes and checks it.
+struct Prepared {
+  std::function<void()> timed;
+  std::function<void()> layout;  ///< the transforms reported apart; empty when none
+  std::function<void(Tensor&)> finish;
+};
+
+struct Layer {
+  Workload wl;
+  Tensor input, weights, output;
+  Reference ref;
+};
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+void check_backend_name(const std::string& b) {
+  static const std::vector<std::string> known = {"naive", "im2col", "onednn", "default", "tuned"};
+  if (b.rfind("schedule:", 0) == 0 && b.size() > 9) return;
+  for (const std::string& k : known) {
+    if (b == k) return;
+  }
+  throw UserError("invalid --backends entry '" + b + "': expected naive, im2col, onednn, default, tuned or schedule:FILE");
+}
+
+/// Compiles a convtune schedule; the compute stage is timed, packing and unpacking apart.
+Prepared prepare_convtune(Layer& layer, const Target& target, const Schedule& schedule, Row& row,
+                          std::vector<std::shared_ptr<KernelRunner>>& keep) {
+  LoopNest nest = scheduled_nest(layer.wl, schedule);
+  auto runner = std::make_shared<KernelRunner>(nest, compile_jit(nest, target));
+  keep.push_back(runner);
+  runner->bind(layer.input.data(), layer.weights.data(), layer.output.data());
+  const bool staged = runner->has_stage(StageKind::PackInput) || runner->has_stage(StageKind::UnpackOutput);
+  row.detail = !schedule.template_name.empty() ? schedule.template_name + " " + schedule.config.dump()
+               : schedule.steps.empty()        ? "unscheduled nest"
+                                               : std::to_string(schedule.steps.size()) + " steps";
+  KernelRunner* r = runner.get();
+  // Weights are packed once, as a deployment packs them at compile time.
+  r->run_stages(StageKind::PackWeights);
+  r->run_stages(StageKind::PackInput);
+  Prepared p;
+  p.timed = [r] { r->run_stages(StageKind::Compute); };
+  if (staged) {
+    p.layout = [r] {
+      r->run_stages(StageKind::PackInput);
+      r->run_stages(StageKind::UnpackOutput);
+    };
+  }
+  p.finish = [r](Tensor&) { r->run_stages(StageKind::UnpackOutput); };
+  return p;
+}
+
+Prepared prepare_baseline(Layer& layer, std::shared_ptr<Baseline> b, Row& row, std::vector<std::shared_ptr<Baseline>>& keep) {
+  keep.push_back(b);
+  b->prepare(layer.input, layer.weights);
+  row.detail = b->detail();
+  Prepared p;
+  p.timed = [b] { b->execute(); };
+  p.layout = [b, &layer] { b->prepare(layer.input, layer.weights); };
+  p.finish = [b](Tensor& out) { b->finish(out); };
+  return p;
+}
+
+std::vector<Row> bench_layer(Layer& layer, const Target& target, const std::vector<std::string>& backends,
+                             int threads, const TimingOptions& timing) {
+  ScopedThreads scoped{threads};
+  std::vector<Row> rows;
+  std::vector<Prepared> prepared;
+  std::vector<size_t> timed_rows;
+  std::vector<std::shared_ptr<KernelRunner>> runners;
+  std::vector<std::shared_ptr<Baseline>> baselines;
+  for (const std::string& b : backends) {
+    Row row;
+    row.backend = b;
+    std::optional<Prepared> p;
+    if (b == "onednn") {
+      if (!onednn_available()) row.unavailable = "unavailable: built without libdnnl-dev";
+      else p = prepare_baseline(layer, make_onednn_baseline(layer.wl, threads), row, baselines);
+    } else if (b == "im2col") {
+      p = prepare_baseline(layer, make_im2col_baseline(layer.wl, threads), row, baselines);
+    } else if (b == "tuned") {
+      row.unavailable = "unavailable: no tuning database yet";
+    } else {
+      const std::string what = b.rfind("schedule:", 0) == 0 ? b.substr(9) : b;
+      p = prepare_convtune(layer, target, resolve_schedule(what, layer.wl, target), row, runners);
+    }
+    if (p) {
+      // Correct before fast: a row whose result is wrong is reported, never timed.
+      layer.output.fill_random(99);
+      p->timed();
+      p->finish(layer.output);
+      row.agreement = check_against_reference(layer.wl, layer.ref, layer.output);
+      if (row.agreement.ok) {
+        prepared.push_back(*p);
+        timed_rows.push_back(rows.size());
+      }
+    }
+    rows.push_back(row);
+  }
+  std::vector<std::function<void()>> fns;
+  for (const Prepared& p : prepared) fns.push_back(p.timed);
+  std::vector<Timing> timings = measure_interleaved(fns, timing);
+  TimingOptions layout_timing = timing;
+  layout_timing.measurements = std::max(3, timing.measurements / 2);
+  for (size_t i = 0; i < prepared.size(); ++i) {
+    Row& row = rows[timed_rows[i]];
+    row.timing = timings[i];
+    row.gflops = layer.wl.flops() / (row.timing.median_ms * 1e6);
+    if (prepared[i].layout) row.layout_ms = measure(prepared[i].layout, layout_timing).median_ms;
+  }
+  return rows;
+}
+
+const Row* find_row(const std::vector<Row>& rows, const std::string& backend) {
+  for (const Row& r : rows) {
+    if (r.backend == backend && r.unavailable.empty() && r.agreement.ok) return &r;
+  }
+  return nullptr;
+}
+
+nlohmann::json row_json(const Row& r, const Row* onednn, const Roofline& roof, const Workload& wl) {
+  nlohmann::json j = {{"backend", r.backend}, {"ok", r.unavailable.empty() && r.agreement.ok}};
+  if (!r.unavailable.empty()) {
+    j["unavailable"] = r.unavailable;
+    return j;
+  }
+  j["max_abs_err"] = r.agreement.max_abs_err;
+  j["max_rel_err"] = r.agreement.max_rel_err;
+  j["detail"] = r.detail;
+  if (!r.agreement.ok) return j;
+  j["median_ms"] = r.timing.median_ms;
+  j["min_ms"] = r.timing.min_ms;
+  j["max_ms"] = r.timing.max_ms;
+  j["ms_per_call"] = r.timing.ms_per_call;
+  j["gflops"] = r.gflops;
+  j["roofline_fraction"] = r.gflops / roof.bound_gflops(wl.arithmetic_intensity());
+  if (r.layout_ms >= 0) j["layout_ms"] = r.layout_ms;
+  if (onednn) j["vs_onednn"] = r.gflops / onednn->gflops;
+  return j;
+}
+
+void print_layer_table(const Layer& layer, const std::vector<Row>& rows, const Roofline& roof, int threads) {
+  const Workload& wl = layer.wl;
+  const double bound = roof.bound_gflops(wl.arithmetic_intensity());
+  std::printf("%s  %s\n", wl.name.empty() ? "layer" : wl.name.c_str(), wl.spec().c_str());
+  std::printf("%s FLOP, intensity %.1f FLOP/B, roofline bound %.1f GFLOP/s at %d thread%s (peak %.1f, %.1f GB/s, %s)\n",
+              si(wl.flops()).c_str(), wl.arithmetic_intensity(), bound, threads, threads == 1 ? "" : "s",
+              roof.peak_gflops, roof.bandwidth_gbs, roof.source.c_str());
+  const Row* onednn = find_row(rows, "onednn");
+  std::printf("  %-22s %-5s %10s %10s %16s %9s %8s %7s %10s  %s\n", "backend", "ok", "max_err", "median_ms",
+              "spread_ms", "GFLOP/s", "vs_dnnl", "of_roof", "layout_ms", "detail");
+  for (const Row& r : rows) {
+    if (!r.unavailable.empty()) {
+      std::printf("  %-22s %s\n", r.backend.c_str(), r.unavailable.c_str());
+      continue;
+    }
+    if (!r.agreement.ok) {
+      std::printf("  %-22s %-5s %10.2e  WRONG RESULT (bound %.2e)\n", r.backend.c_str(), "NO", r.agreement.max_abs_err,
+                  r.agreement.tolerance);
+      continue;
+    }
+    char spread[48], vs[16] = "-", layout[16] = "-";
+    std::snprintf(spread, sizeof spread, "%.3g-%.3g", r.timing.min_ms, r.timing.max_ms);
+    if (onednn) std::snprintf(vs, sizeof vs, "%.2fx", r.gflops / onednn->gflops);
+    if (r.layout_ms >= 0) std::snprintf(layout, sizeof layout, "%.3g", r.layout_ms);
+    std::printf("  %-22s %-5s %10.2e %10.4g %16s %9.1f %8s %6.0f%% %10s  %s\n", r.backend.c_str(), "yes",
+                r.agreement.max_abs_err, r.timing.median_ms, spread, r.gflops, vs, 100 * r.gflops / bound, layout,
+                r.detail.c_str());
+  }
+}
+
+} // namespace
+
+int cmd_bench(const std::vector<std::string>& argv) {
+  Args args("bench", {{"workload", "SPEC", "the layer (suite:LAYER, key=value list or benchdnn descriptor)", ""},
+                      {"suite", "NAME", "every layer of a suite (resnet18, mobilenet) instead of one workload", ""},
+                      {"backends", "LIST", "comma list of naive, im2col, onednn, default, tuned, schedule:FILE", "all available"},
+                      {"threads", "T", "threads for every backend", "1"},
+                      {"repeat", "N", "timed measurements per backend (interleaved); the median is reported", "7"},
+                      {"min-repeat-ms", "MS", "each measurement repeats the call for at least this long", "100"},
+                      {"target", "T", "where to compile and run: cpu (the host)", "cpu"},
+                      {"seed", "S", "seed of the random input and weights", "1"},
+                      {"json", "", "print one JSON object", ""}});
+  if (!args.parse(argv)) {
+    std::cout << args.help("usage: convtune bench (--workload SPEC | --suite NAME) [--backends LIST] [--threads T] [--json]");
+    return 0;
+  }
+  if (args.has("workload") == args.has("suite")) throw UserError("bench needs exactly one of --workload and --suite");
+  std::vector<Workload> workloads =
+      args.has("suite") ? suite_layers(args.get("suite")) : std::vector<Workload>{parse_workload(args.get("workload"))};
+  const int threads = int(args.get_int("threads", 1));
+  TimingOptions timing;
+  timing.measurements = int(args.get_int("repeat", 1));
+  timing.min_measurement_ms = args.get_double("min-repeat-ms", 0);
+  const uint64_t seed = uint64_t(args.get_int("seed", 0));
+  Target target = parse_target(args.get("target"));
+  std::vector<std::string> backends;
+  if (args.has("backends")) {
+    backends = split_list(args.get("backends"));
+    if (backends.empty()) throw UserError("invalid --backends '': expected a comma list of backends");
+    for (const std::string& b : backends) check_backend_name(b);
+  } else {
+    backends = {"naive", "im2col"};
+    if (onednn_available()) backends.push_back("onednn");
+    backends.push_back("default");
+  }
+  for (const std::string& b : backends) {
+    // A schedule file is read up front, so a bad one fails before minutes of measuring.
+    if (b.rfind("schedule:", 0) == 0) resolve_schedule(b.substr(9), workloads.front(), target);
+  }
+  const Roofline roof = roofline(target, threads);
+
+  nlohmann::json out = {{"target", target}, {"threads", threads},
+                        {"roofline", {{"peak_gflops", roof.peak_gflops}, {"bandwidth_gbs", roof.bandwidth_gbs}, {"source", roof.source}}}};
+  nlohmann::json layers = nlohmann::json::array();
+  std::map<std::string, std::vector<double>> ratios;  // backend -> ratio to oneDNN per layer
+  std::vector<std::pair<std::string, std::vector<Row>>> summary;
+  for (const Workload& wl : workloads) {
+    Layer layer{wl, Tensor(wl.input_elems()), Tensor(wl.weight_elems()), Tensor(wl.output_elems()), {}};
+    layer.input.fill_random(seed);
+    layer.weights.fill_random(seed + 1);
+    layer.ref = reference_conv(wl, layer.input, layer.weights);
+    std::vector<Row> rows = bench_layer(layer, target, backends, threads, timing);
+    const Row* onednn = find_row(rows, "onednn");
+    nlohmann::json results = nlohmann::json::array();
+    for (const Row& r : rows) {
+      results.push_back(row_json(r, onednn, roof, wl));
+      if (onednn && r.unavailable.empty() && r.agreement.ok) ratios[r.backend].push_back(r.gflops / onednn->gflops);
+    }
+    layers.push_back({{"workload", wl}, {"name", wl.name}, {"flops", wl.flops()},
+                      {"roofline_bound_gflops", roof.bound_gflops(wl.arithmetic_intensity())}, {"results", results}});
+    if (!args.has("json")) {
+      print_layer_table(layer, rows, roof, threads);
+      std::printf("\n");
+    }
+    summary.push_back({wl.name.empty() ? wl.spec() : wl.name, rows});
+  }
+  bool all_ok = true;
+  for (const auto& [name, rows] : summary) {
+    for (const Row& r : rows) all_ok = all_ok && (!r.unavailable.empty() || r.agreement.ok);
+  }
+  nlohmann::json geomean = nlohmann::json::object();
+  for (const auto& [backend, rs] : ratios) {
+    double log_sum = 0;
+    for (double r : rs) log_sum += std::log(r);
+    geomean[backend] = std::exp(log_sum / double(rs.size()));
+  }
+  if (args.has("json")) {
+    out["layers"] = layers;
+    if (workloads.size() == 1) out["results"] = layers[0]["results"];
+    out["geomean_vs_onednn"] = geomean;
+    out["ok"] = all_ok;
+    std::cout << out.dump(2) << "\n";
+    return all_ok ? 0 : 1;
+  }
+  if (workloads.size() > 1) {
+    std::printf("summary: GFLOP/s at %d thread%s\n  %-12s", threads, threads == 1 ? "" : "s", "layer");
+    for (const std::string& b : backends) std::printf(" %14s", b.substr(0, 14).c_str());
+    std::printf("\n");
+    for (const auto& [name, rows] : summary) {
+      std::printf("  %-12s", name.c_str());
+      for (const Row& r : rows) {
+        if (!r.unavailable.empty()) std::printf(" %14s", "-");
+        else if (!r.agreement.ok) std::printf(" %14s", "WRONG");
+        else std::printf(" %14.1f", r.gflops);
+      }
+      std::printf("\n");
+    }
+    if (!geomean.empty()) {
+      std::printf("  %-12s", "geomean/dnnl");
+      for (const std::string& b : backends) {
+        if (geomean.contains(b)) std::printf(" %13.2fx", geomean[b].get<double>());
+        else std::printf(" %14s", "-");
+      }
+      std::printf("\n");
+    }
+  }
+  return all_ok ? 0 : 1;
+}
+
+} // namespace convtune::cli

@@ -1,0 +1,39 @@
+/// \file Running a compiled nest's stages over a table of buffers.
+#include "compiler/kernel_runner.h"
+
+namespace convtune {
+
+KernelRunner::KernelRunner(const LoopNest& nest, std::unique_ptr<JitKernel> kernel)
+    : nest_(nest), kernel_(std::move(kernel)) {
+  table_.assign(3, nullptr);
+  for (const BufferRef& t : nest_.temporaries) {
+    temporaries_.emplace_back(t->elements());
+    table_.push_back(temporaries_.back().data());
+  }
+}
+
+void KernelRunner::run(const float* input, const float* weights, float* output) const {
+  (*kernel_)(input, weights, output);
+}
+
+void KernelRunner::bind(const float* input, const float* weights, float* output) {
+  // The stage functions take non-const pointers; the input and weights are only read.
+  table_[0] = const_cast<float*>(input);
+  table_[1] = const_cast<float*>(weights);
+  table_[2] = output;
+}
+
+void KernelRunner::run_stages(StageKind kind) const {
+  for (size_t i = 0; i < nest_.stages.size(); ++i) {
+    if (nest_.stages[i].kind == kind) kernel_->stage_function()(int64_t(i), table_.data());
+  }
+}
+
+bool KernelRunner::has_stage(StageKind kind) const {
+  for (const NestStage& s : nest_.stages) {
+    if (s.kind == kind) return true;
+  }
+  return false;
+}
+
+} // namespace convtune
