@@ -41,6 +41,12 @@ int64_t calibrate(const std::function<void()>& fn, double min_ms) {
 
 } // namespace
 
+void flush_caches() {
+  // 128 MiB: four times the largest last-level cache seen on these machines.
+  static std::vector<char> junk(size_t(128) << 20);
+  for (size_t i = 0; i < junk.size(); i += 64) junk[i] = char(junk[i] + 1);
+}
+
 double median(std::vector<double> values) {
   internal_check(!values.empty(), "median of an empty vector");
   const size_t mid = values.size() / 2;
@@ -72,6 +78,7 @@ std::vector<Timing> measure_interleaved(const std::vector<std::function<void()>>
   // machine touches all of them alike.
   for (int m = 0; m < measurements; ++m) {
     for (size_t f = 0; f < fns.size(); ++f) {
+      if (options.before_each) options.before_each();
       timings[f].ms_per_call.push_back(time_batch(fns[f], calls[f]) / static_cast<double>(calls[f]));
     }
   }

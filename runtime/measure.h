@@ -10,7 +10,12 @@ struct TimingOptions {
   int warmup_calls = 1;
   int measurements = 7;          ///< how many timed measurements (the median is reported)
   double min_measurement_ms = 100;  ///< each measurement repeats the call until it lasts this long
+  /// Run before each measurement, untimed (e.g. evicting the caches); empty for nothing.
+  std::function<void()> before_each;
 };
+
+/// Writes over a buffer larger than the last-level cache, so the next call starts cold.
+void flush_caches();
 
 struct Timing {
   std::vector<double> ms_per_call;  ///< one entry per measurement

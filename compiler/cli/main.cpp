@@ -19,6 +19,8 @@ const char* kUsage =
     "  show    the workload, its FLOPs, bytes and arithmetic intensity, and its loop nest\n"
     "  run     JIT-compile the layer, check it against the reference, time it\n"
     "  bench   the layer through several backends (naive, im2col, oneDNN, convtune), side by side\n"
+    "  tune    search schedules on this machine, recording every trial in the tuning database\n"
+    "  db      the tuning database: best, list, export\n"
     "\n"
     "A workload (--workload) is a suite entry (resnet18:C6, mobilenet:D4), an inline spec\n"
     "(n=1,c=64,h=56,w=56,k=64,r=3,s=3,stride=1,pad=1) or a benchdnn descriptor\n"
@@ -45,6 +47,9 @@ int main(int argc, char** argv) {
     if (command == "show") return cli::cmd_show(args);
     if (command == "run") return cli::cmd_run(args);
     if (command == "bench") return cli::cmd_bench(args);
+    if (command == "tune") return cli::cmd_tune(args);
+    if (command == "db") return cli::cmd_db(args);
+    if (command == "worker") return cli::cmd_worker(args);
     throw UserError("unknown command '" + command + "' (see convtune --help)");
   } catch (const UserError& e) {
     std::fprintf(stderr, "convtune: error: %s\n", e.what());

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -136,16 +137,25 @@ TEST_CASE("parallel_for of no iterations calls nothing, and thread counts below 
 }
 
 TEST_CASE("Back-to-back parallel loops of changing sizes each run every index once", "[runtime][thread_pool]") {
-  // Loops smaller than the pool leave workers idle; the next loop must still run each range once.
-  ScopedThreads scoped(7);
+  // A loop smaller than the pool leaves workers idle, and a resize starts fresh workers that
+  // may wake late; the next loop must still run each of its ranges exactly once.
   int wrong = 0, bad = 0;
-  for (int i = 0; i < 300; ++i) {
-    const int64_t n = (i % 3 == 0) ? 2 : (i % 3 == 1) ? 7 : 5;
+  std::string first;
+  for (int i = 0; i < 600; ++i) {
+    const int threads = 7 - (i / 2) % 2;  // resize every other loop
+    ScopedThreads scoped(threads);
+    const int64_t n = i % 2 == 0 ? 2 : threads;
     Coverage c(n);
     convtune_parallel_for(&Coverage::body, &c, n);
+    if ((c.wrong() || c.bad_ranges.load()) && first.empty()) {
+      first = "loop " + std::to_string(i) + " (" + std::to_string(threads) + " threads, n = " + std::to_string(n) +
+              "): " + std::to_string(c.calls.load()) + " ranges, hits";
+      for (const auto& h : c.hits) first += " " + std::to_string(h.load());
+    }
     wrong += c.wrong();
     bad += c.bad_ranges.load();
   }
+  INFO("first wrong loop: " << first);
   CHECK(wrong == 0);
   CHECK(bad == 0);
 }

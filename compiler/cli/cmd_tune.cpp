@@ -1,0 +1,199 @@
+/// \file `convtune tune`: a tuning session on this machine, every trial appended to the
+/// database; `--suite` shares the trials across a suite's layers.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "compiler/cli/args.h"
+#include "compiler/cli/commands.h"
+#include "ir/suites.h"
+#include "tuner/searcher.h"
+#include "tuner/tuning_loop.h"
+
+namespace convtune::cli {
+
+namespace {
+
+/// The tuning curve as an SVG: best so far as a line, each trial as a dot, oneDNN dashed.
+void write_plot(const std::string& path, const TuneResult& r, double onednn_gflops) {
+  std::ofstream out(path);
+  if (!out) throw UserError("--plot file '" + path + "' cannot be written");
+  const double w = 640, h = 360, left = 50, bottom = 40, top = 20, right = 20;
+  double ymax = std::max(onednn_gflops, r.best_gflops) * 1.1;
+  if (ymax <= 0) ymax = 1;
+  const size_t n = std::max<size_t>(r.curve.size(), 2);
+  auto X = [&](size_t i) { return left + (w - left - right) * double(i) / double(n - 1); };
+  auto Y = [&](double g) { return h - bottom - (h - bottom - top) * g / ymax; };
+  out << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << w << "\" height=\"" << h << "\" font-family=\"sans-serif\" font-size=\"11\">\n";
+  out << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  out << "<line x1=\"" << left << "\" y1=\"" << h - bottom << "\" x2=\"" << w - right << "\" y2=\"" << h - bottom << "\" stroke=\"black\"/>\n";
+  out << "<line x1=\"" << left << "\" y1=\"" << top << "\" x2=\"" << left << "\" y2=\"" << h - bottom << "\" stroke=\"black\"/>\n";
+  for (int t = 0; t <= 4; ++t) {
+    const double g = ymax * t / 4;
+    out << "<text x=\"" << left - 5 << "\" y=\"" << Y(g) + 4 << "\" text-anchor=\"end\">" << int(g) << "</text>\n";
+  }
+  out << "<text x=\"" << (w + left) / 2 << "\" y=\"" << h - 8 << "\" text-anchor=\"middle\">trial</text>\n";
+  out << "<text x=\"12\" y=\"" << top + 5 << "\">GFLOP/s</text>\n";
+  for (size_t i = 0; i < r.trial_gflops.size(); ++i) {
+    out << "<circle cx=\"" << X(i) << "\" cy=\"" << Y(r.trial_gflops[i]) << "\" r=\"2.5\" fill=\""
+        << (r.trial_gflops[i] > 0 ? "#7aa6d6" : "#d65a5a") << "\"/>\n";
+  }
+  out << "<polyline fill=\"none\" stroke=\"#1f4e9c\" stroke-width=\"2\" points=\"";
+  for (size_t i = 0; i < r.curve.size(); ++i) out << X(i) << "," << Y(r.curve[i]) << " ";
+  out << "\"/>\n";
+  if (onednn_gflops > 0) {
+    out << "<line x1=\"" << left << "\" y1=\"" << Y(onednn_gflops) << "\" x2=\"" << w - right << "\" y2=\"" << Y(onednn_gflops)
+        << "\" stroke=\"#c0392b\" stroke-dasharray=\"6,4\"/>\n";
+    out << "<text x=\"" << w - right << "\" y=\"" << Y(onednn_gflops) - 4 << "\" text-anchor=\"end\" fill=\"#c0392b\">oneDNN "
+        << int(onednn_gflops) << "</text>\n";
+  }
+  out << "<text x=\"" << left + 5 << "\" y=\"" << top + 5 << "\">" << r.workload.name << " " << r.workload.spec() << "</text>\n";
+  out << "</svg>\n";
+}
+
+nlohmann::json result_json(const TuneResult& r, double onednn_gflops) {
+  nlohmann::json failed = nlohmann::json::object();
+  int failed_total = 0;
+  for (const auto& [k, v] : r.failed) {
+    failed[k] = v;
+    failed_total += v;
+  }
+  nlohmann::json j = {{"workload", r.workload},
+                      {"name", r.workload.name},
+                      {"best", {{"config", config_to_json(r.best_config)}, {"gflops", r.best_gflops}, {"median_ms", r.best_median_ms}}},
+                      {"default_gflops", r.default_gflops},
+                      {"trials", r.trials},
+                      {"new_trials", r.new_trials},
+                      {"failed", failed},
+                      {"failed_total", failed_total},
+                      {"curve", r.curve},
+                      {"early_stopped", r.early_stopped},
+                      {"worker_rss_kb", {{"first", r.worker_rss_first_kb}, {"last", r.worker_rss_last_kb}}}};
+  if (onednn_gflops > 0) {
+    j["onednn_gflops"] = onednn_gflops;
+    j["vs_onednn"] = r.best_gflops / onednn_gflops;
+  }
+  if (r.default_gflops > 0) j["vs_default"] = r.best_gflops / r.default_gflops;
+  return j;
+}
+
+void print_summary(const TuneResult& r, double onednn_gflops) {
+  std::printf("\n%s  %s\n", r.workload.name.c_str(), r.workload.spec().c_str());
+  std::printf("  trials      %d (%d new)%s\n", r.trials, r.new_trials, r.early_stopped ? ", stopped early" : "");
+  std::printf("  best        %.1f GFLOP/s (%.4g ms)  %s\n", r.best_gflops, r.best_median_ms, config_to_json(r.best_config).dump().c_str());
+  if (r.default_gflops > 0) std::printf("  vs default  %.2fx (default config %.1f GFLOP/s)\n", r.best_gflops / r.default_gflops, r.default_gflops);
+  if (onednn_gflops > 0) std::printf("  vs oneDNN   %.2fx (oneDNN %.1f GFLOP/s, same threads, same worker)\n", r.best_gflops / onednn_gflops, onednn_gflops);
+  std::string failed;
+  for (const auto& [k, v] : r.failed) failed += (failed.empty() ? "" : ", ") + k + " " + std::to_string(v);
+  std::printf("  failed      %s\n", failed.empty() ? "none" : failed.c_str());
+}
+
+} // namespace
+
+int cmd_tune(const std::vector<std::string>& argv) {
+  Args args("tune", {{"workload", "SPEC", "the layer (suite:LAYER, key=value list or benchdnn descriptor)", ""},
+                     {"suite", "NAME", "tune every layer of a suite, trials shared by expected gain", ""},
+                     {"target", "T", "where to compile and measure: cpu (the host)", "cpu"},
+                     {"trials", "N", "trials in total for the workload and target (per layer with --suite)", "40"},
+                     {"tuner", "NAME", "bted, gp, anneal or random", "bted"},
+                     {"db", "FILE", "the tuning database (JSON lines)", "convtune.db.jsonl"},
+                     {"threads", "T", "threads the kernels run with", "1"},
+                     {"seed", "S", "seed of the searcher", "1"},
+                     {"batch", "B", "configs proposed at a time", "8"},
+                     {"timeout", "S", "seconds a candidate may take (compile, check, measure)", "10"},
+                     {"repeat", "N", "timed measurements per candidate", "5"},
+                     {"min-repeat-ms", "MS", "each measurement repeats the call for at least this long", "50"},
+                     {"flush-cache", "", "evict the caches before each measurement", ""},
+                     {"early-stop", "N", "stop after N trials without a 1% gain (0: never)", "0"},
+                     {"transfer", "", "warm the model with other layers' records on this target", ""},
+                     {"plot", "FILE", "write the tuning curve as SVG", ""},
+                     {"json", "", "print one JSON object at the end", ""}});
+  if (!args.parse(argv)) {
+    std::cout << args.help("usage: convtune tune (--workload SPEC | --suite NAME) [--trials N] [--tuner T] [--db FILE] [--threads T] [--json]");
+    return 0;
+  }
+  if (args.has("workload") == args.has("suite")) throw UserError("tune needs exactly one of --workload and --suite");
+  std::vector<Workload> layers =
+      args.has("suite") ? suite_layers(args.get("suite")) : std::vector<Workload>{parse_workload(args.get("workload"))};
+  const Target target = parse_target(args.get("target"));
+  TuneOptions options;
+  options.trials = int(args.get_int("trials", 1));
+  options.tuner = args.get("tuner");
+  make_searcher(options.tuner, SearchContext{});  // refuses an unknown name before anything runs
+  options.seed = uint64_t(args.get_int("seed", 0));
+  options.batch = int(args.get_int("batch", 1));
+  options.early_stop = int(args.get_int("early-stop", 0));
+  options.transfer = args.has("transfer");
+  MeasureOptions mo;
+  mo.threads = int(args.get_int("threads", 1));
+  mo.repeat = int(args.get_int("repeat", 1));
+  mo.min_repeat_ms = args.get_double("min-repeat-ms", 0);
+  mo.timeout_s = args.get_double("timeout", 0.1);
+  mo.flush_cache = args.has("flush-cache");
+  const bool json = args.has("json");
+
+  Database db(args.get("db"));
+  db.load(std::cerr);
+  Measurer measurer(current_executable(), mo);
+  const bool tty = isatty(fileno(stdout)) && !json;
+  auto show = [&](const Workload& wl, const TuneProgress& p) {
+    if (json) return;
+    const double eta = p.trial > 0 ? p.elapsed_s / p.trial * (p.total - p.trial) : 0;
+    std::printf("%s%-14s trial %d/%d  best %.1f GFLOP/s  last %s  elapsed %.0fs  left ~%.0fs%s", tty ? "\r" : "",
+                wl.name.empty() ? "tune" : wl.name.c_str(), p.trial, p.total, p.best_gflops,
+                p.last_error.empty() ? (std::to_string(int(p.last_gflops)) + " GFLOP/s").c_str() : p.last_error.substr(0, 24).c_str(),
+                p.elapsed_s, eta, tty ? "   " : "\n");
+    std::fflush(stdout);
+  };
+
+  std::vector<TuneResult> results;
+  std::vector<double> onednn(layers.size(), 0);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    MeasureResult m = measurer.measure_onednn(layers[i]);
+    if (m.ok) onednn[i] = m.gflops;
+  }
+  if (layers.size() == 1) {
+    results.push_back(tune_workload(layers[0], target, db, measurer, options, [&](const TuneProgress& p) { show(layers[0], p); }));
+  } else {
+    results = tune_suite(layers, target, db, measurer, options, show);
+  }
+  if (tty) std::printf("\n");
+  if (args.has("plot")) write_plot(args.get("plot"), results.front(), onednn.front());
+
+  if (json) {
+    nlohmann::json j = result_json(results.front(), onednn.front());
+    if (results.size() > 1) {
+      nlohmann::json all = nlohmann::json::array();
+      for (size_t i = 0; i < results.size(); ++i) all.push_back(result_json(results[i], onednn[i]));
+      j = {{"layers", all}};
+    }
+    j["db"] = args.get("db");
+    j["tuner"] = options.tuner;
+    j["threads"] = mo.threads;
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  for (size_t i = 0; i < results.size(); ++i) print_summary(results[i], onednn[i]);
+  if (results.size() > 1) {
+    std::printf("\n  %-14s %8s %10s %10s %8s\n", "layer", "trials", "GFLOP/s", "oneDNN", "ratio");
+    double log_sum = 0;
+    int counted = 0;
+    for (size_t i = 0; i < results.size(); ++i) {
+      std::printf("  %-14s %8d %10.1f %10.1f %7.2fx\n", results[i].workload.name.c_str(), results[i].trials,
+                  results[i].best_gflops, onednn[i], onednn[i] > 0 ? results[i].best_gflops / onednn[i] : 0.0);
+      if (onednn[i] > 0 && results[i].best_gflops > 0) {
+        log_sum += std::log(results[i].best_gflops / onednn[i]);
+        ++counted;
+      }
+    }
+    if (counted) std::printf("  %-14s %8s %10s %10s %7.2fx\n", "geomean", "", "", "", std::exp(log_sum / counted));
+  }
+  return 0;
+}
+
+} // namespace convtune::cli
