@@ -35,7 +35,8 @@ case "${1:-}" in
   "") ;;
   main)
     build
-    build/convtune run --workload resnet18:C6
+    # A short tuning session on ResNet-18 C6, ending with its result next to oneDNN's.
+    build/convtune tune --workload resnet18:C6 --trials 40 --db build/convtune.db.jsonl
     ;;
   test)
     build

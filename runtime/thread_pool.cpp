@@ -13,40 +13,52 @@ namespace {
 
 thread_local bool in_parallel_region = false;
 
+/// One parallel loop: what every participating thread needs, published as a whole.
+struct Job {
+  convtune_task_fn fn = nullptr;
+  void* closure = nullptr;
+  int64_t n = 0;
+  int active = 1;  ///< threads taking part, the caller included
+};
+
 class Pool {
 public:
   ~Pool() { resize(0); }
 
+  /// Also resizes the pool now, so fewer threads really means fewer threads alive. Inside a
+  /// parallel body it does nothing: the loop running there holds the pool.
   void set_threads(int threads) {
+    if (in_parallel_region) return;
     std::lock_guard<std::mutex> lock(api_mutex_);
-    wanted_ = std::max(1, threads);
+    wanted_.store(std::max(1, threads));
+    if (int(workers_.size()) != wanted_.load() - 1) resize(wanted_.load() - 1);
   }
-  int threads() const { return wanted_; }
+  int threads() const { return wanted_.load(); }
 
   void run(convtune_task_fn fn, void* closure, int64_t n) {
     std::lock_guard<std::mutex> lock(api_mutex_);
-    const int threads = int(std::min<int64_t>(wanted_, n));
-    if (int(workers_.size()) != wanted_ - 1) resize(wanted_ - 1);
-    fn_ = fn;
-    closure_ = closure;
-    n_ = n;
-    active_ = threads;
-    pending_.store(threads - 1, std::memory_order_relaxed);
+    const int wanted = wanted_.load();
+    if (int(workers_.size()) != wanted - 1) resize(wanted - 1);
+    Job job{fn, closure, n, int(std::min<int64_t>(wanted, n))};
+    pending_.store(job.active - 1, std::memory_order_relaxed);
     {
+      // The job and its generation change together under the lock, and workers copy both
+      // under it: a worker can never pair one loop's generation with another loop's job.
       std::lock_guard<std::mutex> l(mutex_);
+      job_ = job;
       generation_.fetch_add(1, std::memory_order_release);
     }
     cv_.notify_all();
-    run_range(0);
-    // The caller waits for the others with a short spin: ranges are static and similar.
+    run_range(job, 0);
+    // The caller waits for every participant: ranges are static and similar in size.
     while (pending_.load(std::memory_order_acquire) > 0) std::this_thread::yield();
   }
 
 private:
-  void run_range(int index) {
-    const int64_t begin = n_ * index / active_, end = n_ * (index + 1) / active_;
+  static void run_range(const Job& job, int index) {
+    const int64_t begin = job.n * index / job.active, end = job.n * (index + 1) / job.active;
     in_parallel_region = true;
-    if (begin < end) fn_(closure_, begin, end);
+    if (begin < end) job.fn(job.closure, begin, end);
     in_parallel_region = false;
   }
 
@@ -57,14 +69,16 @@ private:
       while (generation_.load(std::memory_order_acquire) == seen && !stop_.load() &&
              std::chrono::steady_clock::now() < spin_until) {
       }
+      Job job;
       {
         std::unique_lock<std::mutex> l(mutex_);
         cv_.wait(l, [&] { return generation_.load() != seen || stop_.load(); });
+        if (stop_.load()) return;
+        seen = generation_.load();
+        job = job_;
       }
-      if (stop_.load()) return;
-      seen = generation_.load(std::memory_order_acquire);
-      if (index < active_) {
-        run_range(index);
+      if (index < job.active) {
+        run_range(job, index);
         pending_.fetch_sub(1, std::memory_order_acq_rel);
       }
     }
@@ -86,17 +100,14 @@ private:
   }
 
   std::mutex api_mutex_;  // one parallel loop at a time from outside
-  std::mutex mutex_;
+  std::mutex mutex_;      // guards job_ and generation_ changes
   std::condition_variable cv_;
   std::vector<std::thread> workers_;
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};
   std::atomic<bool> stop_{false};
-  int wanted_ = 1;
-  convtune_task_fn fn_ = nullptr;
-  void* closure_ = nullptr;
-  int64_t n_ = 0;
-  int active_ = 1;
+  std::atomic<int> wanted_{1};
+  Job job_;
 };
 
 Pool& pool() {

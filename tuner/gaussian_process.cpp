@@ -14,7 +14,7 @@ namespace convtune {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-const double kSqrt5 = std::sqrt(5.0);
+constexpr double kSqrt5 = 2.23606797749978969641;
 
 // Search box and starting points, in log space. Length-scales are relative to each feature's
 // range so the search is invariant to rescaling a feature; variances are relative to the
@@ -347,13 +347,14 @@ void GaussianProcess::condition() {
   fitted_ = true;
   const Eigen::Index n = X_.rows();
   if (n == 0) {
+    Zt_.resize(X_.cols(), 0);
     L_.resize(0, 0);
     alpha_.resize(0);
     lml_ = 0.0;
     return;
   }
-  const Eigen::MatrixXd Zt = scaled_transposed(X_, hyper_.length_scales);
-  const Eigen::MatrixXd Kf = cross_kernel(kind_, hyper_.signal_var, Zt, Zt);
+  Zt_ = scaled_transposed(X_, hyper_.length_scales);
+  const Eigen::MatrixXd Kf = cross_kernel(kind_, hyper_.signal_var, Zt_, Zt_);
   // Escalating jitter only when the factorisation fails (e.g. duplicate rows with zero noise).
   double jitter = 0.0;
   for (int attempt = 0;; ++attempt) {
@@ -381,8 +382,8 @@ std::pair<Eigen::VectorXd, Eigen::VectorXd> GaussianProcess::predict(const Eigen
   internal_check(Xs.cols() == X_.cols(), "GaussianProcess: predicting on " + std::to_string(Xs.cols()) +
                                              " features, trained on " + std::to_string(X_.cols()));
 
-  const Eigen::MatrixXd Kstar = cross_kernel(kind_, hyper_.signal_var, scaled_transposed(X_, hyper_.length_scales),
-                                             scaled_transposed(Xs, hyper_.length_scales));
+  const Eigen::MatrixXd Kstar =
+      cross_kernel(kind_, hyper_.signal_var, Zt_, scaled_transposed(Xs, hyper_.length_scales));
   Eigen::VectorXd mean = Kstar.transpose() * alpha_;
   const Eigen::MatrixXd V = L_.triangularView<Eigen::Lower>().solve(Kstar);
   Eigen::VectorXd var = (hyper_.signal_var - V.colwise().squaredNorm().transpose().array()).cwiseMax(0.0);

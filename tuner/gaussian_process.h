@@ -7,7 +7,8 @@
 /// starts; fit_fixed() takes them as given. Predictions come back in the units of y.
 ///
 /// Everything is deterministic given the inputs and the seed: no global random state, no
-/// threads, a fixed iteration budget.
+/// threads, a fixed iteration budget. Cost: O(n^3) per optimiser iteration (a Cholesky and an
+/// inverse of the n x n covariance); about 0.1-0.3 s for 200 points of 15 features.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +46,8 @@ public:
   /// number of starting points in all (at least 1): the first is a default derived from the
   /// data's ranges, the others are drawn from `seed`. Each start runs at most ~100 L-BFGS
   /// iterations; the best optimum is kept. X is n x d (one row per observation), y has n entries.
+  /// The search box: each length-scale within [0.01, 100] times its feature's range in X,
+  /// signal_var within [0.01, 100], noise_var within [1e-6, 1] (relative to y's variance).
   void fit(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, uint64_t seed, int restarts = 3);
 
   /// Standardises y and conditions on the data with the given hyperparameters (no search).
@@ -75,6 +78,7 @@ private:
   GpHyper hyper_;
   bool fitted_ = false;
   Eigen::MatrixXd X_;    ///< training inputs, n x d
+  Eigen::MatrixXd Zt_;   ///< training inputs over the length-scales, transposed (d x n)
   Eigen::VectorXd z_;    ///< standardised targets
   double y_mean_ = 0.0;
   double y_std_ = 1.0;

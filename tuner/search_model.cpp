@@ -48,7 +48,9 @@ public:
     std::vector<Config> pool = candidates();
     if (pool.empty()) return {};
     std::vector<Config> picks;
-    if (own_ == 0 && kind_ == "bted") picks = ted(pool, size_t(n));
+    // The tuning loop measures the default config first, so "nothing of our own yet" means
+    // at most that one: the design batch still comes first.
+    if (own_ <= 1 && kind_ == "bted") picks = ted(pool, size_t(n));
     else if (finite_count() < 2) picks = first(pool, size_t(n));
     else if (kind_ == "gp") picks = kriging_believer(pool, size_t(n));
     else if (kind_ == "bted") picks = bootstrap(pool, size_t(n));

@@ -38,6 +38,9 @@ std::vector<Observation> transfer_records(const Database& db, const Workload& wl
       // A record from an older template version may not fit the features: it teaches nothing.
     }
   }
+  // The model's cost grows with the cube of its points: the most recent records suffice.
+  constexpr size_t kMaxTransfer = 150;
+  if (out.size() > kMaxTransfer) out.erase(out.begin(), out.end() - long(kMaxTransfer));
   return out;
 }
 

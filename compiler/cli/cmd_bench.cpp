@@ -1,6 +1,8 @@
 /// \file `convtune bench`: one layer (or a suite) through several backends, each checked
 /// against the reference and timed side by side, interleaved, with the same thread count.
+#include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -20,6 +22,7 @@
 #include "runtime/reference_conv.h"
 #include "runtime/thread_pool.h"
 #include "schedules/conv_template.h"
+#include "tuner/database.h"
 #include "targets/roofline.h"
 
 namespace convtune::cli {
@@ -107,7 +110,7 @@ Prepared prepare_baseline(Layer& layer, std::shared_ptr<Baseline> b, Row& row, s
 }
 
 std::vector<Row> bench_layer(Layer& layer, const Target& target, const std::vector<std::string>& backends,
-                             int threads, const TimingOptions& timing) {
+                             int threads, const TimingOptions& timing, const Database* db) {
   ScopedThreads scoped{threads};
   std::vector<Row> rows;
   std::vector<Prepared> prepared;
@@ -124,7 +127,13 @@ std::vector<Row> bench_layer(Layer& layer, const Target& target, const std::vect
     } else if (b == "im2col") {
       p = prepare_baseline(layer, make_im2col_baseline(layer.wl, threads), row, baselines);
     } else if (b == "tuned") {
-      row.unavailable = "unavailable: no tuning database yet";
+      const TrialRecord* best = db ? db->best(layer.wl.key(), target.key() + "/t" + std::to_string(threads)) : nullptr;
+      if (!best) {
+        row.unavailable = "unavailable: no record for this layer and thread count in the database (run convtune tune)";
+      } else {
+        p = prepare_convtune(layer, target, schedule_from_json(best->schedule), row, runners);
+        row.detail = "tuned " + best->config.dump();
+      }
     } else {
       const std::string what = b.rfind("schedule:", 0) == 0 ? b.substr(9) : b;
       p = prepare_convtune(layer, target, resolve_schedule(what, layer.wl, target), row, runners);
@@ -225,6 +234,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
                       {"min-repeat-ms", "MS", "each measurement repeats the call for at least this long", "100"},
                       {"target", "T", "where to compile and run: cpu (the host)", "cpu"},
                       {"seed", "S", "seed of the random input and weights", "1"},
+                      {"db", "FILE", "the tuning database the tuned row reads", "convtune.db.jsonl"},
                       {"json", "", "print one JSON object", ""}});
   if (!args.parse(argv)) {
     std::cout << args.help("usage: convtune bench (--workload SPEC | --suite NAME) [--backends LIST] [--threads T] [--json]");
@@ -248,12 +258,20 @@ int cmd_bench(const std::vector<std::string>& argv) {
     backends = {"naive", "im2col"};
     if (onednn_available()) backends.push_back("onednn");
     backends.push_back("default");
+    if (std::ifstream(args.get("db"))) backends.push_back("tuned");
   }
   for (const std::string& b : backends) {
     // A schedule file is read up front, so a bad one fails before minutes of measuring.
     if (b.rfind("schedule:", 0) == 0) resolve_schedule(b.substr(9), workloads.front(), target);
   }
   const Roofline roof = roofline(target, threads);
+  // The database is read only when a row asks for it (or by default, when the file exists).
+  std::unique_ptr<Database> db;
+  const bool wants_tuned = std::find(backends.begin(), backends.end(), "tuned") != backends.end();
+  if (wants_tuned && (args.has("db") || std::ifstream(args.get("db")))) {
+    db = std::make_unique<Database>(args.get("db"));
+    db->load(std::cerr);
+  }
 
   nlohmann::json out = {{"target", target}, {"threads", threads},
                         {"roofline", {{"peak_gflops", roof.peak_gflops}, {"bandwidth_gbs", roof.bandwidth_gbs}, {"source", roof.source}}}};
@@ -265,7 +283,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
     layer.input.fill_random(seed);
     layer.weights.fill_random(seed + 1);
     layer.ref = reference_conv(wl, layer.input, layer.weights);
-    std::vector<Row> rows = bench_layer(layer, target, backends, threads, timing);
+    std::vector<Row> rows = bench_layer(layer, target, backends, threads, timing, db.get());
     const Row* onednn = find_row(rows, "onednn");
     nlohmann::json results = nlohmann::json::array();
     for (const Row& r : rows) {

@@ -5,10 +5,9 @@
 /// workloads (tails, strides, dilation, asymmetric pads, groups, depthwise, batches, 1x1, every
 /// subset of the packed layouts), and the templates' default and random configs on small odd
 /// shapes. A failure prints the workload and the primitives applied, in order.
-#include <algorithm>
+#include <utility>
 #include <cstdint>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 

@@ -66,12 +66,16 @@ TEST_CASE("gp posterior mean interpolates the training points", "[tuner][gp]") {
 
   GaussianProcess fixed(kind);
   fixed.fit_fixed(X, y, hyper(1.0, 1.5, 1e-8));
+  const Eigen::VectorXd mean_fixed = fixed.predict(X).first;
+  for (int i = 0; i < 12; ++i) CHECK(mean_fixed(i) == Approx(y(i)).margin(1e-3));
+
+  // fit() keeps the noise variance at least 1e-6 of y's variance (for conditioning), so it
+  // interpolates to a fraction of y's spread rather than absolutely.
   GaussianProcess fitted(kind);
   fitted.fit(X, y, 1);
-  for (const GaussianProcess* gp : {&fixed, &fitted}) {
-    const auto [mean, var] = gp->predict(X);
-    for (int i = 0; i < 12; ++i) CHECK(mean(i) == Approx(y(i)).margin(1e-3));
-  }
+  const double y_std = std::sqrt((y.array() - y.mean()).square().mean());
+  const Eigen::VectorXd mean_fitted = fitted.predict(X).first;
+  for (int i = 0; i < 12; ++i) CHECK(mean_fitted(i) == Approx(y(i)).margin(1e-3 * y_std));
 }
 
 TEST_CASE("gp variance is small at observed points and grows to the prior far away", "[tuner][gp]") {
@@ -110,8 +114,10 @@ TEST_CASE("gp fitted length-scale follows how fast the function varies", "[tuner
   // sin(x) and sin(x/5) on [0, 10] with the same small noise (without noise a Matérn kernel
   // prefers very long length-scales with a huge signal variance on such smooth data). The
   // sensible length-scales are about 1.5 and 7.5; the checks allow a factor 3 either way.
-  const Eigen::MatrixXd X = grid(30, 0.0, 10.0);
-  const Eigen::VectorXd e = noise(30, 0.1, 11);
+  // 40 points: with 30, sin(x/5) plus this noise has a second LML mode near l = 3 that
+  // is only 0.5 nats worse, and which mode wins depends on the starts.
+  const Eigen::MatrixXd X = grid(40, 0.0, 10.0);
+  const Eigen::VectorXd e = noise(40, 0.1, 11);
   GaussianProcess fast(kind), slow(kind);
   fast.fit(X, sin_of(X, 1.0) + e, 5);
   slow.fit(X, sin_of(X, 5.0) + e, 5);

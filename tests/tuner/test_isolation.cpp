@@ -1,0 +1,187 @@
+/// \file Isolated measuring: a candidate that crashes, hangs or computes a wrong result is a failed trial, and the next one still measures.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+#include <string>
+
+#include <unistd.h>
+
+#include "ir/workload.h"
+#include "schedules/conv_template.h"
+#include "targets/target.h"
+#include "tuner/database.h"
+#include "tuner/measurer.h"
+#include "tuner/tuning_loop.h"
+
+using namespace convtune;
+
+namespace {
+
+/// A unique path under the temp directory, removed at scope exit.
+class TempPath {
+public:
+  TempPath() {
+    static std::atomic<int> counter{0};
+    path_ = std::filesystem::temp_directory_path() /
+            ("convtune_test_isolation_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".jsonl");
+    std::filesystem::remove_all(path_);
+  }
+  ~TempPath() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempPath(const TempPath&) = delete;
+  TempPath& operator=(const TempPath&) = delete;
+  std::string str() const { return path_.string(); }
+
+private:
+  std::filesystem::path path_;
+};
+
+const char* kTiny = "n=1,c=8,h=6,w=6,k=16,r=3,s=3,pad=1";
+
+MeasureOptions quick_options() {
+  MeasureOptions o;
+  o.repeat = 1;
+  o.min_repeat_ms = 1;
+  o.timeout_s = 2;
+  return o;
+}
+
+/// Lets the worker honour the test hooks while in scope (workers inherit the environment).
+struct TestHooksOn {
+  TestHooksOn() { setenv("CONVTUNE_TEST_HOOKS", "1", 1); }
+  ~TestHooksOn() { unsetenv("CONVTUNE_TEST_HOOKS"); }
+  TestHooksOn(const TestHooksOn&) = delete;
+  TestHooksOn& operator=(const TestHooksOn&) = delete;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+/// A normal candidate measures ok: the worker that misbehaved before was replaced.
+void require_measures_ok(Measurer& measurer, const Workload& wl, const Schedule& schedule) {
+  const MeasureResult m = measurer.measure(wl, schedule);
+  INFO("error: " << m.error);
+  REQUIRE(m.ok);
+  REQUIRE(m.error.empty());
+  REQUIRE(m.gflops > 0);
+  REQUIRE(m.times_ms.size() == 1);
+}
+
+} // namespace
+
+TEST_CASE("isolation turns a crash, a hang and a wrong result into failed trials and replaces the worker", "[tuner][isolation]") {
+  const TestHooksOn hooks;
+  const Workload wl = parse_workload(kTiny);
+  const Target target = host_target();
+  const Schedule schedule = make_schedule(wl, target, default_config(wl, target));
+  Measurer measurer(CONVTUNE_BINARY, quick_options());
+
+  require_measures_ok(measurer, wl, schedule);
+
+  SECTION("a crash") {
+    const MeasureResult m = measurer.measure(wl, schedule, "crash");
+    REQUIRE_FALSE(m.ok);
+    REQUIRE(m.error == "crash:SIGSEGV");
+    REQUIRE(m.gflops == 0);
+    require_measures_ok(measurer, wl, schedule);
+  }
+  SECTION("a hang") {
+    const auto start = std::chrono::steady_clock::now();
+    const MeasureResult m = measurer.measure(wl, schedule, "hang");
+    const double took = seconds_since(start);
+    REQUIRE_FALSE(m.ok);
+    REQUIRE(m.error == "timeout");
+    CHECK(took >= 1.9);
+    CHECK(took < 4.0);
+    CHECK(m.wall_ms >= 1900);
+    require_measures_ok(measurer, wl, schedule);
+  }
+  SECTION("a wrong result") {
+    const MeasureResult m = measurer.measure(wl, schedule, "wrong");
+    REQUIRE_FALSE(m.ok);
+    REQUIRE(m.error == "wrong_result");
+    REQUIRE(m.times_ms.empty());
+    require_measures_ok(measurer, wl, schedule);
+  }
+  SECTION("each in turn, in one worker session") {
+    REQUIRE(measurer.measure(wl, schedule, "crash").error == "crash:SIGSEGV");
+    require_measures_ok(measurer, wl, schedule);
+    REQUIRE(measurer.measure(wl, schedule, "wrong").error == "wrong_result");
+    require_measures_ok(measurer, wl, schedule);
+  }
+}
+
+TEST_CASE("isolation ignores the test hooks without CONVTUNE_TEST_HOOKS in the worker's environment", "[tuner][isolation]") {
+  unsetenv("CONVTUNE_TEST_HOOKS");
+  const Workload wl = parse_workload(kTiny);
+  const Target target = host_target();
+  const Schedule schedule = make_schedule(wl, target, default_config(wl, target));
+  Measurer measurer(CONVTUNE_BINARY, quick_options());
+  const MeasureResult m = measurer.measure(wl, schedule, "crash");
+  INFO("error: " << m.error);
+  REQUIRE(m.ok);
+}
+
+TEST_CASE("isolation lets a tuning session survive a crashing and a hanging trial", "[tuner][isolation]") {
+  const TestHooksOn hooks;
+  TempPath path;
+  const Workload wl = parse_workload(kTiny);
+  const Target target = host_target();
+  Database db(path.str());
+  std::ostringstream warnings;
+  db.load(warnings);
+  Measurer measurer(CONVTUNE_BINARY, quick_options());
+
+  TuneOptions options;
+  options.trials = 6;
+  options.tuner = "random";
+  options.seed = 5;
+  options.test_hook = [](int trial) { return trial == 2 ? "crash" : trial == 4 ? "hang" : ""; };
+  int progress_calls = 0;
+  const auto start = std::chrono::steady_clock::now();
+  const TuneResult result = tune_workload(wl, target, db, measurer, options, [&](const TuneProgress&) { ++progress_calls; });
+  INFO("took " << seconds_since(start) << " s");
+  CHECK(seconds_since(start) < 15);
+
+  REQUIRE(result.trials == 6);
+  REQUIRE(result.new_trials == 6);
+  REQUIRE(progress_calls == 6);
+  REQUIRE(result.failed.size() == 2);
+  REQUIRE(result.failed.at("crash:SIGSEGV") == 1);
+  REQUIRE(result.failed.at("timeout") == 1);
+  REQUIRE(result.best_gflops > 0);
+  REQUIRE(result.trial_gflops.size() == 6);
+  CHECK(result.trial_gflops[1] == 0);
+  CHECK(result.trial_gflops[3] == 0);
+
+  // What reached the disk, read back by a fresh database.
+  Database reread(path.str());
+  std::ostringstream reread_warnings;
+  reread.load(reread_warnings);
+  REQUIRE(reread_warnings.str().empty());
+  const auto& records = reread.records();
+  REQUIRE(records.size() == 6);
+  int failed = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    INFO("record " << i + 1 << ": " << records[i].error);
+    if (i == 1) {
+      REQUIRE_FALSE(records[i].ok);
+      REQUIRE(records[i].error == "crash:SIGSEGV");
+    } else if (i == 3) {
+      REQUIRE_FALSE(records[i].ok);
+      REQUIRE(records[i].error == "timeout");
+    } else {
+      REQUIRE(records[i].ok);
+      REQUIRE(records[i].gflops > 0);
+    }
+    failed += !records[i].ok;
+  }
+  REQUIRE(failed == 2);
+}

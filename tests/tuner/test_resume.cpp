@@ -1,0 +1,233 @@
+/// \file Resuming a tuning session from the database: only the missing trials are measured, other target slots do not count, a damaged database still loads.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "ir/workload.h"
+#include "schedules/conv_template.h"
+#include "targets/target.h"
+#include "tuner/database.h"
+#include "tuner/measurer.h"
+#include "tuner/tuning_loop.h"
+
+using namespace convtune;
+using Catch::Matchers::Contains;
+
+namespace {
+
+/// A unique path under the temp directory, removed at scope exit.
+class TempPath {
+public:
+  TempPath() {
+    static std::atomic<int> counter{0};
+    path_ = std::filesystem::temp_directory_path() /
+            ("convtune_test_resume_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".jsonl");
+    std::filesystem::remove_all(path_);
+  }
+  ~TempPath() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempPath(const TempPath&) = delete;
+  TempPath& operator=(const TempPath&) = delete;
+  std::string str() const { return path_.string(); }
+
+private:
+  std::filesystem::path path_;
+};
+
+const char* kTiny = "n=1,c=8,h=6,w=6,k=16,r=3,s=3,pad=1";
+
+MeasureOptions quick_options(int threads = 1) {
+  MeasureOptions o;
+  o.threads = threads;
+  o.repeat = 1;
+  o.min_repeat_ms = 1;
+  o.timeout_s = 10;
+  return o;
+}
+
+TuneOptions tune_options(int trials, const std::string& tuner = "bted") {
+  TuneOptions o;
+  o.trials = trials;
+  o.tuner = tuner;
+  o.seed = 4;
+  o.batch = 4;
+  return o;
+}
+
+/// A database opened and loaded as a new session would; warnings go to `warnings`.
+Database open_db(const std::string& path, std::ostream& warnings) {
+  Database db(path);
+  db.load(warnings);
+  return db;
+}
+
+/// One session: a fresh database object and measurer on the file, as `convtune tune` runs.
+TuneResult session(const std::string& path, const Workload& wl, const TuneOptions& options, int threads = 1) {
+  std::ostringstream warnings;
+  Database db = open_db(path, warnings);
+  Measurer measurer(CONVTUNE_BINARY, quick_options(threads));
+  return tune_workload(wl, host_target(), db, measurer, options);
+}
+
+std::string slot_of(const Target& target, int threads) { return target.key() + "/t" + std::to_string(threads); }
+
+/// The canonical text of every config recorded for the workload on the slot.
+std::multiset<std::string> configs_in(const Database& db, const Workload& wl, const std::string& slot) {
+  std::multiset<std::string> out;
+  for (const TrialRecord* r : db.find(wl.key(), slot)) out.insert(r->config.dump());
+  return out;
+}
+
+size_t line_count(const std::string& path) {
+  std::ifstream in(path);
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) n += !line.empty();
+  return n;
+}
+
+} // namespace
+
+TEST_CASE("resume measures only the trials a session is missing", "[tuner][resume]") {
+  TempPath path;
+  const Workload wl = parse_workload(kTiny);
+  const std::string slot = slot_of(host_target(), 1);
+
+  const TuneResult first = session(path.str(), wl, tune_options(5));
+  REQUIRE(first.trials == 5);
+  REQUIRE(first.new_trials == 5);
+
+  const TuneResult second = session(path.str(), wl, tune_options(8));
+  REQUIRE(second.trials == 8);
+  REQUIRE(second.new_trials == 3);
+  REQUIRE(second.curve.size() == 8);
+  REQUIRE(second.trial_gflops.size() == 8);
+  // The earlier trials are counted as they were.
+  for (size_t i = 0; i < 5; ++i) REQUIRE(second.curve[i] == first.curve[i]);
+  REQUIRE(second.best_gflops >= first.best_gflops);
+  REQUIRE(second.default_gflops == first.default_gflops);
+
+  std::ostringstream warnings;
+  const Database db = open_db(path.str(), warnings);
+  REQUIRE(warnings.str().empty());
+  REQUIRE(db.records().size() == 8);
+  const std::multiset<std::string> configs = configs_in(db, wl, slot);
+  REQUIRE(configs.size() == 8);
+  REQUIRE(std::set<std::string>(configs.begin(), configs.end()).size() == 8);
+
+  // A session that asks for no more trials than recorded measures nothing.
+  const TuneResult third = session(path.str(), wl, tune_options(6));
+  REQUIRE(third.new_trials == 0);
+  REQUIRE(third.trials == 8);
+  REQUIRE(line_count(path.str()) == 8);
+
+  // A resumed session with another searcher still measures no config twice.
+  const TuneResult fourth = session(path.str(), wl, tune_options(10, "random"));
+  REQUIRE(fourth.new_trials == 2);
+  std::ostringstream w;
+  const Database again = open_db(path.str(), w);
+  const std::multiset<std::string> all = configs_in(again, wl, slot);
+  REQUIRE(all.size() == 10);
+  REQUIRE(std::set<std::string>(all.begin(), all.end()).size() == 10);
+}
+
+TEST_CASE("resume counts only the records of its own workload and target slot", "[tuner][resume]") {
+  TempPath path;
+  const Workload wl = parse_workload(kTiny);
+  const Target target = host_target();
+
+  // Three trials with two threads: another slot of the same target.
+  const TuneResult two_threads = session(path.str(), wl, tune_options(3, "random"), 2);
+  REQUIRE(two_threads.new_trials == 3);
+
+  // A record of another target key and one of another workload, each absurdly fast, so a
+  // mix-up would show as the best.
+  {
+    std::ostringstream warnings;
+    Database db = open_db(path.str(), warnings);
+    const TrialRecord model = db.records().front();
+    TrialRecord other_target = model;
+    other_target.target_key = "cpu_other-target_v128";
+    other_target.threads = 1;
+    other_target.ok = true;
+    other_target.error.clear();
+    other_target.gflops = 1e9;
+    db.append(other_target);
+    TrialRecord other_workload = other_target;
+    other_workload.target_key = target.key();
+    other_workload.workload_key = parse_workload("n=1,c=8,h=7,w=7,k=16,r=3,s=3,pad=1").key();
+    db.append(other_workload);
+  }
+
+  const TuneResult one_thread = session(path.str(), wl, tune_options(4, "random"), 1);
+  REQUIRE(one_thread.trials == 4);
+  REQUIRE(one_thread.new_trials == 4);
+  REQUIRE(one_thread.best_gflops > 0);
+  REQUIRE(one_thread.best_gflops < 1e9);
+  REQUIRE(one_thread.curve.size() == 4);
+
+  std::ostringstream warnings;
+  const Database db = open_db(path.str(), warnings);
+  REQUIRE(db.records().size() == 3 + 2 + 4);
+  REQUIRE(db.find(wl.key(), slot_of(target, 1)).size() == 4);
+  REQUIRE(db.find(wl.key(), slot_of(target, 2)).size() == 3);
+  // The default config is measured in each slot: the same config counts once per slot.
+  const nlohmann::json default_cfg = config_to_json(default_config(wl, target));
+  REQUIRE(db.measured(wl.key(), slot_of(target, 1), default_cfg));
+  REQUIRE(db.measured(wl.key(), slot_of(target, 2), default_cfg));
+
+  // Two-thread trials continue from their own three.
+  const TuneResult two_again = session(path.str(), wl, tune_options(5, "random"), 2);
+  REQUIRE(two_again.trials == 5);
+  REQUIRE(two_again.new_trials == 2);
+}
+
+TEST_CASE("resume loads a database with a garbage line and a torn last line, with warnings, and tunes on", "[tuner][resume]") {
+  TempPath path;
+  const Workload wl = parse_workload(kTiny);
+  const std::string slot = slot_of(host_target(), 1);
+
+  REQUIRE(session(path.str(), wl, tune_options(3, "gp")).new_trials == 3);
+  {
+    std::ostringstream warnings;
+    const Database db = open_db(path.str(), warnings);
+    const std::string whole = nlohmann::json(db.records().back()).dump();
+    std::ofstream out(path.str(), std::ios::binary | std::ios::app);
+    out << "this is not a record\n" << whole.substr(0, whole.size() / 2);  // a crash mid-write: no '\n'
+  }
+
+  std::ostringstream warnings;
+  {
+    Database db = open_db(path.str(), warnings);
+    REQUIRE(db.records().size() == 3);
+    INFO("warnings: " << warnings.str());
+    REQUIRE_THAT(warnings.str(), Contains(path.str() + ":4: skipped a corrupt record"));
+    REQUIRE_THAT(warnings.str(), Contains(path.str() + ":5: skipped a corrupt record (torn last line"));
+
+    Measurer measurer(CONVTUNE_BINARY, quick_options());
+    const TuneResult r = tune_workload(wl, host_target(), db, measurer, tune_options(6, "gp"));
+    REQUIRE(r.trials == 6);
+    REQUIRE(r.new_trials == 3);
+  }
+
+  // The torn line was closed before the first new record: only the two bad lines are lost.
+  std::ostringstream after;
+  const Database db = open_db(path.str(), after);
+  INFO("warnings: " << after.str());
+  REQUIRE(db.records().size() == 6);
+  REQUIRE(db.find(wl.key(), slot).size() == 6);
+  size_t warning_lines = 0;
+  for (size_t at = after.str().find("warning:"); at != std::string::npos; at = after.str().find("warning:", at + 1)) ++warning_lines;
+  REQUIRE(warning_lines == 2);
+  REQUIRE_THAT(after.str(), !Contains("torn last line"));
+}
