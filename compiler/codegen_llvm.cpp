@@ -32,6 +32,23 @@ struct LaneInfo {
   std::map<std::string, bool> nonlinear;   ///< varying variables that are not affine
 };
 
+/// True when an expression's value is the same in every lane.
+bool uniform(const Expr& e, const LaneInfo& lanes) {
+  bool varying = false;
+  struct Finder : IRVisitor {
+    const LaneInfo* lanes;
+    bool* varying;
+    void visit(const Var* v) override {
+      if (lanes->strides.count(v->name) || lanes->nonlinear.count(v->name)) *varying = true;
+    }
+    using IRVisitor::visit;
+  } f;
+  f.lanes = &lanes;
+  f.varying = &varying;
+  f.IRVisitor::visit(e);
+  return !varying;
+}
+
 /// The per-lane stride of an integer expression: 0 when uniform, nullopt when not affine.
 std::optional<int64_t> lane_stride(const Expr& e, const LaneInfo& lanes) {
   switch (e.kind()) {
@@ -67,42 +84,12 @@ std::optional<int64_t> lane_stride(const Expr& e, const LaneInfo& lanes) {
   }
   case NodeKind::Compare:
   case NodeKind::Logical:
-  case NodeKind::Not: {
+  case NodeKind::Not:
     // Booleans: uniform or not; a varying comparison has no stride.
-    bool varying = false;
-    struct Finder : IRVisitor {
-      const LaneInfo* lanes;
-      bool* varying;
-      void visit(const Var* v) override {
-        if (lanes->strides.count(v->name) || lanes->nonlinear.count(v->name)) *varying = true;
-      }
-      using IRVisitor::visit;
-    } f;
-    f.lanes = &lanes;
-    f.varying = &varying;
-    f.IRVisitor::visit(e);
-    if (varying) return std::nullopt;
-    return 0;
-  }
+    if (uniform(e, lanes)) return 0;
+    return std::nullopt;
   default: return std::nullopt;
   }
-}
-
-/// True when an expression's value is the same in every lane.
-bool uniform(const Expr& e, const LaneInfo& lanes) {
-  bool varying = false;
-  struct Finder : IRVisitor {
-    const LaneInfo* lanes;
-    bool* varying;
-    void visit(const Var* v) override {
-      if (lanes->strides.count(v->name) || lanes->nonlinear.count(v->name)) *varying = true;
-    }
-    using IRVisitor::visit;
-  } f;
-  f.lanes = &lanes;
-  f.varying = &varying;
-  f.IRVisitor::visit(e);
-  return !varying;
 }
 
 int64_t flat_stride(const Buffer& b, const std::vector<Expr>& idx, const LaneInfo& lanes, bool& affine) {

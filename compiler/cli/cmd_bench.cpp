@@ -1,6 +1,8 @@
 /// \file `convtune bench`: one layer (or a suite) through several backends, each checked
 /// against the reference and timed side by side, interleaved, with the same thread count.
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cmath>
 #include <fstream>
 #include <cstdio>
@@ -28,6 +30,8 @@
 namespace convtune::cli {
 
 namespace {
+
+constexpr int kSettleMs = 10;
 
 struct Row {
   std::string backend;
@@ -153,7 +157,14 @@ std::vector<Row> bench_layer(Layer& layer, const Target& target, const std::vect
   }
   std::vector<std::function<void()>> fns;
   for (const Prepared& p : prepared) fns.push_back(p.timed);
-  std::vector<Timing> timings = measure_interleaved(fns, timing);
+  // OpenMP's threads (oneDNN, Eigen) spin for a while after each parallel region; a pause
+  // before every measurement lets them go idle, so no backend is timed against another's
+  // spinning threads.
+  TimingOptions interleaved = timing;
+  if (threads > 1 && baselines.size() > 0) {
+    interleaved.before_each = [] { std::this_thread::sleep_for(std::chrono::milliseconds(kSettleMs)); };
+  }
+  std::vector<Timing> timings = measure_interleaved(fns, interleaved);
   TimingOptions layout_timing = timing;
   layout_timing.measurements = std::max(3, timing.measurements / 2);
   for (size_t i = 0; i < prepared.size(); ++i) {
