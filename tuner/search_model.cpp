@@ -25,6 +25,8 @@ namespace convtune {
 namespace {
 
 constexpr size_t kPoolSize = 400;
+/// The model fits at most this many points: its cost grows with their cube.
+constexpr size_t kMaxModelPoints = 240;
 constexpr int kBootstrapModels = 5;
 
 class ModelSearcher : public Searcher {
@@ -91,8 +93,23 @@ private:
     return pool;
   }
 
+  /// The points the model learns from: all of them while few; in a long session the best
+  /// half of the budget plus an even spread of the rest (failures included).
+  std::vector<const Observation*> model_points() const {
+    std::vector<const Observation*> all;
+    for (const Observation& o : data_) all.push_back(&o);
+    if (all.size() <= kMaxModelPoints) return all;
+    std::vector<const Observation*> sorted = all;
+    std::stable_sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->cost < b->cost; });
+    std::vector<const Observation*> out(sorted.begin(), sorted.begin() + long(kMaxModelPoints / 2));
+    const size_t rest = sorted.size() - kMaxModelPoints / 2;
+    for (size_t i = 0; i < kMaxModelPoints / 2; ++i) out.push_back(sorted[kMaxModelPoints / 2 + i * rest / (kMaxModelPoints / 2)]);
+    return out;
+  }
+
   /// Features scaled to [0, 1] per column over the data and the pool.
   void build_matrices(const std::vector<Config>& pool, Eigen::MatrixXd& X, Eigen::VectorXd& y, Eigen::MatrixXd& P) {
+    const std::vector<const Observation*> points = model_points();
     std::vector<std::vector<double>> fp;
     for (const Config& c : pool) fp.push_back(ctx_.features(c));
     const size_t d = fp.empty() ? data_.front().features.size() : fp.front().size();
@@ -110,13 +127,13 @@ private:
         hi_[j] = std::max(hi_[j], f[j]);
       }
     };
-    for (const Observation& o : data_) widen(o.features);
+    for (const Observation* o : points) widen(o->features);
     for (const auto& f : fp) widen(f);
-    X.resize(long(data_.size()), long(d));
-    y.resize(long(data_.size()));
-    for (size_t i = 0; i < data_.size(); ++i) {
-      X.row(long(i)) = scaled(data_[i].features);
-      y(long(i)) = std::isfinite(data_[i].cost) ? data_[i].cost : penalty;
+    X.resize(long(points.size()), long(d));
+    y.resize(long(points.size()));
+    for (size_t i = 0; i < points.size(); ++i) {
+      X.row(long(i)) = scaled(points[i]->features);
+      y(long(i)) = std::isfinite(points[i]->cost) ? points[i]->cost : penalty;
     }
     P.resize(long(fp.size()), long(d));
     for (size_t i = 0; i < fp.size(); ++i) P.row(long(i)) = scaled(fp[i]);
