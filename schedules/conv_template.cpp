@@ -142,6 +142,7 @@ KnobSpace knob_space(const Workload& wl, const Target& target) {
         {"ow_bn", ow, "output columns in the register tile"},
         {"oh_bn", oh, "output rows in the register tile"},
         {"unroll_kw", {0, 1}, "unroll the kernel-width loop"},
+        {"parallel", {0, 1}, "parallel loop: 0 = batch, channel blocks and row blocks fused; 1 = batch and channel blocks"},
     };
     return space;
   }
@@ -157,6 +158,7 @@ KnobSpace knob_space(const Workload& wl, const Target& target) {
       {"oh_bn", oh, "output rows in the register tile"},
       {"order", {0, 1}, "reduction order: 0 = c-block, r, s, c; 1 = r, s, c-block, c"},
       {"unroll_kw", {0, 1}, "unroll the kernel-width loop"},
+      {"parallel", {0, 1}, "parallel loop: 0 = batch, groups, channel blocks and row blocks fused; 1 = without row blocks"},
   };
   return space;
 }
@@ -167,7 +169,7 @@ Config default_config(const Workload& wl, const Target& target) {
   if (template_for(wl) == "depthwise_nchwc") {
     // Each tile column holds one accumulator; keep a few registers for inputs and weights.
     const int64_t ow = least_waste_block(wl.q(), (regs - 4) / 2, regs - 4);
-    return {{"ch_bn", lanes}, {"ow_bn", ow}, {"oh_bn", 1}, {"unroll_kw", 1}};
+    return {{"ch_bn", lanes}, {"ow_bn", ow}, {"oh_bn", 1}, {"unroll_kw", 1}, {"parallel", 0}};
   }
   const int64_t kg = wl.k_per_group();
   const int64_t vecs = kg > lanes ? 2 : 1;
@@ -177,7 +179,8 @@ Config default_config(const Workload& wl, const Target& target) {
   // The largest divisor of the group's channels up to 16 keeps the packed block short enough
   // for its weights to stay in L1 across the tile.
   std::vector<int64_t> ic = divisors_up_to(wl.c_per_group(), 16);
-  return {{"oc_bn", vecs * lanes}, {"ic_bn", ic.back()}, {"ow_bn", ow}, {"oh_bn", 1}, {"order", 0}, {"unroll_kw", 0}};
+  return {{"oc_bn", vecs * lanes}, {"ic_bn", ic.back()}, {"ow_bn", ow}, {"oh_bn", 1}, {"order", 0}, {"unroll_kw", 0},
+          {"parallel", 0}};
 }
 
 Schedule make_schedule(const Workload& wl, const Target& target, const Config& config) {
@@ -188,6 +191,8 @@ Schedule make_schedule(const Workload& wl, const Target& target, const Config& c
   sch.config = config_to_json(config);
   std::vector<Step>& st = sch.steps;
   const int64_t ow = get(config, "ow_bn"), oh = get(config, "oh_bn"), unroll_kw = get(config, "unroll_kw");
+  // The row blocks stay serial inside each thread's share when `parallel` is 1.
+  const bool rows_parallel = get(config, "parallel") == 0;
 
   if (space.template_name == "depthwise_nchwc") {
     const int64_t ch = get(config, "ch_bn");
@@ -203,7 +208,7 @@ Schedule make_schedule(const Workload& wl, const Target& target, const Config& c
     st.push_back(on_loop("unroll", "qi"));
     st.push_back(on_loop("unroll", "pi"));
     if (unroll_kw) st.push_back(on_loop("unroll", "s"));
-    parallel_over(st, {"n", "go", "k", "po"});
+    parallel_over(st, rows_parallel ? std::vector<std::string>{"n", "go", "k", "po"} : std::vector<std::string>{"n", "go", "k"});
     return sch;
   }
 
@@ -232,7 +237,7 @@ Schedule make_schedule(const Workload& wl, const Target& target, const Config& c
   std::vector<std::string> par = {"n"};
   if (grouped) par.push_back("g");
   par.push_back("ko");
-  par.push_back("po");
+  if (rows_parallel) par.push_back("po");
   parallel_over(st, par);
   return sch;
 }

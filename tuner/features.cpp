@@ -24,9 +24,9 @@ int64_t knob(const Config& c, const char* name) {
 std::vector<std::string> feature_names(const std::string& template_name) {
   std::vector<std::string> names;
   if (template_name == "depthwise_nchwc") {
-    names = {"log2_ch_bn", "log2_ow_bn", "log2_oh_bn", "unroll_kw"};
+    names = {"log2_ch_bn", "log2_ow_bn", "log2_oh_bn", "unroll_kw", "parallel"};
   } else {
-    names = {"log2_oc_bn", "log2_ic_bn", "log2_ow_bn", "log2_oh_bn", "order", "unroll_kw", "ic_util"};
+    names = {"log2_oc_bn", "log2_ic_bn", "log2_ow_bn", "log2_oh_bn", "order", "unroll_kw", "parallel", "ic_util"};
   }
   for (const char* n : {"acc_vectors_per_register", "register_spill", "lane_util", "width_util", "height_util",
                         "log2_l1_bytes", "log2_l2_bytes", "log2_inner_trips", "parallel_balance",
@@ -43,18 +43,20 @@ std::vector<double> config_features(const Workload& wl, const Target& target, in
   const int64_t ow = knob(c, "ow_bn"), oh = knob(c, "oh_bn");
   std::vector<double> f;
   int64_t oc = 0, ic = 1, channels = 0, chunks = 0;
+  // With parallel = 1 the row blocks are not part of the parallel loop.
+  const int64_t row_chunks = knob(c, "parallel") == 0 ? ceil_div(wl.p(), oh) : 1;
   if (depthwise) {
     oc = knob(c, "ch_bn");
     channels = wl.groups;
-    f = {lg(double(oc)), lg(double(ow)), lg(double(oh)), double(knob(c, "unroll_kw"))};
-    chunks = wl.n * ceil_div(wl.groups, oc) * wl.k_per_group() * ceil_div(wl.p(), oh);
+    f = {lg(double(oc)), lg(double(ow)), lg(double(oh)), double(knob(c, "unroll_kw")), double(knob(c, "parallel"))};
+    chunks = wl.n * ceil_div(wl.groups, oc) * wl.k_per_group() * row_chunks;
   } else {
     oc = knob(c, "oc_bn");
     ic = knob(c, "ic_bn");
     channels = wl.k_per_group();
     f = {lg(double(oc)), lg(double(ic)), lg(double(ow)), lg(double(oh)), double(knob(c, "order")),
-         double(knob(c, "unroll_kw")), utilisation(wl.c_per_group(), ic)};
-    chunks = wl.n * wl.groups * ceil_div(wl.k_per_group(), oc) * ceil_div(wl.p(), oh);
+         double(knob(c, "unroll_kw")), double(knob(c, "parallel")), utilisation(wl.c_per_group(), ic)};
+    chunks = wl.n * wl.groups * ceil_div(wl.k_per_group(), oc) * row_chunks;
   }
   // Registers: the accumulators, plus one weight (or input) vector per oc vector and a broadcast.
   const double acc_vectors = double(ow * oh * ceil_div(oc, lanes));

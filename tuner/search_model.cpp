@@ -68,6 +68,13 @@ private:
     return k;
   }
 
+  /// Higher is better: expected improvement, or the negated lower confidence bound.
+  double acquire(double mean, double var, double best) const {
+    constexpr double kKappa = 2.0;
+    if (ctx_.acquisition == "ucb") return -lower_confidence_bound(mean, var, kKappa);
+    return expected_improvement(mean, var, best);
+  }
+
   std::vector<Config> first(std::vector<Config> pool, size_t n) {
     if (pool.size() > n) pool.resize(n);
     return pool;
@@ -173,9 +180,9 @@ private:
       double top = -1;
       for (long i = 0; i < P.rows(); ++i) {
         if (taken[size_t(i)]) continue;
-        double ei = expected_improvement(mean(i), var(i), best);
-        if (ei > top) {
-          top = ei;
+        const double score = acquire(mean(i), var(i), best);
+        if (arg < 0 || score > top) {
+          top = score;
           arg = i;
         }
       }
@@ -267,7 +274,7 @@ private:
     for (long i = 0; i < m; ++i) {
       const double mu = means.row(i).mean();
       const double spread = (means.row(i).array() - mu).square().sum() / (kBootstrapModels - 1);
-      scored.push_back({expected_improvement(mu, spread + 0.1 * inner_var(i), best), i});
+      scored.push_back({acquire(mu, spread + 0.1 * inner_var(i), best), i});
     }
     std::sort(scored.begin(), scored.end(), [](auto& a, auto& b) { return a.first > b.first; });
     std::vector<Config> picks;

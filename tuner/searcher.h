@@ -27,6 +27,9 @@ struct SearchContext {
   KnobSpace space;
   std::function<std::vector<double>(const Config&)> features;
   uint64_t seed = 1;
+  /// The acquisition of the model searchers: "ei" (expected improvement) or "ucb" (the
+  /// confidence bound, for minimisation the lower one).
+  std::string acquisition = "ei";
   /// Records of other layers on the same target and template, used to warm the model only.
   std::vector<Observation> transfer;
 };

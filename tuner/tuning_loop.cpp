@@ -11,7 +11,8 @@ namespace convtune {
 
 namespace {
 
-constexpr int kTemplateVersion = 1;
+// Version 2: the `parallel` knob joined both templates.
+constexpr int kTemplateVersion = 2;
 
 std::string slot_of(const Target& target, int threads) { return target.key() + "/t" + std::to_string(threads); }
 
@@ -58,6 +59,7 @@ TuneResult tune_workload(const Workload& wl, const Target& target, Database& db,
   ctx.space = knob_space(wl, target);
   ctx.features = [&](const Config& c) { return config_features(wl, target, threads, c); };
   ctx.seed = options.seed;
+  ctx.acquisition = options.acquisition;
   if (options.transfer) ctx.transfer = transfer_records(db, wl, target, threads, ctx.space.template_name);
   std::unique_ptr<Searcher> searcher = make_searcher(options.tuner, ctx);
   const Config default_cfg = default_config(wl, target);

@@ -18,6 +18,7 @@ namespace convtune {
 struct TuneOptions {
   int trials = 40;              ///< total trials for the workload and target, earlier ones included
   std::string tuner = "bted";
+  std::string acquisition = "ei";  ///< "ei" or "ucb", for the model searchers
   uint64_t seed = 1;
   int batch = 8;
   int early_stop = 0;           ///< stop after this many trials without a 1% gain; 0 = never

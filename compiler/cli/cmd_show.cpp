@@ -58,6 +58,7 @@ int cmd_show(const std::vector<std::string>& argv) {
                         {"roofline", {{"bound_gflops", bound}, {"peak_gflops", roof.peak_gflops},
                                       {"bandwidth_gbs", roof.bandwidth_gbs}, {"threads", threads}}},
                         {"schedule", to_json(schedule)},
+                        {"knob_space", {{"template", knob_space(wl, target).template_name}, {"size", knob_space(wl, target).size()}}},
                         {"nest", text}};
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -71,6 +72,12 @@ int cmd_show(const std::vector<std::string>& argv) {
   std::printf("intensity     %.2f FLOP/byte\n", wl.arithmetic_intensity());
   std::printf("roofline      %.1f GFLOP/s at %d thread%s (%s-bound; peak %.1f GFLOP/s, %.1f GB/s)\n", bound, threads,
               threads == 1 ? "" : "s", bound < roof.peak_gflops ? "memory" : "compute", roof.peak_gflops, roof.bandwidth_gbs);
+  const KnobSpace space = knob_space(wl, target);
+  std::printf("knob space    %llu configs of template %s (", (unsigned long long)space.size(), space.template_name.c_str());
+  for (size_t i = 0; i < space.knobs.size(); ++i) {
+    std::printf("%s%s %zu", i ? ", " : "", space.knobs[i].name.c_str(), space.knobs[i].values.size());
+  }
+  std::printf(")\n");
   if (!schedule.steps.empty()) std::printf("schedule      %zu steps%s%s\n", schedule.steps.size(),
                                            schedule.template_name.empty() ? "" : ", template ",
                                            schedule.template_name.c_str());

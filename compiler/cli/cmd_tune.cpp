@@ -101,6 +101,7 @@ int cmd_tune(const std::vector<std::string>& argv) {
                      {"target", "T", "where to compile and measure: cpu (the host)", "cpu"},
                      {"trials", "N", "trials in total for the workload and target (per layer with --suite)", "40"},
                      {"tuner", "NAME", "bted, gp, anneal or random", "bted"},
+                     {"acquisition", "A", "ei (expected improvement) or ucb (confidence bound), for bted, gp, anneal", "ei"},
                      {"db", "FILE", "the tuning database (JSON lines)", "convtune.db.jsonl"},
                      {"threads", "T", "threads the kernels run with", "1"},
                      {"seed", "S", "seed of the searcher", "1"},
@@ -125,6 +126,10 @@ int cmd_tune(const std::vector<std::string>& argv) {
   options.trials = int(args.get_int("trials", 1));
   options.tuner = args.get("tuner");
   make_searcher(options.tuner, SearchContext{});  // refuses an unknown name before anything runs
+  options.acquisition = args.get("acquisition");
+  if (options.acquisition != "ei" && options.acquisition != "ucb") {
+    throw UserError("invalid --acquisition '" + options.acquisition + "': expected ei or ucb");
+  }
   options.seed = uint64_t(args.get_int("seed", 0));
   options.batch = int(args.get_int("batch", 1));
   options.early_stop = int(args.get_int("early-stop", 0));

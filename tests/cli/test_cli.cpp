@@ -1,86 +1,27 @@
 /// \file The `convtune` tool end to end: its JSON output, exit codes and exact error lines.
 #include <catch2/catch.hpp>
 
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
+
+#include "tests/test_support.h"
 
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
+using namespace convtune::testing;
 
 namespace {
-
-struct Outcome {
-  int code = -1;
-  std::string out;  ///< stdout
-  std::string err;  ///< stderr
-};
-
-/// `word` quoted for /bin/sh.
-std::string quoted(const std::string& word) {
-  std::string q = "'";
-  for (char ch : word) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  return q + "'";
-}
-
-/// Runs the built tool with `args` and collects its exit code, stdout and stderr.
-Outcome convtune(const std::vector<std::string>& args) {
-  char err_path[] = "/tmp/convtune_cli_test_XXXXXX";
-  const int fd = mkstemp(err_path);
-  REQUIRE(fd >= 0);
-  close(fd);
-
-  std::string command = quoted(CONVTUNE_BINARY);
-  for (const std::string& a : args) {
-    command += ' ';
-    command += quoted(a);
-  }
-  command += " 2>";
-  command += quoted(err_path);
-
-  Outcome o;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buf[4096];
-  size_t got;
-  while ((got = fread(buf, 1, sizeof buf, pipe)) > 0) o.out.append(buf, got);
-  const int status = pclose(pipe);
-  REQUIRE(WIFEXITED(status));
-  o.code = WEXITSTATUS(status);
-
-  std::ifstream err(err_path);
-  std::stringstream text;
-  text << err.rdbuf();
-  o.err = text.str();
-  std::remove(err_path);
-  return o;
-}
-
-/// The tool must refuse `args` with exit code 2, nothing on stdout and exactly `line` on stderr.
-void require_user_error(const std::vector<std::string>& args, const std::string& line) {
-  const Outcome o = convtune(args);
-  INFO("stderr: " << o.err);
-  REQUIRE(o.code == 2);
-  REQUIRE(o.out.empty());
-  REQUIRE(o.err == line + "\n");
-}
 
 const std::string kTiny = "n=1,c=3,h=8,w=8,k=4,r=3,s=3,pad=1";
 
 } // namespace
 
 TEST_CASE("cli run checks and times a tiny layer and prints JSON", "[cli]") {
-  const Outcome o = convtune({"run", "--workload", kTiny, "--json", "--repeat", "1", "--min-repeat-ms", "1"});
+  const ToolRun o = run_convtune({"run", "--workload", kTiny, "--json", "--repeat", "1", "--min-repeat-ms", "1"});
   INFO("stderr: " << o.err);
-  REQUIRE(o.code == 0);
+  REQUIRE(o.exit_code == 0);
   const nlohmann::json j = nlohmann::json::parse(o.out);
   REQUIRE(j.at("ok") == true);
   REQUIRE(j.at("max_abs_err").is_number());
@@ -97,19 +38,19 @@ TEST_CASE("cli run checks and times a tiny layer and prints JSON", "[cli]") {
 }
 
 TEST_CASE("cli run prints a readable report without --json", "[cli]") {
-  const Outcome o = convtune({"run", "--workload", "n=1,c=2,h=5,k=2,r=3,stride=2", "--repeat", "1",
+  const ToolRun o = run_convtune({"run", "--workload", "n=1,c=2,h=5,k=2,r=3,stride=2", "--repeat", "1",
                               "--min-repeat-ms", "1"});
   INFO("stderr: " << o.err);
-  REQUIRE(o.code == 0);
+  REQUIRE(o.exit_code == 0);
   REQUIRE_THAT(o.out, StartsWith("workload   n=1,c=2,h=5,w=5,k=2,r=3,s=3,stride=2,pad=0\n"));
   REQUIRE_THAT(o.out, Contains("check      ok ("));
   REQUIRE_THAT(o.out, Contains("speed      "));
 }
 
 TEST_CASE("cli show --json gives the flops and the nest of a suite layer", "[cli]") {
-  const Outcome o = convtune({"show", "--workload", "resnet18:C6", "--json"});
+  const ToolRun o = run_convtune({"show", "--workload", "resnet18:C6", "--json"});
   INFO("stderr: " << o.err);
-  REQUIRE(o.code == 0);
+  REQUIRE(o.exit_code == 0);
   REQUIRE(o.err.empty());
   const nlohmann::json j = nlohmann::json::parse(o.out);
   REQUIRE(j.at("flops").get<double>() == 2.0 * 1 * 128 * 28 * 28 * 128 * 3 * 3);
@@ -123,9 +64,9 @@ TEST_CASE("cli show --json gives the flops and the nest of a suite layer", "[cli
 }
 
 TEST_CASE("cli show without --json prints the summary and the nest", "[cli]") {
-  const Outcome o = convtune({"show", "--workload", "mb1ic2ih4oc2oh4kh3ph1"});
+  const ToolRun o = run_convtune({"show", "--workload", "mb1ic2ih4oc2oh4kh3ph1"});
   INFO("stderr: " << o.err);
-  REQUIRE(o.code == 0);
+  REQUIRE(o.exit_code == 0);
   REQUIRE_THAT(o.out, StartsWith("workload      n=1,c=2,h=4,w=4,k=2,r=3,s=3,stride=1,pad=1\n"));
   REQUIRE_THAT(o.out, Contains("output        1 x 2 x 4 x 4 (NKPQ)\n"));
   REQUIRE_THAT(o.out, Contains("void conv("));
@@ -200,8 +141,8 @@ TEST_CASE("cli refuses a bad number of threads or repeats with exit code 2", "[c
 }
 
 TEST_CASE("cli --help prints the usage and exits 0", "[cli]") {
-  const Outcome o = convtune({"--help"});
-  REQUIRE(o.code == 0);
+  const ToolRun o = run_convtune({"--help"});
+  REQUIRE(o.exit_code == 0);
   REQUIRE(o.err.empty());
   REQUIRE_THAT(o.out, Contains("usage: convtune COMMAND [options]"));
   REQUIRE_THAT(o.out, Contains("  show "));
@@ -209,15 +150,15 @@ TEST_CASE("cli --help prints the usage and exits 0", "[cli]") {
 }
 
 TEST_CASE("cli without arguments prints the usage to stderr and exits 2", "[cli]") {
-  const Outcome o = convtune({});
-  REQUIRE(o.code == 2);
+  const ToolRun o = run_convtune({});
+  REQUIRE(o.exit_code == 2);
   REQUIRE(o.out.empty());
   REQUIRE_THAT(o.err, Contains("usage: convtune COMMAND [options]"));
 }
 
 TEST_CASE("cli run --help lists every option and exits 0", "[cli]") {
-  const Outcome o = convtune({"run", "--help"});
-  REQUIRE(o.code == 0);
+  const ToolRun o = run_convtune({"run", "--help"});
+  REQUIRE(o.exit_code == 0);
   REQUIRE(o.err.empty());
   REQUIRE_THAT(o.out, StartsWith("usage: convtune run --workload SPEC"));
   for (const char* option : {"--workload SPEC", "--target T", "--threads T", "--repeat N", "--min-repeat-ms MS",
@@ -229,15 +170,15 @@ TEST_CASE("cli run --help lists every option and exits 0", "[cli]") {
 }
 
 TEST_CASE("cli show --help lists its options and exits 0", "[cli]") {
-  const Outcome o = convtune({"show", "--help"});
-  REQUIRE(o.code == 0);
+  const ToolRun o = run_convtune({"show", "--help"});
+  REQUIRE(o.exit_code == 0);
   REQUIRE_THAT(o.out, StartsWith("usage: convtune show --workload SPEC"));
   REQUIRE_THAT(o.out, Contains("  --workload SPEC"));
   REQUIRE_THAT(o.out, Contains("  --json"));
 }
 
 TEST_CASE("cli --version prints the version", "[cli]") {
-  const Outcome o = convtune({"--version"});
-  REQUIRE(o.code == 0);
+  const ToolRun o = run_convtune({"--version"});
+  REQUIRE(o.exit_code == 0);
   REQUIRE_THAT(o.out, StartsWith("convtune 0."));
 }

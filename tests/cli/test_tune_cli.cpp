@@ -1,101 +1,33 @@
 /// \file `convtune tune` and `convtune db` end to end: the JSON of a session, its best config checked by `run`, the database queries, and exact refusals.
 #include <catch2/catch.hpp>
 
-#include <atomic>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
 
 #include "ir/workload.h"
+#include "tests/test_support.h"
 
 using Catch::Matchers::Contains;
+using namespace convtune::testing;
 using nlohmann::json;
 
 namespace {
 
-struct Outcome {
-  int code = -1;
-  std::string out;  ///< stdout
-  std::string err;  ///< stderr
-};
-
-/// A unique path under the temp directory, removed (with anything under it) at scope exit.
-class TempPath {
-public:
-  explicit TempPath(const std::string& suffix) {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("convtune_test_tune_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + suffix);
-    std::filesystem::remove_all(path_);
-  }
-  ~TempPath() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempPath(const TempPath&) = delete;
-  TempPath& operator=(const TempPath&) = delete;
-  std::string str() const { return path_.string(); }
-
-private:
-  std::filesystem::path path_;
-};
-
-/// `word` quoted for /bin/sh.
-std::string quoted(const std::string& word) {
-  std::string q = "'";
-  for (char ch : word) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  return q + "'";
-}
-
-/// Runs the built tool with `args` and collects its exit code, stdout and stderr.
-Outcome run_tool(const std::vector<std::string>& args) {
-  TempPath err_path(".err");
-  std::string command = quoted(CONVTUNE_BINARY);
-  for (const std::string& a : args) command += ' ' + quoted(a);
-  command += " 2>" + quoted(err_path.str());
-
-  Outcome o;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buf[4096];
-  size_t got;
-  while ((got = fread(buf, 1, sizeof buf, pipe)) > 0) o.out.append(buf, got);
-  const int status = pclose(pipe);
-  REQUIRE(WIFEXITED(status));
-  o.code = WEXITSTATUS(status);
-
-  std::ifstream err(err_path.str());
-  std::stringstream text;
-  text << err.rdbuf();
-  o.err = text.str();
-  return o;
-}
-
-/// The tool must refuse `args` with exit code 2, nothing on stdout and exactly `line` on stderr.
-void require_user_error(const std::vector<std::string>& args, const std::string& line) {
-  const Outcome o = run_tool(args);
-  INFO("stderr: " << o.err);
-  REQUIRE(o.code == 2);
-  REQUIRE(o.out.empty());
-  REQUIRE(o.err == line + "\n");
-}
-
-json parse_stdout(const Outcome& o) {
+/// The JSON a run printed on stdout; the run must have exited 0.
+json parse_stdout(const ToolRun& o) {
   INFO("stdout: " << o.out << "\nstderr: " << o.err);
-  REQUIRE(o.code == 0);
+  REQUIRE(o.exit_code == 0);
   const json j = json::parse(o.out, nullptr, false);
   REQUIRE_FALSE(j.is_discarded());
   return j;
 }
 
+/// How many lines `text` holds.
 size_t lines_of(const std::string& text) {
   size_t n = 0;
   std::istringstream in(text);
@@ -112,8 +44,8 @@ std::vector<std::string> tune_args(const std::string& db) {
 } // namespace
 
 TEST_CASE("cli tune prints a session as JSON and the database answers for it", "[cli][tune]") {
-  TempPath db("-db.jsonl");
-  const json j = parse_stdout(run_tool(tune_args(db.str())));
+  TempPath db("tune_cli", "-db.jsonl");
+  const json j = parse_stdout(run_convtune(tune_args(db.str())));
 
   REQUIRE(j.at("trials") == 6);
   REQUIRE(j.at("new_trials") == 6);
@@ -141,54 +73,54 @@ TEST_CASE("cli tune prints a session as JSON and the database answers for it", "
   REQUIRE(curve.front() == default_gflops);
 
   // The best config computes the right result.
-  TempPath schedule(".json");
+  TempPath schedule("tune_cli", ".json");
   std::ofstream(schedule.str()) << json{{"config", best.at("config")}}.dump();
-  const json run = parse_stdout(run_tool({"run", "--workload", kTiny, "--schedule", schedule.str(), "--json", "--repeat", "1", "--min-repeat-ms", "1"}));
+  const json run = parse_stdout(run_convtune({"run", "--workload", kTiny, "--schedule", schedule.str(), "--json", "--repeat", "1", "--min-repeat-ms", "1"}));
   REQUIRE(run.at("ok") == true);
   REQUIRE(run.at("gflops").get<double>() > 0);
 
   // db best names the same config.
-  const json rec = parse_stdout(run_tool({"db", "best", "--workload", kTiny, "--db", db.str(), "--json"}));
+  const json rec = parse_stdout(run_convtune({"db", "best", "--workload", kTiny, "--db", db.str(), "--json"}));
   REQUIRE(rec.at("config") == best.at("config"));
   REQUIRE(rec.at("ok") == true);
   REQUIRE(rec.at("gflops").get<double>() == best_gflops);
 
   // db export has a header and one row per trial.
-  const Outcome csv = run_tool({"db", "export", "--format", "csv", "--db", db.str()});
+  const ToolRun csv = run_convtune({"db", "export", "--format", "csv", "--db", db.str()});
   INFO("stderr: " << csv.err);
-  REQUIRE(csv.code == 0);
+  REQUIRE(csv.exit_code == 0);
   REQUIRE(csv.err.empty());
   REQUIRE(lines_of(csv.out) == 7);
   REQUIRE(csv.out.rfind("timestamp,workload_key,target_slot,template,config,ok,error,median_ms,gflops\n", 0) == 0);
 
   // db list names the workload key.
-  const Outcome list = run_tool({"db", "list", "--db", db.str()});
-  REQUIRE(list.code == 0);
+  const ToolRun list = run_convtune({"db", "list", "--db", db.str()});
+  REQUIRE(list.exit_code == 0);
   REQUIRE_THAT(list.out, Contains(convtune::parse_workload(kTiny).key()));
   REQUIRE_THAT(list.out, Contains("6 trials"));
 
   // A second session with the same trial count measures nothing new.
-  const json again = parse_stdout(run_tool(tune_args(db.str())));
+  const json again = parse_stdout(run_convtune(tune_args(db.str())));
   REQUIRE(again.at("trials") == 6);
   REQUIRE(again.at("new_trials") == 0);
   REQUIRE(again.at("best").at("config") == best.at("config"));
 }
 
 TEST_CASE("cli tune refuses an unknown tuner with exit code 2", "[cli][tune]") {
-  TempPath db("-db.jsonl");
+  TempPath db("tune_cli", "-db.jsonl");
   require_user_error({"tune", "--workload", kTiny, "--tuner", "foo", "--db", db.str()},
                      "convtune: error: invalid --tuner 'foo': expected bted, gp, anneal or random");
   REQUIRE_FALSE(std::filesystem::exists(db.str()));
 }
 
 TEST_CASE("cli tune refuses zero trials with exit code 2", "[cli][tune]") {
-  TempPath db("-db.jsonl");
+  TempPath db("tune_cli", "-db.jsonl");
   require_user_error({"tune", "--workload", kTiny, "--trials", "0", "--db", db.str()},
                      "convtune: error: option '--trials' has value '0': must be at least 1");
 }
 
 TEST_CASE("cli tune refuses a database path that is a directory with exit code 2", "[cli][tune]") {
-  TempPath dir(".d");
+  TempPath dir("tune_cli", ".d");
   std::filesystem::create_directory(dir.str());
   require_user_error({"tune", "--workload", kTiny, "--trials", "1", "--db", dir.str()},
                      "convtune: error: cannot open tuning database '" + dir.str() + "': Is a directory");
@@ -199,11 +131,11 @@ TEST_CASE("cli tune refuses both or neither of --workload and --suite with exit 
 }
 
 TEST_CASE("cli db best refuses a workload with no records with exit code 2", "[cli][tune]") {
-  TempPath db("-db.jsonl");
+  TempPath db("tune_cli", "-db.jsonl");
   const std::string key = convtune::parse_workload(kTiny).key();
-  const Outcome o = run_tool({"db", "best", "--workload", kTiny, "--db", db.str()});
+  const ToolRun o = run_convtune({"db", "best", "--workload", kTiny, "--db", db.str()});
   INFO("stderr: " << o.err);
-  REQUIRE(o.code == 2);
+  REQUIRE(o.exit_code == 2);
   REQUIRE(o.out.empty());
   REQUIRE_THAT(o.err, Contains("convtune: error: no successful record for workload " + key));
 }

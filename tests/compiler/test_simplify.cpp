@@ -17,12 +17,14 @@
 #include "ir/workload.h"
 #include "runtime/reference_conv.h"
 #include "runtime/tensor.h"
+#include "tests/test_support.h"
 
 using namespace convtune;
+using convtune::testing::assign;
+using convtune::testing::serial_for;
+using convtune::testing::var;
 
 namespace {
-
-Expr var(const char* name) { return Var::make(name); }
 
 /// The text of `e` after simplification, given the ranges of its variables.
 std::string simplified(const Expr& e, const VarRanges& ranges = {}) { return to_text(simplify(e, ranges)); }
@@ -254,9 +256,7 @@ TEST_CASE("simplify folds a min inside a loop from the loop's range", "[compiler
   BufferRef out = make_buffer("out", {64}, MemoryScope::Param);
   Expr q = var("q"), e = var("e");
   auto loop = [&](int64_t extent) {
-    return For::make("q", 0, extent, ForKind::Serial,
-                     LetStmt::make("e", min(q * Expr(8) + Expr(8), Expr(56)),
-                                   Store::make(out, {e}, FloatImm::make(0.0), false)));
+    return serial_for("q", extent, LetStmt::make("e", min(q * Expr(8) + Expr(8), Expr(56)), assign(out, {e}, 0.0)));
   };
   REQUIRE(to_text(simplify(loop(6))) ==
           "for (q = 0; q < 6; q++) {\n"
@@ -273,9 +273,9 @@ TEST_CASE("simplify folds a min inside a loop from the loop's range", "[compiler
 TEST_CASE("simplify knows the range of a loop nested in a tiled loop", "[compiler][simplify]") {
   BufferRef out = make_buffer("out", {56}, MemoryScope::Param);
   Expr qo = var("qo"), qi = var("qi");
-  Stmt store = Store::make(out, {qo * Expr(8) + qi}, FloatImm::make(0.0), false);
-  Stmt inner = For::make("qi", 0, min(Expr(8), Expr(56) - qo * Expr(8)), ForKind::Serial, store);
-  Stmt nest = For::make("qo", 0, 7, ForKind::Serial, inner);
+  Stmt store = assign(out, {qo * Expr(8) + qi}, 0.0);
+  Stmt inner = serial_for("qi", min(Expr(8), Expr(56) - qo * Expr(8)), store);
+  Stmt nest = serial_for("qo", 7, inner);
   REQUIRE(to_text(simplify(nest)) ==
           "for (qo = 0; qo < 7; qo++) {\n"
           "  for (qi = 0; qi < 8; qi++) {\n"
@@ -287,8 +287,8 @@ TEST_CASE("simplify knows the range of a loop nested in a tiled loop", "[compile
 TEST_CASE("simplify removes an if whose condition the loop ranges make true", "[compiler][simplify]") {
   BufferRef out = make_buffer("out", {8}, MemoryScope::Param);
   Expr i = var("i");
-  Stmt store = Store::make(out, {i}, FloatImm::make(1.0), false);
-  Stmt loop = For::make("i", 0, 8, ForKind::Serial, IfThenElse::make(i >= Expr(0) && i < Expr(8), store));
+  Stmt store = assign(out, {i}, 1.0);
+  Stmt loop = serial_for("i", 8, IfThenElse::make(i >= Expr(0) && i < Expr(8), store));
   REQUIRE(to_text(simplify(loop)) ==
           "for (i = 0; i < 8; i++) {\n"
           "  out[i] = 1.0f;\n"
@@ -298,8 +298,8 @@ TEST_CASE("simplify removes an if whose condition the loop ranges make true", "[
 TEST_CASE("simplify keeps only the undecided half of an if's condition", "[compiler][simplify]") {
   BufferRef out = make_buffer("out", {8}, MemoryScope::Param);
   Expr i = var("i");
-  Stmt store = Store::make(out, {i}, FloatImm::make(1.0), false);
-  Stmt loop = For::make("i", 0, 8, ForKind::Serial, IfThenElse::make(i >= Expr(0) && i < Expr(5), store));
+  Stmt store = assign(out, {i}, 1.0);
+  Stmt loop = serial_for("i", 8, IfThenElse::make(i >= Expr(0) && i < Expr(5), store));
   REQUIRE(to_text(simplify(loop)) ==
           "for (i = 0; i < 8; i++) {\n"
           "  if (i < 5) {\n"
@@ -311,24 +311,24 @@ TEST_CASE("simplify keeps only the undecided half of an if's condition", "[compi
 TEST_CASE("simplify replaces an if known false by its else branch", "[compiler][simplify]") {
   BufferRef out = make_buffer("out", {8}, MemoryScope::Param);
   Expr i = var("i");
-  Stmt one = Store::make(out, {i}, FloatImm::make(1.0), false);
-  Stmt two = Store::make(out, {i}, FloatImm::make(2.0), false);
-  Stmt loop = For::make("i", 0, 8, ForKind::Serial, IfThenElse::make(i >= Expr(8), one, two));
+  Stmt one = assign(out, {i}, 1.0);
+  Stmt two = assign(out, {i}, 2.0);
+  Stmt loop = serial_for("i", 8, IfThenElse::make(i >= Expr(8), one, two));
   REQUIRE(to_text(simplify(loop)) ==
           "for (i = 0; i < 8; i++) {\n"
           "  out[i] = 2.0f;\n"
           "}\n");
   // Without an else branch the loop has nothing left to do.
-  Stmt empty = For::make("i", 0, 8, ForKind::Serial, IfThenElse::make(i >= Expr(8), one));
-  Stmt kept = Store::make(out, {Expr(0)}, FloatImm::make(3.0), false);
+  Stmt empty = serial_for("i", 8, IfThenElse::make(i >= Expr(8), one));
+  Stmt kept = assign(out, {Expr(0)}, 3.0);
   REQUIRE(to_text(simplify(Block::make({empty, kept}))) == "out[0] = 3.0f;\n");
 }
 
 TEST_CASE("simplify uses an if's condition inside its then branch", "[compiler][simplify]") {
   BufferRef out = make_buffer("out", {8}, MemoryScope::Param);
   Expr i = var("i");
-  Stmt store = Store::make(out, {min(i, Expr(7))}, FloatImm::make(1.0), false);
-  Stmt loop = For::make("i", 0, 10, ForKind::Serial, IfThenElse::make(i < Expr(8), store, store));
+  Stmt store = assign(out, {min(i, Expr(7))}, 1.0);
+  Stmt loop = serial_for("i", 10, IfThenElse::make(i < Expr(8), store, store));
   REQUIRE(to_text(simplify(loop)) ==
           "for (i = 0; i < 10; i++) {\n"
           "  if (i < 8) {\n"
@@ -342,18 +342,18 @@ TEST_CASE("simplify uses an if's condition inside its then branch", "[compiler][
 TEST_CASE("simplify removes a loop of extent zero", "[compiler][simplify]") {
   BufferRef out = make_buffer("out", {8}, MemoryScope::Param);
   Expr i = var("i");
-  Stmt never = For::make("i", 0, 0, ForKind::Serial, Store::make(out, {i}, FloatImm::make(1.0), false));
-  Stmt kept = Store::make(out, {Expr(0)}, FloatImm::make(3.0), false);
+  Stmt never = serial_for("i", 0, assign(out, {i}, 1.0));
+  Stmt kept = assign(out, {Expr(0)}, 3.0);
   REQUIRE(!simplify(never).defined());
   REQUIRE(to_text(simplify(Block::make({never, kept}))) == "out[0] = 3.0f;\n");
-  Stmt folded = For::make("i", 0, Expr(4) - Expr(4), ForKind::Serial, Store::make(out, {i}, FloatImm::make(1.0), false));
+  Stmt folded = serial_for("i", Expr(4) - Expr(4), assign(out, {i}, 1.0));
   REQUIRE(!simplify(folded).defined());
 }
 
 TEST_CASE("simplify keeps a stage's body when every statement folds away", "[compiler][simplify]") {
   BufferRef output = make_buffer("output", {1}, MemoryScope::Param);
-  Stmt never = For::make("i", 0, 0, ForKind::Serial, Store::make(output, {Expr(0)}, FloatImm::make(1.0), false));
-  Stmt kept = Store::make(output, {Expr(0)}, FloatImm::make(2.0), false);
+  Stmt never = serial_for("i", 0, assign(output, {Expr(0)}, 1.0));
+  Stmt kept = assign(output, {Expr(0)}, 2.0);
   LoopNest nest = LoopNest::single("empty", make_buffer("input", {1}, MemoryScope::Param),
                                    make_buffer("weights", {1}, MemoryScope::Param), output, never);
   nest.stages.push_back({"second", StageKind::Compute, Block::make({never, kept})});

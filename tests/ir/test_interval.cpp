@@ -6,12 +6,12 @@
 
 #include "ir/interval.h"
 #include "ir/ir.h"
+#include "tests/test_support.h"
 
 using namespace convtune;
+using convtune::testing::var;
 
 namespace {
-
-Expr var(const char* name) { return Var::make(name); }
 
 /// bounds_of as text, "[lo, hi]" with -inf/+inf for unknown ends.
 std::string range_of(const Expr& e, const VarRanges& ranges = {}) { return to_text(bounds_of(e, ranges)); }

@@ -7,14 +7,12 @@
 #include "ir/ir.h"
 #include "ir/ir_printer.h"
 #include "ir/workload.h"
+#include "tests/test_support.h"
 
 using namespace convtune;
-
-namespace {
-
-Expr var(const char* name) { return Var::make(name); }
-
-} // namespace
+using convtune::testing::assign;
+using convtune::testing::serial_for;
+using convtune::testing::var;
 
 TEST_CASE("printer writes every statement kind of a hand-built nest", "[ir][printer]") {
   BufferRef in = make_buffer("in", {8, 8}, MemoryScope::Param);
@@ -25,7 +23,7 @@ TEST_CASE("printer writes every statement kind of a hand-built nest", "[ir][prin
   Stmt then_case = Store::make(out, {i, j}, Load::make(in, {i, j}) * FloatImm::make(2.0), false);
   Stmt else_case = Store::make(out, {i, j}, FloatImm::make(0.5), true);
   Stmt body = LetStmt::make("t", i * Expr(8) + j,
-                            Block::make({Store::make(tmp, {t % Expr(4)}, FloatImm::make(0.0), false),
+                            Block::make({assign(tmp, {t % Expr(4)}, 0.0),
                                          IfThenElse::make(j < Expr(7), then_case, else_case)}));
   Stmt inner = For::make("j", 0, 8, ForKind::Vectorized, body);
   Stmt nest = For::make("i", 0, 8, ForKind::Parallel, Allocate::make(tmp, inner));
@@ -47,7 +45,7 @@ TEST_CASE("printer writes every statement kind of a hand-built nest", "[ir][prin
 
 TEST_CASE("printer indents a statement by the given level", "[ir][printer]") {
   BufferRef out = make_buffer("out", {4}, MemoryScope::Param);
-  Stmt loop = For::make("x", 0, 4, ForKind::Unrolled, Store::make(out, {var("x")}, FloatImm::make(1.0), false));
+  Stmt loop = For::make("x", 0, 4, ForKind::Unrolled, assign(out, {var("x")}, 1.0));
   REQUIRE(to_text(loop, 2) ==
           "    unrolled for (x = 0; x < 4; x++) {\n"
           "      out[x] = 1.0f;\n"
@@ -57,7 +55,7 @@ TEST_CASE("printer indents a statement by the given level", "[ir][printer]") {
 TEST_CASE("printer writes a loop with a non-zero min as min + extent", "[ir][printer]") {
   BufferRef out = make_buffer("out", {16}, MemoryScope::Param);
   Expr x = var("x");
-  Stmt store = Store::make(out, {x}, FloatImm::make(1.0), false);
+  Stmt store = assign(out, {x}, 1.0);
   REQUIRE(to_text(For::make("x", 2, 6, ForKind::Serial, store)) ==
           "for (x = 2; x < 2 + 6; x++) {\n"
           "  out[x] = 1.0f;\n"
@@ -75,8 +73,7 @@ TEST_CASE("printer writes a whole function with its buffer shapes", "[ir][printe
   BufferRef output = make_buffer("output", {2}, MemoryScope::Param);
   Expr i = var("i");
   LoopNest nest = LoopNest::single("f", input, make_buffer("weights", {3}, MemoryScope::Param), output,
-                                   For::make("i", 0, 2, ForKind::Serial,
-                                             Store::make(output, {i}, Load::make(input, {i, Expr(1)}), false)));
+                                   serial_for("i", 2, Store::make(output, {i}, Load::make(input, {i, Expr(1)}), false)));
   REQUIRE(to_text(nest) ==
           "void f(const float input[2][3], const float weights[3], float output[2]) {\n"
           "  for (i = 0; i < 2; i++) {\n"
@@ -94,9 +91,9 @@ TEST_CASE("printer writes the temporaries and names each stage of a multi-stage 
   nest.temporaries.push_back(packed);
   nest.stages = {
       {"pack", StageKind::PackInput,
-       For::make("i", 0, 4, ForKind::Serial, Store::make(packed, {i / Expr(2), i % Expr(2)}, Load::make(input, {i}), false))},
+       serial_for("i", 4, Store::make(packed, {i / Expr(2), i % Expr(2)}, Load::make(input, {i}), false))},
       {"compute", StageKind::Compute,
-       For::make("i", 0, 4, ForKind::Serial, Store::make(output, {i}, Load::make(packed, {i / Expr(2), i % Expr(2)}), false))}};
+       serial_for("i", 4, Store::make(output, {i}, Load::make(packed, {i / Expr(2), i % Expr(2)}), false))}};
   REQUIRE(to_text(nest) ==
           "void g(const float input[4], const float weights[1], float output[4]) {\n"
           "  float packed[2][2];  // heap\n"

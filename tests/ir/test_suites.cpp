@@ -6,18 +6,14 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "ir/error.h"
 #include "ir/suites.h"
 #include "ir/workload.h"
+#include "tests/test_support.h"
 
 using convtune::suite_layer;
 using convtune::suite_layers;
 using convtune::suite_names;
-using convtune::UserError;
 using convtune::Workload;
-
-#define REQUIRE_USER_ERROR(expr, message) \
-  REQUIRE_THROWS_MATCHES(expr, UserError, Catch::Matchers::Message(message))
 
 namespace {
 

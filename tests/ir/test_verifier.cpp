@@ -9,13 +9,15 @@
 #include "ir/ir.h"
 #include "ir/verifier.h"
 #include "ir/workload.h"
+#include "tests/test_support.h"
 
 using namespace convtune;
+using convtune::testing::assign;
+using convtune::testing::serial_for;
+using convtune::testing::var;
 using Catch::Matchers::Contains;
 
 namespace {
-
-Expr var(const char* name) { return Var::make(name); }
 
 /// A nest over 1-D parameters: input[input_extent], weights[8], output[output_extent].
 LoopNest nest_of(int64_t input_extent, int64_t output_extent) {
@@ -31,7 +33,7 @@ LoopNest copy_loop(int64_t input_extent, int64_t extent, Expr guard = Expr()) {
   Expr i = var("i");
   Stmt store = Store::make(nest.output, {i}, Load::make(nest.input, {i}), false);
   if (guard.defined()) store = IfThenElse::make(guard, store);
-  nest.stages[0].body = For::make("i", 0, extent, ForKind::Serial, store);
+  nest.stages[0].body = serial_for("i", extent, store);
   return nest;
 }
 
@@ -70,8 +72,7 @@ TEST_CASE("verifier accepts the ResNet-18 and MobileNet suites", "[ir][verifier]
 TEST_CASE("verifier refuses an unbound variable", "[ir][verifier]") {
   LoopNest nest = nest_of(8, 8);
   Expr i = var("i"), x = var("x");
-  nest.stages[0].body = For::make("i", 0, 8, ForKind::Serial,
-                        Store::make(nest.output, {i}, Load::make(nest.input, {min(i, x)}), false));
+  nest.stages[0].body = serial_for("i", 8, Store::make(nest.output, {i}, Load::make(nest.input, {min(i, x)}), false));
   const std::vector<std::string> problems = verify_problems(nest);
   REQUIRE(!problems.empty());
   REQUIRE(problems.front() == "variable 'x' is not bound");
@@ -80,8 +81,8 @@ TEST_CASE("verifier refuses an unbound variable", "[ir][verifier]") {
 TEST_CASE("verifier refuses a variable used after its loop ends", "[ir][verifier]") {
   LoopNest nest = nest_of(8, 8);
   Expr i = var("i");
-  Stmt store = Store::make(nest.output, {i}, FloatImm::make(0.0), false);
-  nest.stages[0].body = Block::make({For::make("i", 0, 8, ForKind::Serial, store), store});
+  Stmt store = assign(nest.output, {i}, 0.0);
+  nest.stages[0].body = Block::make({serial_for("i", 8, store), store});
   const std::vector<std::string> problems = verify_problems(nest);
   REQUIRE(!problems.empty());
   REQUIRE(problems.front() == "variable 'i' is not bound");
@@ -99,8 +100,7 @@ TEST_CASE("verifier refuses a store below zero in a later dimension", "[ir][veri
   LoopNest nest = nest_of(8, 8);
   nest.output = make_buffer("output", {2, 4}, MemoryScope::Param);
   Expr i = var("i");
-  nest.stages[0].body = For::make("i", 0, 4, ForKind::Serial,
-                        Store::make(nest.output, {Expr(1), i - Expr(1)}, FloatImm::make(0.0), false));
+  nest.stages[0].body = serial_for("i", 4, assign(nest.output, {Expr(1), i - Expr(1)}, 0.0));
   const std::vector<std::string> problems = verify_problems(nest);
   REQUIRE(problems.size() == 1);
   REQUIRE(problems[0] == "store to output may be out of bounds in dimension 1: index i - 1 spans [-1, 2], extent 4");
@@ -121,17 +121,17 @@ TEST_CASE("verifier checks the else branch without the if's condition", "[ir][ve
   LoopNest nest = nest_of(8, 10);
   Expr i = var("i");
   Stmt load = Store::make(nest.output, {i}, Load::make(nest.input, {i}), false);
-  Stmt zero = Store::make(nest.output, {i}, FloatImm::make(0.0), false);
-  nest.stages[0].body = For::make("i", 0, 10, ForKind::Serial, IfThenElse::make(i < Expr(8), load, zero));
+  Stmt zero = assign(nest.output, {i}, 0.0);
+  nest.stages[0].body = serial_for("i", 10, IfThenElse::make(i < Expr(8), load, zero));
   REQUIRE(verify_problems(nest).empty());
-  nest.stages[0].body = For::make("i", 0, 10, ForKind::Serial, IfThenElse::make(i < Expr(8), zero, load));
+  nest.stages[0].body = serial_for("i", 10, IfThenElse::make(i < Expr(8), zero, load));
   REQUIRE(verify_problems(nest).size() == 1);
 }
 
 TEST_CASE("verifier refuses a stack buffer used outside its allocation", "[ir][verifier]") {
   LoopNest nest = nest_of(8, 8);
   BufferRef tmp = make_buffer("tmp", {4}, MemoryScope::Stack);
-  Stmt fill = Store::make(tmp, {Expr(0)}, FloatImm::make(1.0), false);
+  Stmt fill = assign(tmp, {Expr(0)}, 1.0);
   Stmt read = Store::make(nest.output, {Expr(0)}, Load::make(tmp, {Expr(0)}), false);
 
   nest.stages[0].body = Allocate::make(tmp, Block::make({fill, read}));
@@ -150,7 +150,7 @@ TEST_CASE("verifier refuses a stack buffer used outside its allocation", "[ir][v
 TEST_CASE("verifier refuses a buffer allocated inside its own allocation", "[ir][verifier]") {
   LoopNest nest = nest_of(8, 8);
   BufferRef tmp = make_buffer("tmp", {4}, MemoryScope::Heap);
-  Stmt fill = Store::make(tmp, {Expr(0)}, FloatImm::make(1.0), false);
+  Stmt fill = assign(tmp, {Expr(0)}, 1.0);
   nest.stages[0].body = Allocate::make(tmp, Allocate::make(tmp, fill));
   REQUIRE(verify_problems(nest).front() == "buffer 'tmp' allocated twice");
 }
@@ -158,18 +158,18 @@ TEST_CASE("verifier refuses a buffer allocated inside its own allocation", "[ir]
 TEST_CASE("verifier refuses a name bound twice in nested scopes", "[ir][verifier]") {
   LoopNest nest = nest_of(8, 8);
   Expr i = var("i");
-  Stmt store = Store::make(nest.output, {i}, FloatImm::make(0.0), false);
-  nest.stages[0].body = For::make("i", 0, 8, ForKind::Serial, For::make("i", 0, 8, ForKind::Serial, store));
+  Stmt store = assign(nest.output, {i}, 0.0);
+  nest.stages[0].body = serial_for("i", 8, serial_for("i", 8, store));
   REQUIRE(verify_problems(nest) == std::vector<std::string>{"'i' is bound again inside its own scope"});
 
-  nest.stages[0].body = For::make("i", 0, 8, ForKind::Serial, LetStmt::make("i", Expr(3), store));
+  nest.stages[0].body = serial_for("i", 8, LetStmt::make("i", Expr(3), store));
   REQUIRE(verify_problems(nest) == std::vector<std::string>{"'i' is bound again inside its own scope"});
 }
 
 TEST_CASE("verifier accepts the same name bound in sibling scopes", "[ir][verifier]") {
   LoopNest nest = nest_of(8, 8);
   Expr i = var("i");
-  Stmt loop = For::make("i", 0, 8, ForKind::Serial, Store::make(nest.output, {i}, FloatImm::make(0.0), false));
+  Stmt loop = serial_for("i", 8, assign(nest.output, {i}, 0.0));
   nest.stages[0].body = Block::make({loop, loop});
   REQUIRE(verify_problems(nest).empty());
 }
@@ -177,29 +177,25 @@ TEST_CASE("verifier accepts the same name bound in sibling scopes", "[ir][verifi
 TEST_CASE("verifier bounds a let variable by its value", "[ir][verifier]") {
   LoopNest nest = nest_of(8, 8);
   Expr i = var("i"), j = var("j");
-  nest.stages[0].body = For::make("i", 0, 4, ForKind::Serial,
-                        LetStmt::make("j", i * Expr(2) + Expr(1),
-                                      Store::make(nest.output, {j}, Load::make(nest.input, {j - Expr(1)}), false)));
+  nest.stages[0].body = serial_for("i", 4,
+                                   LetStmt::make("j", i * Expr(2) + Expr(1),
+                                                 Store::make(nest.output, {j}, Load::make(nest.input, {j - Expr(1)}), false)));
   REQUIRE(verify_problems(nest).empty());
-  nest.stages[0].body = For::make("i", 0, 4, ForKind::Serial,
-                        LetStmt::make("j", i * Expr(2) + Expr(2),
-                                      Store::make(nest.output, {j}, FloatImm::make(0.0), false)));
+  nest.stages[0].body = serial_for("i", 4, LetStmt::make("j", i * Expr(2) + Expr(2), assign(nest.output, {j}, 0.0)));
   REQUIRE(verify_problems(nest) ==
           std::vector<std::string>{"store to output may be out of bounds in dimension 0: index j spans [2, 8], extent 8"});
 }
 
 TEST_CASE("verifier refuses a loop that never runs", "[ir][verifier]") {
   LoopNest nest = nest_of(8, 8);
-  nest.stages[0].body = For::make("i", 0, 0, ForKind::Serial,
-                        Store::make(nest.output, {Expr(0)}, FloatImm::make(0.0), false));
+  nest.stages[0].body = serial_for("i", 0, assign(nest.output, {Expr(0)}, 0.0));
   REQUIRE(verify_problems(nest) == std::vector<std::string>{"loop 'i' never runs (extent 0)"});
 }
 
 TEST_CASE("verifier lists every problem in program order", "[ir][verifier]") {
   LoopNest nest = nest_of(8, 8);
   Expr i = var("i");
-  nest.stages[0].body = For::make("i", 0, 9, ForKind::Serial,
-                        Store::make(nest.output, {i}, Load::make(nest.input, {i + Expr(1)}), false));
+  nest.stages[0].body = serial_for("i", 9, Store::make(nest.output, {i}, Load::make(nest.input, {i + Expr(1)}), false));
   REQUIRE(verify_problems(nest) == std::vector<std::string>{
       "load of input may be out of bounds in dimension 0: index i + 1 spans [1, 9], extent 8",
       "store to output may be out of bounds in dimension 0: index i spans [0, 8], extent 8"});
@@ -225,23 +221,22 @@ TEST_CASE("verifier treats the nest's temporaries as live in every stage", "[ir]
   BufferRef packed = make_buffer("packed", {8}, MemoryScope::Heap);
   nest.temporaries.push_back(packed);
   Expr i = var("i");
-  Stmt pack = For::make("i", 0, 8, ForKind::Serial, Store::make(packed, {i}, Load::make(nest.input, {i}), false));
-  Stmt compute = For::make("i", 0, 8, ForKind::Serial, Store::make(nest.output, {i}, Load::make(packed, {i}), false));
+  Stmt pack = serial_for("i", 8, Store::make(packed, {i}, Load::make(nest.input, {i}), false));
+  Stmt compute = serial_for("i", 8, Store::make(nest.output, {i}, Load::make(packed, {i}), false));
   nest.stages = {{"pack", StageKind::PackInput, pack}, {"compute", StageKind::Compute, compute}};
   REQUIRE(verify_problems(nest).empty());
 
   // A buffer that is neither a parameter, a temporary nor allocated is still refused.
   BufferRef stray = make_buffer("stray", {8}, MemoryScope::Heap);
-  nest.stages[1].body = For::make("i", 0, 8, ForKind::Serial,
-                                  Store::make(nest.output, {i}, Load::make(stray, {i}), false));
+  nest.stages[1].body = serial_for("i", 8, Store::make(nest.output, {i}, Load::make(stray, {i}), false));
   REQUIRE(verify_problems(nest) == std::vector<std::string>{"load of 'stray' outside its allocation"});
 }
 
 TEST_CASE("verifier checks every stage of a nest in order", "[ir][verifier]") {
   LoopNest nest = nest_of(8, 8);
   Expr i = var("i");
-  Stmt good = For::make("i", 0, 8, ForKind::Serial, Store::make(nest.output, {i}, FloatImm::make(0.0), false));
-  Stmt bad = For::make("j", 0, 9, ForKind::Serial, Store::make(nest.output, {var("j")}, FloatImm::make(0.0), false));
+  Stmt good = serial_for("i", 8, assign(nest.output, {i}, 0.0));
+  Stmt bad = serial_for("j", 9, assign(nest.output, {var("j")}, 0.0));
   nest.stages = {{"first", StageKind::Compute, bad}, {"second", StageKind::Compute, good},
                  {"third", StageKind::Compute, bad}};
   REQUIRE(verify_problems(nest).size() == 2);

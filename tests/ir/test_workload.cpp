@@ -2,20 +2,16 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "ir/error.h"
 #include "ir/workload.h"
+#include "tests/test_support.h"
 
-using convtune::UserError;
 using convtune::Workload;
-
-// The type and the whole one-line message: a refusal's text is part of the interface.
-#define REQUIRE_USER_ERROR(expr, message) \
-  REQUIRE_THROWS_MATCHES(expr, UserError, Catch::Matchers::Message(message))
 
 namespace {
 
@@ -323,42 +319,25 @@ TEST_CASE("from_json defaults and leniency", "[workload][json]") {
 }
 
 TEST_CASE("from_json refuses", "[workload][json][refusal]") {
-  const auto read = [](const char* text) {
-    Workload wl;
-    from_json(nlohmann::json::parse(text), wl);
-    return wl;
-  };
   const std::string ok = R"("c": 3, "h": 8, "w": 8, "k": 4, "r": 3, "s": 3)";
-  SECTION("not an object") {
-    REQUIRE_USER_ERROR(read("[1, 2]"), "invalid workload JSON: expected an object, got array");
-  }
-  SECTION("unknown field") {
-    REQUIRE_USER_ERROR(read(("{" + ok + R"(, "foo": 1})").c_str()),
-                       "invalid workload JSON: unknown field 'foo'");
-  }
-  SECTION("misspelt optional field") {
-    REQUIRE_USER_ERROR(read(("{" + ok + R"(, "stride": 2})").c_str()),
-                       "invalid workload JSON: unknown field 'stride'");
-  }
-  SECTION("string for an integer") {
-    REQUIRE_USER_ERROR(read(R"({"c": "3", "h": 8, "w": 8, "k": 4, "r": 3, "s": 3})"),
-                       "invalid workload JSON: field 'c' must be an integer");
-  }
-  SECTION("fraction for an integer") {
-    REQUIRE_USER_ERROR(read(("{" + ok + R"(, "pad_top": 1.5})").c_str()),
-                       "invalid workload JSON: field 'pad_top' must be an integer");
-  }
-  SECTION("integer beyond int64") {
-    REQUIRE_USER_ERROR(read(("{" + ok + R"(, "n": 18446744073709551615})").c_str()),
-                       "invalid workload JSON: field 'n' must be an integer in 64-bit range");
-  }
-  SECTION("number for a string") {
-    REQUIRE_USER_ERROR(read(("{" + ok + R"(, "dtype": 32})").c_str()),
-                       "invalid workload JSON: field 'dtype' must be a string");
-  }
-  SECTION("null name") {
-    REQUIRE_USER_ERROR(read(("{" + ok + R"(, "name": null})").c_str()),
-                       "invalid workload JSON: field 'name' must be a string");
+  // A valid object with `extra` fields after the required ones.
+  const auto with = [&](const std::string& extra) { return "{" + ok + ", " + extra + "}"; };
+  const std::vector<std::pair<std::string, std::string>> refusals = {
+      {"[1, 2]", "invalid workload JSON: expected an object, got array"},
+      {with(R"("foo": 1)"), "invalid workload JSON: unknown field 'foo'"},
+      // A misspelt optional field.
+      {with(R"("stride": 2)"), "invalid workload JSON: unknown field 'stride'"},
+      {R"({"c": "3", "h": 8, "w": 8, "k": 4, "r": 3, "s": 3})", "invalid workload JSON: field 'c' must be an integer"},
+      {with(R"("pad_top": 1.5)"), "invalid workload JSON: field 'pad_top' must be an integer"},
+      {with(R"("n": 18446744073709551615)"), "invalid workload JSON: field 'n' must be an integer in 64-bit range"},
+      {with(R"("dtype": 32)"), "invalid workload JSON: field 'dtype' must be a string"},
+      {with(R"("name": null)"), "invalid workload JSON: field 'name' must be a string"},
+  };
+  for (const auto& [text, message] : refusals) {
+    DYNAMIC_SECTION(text) {
+      Workload wl;
+      REQUIRE_USER_ERROR(from_json(nlohmann::json::parse(text), wl), message);
+    }
   }
   for (const char* field : {"c", "h", "w", "k", "r", "s"}) {
     DYNAMIC_SECTION("missing " << field) {

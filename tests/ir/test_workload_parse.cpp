@@ -5,17 +5,13 @@
 
 #include <catch2/catch.hpp>
 
-#include "ir/error.h"
 #include "ir/suites.h"
 #include "ir/workload.h"
+#include "tests/test_support.h"
 
 using convtune::parse_workload;
 using convtune::suite_layer;
-using convtune::UserError;
 using convtune::Workload;
-
-#define REQUIRE_USER_ERROR(expr, message) \
-  REQUIRE_THROWS_MATCHES(expr, UserError, Catch::Matchers::Message(message))
 
 TEST_CASE("the three spellings name the same workload", "[workload][parse]") {
   SECTION("ResNet-18 C6") {

@@ -11,6 +11,7 @@
 #include "schedules/conv_template.h"
 #include "schedules/lower_schedule.h"
 #include "schedules/schedule.h"
+#include "tests/test_support.h"
 
 using namespace convtune;
 using Catch::Matchers::Message;
@@ -19,13 +20,7 @@ using nlohmann::json;
 namespace {
 
 /// A CPU target with a fixed vector width, so the spaces do not depend on the host.
-Target avx2_target() {
-  Target t;
-  t.triple = "x86_64-unknown-linux-gnu";
-  t.cpu = "haswell";
-  t.vector_bits = 256;
-  return t;
-}
+Target avx2_target() { return convtune::testing::x86_target("haswell", 256); }
 
 std::vector<Workload> workloads() {
   return {

@@ -1,54 +1,25 @@
 /// \file The tuning database: round trips, torn and corrupt lines, queries, CSV, unwritable paths.
 #include <catch2/catch.hpp>
 
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
 
 #include "ir/error.h"
+#include "tests/test_support.h"
 #include "tuner/database.h"
 
 using namespace convtune;
 using Catch::Matchers::Contains;
 using Catch::Matchers::Message;
+using convtune::testing::read_file;
+using convtune::testing::TempPath;
 using nlohmann::json;
 
 namespace {
-
-/// A unique path under the temp directory, removed (with anything under it) at scope exit.
-class TempPath {
-public:
-  explicit TempPath(const std::string& suffix = ".jsonl") {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("convtune_test_db_" + std::to_string(::getpid()) + "_" +
-             std::to_string(counter++) + suffix);
-    std::filesystem::remove_all(path_);
-  }
-  ~TempPath() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempPath(const TempPath&) = delete;
-  TempPath& operator=(const TempPath&) = delete;
-  std::string str() const { return path_.string(); }
-
-private:
-  std::filesystem::path path_;
-};
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 void append_raw(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::app);
@@ -105,7 +76,7 @@ const std::string kWorkload = "conv2d_f32_NCHW_n1_c64_h56_w56";
 } // namespace
 
 TEST_CASE("Database records round-trip through the file and a fresh load", "[tuner][database]") {
-  TempPath file;
+  TempPath file("db", ".jsonl");
   TrialRecord ok = make_record(8, 123.456789012345);
   TrialRecord failed = make_record(16, 0, /*ok=*/false);
   failed.error = "compile_error: unexpected \"token\", line 3\n\tcol 7 \xc3\xa9";
@@ -145,7 +116,7 @@ TEST_CASE("Database target slot includes the thread count", "[tuner][database]")
 }
 
 TEST_CASE("Database load skips a torn last line and a garbage line with warnings", "[tuner][database]") {
-  TempPath file;
+  TempPath file("db", ".jsonl");
   const std::string line1 = json(make_record(1, 10)).dump();
   const std::string line3 = json(make_record(2, 20)).dump();
   const std::string line5 = json(make_record(3, 30)).dump();
@@ -176,7 +147,7 @@ TEST_CASE("Database load skips a torn last line and a garbage line with warnings
 }
 
 TEST_CASE("Database append after a torn last line starts the record on its own line", "[tuner][database]") {
-  TempPath file;
+  TempPath file("db", ".jsonl");
   const std::string line1 = json(make_record(1, 10)).dump();
   const std::string torn = line1.substr(0, 40);
   append_raw(file.str(), line1 + "\n" + torn);
@@ -203,7 +174,7 @@ TEST_CASE("Database append after a torn last line starts the record on its own l
 }
 
 TEST_CASE("Database best picks the fastest ok record of that workload and slot", "[tuner][database]") {
-  TempPath file;
+  TempPath file("db", ".jsonl");
   Database db(file.str());
   std::ostringstream warnings;
   db.load(warnings);
@@ -240,7 +211,7 @@ TEST_CASE("Database best picks the fastest ok record of that workload and slot",
 }
 
 TEST_CASE("Database find returns only that workload and target slot, in order", "[tuner][database]") {
-  TempPath file;
+  TempPath file("db", ".jsonl");
   Database db(file.str());
   db.append(make_record(1, 10));
   db.append(make_record(2, 20, true, "cpu_other_v256"));
@@ -261,7 +232,7 @@ TEST_CASE("Database find returns only that workload and target slot, in order", 
 }
 
 TEST_CASE("Database measured finds configs by value, ok or failed", "[tuner][database]") {
-  TempPath file;
+  TempPath file("db", ".jsonl");
   {
     Database db(file.str());
     TrialRecord failed = make_record(1, 0, false);
@@ -293,7 +264,7 @@ TEST_CASE("Database measured finds configs by value, ok or failed", "[tuner][dat
 }
 
 TEST_CASE("Database export_csv writes a header and one quoted row per record", "[tuner][database]") {
-  TempPath file;
+  TempPath file("db", ".jsonl");
   Database db(file.str());
   CHECK(db.export_csv() == "timestamp,workload_key,target_slot,template,config,ok,error,median_ms,gflops\n");
 
@@ -318,7 +289,7 @@ TEST_CASE("Database export_csv writes a header and one quoted row per record", "
 }
 
 TEST_CASE("Database refuses a path it cannot open, naming it", "[tuner][database]") {
-  TempPath dir("_dir");
+  TempPath dir("db", "_dir");
   std::filesystem::create_directory(dir.str());
   CHECK_THROWS_MATCHES(Database(dir.str()), UserError,
                        Message("cannot open tuning database '" + dir.str() + "': Is a directory"));

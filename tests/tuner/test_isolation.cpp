@@ -1,46 +1,23 @@
 /// \file Isolated measuring: a candidate that crashes, hangs or computes a wrong result is a failed trial, and the next one still measures.
 #include <catch2/catch.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
 #include <sstream>
 #include <string>
-
-#include <unistd.h>
 
 #include "ir/workload.h"
 #include "schedules/conv_template.h"
 #include "targets/target.h"
+#include "tests/test_support.h"
 #include "tuner/database.h"
 #include "tuner/measurer.h"
 #include "tuner/tuning_loop.h"
 
 using namespace convtune;
+using convtune::testing::TempPath;
 
 namespace {
-
-/// A unique path under the temp directory, removed at scope exit.
-class TempPath {
-public:
-  TempPath() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("convtune_test_isolation_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".jsonl");
-    std::filesystem::remove_all(path_);
-  }
-  ~TempPath() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempPath(const TempPath&) = delete;
-  TempPath& operator=(const TempPath&) = delete;
-  std::string str() const { return path_.string(); }
-
-private:
-  std::filesystem::path path_;
-};
 
 const char* kTiny = "n=1,c=8,h=6,w=6,k=16,r=3,s=3,pad=1";
 
@@ -131,7 +108,7 @@ TEST_CASE("isolation ignores the test hooks without CONVTUNE_TEST_HOOKS in the w
 
 TEST_CASE("isolation lets a tuning session survive a crashing and a hanging trial", "[tuner][isolation]") {
   const TestHooksOn hooks;
-  TempPath path;
+  TempPath path("isolation", ".jsonl");
   const Workload wl = parse_workload(kTiny);
   const Target target = host_target();
   Database db(path.str());

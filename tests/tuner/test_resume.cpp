@@ -1,49 +1,26 @@
 /// \file Resuming a tuning session from the database: only the missing trials are measured, other target slots do not count, a damaged database still loads.
 #include <catch2/catch.hpp>
 
-#include <atomic>
-#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
-
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "ir/workload.h"
 #include "schedules/conv_template.h"
 #include "targets/target.h"
+#include "tests/test_support.h"
 #include "tuner/database.h"
 #include "tuner/measurer.h"
 #include "tuner/tuning_loop.h"
 
 using namespace convtune;
 using Catch::Matchers::Contains;
+using convtune::testing::TempPath;
 
 namespace {
-
-/// A unique path under the temp directory, removed at scope exit.
-class TempPath {
-public:
-  TempPath() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("convtune_test_resume_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".jsonl");
-    std::filesystem::remove_all(path_);
-  }
-  ~TempPath() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempPath(const TempPath&) = delete;
-  TempPath& operator=(const TempPath&) = delete;
-  std::string str() const { return path_.string(); }
-
-private:
-  std::filesystem::path path_;
-};
 
 const char* kTiny = "n=1,c=8,h=6,w=6,k=16,r=3,s=3,pad=1";
 
@@ -99,7 +76,7 @@ size_t line_count(const std::string& path) {
 } // namespace
 
 TEST_CASE("resume measures only the trials a session is missing", "[tuner][resume]") {
-  TempPath path;
+  TempPath path("resume", ".jsonl");
   const Workload wl = parse_workload(kTiny);
   const std::string slot = slot_of(host_target(), 1);
 
@@ -142,7 +119,7 @@ TEST_CASE("resume measures only the trials a session is missing", "[tuner][resum
 }
 
 TEST_CASE("resume counts only the records of its own workload and target slot", "[tuner][resume]") {
-  TempPath path;
+  TempPath path("resume", ".jsonl");
   const Workload wl = parse_workload(kTiny);
   const Target target = host_target();
 
@@ -193,7 +170,7 @@ TEST_CASE("resume counts only the records of its own workload and target slot", 
 }
 
 TEST_CASE("resume loads a database with a garbage line and a torn last line, with warnings, and tunes on", "[tuner][resume]") {
-  TempPath path;
+  TempPath path("resume", ".jsonl");
   const Workload wl = parse_workload(kTiny);
   const std::string slot = slot_of(host_target(), 1);
 
