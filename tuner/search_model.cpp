@@ -164,12 +164,18 @@ private:
     return b;
   }
 
-  std::vector<Config> kriging_believer(const std::vector<Config>& pool, size_t n) {
-    Eigen::MatrixXd X, P;
-    Eigen::VectorXd y;
+  /// The model fitted (hyperparameters by likelihood) on the data, with the matrices it used.
+  GaussianProcess fitted_model(const std::vector<Config>& pool, Eigen::MatrixXd& X, Eigen::VectorXd& y, Eigen::MatrixXd& P) {
     build_matrices(pool, X, y, P);
     GaussianProcess gp(KernelKind::Matern52);
     gp.fit(X, y, rng_(), 2);
+    return gp;
+  }
+
+  std::vector<Config> kriging_believer(const std::vector<Config>& pool, size_t n) {
+    Eigen::MatrixXd X, P;
+    Eigen::VectorXd y;
+    GaussianProcess gp = fitted_model(pool, X, y, P);
     const GpHyper hyper = gp.hyper();
     std::vector<Config> picks;
     std::vector<bool> taken(pool.size(), false);
@@ -247,10 +253,7 @@ private:
   std::vector<Config> bootstrap(const std::vector<Config>& pool, size_t n) {
     Eigen::MatrixXd X, P;
     Eigen::VectorXd y;
-    build_matrices(pool, X, y, P);
-    GaussianProcess full(KernelKind::Matern52);
-    full.fit(X, y, rng_(), 2);
-    const GpHyper hyper = full.hyper();
+    const GpHyper hyper = fitted_model(pool, X, y, P).hyper();
     const long m = P.rows();
     Eigen::MatrixXd means(m, kBootstrapModels);
     Eigen::VectorXd inner_var = Eigen::VectorXd::Zero(m);
@@ -300,9 +303,7 @@ private:
     std::vector<Config> pool = candidates();
     Eigen::MatrixXd X, P;
     Eigen::VectorXd y;
-    build_matrices(pool, X, y, P);
-    GaussianProcess gp(KernelKind::Matern52);
-    gp.fit(X, y, rng_(), 2);
+    GaussianProcess gp = fitted_model(pool, X, y, P);
     auto predict = [&](const Config& c) {
       Eigen::MatrixXd row(1, long(X.cols()));
       row.row(0) = scaled(ctx_.features(c));

@@ -14,6 +14,21 @@ struct OptionSpec {
   std::string default_value;  ///< shown in --help; empty when there is none
 };
 
+/// Options several commands share, spelled and explained once.
+namespace options {
+inline OptionSpec workload() { return {"workload", "SPEC", "the layer (suite:LAYER, key=value list or benchdnn descriptor)", ""}; }
+inline OptionSpec suite(const char* what) { return {"suite", "NAME", what, ""}; }
+inline OptionSpec target() { return {"target", "T", "where to compile and run: cpu (the host)", "cpu"}; }
+inline OptionSpec threads(const char* what) { return {"threads", "T", what, "1"}; }
+inline OptionSpec repeat(const char* fallback) { return {"repeat", "N", "timed measurements; the median is reported", fallback}; }
+inline OptionSpec min_repeat_ms(const char* fallback) {
+  return {"min-repeat-ms", "MS", "each measurement repeats the call for at least this long", fallback};
+}
+inline OptionSpec seed(const char* what) { return {"seed", "S", what, "1"}; }
+inline OptionSpec db(const char* what) { return {"db", "FILE", what, "convtune.db.jsonl"}; }
+inline OptionSpec json() { return {"json", "", "print one JSON object", ""}; }
+} // namespace options
+
 /// Parsed options of one command. Unknown options, missing values and malformed numbers are
 /// UserErrors naming the option.
 class Args {

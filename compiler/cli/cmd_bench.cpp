@@ -237,16 +237,16 @@ void print_layer_table(const Layer& layer, const std::vector<Row>& rows, const R
 } // namespace
 
 int cmd_bench(const std::vector<std::string>& argv) {
-  Args args("bench", {{"workload", "SPEC", "the layer (suite:LAYER, key=value list or benchdnn descriptor)", ""},
-                      {"suite", "NAME", "every layer of a suite (resnet18, mobilenet) instead of one workload", ""},
+  Args args("bench", {options::workload(),
+                      options::suite("every layer of a suite (resnet18, mobilenet) instead of one workload"),
                       {"backends", "LIST", "comma list of naive, im2col, onednn, default, tuned, schedule:FILE", "all available"},
-                      {"threads", "T", "threads for every backend", "1"},
-                      {"repeat", "N", "timed measurements per backend (interleaved); the median is reported", "7"},
-                      {"min-repeat-ms", "MS", "each measurement repeats the call for at least this long", "100"},
-                      {"target", "T", "where to compile and run: cpu (the host)", "cpu"},
-                      {"seed", "S", "seed of the random input and weights", "1"},
-                      {"db", "FILE", "the tuning database the tuned row reads", "convtune.db.jsonl"},
-                      {"json", "", "print one JSON object", ""}});
+                      options::threads("threads for every backend"),
+                      options::repeat("7"),
+                      options::min_repeat_ms("100"),
+                      options::target(),
+                      options::seed("seed of the random input and weights"),
+                      options::db("the tuning database the tuned row reads"),
+                      options::json()});
   if (!args.parse(argv)) {
     std::cout << args.help("usage: convtune bench (--workload SPEC | --suite NAME) [--backends LIST] [--threads T] [--json]");
     return 0;

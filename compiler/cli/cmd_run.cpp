@@ -17,15 +17,15 @@
 namespace convtune::cli {
 
 int cmd_run(const std::vector<std::string>& argv) {
-  Args args("run", {{"workload", "SPEC", "the layer (suite:LAYER, key=value list or benchdnn descriptor)", ""},
-                    {"target", "T", "where to compile and run: cpu (the host)", "cpu"},
-                    {"threads", "T", "threads the kernel may use", "1"},
+  Args args("run", {options::workload(),
+                    options::target(),
+                    options::threads("threads the kernel may use"),
                     {"schedule", "S", "default (the template's default config), naive, or a schedule/config JSON file", "default"},
-                    {"repeat", "N", "timed measurements; the median is reported", "7"},
-                    {"min-repeat-ms", "MS", "each measurement repeats the call for at least this long", "100"},
-                    {"seed", "S", "seed of the random input and weights", "1"},
+                    options::repeat("7"),
+                    options::min_repeat_ms("100"),
+                    options::seed("seed of the random input and weights"),
                     {"dump-ir", "", "print the IR after every lowering step to stderr", ""},
-                    {"json", "", "print one JSON object", ""}});
+                    options::json()});
   if (!args.parse(argv)) {
     std::cout << args.help("usage: convtune run --workload SPEC [--threads T] [--json]");
     return 0;

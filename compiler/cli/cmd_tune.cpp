@@ -96,24 +96,24 @@ void print_summary(const TuneResult& r, double onednn_gflops) {
 } // namespace
 
 int cmd_tune(const std::vector<std::string>& argv) {
-  Args args("tune", {{"workload", "SPEC", "the layer (suite:LAYER, key=value list or benchdnn descriptor)", ""},
-                     {"suite", "NAME", "tune every layer of a suite, trials shared by expected gain", ""},
-                     {"target", "T", "where to compile and measure: cpu (the host)", "cpu"},
+  Args args("tune", {options::workload(),
+                     options::suite("tune every layer of a suite, trials shared by expected gain"),
+                     options::target(),
                      {"trials", "N", "trials in total for the workload and target (per layer with --suite)", "40"},
                      {"tuner", "NAME", "bted, gp, anneal or random", "bted"},
                      {"acquisition", "A", "ei (expected improvement) or ucb (confidence bound), for bted, gp, anneal", "ei"},
-                     {"db", "FILE", "the tuning database (JSON lines)", "convtune.db.jsonl"},
-                     {"threads", "T", "threads the kernels run with", "1"},
-                     {"seed", "S", "seed of the searcher", "1"},
+                     options::db("the tuning database (JSON lines)"),
+                     options::threads("threads the kernels run with"),
+                     options::seed("seed of the searcher"),
                      {"batch", "B", "configs proposed at a time", "8"},
                      {"timeout", "S", "seconds a candidate may take (compile, check, measure)", "10"},
-                     {"repeat", "N", "timed measurements per candidate", "5"},
-                     {"min-repeat-ms", "MS", "each measurement repeats the call for at least this long", "50"},
+                     options::repeat("5"),
+                     options::min_repeat_ms("50"),
                      {"flush-cache", "", "evict the caches before each measurement", ""},
                      {"early-stop", "N", "stop after N trials without a 1% gain (0: never)", "0"},
                      {"transfer", "", "warm the model with other layers' records on this target", ""},
                      {"plot", "FILE", "write the tuning curve as SVG", ""},
-                     {"json", "", "print one JSON object at the end", ""}});
+                     options::json()});
   if (!args.parse(argv)) {
     std::cout << args.help("usage: convtune tune (--workload SPEC | --suite NAME) [--trials N] [--tuner T] [--db FILE] [--threads T] [--json]");
     return 0;
