@@ -79,7 +79,14 @@ void Measurer::stop_worker() {
 }
 
 MeasureResult Measurer::run_job(const nlohmann::json& job) {
-  if (pid_ < 0) start_worker();
+  // Each candidate's JIT code is freed, yet LLVM and malloc keep some memory per candidate
+  // (about 40 KiB measured); a fresh worker now and then bounds a long session's footprint.
+  if (pid_ >= 0 && jobs_in_worker_ >= kJobsPerWorker) stop_worker();
+  if (pid_ < 0) {
+    start_worker();
+    jobs_in_worker_ = 0;
+  }
+  ++jobs_in_worker_;
   const auto start = Clock::now();
   MeasureResult result;
   std::string line = job.dump() + "\n";

@@ -57,6 +57,8 @@ private:
   void stop_worker();
   std::string binary_;
   MeasureOptions options_;
+  static constexpr int kJobsPerWorker = 200;
+  int jobs_in_worker_ = 0;
   pid_t pid_ = -1;
   int to_worker_ = -1, from_worker_ = -1;
   std::string pending_;  ///< bytes read from the worker past the last full line
