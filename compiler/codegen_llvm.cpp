@@ -175,8 +175,8 @@ struct LaneValue {
 
 class CodeGen {
 public:
-  CodeGen(llvm::LLVMContext& ctx, const Target& target)
-      : ctx_(ctx), builder_(ctx), target_(target), i64_(llvm::Type::getInt64Ty(ctx)),
+  explicit CodeGen(llvm::LLVMContext& ctx)
+      : ctx_(ctx), builder_(ctx), i64_(llvm::Type::getInt64Ty(ctx)),
         f32_(llvm::Type::getFloatTy(ctx)), ptr_(llvm_compat::ptr_type(ctx)) {
     llvm::FastMathFlags fmf;
     fmf.setAllowReassoc();
@@ -596,14 +596,16 @@ private:
     counted_loop(f->name, mn, end, bounds_of(f->extent, ranges_).lo > 0, loop_range(f), [&] { emit(f->body); });
   }
 
-  void emit_unrolled_loop(const For* f) {
-    int64_t mn = 0, ext = 0;
-    if (!constant_value(simplify_bounds(f->min), mn) || !constant_value(simplify_bounds(f->extent), ext)) {
-      throw InternalError("codegen: unrolled loop '" + f->name + "' has a non-constant range");
+  void emit_unrolled_loop(const For* f) { emit_copies(f, constant_extent(f)); }
+
+  /// A loop's extent, which unrolling and vectorizing need to know (their primitives check it).
+  int64_t constant_extent(const For* f) {
+    int64_t extent = 0;
+    if (!constant_value(simplify_bounds(f->extent), extent) || extent < 1) {
+      throw InternalError(std::string("codegen: ") + to_string(f->for_kind) + " loop '" + f->name +
+                          "' has a non-constant extent");
     }
-    for (int64_t v = mn; v < mn + ext; ++v) {
-      bind(f->name, llvm::ConstantInt::get(i64_, v), Interval::point(v), [&] { emit(f->body); });
-    }
+    return extent;
   }
 
   /// An expression as a constant when the ranges in scope pin it to one value.
@@ -615,23 +617,21 @@ private:
   /// Widens the body over the loop's lanes when it allows; otherwise runs each lane as an
   /// unrolled copy (still correct, and LLVM's SLP vectorizer may pack the copies).
   void emit_vectorized_loop(const For* f) {
-    int64_t lanes = 0;
-    if (!constant_value(simplify_bounds(f->extent), lanes) || lanes < 1) {
-      throw InternalError("codegen: vectorized loop '" + f->name + "' has a non-constant extent");
-    }
+    const int64_t lanes = constant_extent(f);
     LaneInfo info;
     info.lanes = int(lanes);
     info.strides[f->name] = 1;
     VectorizeCheck check(info);
     check.visit(f->body);
-    if (lanes_.lanes > 0 || !check.ok || lanes == 1) return emit_unrolled_loop_any(f, lanes);
+    if (lanes_.lanes > 0 || !check.ok || lanes == 1) return emit_copies(f, lanes);
     lanes_ = info;
     Interval range = loop_range(f);
     bind(f->name, emit(f->min), range, [&] { emit(f->body); });
     lanes_ = LaneInfo();
   }
 
-  void emit_unrolled_loop_any(const For* f, int64_t extent) {
+  /// One copy of the body per iteration, the variable bound to min + i (a constant when min is).
+  void emit_copies(const For* f, int64_t extent) {
     llvm::Value* mn = emit(f->min);
     Interval base = bounds_of(f->min, ranges_);
     for (int64_t v = 0; v < extent; ++v) {
@@ -739,7 +739,6 @@ private:
 
   llvm::LLVMContext& ctx_;
   llvm::IRBuilder<> builder_;
-  const Target& target_;
   llvm::Type* i64_;
   llvm::Type* f32_;
   llvm::Type* ptr_;
@@ -759,7 +758,7 @@ private:
 std::unique_ptr<llvm::Module> codegen_llvm(const LoopNest& nest, const Target& target,
                                            llvm::LLVMContext& context) {
   internal_check(target.kind == TargetKind::Cpu, "codegen_llvm: only CPU targets so far");
-  return CodeGen(context, target).run(nest);
+  return CodeGen(context).run(nest);
 }
 
 } // namespace convtune

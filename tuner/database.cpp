@@ -108,8 +108,12 @@ std::string csv_number(double v) {
 
 // ---- TrialRecord ----------------------------------------------------------------------------
 
-std::string TrialRecord::target_slot() const {
+std::string target_slot(const std::string& target_key, int threads) {
   return target_key + "/t" + std::to_string(threads);
+}
+
+std::string TrialRecord::target_slot() const {
+  return convtune::target_slot(target_key, threads);
 }
 
 void to_json(json& j, const TrialRecord& r) {

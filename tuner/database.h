@@ -11,6 +11,10 @@
 
 namespace convtune {
 
+/// The key under which measurements of one target and thread count are comparable:
+/// `target_key + "/t" + threads`.
+std::string target_slot(const std::string& target_key, int threads);
+
 /// One measured trial: a config of a template, on one workload and target, ok or failed.
 /// Each record is one line of the database, complete in itself.
 struct TrialRecord {

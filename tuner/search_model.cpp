@@ -56,7 +56,7 @@ public:
     else if (finite_count() < 2) picks = first(pool, size_t(n));
     else if (kind_ == "gp") picks = kriging_believer(pool, size_t(n));
     else if (kind_ == "bted") picks = bootstrap(pool, size_t(n));
-    else picks = anneal(size_t(n));
+    else picks = anneal(pool, size_t(n));
     for (const Config& c : picks) seen_.insert(ctx_.space.index_of(c));
     return picks;
   }
@@ -210,15 +210,7 @@ private:
   std::vector<Config> ted(const std::vector<Config>& pool, size_t n) {
     Eigen::MatrixXd X, P;
     Eigen::VectorXd y;
-    if (data_.empty()) {
-      // Nothing measured yet: scale over the pool alone.
-      std::vector<double> f0 = ctx_.features(pool.front());
-      data_.push_back({pool.front(), 0.0, f0});
-      build_matrices(pool, X, y, P);
-      data_.pop_back();
-    } else {
-      build_matrices(pool, X, y, P);
-    }
+    build_matrices(pool, X, y, P);  // with nothing measured yet, scaled over the pool alone
     const long m = P.rows();
     Eigen::MatrixXd K(m, m);
     const double ell2 = 0.25 * double(P.cols());  // squared length-scale ~ a quarter of the unit cube's diagonal
@@ -299,8 +291,7 @@ private:
 
   /// Simulated annealing on the model's predicted cost from the best configs and random
   /// starts; the lowest-predicted unseen configs visited are proposed.
-  std::vector<Config> anneal(size_t n) {
-    std::vector<Config> pool = candidates();
+  std::vector<Config> anneal(const std::vector<Config>& pool, size_t n) {
     Eigen::MatrixXd X, P;
     Eigen::VectorXd y;
     GaussianProcess gp = fitted_model(pool, X, y, P);

@@ -14,8 +14,6 @@ namespace {
 // Version 2: the `parallel` knob joined both templates.
 constexpr int kTemplateVersion = 2;
 
-std::string slot_of(const Target& target, int threads) { return target.key() + "/t" + std::to_string(threads); }
-
 /// The failure's kind: "crash:SIGSEGV" stays whole, "compile_error: detail" loses the detail.
 std::string failure_kind(const std::string& error) {
   const size_t colon = error.find(": ");
@@ -28,7 +26,7 @@ double cost_of(const TrialRecord& r) { return r.ok && r.gflops > 0 ? -std::log(r
 std::vector<Observation> transfer_records(const Database& db, const Workload& wl, const Target& target, int threads,
                                           const std::string& template_name) {
   std::vector<Observation> out;
-  const std::string slot = slot_of(target, threads);
+  const std::string slot = target_slot(target.key(), threads);
   for (const TrialRecord& r : db.records()) {
     if (r.workload_key == wl.key() || r.target_slot() != slot || r.template_name != template_name || !r.ok) continue;
     try {
@@ -51,7 +49,7 @@ TuneResult tune_workload(const Workload& wl, const Target& target, Database& db,
                          const TuneOptions& options, const std::function<void(const TuneProgress&)>& progress) {
   const auto start = std::chrono::steady_clock::now();
   const int threads = measurer.options().threads;
-  const std::string slot = slot_of(target, threads);
+  const std::string slot = target_slot(target.key(), threads);
   TuneResult result;
   result.workload = wl;
 

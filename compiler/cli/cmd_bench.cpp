@@ -131,7 +131,7 @@ std::vector<Row> bench_layer(Layer& layer, const Target& target, const std::vect
     } else if (b == "im2col") {
       p = prepare_baseline(layer, make_im2col_baseline(layer.wl, threads), row, baselines);
     } else if (b == "tuned") {
-      const TrialRecord* best = db ? db->best(layer.wl.key(), target.key() + "/t" + std::to_string(threads)) : nullptr;
+      const TrialRecord* best = db ? db->best(layer.wl.key(), target_slot(target.key(), threads)) : nullptr;
       if (!best) {
         row.unavailable = "unavailable: no record for this layer and thread count in the database (run convtune tune)";
       } else {

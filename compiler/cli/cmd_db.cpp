@@ -51,7 +51,7 @@ int cmd_db(const std::vector<std::string>& argv) {
   if (action == "best") {
     const Workload wl = parse_workload(args.require("workload"));
     const Target target = parse_target(args.get("target"));
-    const std::string slot = target.key() + "/t" + std::to_string(args.get_int("threads", 1));
+    const std::string slot = target_slot(target.key(), int(args.get_int("threads", 1)));
     const TrialRecord* best = db.best(wl.key(), slot);
     if (!best) throw UserError("no successful record for workload " + wl.key() + " on " + slot + " in '" + args.get("db") + "'");
     if (args.has("json")) {

@@ -2,6 +2,7 @@
 /// database; `--suite` shares the trials across a suite's layers.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -125,7 +126,11 @@ int cmd_tune(const std::vector<std::string>& argv) {
   TuneOptions options;
   options.trials = int(args.get_int("trials", 1));
   options.tuner = args.get("tuner");
-  make_searcher(options.tuner, SearchContext{});  // refuses an unknown name before anything runs
+  // An unknown name is refused before anything runs (the same message make_searcher gives).
+  const auto& names = searcher_names();
+  if (std::find(names.begin(), names.end(), options.tuner) == names.end()) {
+    throw UserError("invalid --tuner '" + options.tuner + "': expected bted, gp, anneal or random");
+  }
   options.acquisition = args.get("acquisition");
   if (options.acquisition != "ei" && options.acquisition != "ucb") {
     throw UserError("invalid --acquisition '" + options.acquisition + "': expected ei or ucb");
