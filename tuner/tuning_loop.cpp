@@ -43,59 +43,85 @@ std::vector<Observation> transfer_records(const Database& db, const Workload& wl
   return out;
 }
 
-} // namespace
+/// One layer's tuning state, kept across calls so a suite's batches share one searcher: its
+/// model stays warm, and the database is read for the layer only once.
+class LayerTuner {
+public:
+  LayerTuner(const Workload& wl, const Target& target, Database& db, Measurer& measurer, const TuneOptions& options)
+      : wl_(wl), target_(target), db_(db), measurer_(measurer), options_(options),
+        slot_(target_slot(target.key(), measurer.options().threads)), default_cfg_(default_config(wl, target)),
+        start_(std::chrono::steady_clock::now()) {
+    const int threads = measurer.options().threads;
+    result.workload = wl;
+    SearchContext ctx;
+    ctx.space = knob_space(wl, target);
+    ctx.features = [wl, target, threads](const Config& c) { return config_features(wl, target, threads, c); };
+    ctx.seed = options.seed;
+    ctx.acquisition = options.acquisition;
+    template_name_ = ctx.space.template_name;
+    if (options.transfer) ctx.transfer = transfer_records(db, wl, target, threads, template_name_);
+    searcher_ = make_searcher(options.tuner, std::move(ctx));
 
-TuneResult tune_workload(const Workload& wl, const Target& target, Database& db, Measurer& measurer,
-                         const TuneOptions& options, const std::function<void(const TuneProgress&)>& progress) {
-  const auto start = std::chrono::steady_clock::now();
-  const int threads = measurer.options().threads;
-  const std::string slot = target_slot(target.key(), threads);
+    // Resume: what this workload and target already have counts, and warms the searcher.
+    std::vector<Observation> earlier;
+    for (const TrialRecord* r : db.find(wl.key(), slot_)) {
+      if (r->template_name != template_name_ || r->template_version != kTemplateVersion) continue;
+      account(*r);
+      earlier.push_back({config_from_json(r->config), cost_of(*r), {}});
+    }
+    searcher_->observe(earlier);
+    best_at_last_gain_ = result.best_gflops;
+  }
+
+  /// Measures until `trials` are counted (or the space or the patience runs out).
+  void run_until(int trials, const std::function<void(const TuneProgress&)>& progress) {
+    // The default config is the starting point: measured first unless it was already.
+    if (result.trials < trials && !db_.measured(wl_.key(), slot_, config_to_json(default_cfg_))) {
+      measure_one(default_cfg_, trials, progress);
+    }
+    while (result.trials < trials) {
+      if (options_.early_stop > 0 && since_gain_ >= options_.early_stop) {
+        result.early_stopped = true;
+        return;
+      }
+      std::vector<Config> batch = searcher_->propose(std::min(options_.batch, trials - result.trials));
+      if (batch.empty()) return;  // the whole space is measured
+      for (const Config& c : batch) {
+        if (result.trials >= trials) break;
+        if (db_.measured(wl_.key(), slot_, config_to_json(c))) continue;
+        measure_one(c, trials, progress);
+      }
+    }
+  }
+
   TuneResult result;
-  result.workload = wl;
 
-  SearchContext ctx;
-  ctx.space = knob_space(wl, target);
-  ctx.features = [&](const Config& c) { return config_features(wl, target, threads, c); };
-  ctx.seed = options.seed;
-  ctx.acquisition = options.acquisition;
-  if (options.transfer) ctx.transfer = transfer_records(db, wl, target, threads, ctx.space.template_name);
-  std::unique_ptr<Searcher> searcher = make_searcher(options.tuner, ctx);
-  const Config default_cfg = default_config(wl, target);
-
-  // Resume: what this workload and target already have counts, and warms the searcher.
-  auto account = [&](const TrialRecord& r) {
+private:
+  void account(const TrialRecord& r) {
     ++result.trials;
     result.trial_gflops.push_back(r.ok ? r.gflops : 0);
     if (!r.ok) ++result.failed[failure_kind(r.error)];
+    const Config config = config_from_json(r.config);
     if (r.ok && r.gflops > result.best_gflops) {
       result.best_gflops = r.gflops;
       result.best_median_ms = r.median_ms;
-      result.best_config = config_from_json(r.config);
+      result.best_config = config;
     }
-    if (r.ok && config_from_json(r.config) == default_cfg) result.default_gflops = r.gflops;
+    if (r.ok && config == default_cfg_) result.default_gflops = r.gflops;
     result.curve.push_back(result.best_gflops);
-  };
-  std::vector<Observation> earlier;
-  for (const TrialRecord* r : db.find(wl.key(), slot)) {
-    if (r->template_name != ctx.space.template_name || r->template_version != kTemplateVersion) continue;
-    account(*r);
-    earlier.push_back({config_from_json(r->config), cost_of(*r), {}});
   }
-  searcher->observe(earlier);
 
-  double best_at_last_gain = result.best_gflops;
-  int since_gain = 0;
-  auto measure_one = [&](const Config& c) {
-    const Schedule schedule = make_schedule(wl, target, c);
-    const std::string hook = options.test_hook ? options.test_hook(result.new_trials + 1) : "";
-    MeasureResult m = measurer.measure(wl, schedule, hook);
+  void measure_one(const Config& c, int trials, const std::function<void(const TuneProgress&)>& progress) {
+    const Schedule schedule = make_schedule(wl_, target_, c);
+    const std::string hook = options_.test_hook ? options_.test_hook(result.new_trials + 1) : "";
+    MeasureResult m = measurer_.measure(wl_, schedule, hook);
     TrialRecord r;
-    r.workload_key = wl.key();
-    r.workload = wl;
-    r.target_key = target.key();
-    r.target = target;
-    r.threads = threads;
-    r.template_name = ctx.space.template_name;
+    r.workload_key = wl_.key();
+    r.workload = wl_;
+    r.target_key = target_.key();
+    r.target = target_;
+    r.threads = measurer_.options().threads;
+    r.template_name = template_name_;
     r.template_version = kTemplateVersion;
     r.config = config_to_json(c);
     r.schedule = to_json(schedule);
@@ -106,71 +132,83 @@ TuneResult tune_workload(const Workload& wl, const Target& target, Database& db,
     r.gflops = m.gflops;
     r.timestamp = iso_timestamp_now();
     r.version = CONVTUNE_VERSION_STRING;
-    db.append(r);
+    db_.append(r);
     ++result.new_trials;
     if (result.worker_rss_first_kb == 0) result.worker_rss_first_kb = m.worker_rss_kb;
     if (m.worker_rss_kb) result.worker_rss_last_kb = m.worker_rss_kb;
     account(r);
-    searcher->observe({{c, cost_of(r), {}}});
-    if (result.best_gflops > best_at_last_gain * 1.01) {
-      best_at_last_gain = result.best_gflops;
-      since_gain = 0;
+    searcher_->observe({{c, cost_of(r), {}}});
+    if (result.best_gflops > best_at_last_gain_ * 1.01) {
+      best_at_last_gain_ = result.best_gflops;
+      since_gain_ = 0;
     } else {
-      ++since_gain;
+      ++since_gain_;
     }
     if (progress) {
-      progress({result.trials, options.trials, result.best_gflops, r.gflops, r.error,
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
+      progress({result.trials, trials, result.best_gflops, r.gflops, r.error,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count()});
     }
-  };
+  }
 
-  // The default config is the starting point: measured first unless it was already.
-  if (result.trials < options.trials && !db.measured(wl.key(), slot, config_to_json(default_cfg))) {
-    measure_one(default_cfg);
-  }
-  while (result.trials < options.trials) {
-    if (options.early_stop > 0 && since_gain >= options.early_stop) {
-      result.early_stopped = true;
-      break;
-    }
-    std::vector<Config> batch = searcher->propose(std::min(options.batch, options.trials - result.trials));
-    if (batch.empty()) break;  // the whole space is measured
-    for (const Config& c : batch) {
-      if (result.trials >= options.trials) break;
-      if (db.measured(wl.key(), slot, config_to_json(c))) continue;
-      measure_one(c);
-    }
-  }
-  return result;
+  const Workload wl_;
+  const Target target_;
+  Database& db_;
+  Measurer& measurer_;
+  const TuneOptions options_;
+  const std::string slot_;
+  const Config default_cfg_;
+  const std::chrono::steady_clock::time_point start_;
+  std::string template_name_;
+  std::unique_ptr<Searcher> searcher_;
+  double best_at_last_gain_ = 0;
+  int since_gain_ = 0;
+};
+
+} // namespace
+
+TuneResult tune_workload(const Workload& wl, const Target& target, Database& db, Measurer& measurer,
+                         const TuneOptions& options, const std::function<void(const TuneProgress&)>& progress) {
+  LayerTuner tuner(wl, target, db, measurer, options);
+  tuner.run_until(options.trials, progress);
+  return tuner.result;
 }
 
 std::vector<TuneResult> tune_suite(const std::vector<Workload>& layers, const Target& target, Database& db,
                                    Measurer& measurer, const TuneOptions& options,
                                    const std::function<void(const Workload&, const TuneProgress&)>& progress) {
-  std::vector<TuneResult> results(layers.size());
+  std::vector<std::unique_ptr<LayerTuner>> tuners;
+  int spent = 0;  // trials counted across the suite, earlier sessions' included
+  for (const Workload& wl : layers) {
+    tuners.push_back(std::make_unique<LayerTuner>(wl, target, db, measurer, options));
+    spent += tuners.back()->result.trials;
+  }
   std::vector<int> allotted(layers.size(), 0);
   std::vector<double> gain(layers.size(), 1.0);
   const int total = options.trials * int(layers.size());
-  int spent = 0;
   auto run = [&](size_t i, int more) {
-    TuneOptions o = options;
-    allotted[i] += more;
-    o.trials = allotted[i];
-    const double before = results[i].best_gflops;
-    const int counted_before = results[i].trials;
-    results[i] = tune_workload(layers[i], target, db, measurer, o,
-                               [&](const TuneProgress& p) { if (progress) progress(layers[i], p); });
-    spent += results[i].trials - counted_before;
+    TuneResult& r = tuners[i]->result;
+    // Trials counted from earlier sessions already fill a layer's allotment.
+    allotted[i] = std::max(allotted[i], r.trials) + more;
+    const double before = r.best_gflops;
+    const int counted_before = r.trials;
+    tuners[i]->run_until(allotted[i], [&](const TuneProgress& p) { if (progress) progress(layers[i], p); });
+    spent += r.trials - counted_before;
     // Relative gain of the last batch; a layer that stops improving gets fewer trials.
-    gain[i] = before > 0 ? std::max(0.0, results[i].best_gflops / before - 1.0) : 1.0;
+    gain[i] = before > 0 ? std::max(0.0, r.best_gflops / before - 1.0) : 1.0;
   };
-  for (size_t i = 0; i < layers.size(); ++i) run(i, std::min(options.batch, options.trials));
+  // A first batch for each layer not started in an earlier session; a started one already
+  // holds the trials it counts.
+  for (size_t i = 0; i < layers.size() && spent < total; ++i) {
+    if (tuners[i]->result.trials == 0) run(i, std::min({options.batch, options.trials, total - spent}));
+    else allotted[i] = tuners[i]->result.trials;
+  }
   while (spent < total) {
     size_t pick = 0;
     double top = -1;
     for (size_t i = 0; i < layers.size(); ++i) {
-      if (results[i].trials < allotted[i]) continue;  // its space ran out or it stopped early
-      const double seconds = results[i].best_gflops > 0 ? layers[i].flops() / (results[i].best_gflops * 1e9) : 1.0;
+      if (tuners[i]->result.trials < allotted[i]) continue;  // its space ran out or it stopped early
+      const double best = tuners[i]->result.best_gflops;
+      const double seconds = best > 0 ? layers[i].flops() / (best * 1e9) : 1.0;
       const double score = seconds * (gain[i] + 0.01);
       if (score > top) {
         top = score;
@@ -182,6 +220,8 @@ std::vector<TuneResult> tune_suite(const std::vector<Workload>& layers, const Ta
     run(pick, std::min(options.batch, total - spent));
     if (spent == before) allotted[pick] = 1 << 30;  // exhausted: never picked again
   }
+  std::vector<TuneResult> results;
+  for (const auto& t : tuners) results.push_back(t->result);
   return results;
 }
 

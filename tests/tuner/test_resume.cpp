@@ -57,7 +57,7 @@ TuneResult session(const std::string& path, const Workload& wl, const TuneOption
   return tune_workload(wl, host_target(), db, measurer, options);
 }
 
-std::string slot_of(const Target& target, int threads) { return target.key() + "/t" + std::to_string(threads); }
+std::string slot_of(const Target& target, int threads) { return target_slot(target.key(), threads); }
 
 /// The canonical text of every config recorded for the workload on the slot.
 std::multiset<std::string> configs_in(const Database& db, const Workload& wl, const std::string& slot) {
@@ -207,4 +207,39 @@ TEST_CASE("resume loads a database with a garbage line and a torn last line, wit
   for (size_t at = after.str().find("warning:"); at != std::string::npos; at = after.str().find("warning:", at + 1)) ++warning_lines;
   REQUIRE(warning_lines == 2);
   REQUIRE_THAT(after.str(), !Contains("torn last line"));
+}
+
+TEST_CASE("A suite session spends exactly its budget and a longer one adds only the difference", "[tuner][resume][suite]") {
+  TempPath path("suite", ".jsonl");
+  const std::vector<Workload> layers = {parse_workload(kTiny), parse_workload("n=1,c=4,h=7,w=7,k=8,r=3,s=3,pad=1")};
+  auto suite_session = [&](int trials) {
+    std::ostringstream warnings;
+    Database db = open_db(path.str(), warnings);
+    Measurer measurer(CONVTUNE_BINARY, quick_options());
+    return tune_suite(layers, host_target(), db, measurer, tune_options(trials, "random"));
+  };
+  auto total = [](const std::vector<TuneResult>& rs, bool only_new) {
+    int n = 0;
+    for (const TuneResult& r : rs) n += only_new ? r.new_trials : r.trials;
+    return n;
+  };
+  const std::vector<TuneResult> first = suite_session(6);
+  REQUIRE(first.size() == 2);
+  CHECK(total(first, false) == 12);
+  CHECK(total(first, true) == 12);
+  for (const TuneResult& r : first) CHECK(r.trials >= 4);  // every layer gets its first batch
+
+  // Resuming with a larger budget measures only what is missing, and never repeats a config.
+  const std::vector<TuneResult> second = suite_session(9);
+  CHECK(total(second, false) == 18);
+  CHECK(total(second, true) == 6);
+  std::ostringstream warnings;
+  Database db = open_db(path.str(), warnings);
+  CHECK(db.records().size() == 18);
+  for (const Workload& wl : layers) {
+    std::set<std::string> configs;
+    for (const TrialRecord* r : db.find(wl.key(), target_slot(host_target().key(), 1))) {
+      CHECK(configs.insert(r->config.dump()).second);
+    }
+  }
 }
