@@ -1,8 +1,6 @@
 /// \file `convtune bench`: one layer (or a suite) through several backends, each checked
 /// against the reference and timed side by side, interleaved, with the same thread count.
 #include <algorithm>
-#include <chrono>
-#include <thread>
 #include <cmath>
 #include <fstream>
 #include <cstdio>
@@ -30,8 +28,6 @@
 namespace convtune::cli {
 
 namespace {
-
-constexpr int kSettleMs = 10;
 
 struct Row {
   std::string backend;
@@ -162,7 +158,7 @@ std::vector<Row> bench_layer(Layer& layer, const Target& target, const std::vect
   // spinning threads.
   TimingOptions interleaved = timing;
   if (threads > 1 && baselines.size() > 0) {
-    interleaved.before_each = [] { std::this_thread::sleep_for(std::chrono::milliseconds(kSettleMs)); };
+    interleaved.before_each = settle_openmp_threads;
   }
   std::vector<Timing> timings = measure_interleaved(fns, interleaved);
   TimingOptions layout_timing = timing;
