@@ -26,7 +26,7 @@ public:
   bool has_stage(StageKind kind) const;
 
 private:
-  LoopNest nest_;
+  std::vector<StageKind> stages_;  ///< the kind of each stage, in nest order
   std::unique_ptr<JitKernel> kernel_;
   std::vector<Tensor> temporaries_;
   std::vector<float*> table_;
