@@ -31,6 +31,9 @@ using Config = std::map<std::string, int64_t>;
 /// The space of a template for one workload on one target: the product of its knobs.
 struct KnobSpace {
   std::string template_name;
+  /// Bumped when the templates' knobs or their meaning change: configs recorded under an
+  /// older version are not this version's trials. Version 2: the `parallel` knob.
+  int template_version = 2;
   std::vector<Knob> knobs;
 
   /// How many configs the space holds (the product of the knobs' sizes).

@@ -78,6 +78,12 @@ std::string canonical(const json& config) {
   return config.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+/// A config's identity in its slot: the same knob values under another template or version
+/// are another trial.
+std::string config_id(const std::string& template_name, int template_version, const json& config) {
+  return template_name + '\n' + std::to_string(template_version) + '\n' + canonical(config);
+}
+
 /// Strips nlohmann's "[json.exception.parse_error.101] " prefix from a message.
 std::string short_reason(const std::string& what) {
   if (what.rfind("[json.exception.", 0) != 0) return what;
@@ -293,7 +299,7 @@ void Database::index(size_t i) {
   const TrialRecord& r = records_[i];
   const std::string key = slot_key(r.workload_key, r.target_slot());
   by_slot_[key].push_back(i);
-  measured_configs_[key].insert(canonical(r.config));
+  measured_configs_[key].insert(config_id(r.template_name, r.template_version, r.config));
 }
 
 std::vector<const TrialRecord*> Database::find(const std::string& workload_key,
@@ -317,10 +323,10 @@ const TrialRecord* Database::best(const std::string& workload_key,
   return winner;
 }
 
-bool Database::measured(const std::string& workload_key, const std::string& target_slot,
-                        const json& config) const {
+bool Database::measured(const std::string& workload_key, const std::string& target_slot, const std::string& template_name,
+                        int template_version, const json& config) const {
   const auto it = measured_configs_.find(slot_key(workload_key, target_slot));
-  return it != measured_configs_.end() && it->second.count(canonical(config)) != 0;
+  return it != measured_configs_.end() && it->second.count(config_id(template_name, template_version, config)) != 0;
 }
 
 std::string Database::export_csv() const {

@@ -90,10 +90,10 @@ public:
   /// The ok record with the highest gflops (ties: the earliest), or nullptr when none.
   const TrialRecord* best(const std::string& workload_key, const std::string& target_slot) const;
 
-  /// Whether `config` was already measured (ok or failed) for that workload and target slot.
-  /// Configs compare by value: key order does not matter.
-  bool measured(const std::string& workload_key, const std::string& target_slot,
-                const nlohmann::json& config) const;
+  /// Whether `config` of that template version was already measured (ok or failed) for that
+  /// workload and target slot. Configs compare by value: key order does not matter.
+  bool measured(const std::string& workload_key, const std::string& target_slot, const std::string& template_name,
+                int template_version, const nlohmann::json& config) const;
 
   /// A CSV of every record: a header, then one row per record with columns
   /// timestamp,workload_key,target_slot,template,config,ok,error,median_ms,gflops.
@@ -112,7 +112,8 @@ private:
   std::vector<TrialRecord> records_;
   /// workload_key + '\n' + target_slot -> indexes into records_, in order.
   std::unordered_map<std::string, std::vector<size_t>> by_slot_;
-  /// Same key -> the canonical (key-sorted, compact) text of every config measured there.
+  /// Same key -> template, version and canonical (key-sorted, compact) config text of every
+  /// config measured there.
   std::unordered_map<std::string, std::unordered_set<std::string>> measured_configs_;
 };
 

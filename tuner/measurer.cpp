@@ -8,8 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <deque>
+#include <thread>
 
 #include "ir/error.h"
 
@@ -42,6 +45,9 @@ std::string current_executable() {
 
 Measurer::Measurer(std::string worker_binary, MeasureOptions options)
     : binary_(std::move(worker_binary)), options_(options) {
+  // A compile running beside a measurement that uses every core would slow it down.
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  window_ = options_.overlap_compile && unsigned(options_.threads) < cores ? 2 : 1;
   // A worker that dies while we write to it must not kill the parent.
   signal(SIGPIPE, SIG_IGN);
 }
@@ -78,58 +84,41 @@ void Measurer::stop_worker() {
   pid_ = -1;
 }
 
-MeasureResult Measurer::run_job(const nlohmann::json& job) {
-  // Each candidate's JIT code is freed; measured on C12, the worker's resident size rises from
-  // about 97 MB after the first candidate to a plateau near 125-130 MB (LLVM's and malloc's
-  // caches). A fresh worker now and then bounds a long session's footprint whatever grows.
-  if (pid_ >= 0 && jobs_in_worker_ >= kJobsPerWorker) stop_worker();
+bool Measurer::send(const nlohmann::json& job) {
+  // A fresh worker now and then bounds a long session's footprint whatever grows: each
+  // candidate's JIT code is freed, but LLVM's and malloc's caches stay (measured on C12, the
+  // resident size rises from about 97 MB after the first candidate to a plateau near 130 MB).
   if (pid_ < 0) {
     start_worker();
     jobs_in_worker_ = 0;
   }
   ++jobs_in_worker_;
-  const auto start = Clock::now();
-  MeasureResult result;
-  std::string line = job.dump() + "\n";
-  if (write(to_worker_, line.data(), line.size()) != ssize_t(line.size())) {
-    stop_worker();
-    result.error = "crash:worker_gone";
-    return result;
-  }
-  const auto deadline = start + std::chrono::duration<double>(options_.timeout_s);
+  const std::string line = job.dump() + "\n";
+  return write(to_worker_, line.data(), line.size()) == ssize_t(line.size());
+}
+
+std::variant<nlohmann::json, std::string> Measurer::next_reply(Clock::time_point deadline) {
   for (;;) {
-    size_t nl = pending_.find('\n');
+    const size_t nl = pending_.find('\n');
     if (nl != std::string::npos) {
-      std::string reply = pending_.substr(0, nl);
+      nlohmann::json reply = nlohmann::json::parse(pending_.substr(0, nl), nullptr, false);
       pending_.erase(0, nl + 1);
-      nlohmann::json j = nlohmann::json::parse(reply, nullptr, false);
-      if (j.is_discarded()) {
+      if (reply.is_discarded() || !reply.is_object()) {
         stop_worker();
-        result.error = "crash:garbled_reply";
-        return result;
+        return std::string("crash:garbled_reply");
       }
-      result.ok = j.value("ok", false);
-      result.error = j.value("error", "");
-      result.times_ms = j.value("times_ms", std::vector<double>{});
-      result.median_ms = j.value("median_ms", 0.0);
-      result.gflops = j.value("gflops", 0.0);
-      result.compile_ms = j.value("compile_ms", 0.0);
-      result.worker_rss_kb = j.value("rss_kb", 0L);
-      result.wall_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-      return result;
+      return reply;
     }
     const double left_ms = std::chrono::duration<double, std::milli>(deadline - Clock::now()).count();
     pollfd pfd{from_worker_, POLLIN, 0};
-    int ready = left_ms > 0 ? poll(&pfd, 1, int(left_ms) + 1) : 0;
+    const int ready = left_ms > 0 ? poll(&pfd, 1, int(left_ms) + 1) : 0;
     if (ready < 0 && errno == EINTR) continue;
     if (ready == 0) {
       stop_worker();
-      result.error = "timeout";
-      result.wall_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-      return result;
+      return std::string("timeout");
     }
     char buf[65536];
-    ssize_t n = read(from_worker_, buf, sizeof buf);
+    const ssize_t n = read(from_worker_, buf, sizeof buf);
     if (n > 0) {
       pending_.append(buf, size_t(n));
       continue;
@@ -140,23 +129,98 @@ MeasureResult Measurer::run_job(const nlohmann::json& job) {
     close(to_worker_);
     close(from_worker_);
     pid_ = -1;
-    result.error = WIFSIGNALED(status) ? "crash:" + signal_name(WTERMSIG(status))
-                                       : "crash:exit_" + std::to_string(WEXITSTATUS(status));
-    result.wall_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    return result;
+    return WIFSIGNALED(status) ? "crash:" + signal_name(WTERMSIG(status))
+                               : "crash:exit_" + std::to_string(WEXITSTATUS(status));
   }
 }
 
-MeasureResult Measurer::measure(const Workload& wl, const Schedule& schedule, const std::string& test_hook) {
+void Measurer::run_jobs(std::vector<nlohmann::json> jobs, const std::function<void(size_t, const MeasureResult&)>& done) {
+  for (size_t i = 0; i < jobs.size(); ++i) jobs[i]["id"] = i;
+  size_t next = 0;             // the first job not yet sent
+  size_t solo_before = 0;      // jobs below this index run alone (replays after a crash)
+  int failed_sends = 0;
+  std::deque<size_t> in_flight;
+  Clock::time_point head_since = Clock::now();
+  // The jobs in flight go back to be sent again, in order, to a fresh worker.
+  auto requeue = [&] {
+    if (!in_flight.empty()) next = in_flight.front();
+    in_flight.clear();
+  };
+  while (next < jobs.size() || !in_flight.empty()) {
+    if (in_flight.empty() && pid_ >= 0 && jobs_in_worker_ >= kJobsPerWorker) stop_worker();
+    while (next < jobs.size() && in_flight.size() < (next < solo_before ? 1 : window_)) {
+      if (in_flight.empty()) head_since = Clock::now();
+      in_flight.push_back(next);
+      if (!send(jobs[next++])) {
+        // The worker was gone before it could be blamed for anything: start another, twice.
+        stop_worker();
+        requeue();
+        if (++failed_sends < 3) continue;
+        MeasureResult gone;
+        gone.error = "crash:worker_gone";
+        done(next, gone);
+        ++next;
+        failed_sends = 0;
+      }
+    }
+    if (in_flight.empty()) continue;
+    const size_t head = in_flight.front();
+    auto reply = next_reply(head_since + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.timeout_s)));
+    MeasureResult result;
+    result.wall_ms = std::chrono::duration<double, std::milli>(Clock::now() - head_since).count();
+    if (auto* why = std::get_if<std::string>(&reply)) {
+      // A silence is always the head's: the worker answers in order, and a compile that hangs
+      // behind it does not hold the head's answer back. A death with two in flight may come
+      // from the head's code or from the next one's compile: both are replayed alone.
+      if (*why != "timeout" && in_flight.size() > 1) {
+        solo_before = std::max(solo_before, in_flight.back() + 1);
+        requeue();
+        continue;
+      }
+      result.error = *why;
+      in_flight.pop_front();
+      requeue();
+    } else {
+      const nlohmann::json& j = std::get<nlohmann::json>(reply);
+      if (j.value("id", size_t(-1)) != head) throw InternalError("worker answered out of order");
+      result.ok = j.value("ok", false);
+      result.error = j.value("error", "");
+      result.times_ms = j.value("times_ms", std::vector<double>{});
+      result.median_ms = j.value("median_ms", 0.0);
+      result.gflops = j.value("gflops", 0.0);
+      result.compile_ms = j.value("compile_ms", 0.0);
+      result.worker_rss_kb = j.value("rss_kb", 0L);
+      in_flight.pop_front();
+    }
+    failed_sends = 0;
+    head_since = Clock::now();
+    done(head, result);
+  }
+}
+
+nlohmann::json Measurer::candidate_job(const Candidate& c) const {
   nlohmann::json job = {{"kind", "convtune"},
-                        {"workload", wl},
-                        {"schedule", to_json(schedule)},
+                        {"workload", c.wl},
+                        {"schedule", to_json(c.schedule)},
                         {"threads", options_.threads},
                         {"repeat", options_.repeat},
                         {"min_repeat_ms", options_.min_repeat_ms},
                         {"flush_cache", options_.flush_cache}};
-  if (!test_hook.empty()) job["test_hook"] = test_hook;
-  return run_job(job);
+  if (!c.test_hook.empty()) job["test_hook"] = c.test_hook;
+  return job;
+}
+
+void Measurer::measure_all(const std::vector<Candidate>& candidates,
+                           const std::function<void(size_t, const MeasureResult&)>& done) {
+  std::vector<nlohmann::json> jobs;
+  for (const Candidate& c : candidates) jobs.push_back(candidate_job(c));
+  run_jobs(std::move(jobs), done);
+}
+
+MeasureResult Measurer::measure(const Workload& wl, const Schedule& schedule, const std::string& test_hook) {
+  MeasureResult out;
+  measure_all({{wl, schedule, test_hook}}, [&](size_t, const MeasureResult& r) { out = r; });
+  return out;
 }
 
 MeasureResult Measurer::measure_onednn(const Workload& wl) {
@@ -166,7 +230,9 @@ MeasureResult Measurer::measure_onednn(const Workload& wl) {
                         {"repeat", options_.repeat},
                         {"min_repeat_ms", options_.min_repeat_ms},
                         {"flush_cache", options_.flush_cache}};
-  return run_job(job);
+  MeasureResult out;
+  run_jobs({job}, [&](size_t, const MeasureResult& r) { out = r; });
+  return out;
 }
 
 } // namespace convtune

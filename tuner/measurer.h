@@ -3,7 +3,10 @@
 /// reason, the worker is replaced, and the session goes on.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <string>
+#include <variant>
 #include <sys/types.h>
 #include <vector>
 
@@ -20,6 +23,9 @@ struct MeasureOptions {
   double min_repeat_ms = 50;     ///< each measurement repeats the call for at least this long
   double timeout_s = 10;         ///< per candidate: compile, check and measure
   bool flush_cache = false;      ///< evict the caches before each measurement
+  /// Compile the next candidate while the current one is measured. Taken only when the
+  /// measurement leaves a core free (threads < cores), so the compile never competes with it.
+  bool overlap_compile = true;
 };
 
 struct MeasureResult {
@@ -29,11 +35,19 @@ struct MeasureResult {
   double median_ms = 0;
   double gflops = 0;
   double compile_ms = 0;         ///< lowering and JIT, in the worker
-  double wall_ms = 0;            ///< the whole trial as the parent saw it
+  double wall_ms = 0;            ///< from the previous answer (or the send) to this one, as the parent saw it
   long worker_rss_kb = 0;        ///< the worker's resident size after the trial
 };
 
-/// Runs candidates one at a time in a persistent worker process.
+/// One candidate to measure. `test_hook` ("crash", "hang" or "wrong") makes the worker
+/// misbehave on purpose; it honours it only when CONVTUNE_TEST_HOOKS=1 is in its environment.
+struct Candidate {
+  Workload wl;
+  Schedule schedule;
+  std::string test_hook;
+};
+
+/// Measures candidates in a persistent worker process, one measurement at a time.
 class Measurer {
 public:
   /// `worker_binary` is the convtune executable (it runs `convtune worker`).
@@ -42,9 +56,14 @@ public:
   Measurer(const Measurer&) = delete;
   Measurer& operator=(const Measurer&) = delete;
 
-  /// Measures one schedule. `test_hook` ("crash" or "hang") makes the worker misbehave on
-  /// purpose; the worker honours it only when CONVTUNE_TEST_HOOKS=1 is in its environment.
+  /// Measures one schedule.
   MeasureResult measure(const Workload& wl, const Schedule& schedule, const std::string& test_hook = "");
+
+  /// Measures a batch in order, calling `done(i, result)` as each result arrives. With
+  /// overlap, candidate i+1 is sent (and compiled) while i is measured; a crash seen with two
+  /// in flight is replayed one at a time, so the failure lands on the candidate that caused it.
+  void measure_all(const std::vector<Candidate>& candidates,
+                   const std::function<void(size_t, const MeasureResult&)>& done);
 
   /// Times oneDNN on the same layer in the worker; ok=false when it is unavailable.
   MeasureResult measure_onednn(const Workload& wl);
@@ -52,12 +71,19 @@ public:
   const MeasureOptions& options() const { return options_; }
 
 private:
-  MeasureResult run_job(const nlohmann::json& job);
+  /// Runs jobs in order, at most `window_` in flight; see measure_all.
+  void run_jobs(std::vector<nlohmann::json> jobs, const std::function<void(size_t, const MeasureResult&)>& done);
+  nlohmann::json candidate_job(const Candidate& c) const;
+  bool send(const nlohmann::json& job);
   void start_worker();
   void stop_worker();
+  /// Waits for the worker's next line until `deadline`: the parsed reply, or the reason there
+  /// is none ("timeout", "crash:SIGSEGV", ...); the worker is stopped in the second case.
+  std::variant<nlohmann::json, std::string> next_reply(std::chrono::steady_clock::time_point deadline);
   std::string binary_;
   MeasureOptions options_;
   static constexpr int kJobsPerWorker = 200;
+  size_t window_ = 1;  ///< jobs in flight: 2 when compiles overlap measurements
   int jobs_in_worker_ = 0;
   pid_t pid_ = -1;
   int to_worker_ = -1, from_worker_ = -1;

@@ -11,9 +11,6 @@ namespace convtune {
 
 namespace {
 
-// Version 2: the `parallel` knob joined both templates.
-constexpr int kTemplateVersion = 2;
-
 /// The failure's kind: "crash:SIGSEGV" stays whole, "compile_error: detail" loses the detail.
 std::string failure_kind(const std::string& error) {
   const size_t colon = error.find(": ");
@@ -59,13 +56,14 @@ public:
     ctx.seed = options.seed;
     ctx.acquisition = options.acquisition;
     template_name_ = ctx.space.template_name;
+    template_version_ = ctx.space.template_version;
     if (options.transfer) ctx.transfer = transfer_records(db, wl, target, threads, template_name_);
     searcher_ = make_searcher(options.tuner, std::move(ctx));
 
     // Resume: what this workload and target already have counts, and warms the searcher.
     std::vector<Observation> earlier;
     for (const TrialRecord* r : db.find(wl.key(), slot_)) {
-      if (r->template_name != template_name_ || r->template_version != kTemplateVersion) continue;
+      if (r->template_name != template_name_ || r->template_version != template_version_) continue;
       account(*r);
       earlier.push_back({config_from_json(r->config), cost_of(*r), {}});
     }
@@ -76,21 +74,22 @@ public:
   /// Measures until `trials` are counted (or the space or the patience runs out).
   void run_until(int trials, const std::function<void(const TuneProgress&)>& progress) {
     // The default config is the starting point: measured first unless it was already.
-    if (result.trials < trials && !db_.measured(wl_.key(), slot_, config_to_json(default_cfg_))) {
-      measure_one(default_cfg_, trials, progress);
+    if (result.trials < trials && !db_.measured(wl_.key(), slot_, template_name_, template_version_, config_to_json(default_cfg_))) {
+      measure_batch({default_cfg_}, trials, progress);
     }
     while (result.trials < trials) {
       if (options_.early_stop > 0 && since_gain_ >= options_.early_stop) {
         result.early_stopped = true;
         return;
       }
-      std::vector<Config> batch = searcher_->propose(std::min(options_.batch, trials - result.trials));
-      if (batch.empty()) return;  // the whole space is measured
-      for (const Config& c : batch) {
-        if (result.trials >= trials) break;
-        if (db_.measured(wl_.key(), slot_, config_to_json(c))) continue;
-        measure_one(c, trials, progress);
+      std::vector<Config> proposed = searcher_->propose(std::min(options_.batch, trials - result.trials));
+      if (proposed.empty()) return;  // the whole space is measured
+      std::vector<Config> batch;
+      for (const Config& c : proposed) {
+        if (result.trials + int(batch.size()) >= trials) break;
+        if (!db_.measured(wl_.key(), slot_, template_name_, template_version_, config_to_json(c))) batch.push_back(c);
       }
+      measure_batch(batch, trials, progress);
     }
   }
 
@@ -111,10 +110,21 @@ private:
     result.curve.push_back(result.best_gflops);
   }
 
-  void measure_one(const Config& c, int trials, const std::function<void(const TuneProgress&)>& progress) {
-    const Schedule schedule = make_schedule(wl_, target_, c);
-    const std::string hook = options_.test_hook ? options_.test_hook(result.new_trials + 1) : "";
-    MeasureResult m = measurer_.measure(wl_, schedule, hook);
+  /// Measures a batch (the next candidate compiles while one is timed), recording each trial
+  /// as its result arrives.
+  void measure_batch(const std::vector<Config>& batch, int trials, const std::function<void(const TuneProgress&)>& progress) {
+    std::vector<Candidate> candidates;
+    for (const Config& c : batch) {
+      const int trial = result.new_trials + int(candidates.size()) + 1;
+      candidates.push_back({wl_, make_schedule(wl_, target_, c), options_.test_hook ? options_.test_hook(trial) : ""});
+    }
+    measurer_.measure_all(candidates, [&](size_t i, const MeasureResult& m) {
+      record(batch[i], candidates[i].schedule, m, trials, progress);
+    });
+  }
+
+  void record(const Config& c, const Schedule& schedule, const MeasureResult& m, int trials,
+              const std::function<void(const TuneProgress&)>& progress) {
     TrialRecord r;
     r.workload_key = wl_.key();
     r.workload = wl_;
@@ -122,7 +132,7 @@ private:
     r.target = target_;
     r.threads = measurer_.options().threads;
     r.template_name = template_name_;
-    r.template_version = kTemplateVersion;
+    r.template_version = template_version_;
     r.config = config_to_json(c);
     r.schedule = to_json(schedule);
     r.ok = m.ok;
@@ -136,6 +146,7 @@ private:
     ++result.new_trials;
     if (result.worker_rss_first_kb == 0) result.worker_rss_first_kb = m.worker_rss_kb;
     if (m.worker_rss_kb) result.worker_rss_last_kb = m.worker_rss_kb;
+    result.trial_seconds.push_back(m.wall_ms / 1e3);
     account(r);
     searcher_->observe({{c, cost_of(r), {}}});
     if (result.best_gflops > best_at_last_gain_ * 1.01) {
@@ -159,6 +170,7 @@ private:
   const Config default_cfg_;
   const std::chrono::steady_clock::time_point start_;
   std::string template_name_;
+  int template_version_ = 0;
   std::unique_ptr<Searcher> searcher_;
   double best_at_last_gain_ = 0;
   int since_gain_ = 0;

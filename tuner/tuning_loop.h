@@ -48,6 +48,7 @@ struct TuneResult {
   std::vector<double> trial_gflops;   ///< each counted trial's GFLOP/s (0 when it failed)
   bool early_stopped = false;
   long worker_rss_first_kb = 0, worker_rss_last_kb = 0;
+  std::vector<double> trial_seconds;  ///< each new trial's cost as the tuner saw it (compile, check, time)
 };
 
 /// Tunes one workload until `options.trials` trials are counted for it on this target and

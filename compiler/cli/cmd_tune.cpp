@@ -13,6 +13,7 @@
 #include "compiler/cli/args.h"
 #include "compiler/cli/commands.h"
 #include "ir/suites.h"
+#include "runtime/measure.h"
 #include "tuner/searcher.h"
 #include "tuner/tuning_loop.h"
 
@@ -75,6 +76,7 @@ nlohmann::json result_json(const TuneResult& r, double onednn_gflops) {
                       {"curve", r.curve},
                       {"early_stopped", r.early_stopped},
                       {"worker_rss_kb", {{"first", r.worker_rss_first_kb}, {"last", r.worker_rss_last_kb}}}};
+  if (!r.trial_seconds.empty()) j["seconds_per_trial"] = median(r.trial_seconds);
   if (onednn_gflops > 0) {
     j["onednn_gflops"] = onednn_gflops;
     j["vs_onednn"] = r.best_gflops / onednn_gflops;
@@ -92,6 +94,7 @@ void print_summary(const TuneResult& r, double onednn_gflops) {
   std::string failed;
   for (const auto& [k, v] : r.failed) failed += (failed.empty() ? "" : ", ") + k + " " + std::to_string(v);
   std::printf("  failed      %s\n", failed.empty() ? "none" : failed.c_str());
+  if (!r.trial_seconds.empty()) std::printf("  cost        %.2f s per trial (median: compile, check, measure)\n", median(r.trial_seconds));
 }
 
 } // namespace
@@ -111,6 +114,7 @@ int cmd_tune(const std::vector<std::string>& argv) {
                      options::repeat("5"),
                      options::min_repeat_ms("50"),
                      {"flush-cache", "", "evict the caches before each measurement", ""},
+                     {"serial-compile", "", "never compile the next candidate while one is measured", ""},
                      {"early-stop", "N", "stop after N trials without a 1% gain (0: never)", "0"},
                      {"transfer", "", "warm the model with other layers' records on this target", ""},
                      {"plot", "FILE", "write the tuning curve as SVG", ""},
@@ -145,6 +149,7 @@ int cmd_tune(const std::vector<std::string>& argv) {
   mo.min_repeat_ms = args.get_double("min-repeat-ms", 0);
   mo.timeout_s = args.get_double("timeout", 0.1);
   mo.flush_cache = args.has("flush-cache");
+  mo.overlap_compile = !args.has("serial-compile");
   const bool json = args.has("json");
 
   Database db(args.get("db"));

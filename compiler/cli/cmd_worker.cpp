@@ -1,15 +1,24 @@
 /// \file `convtune worker`: the measuring side of isolated tuning. Reads one JSON job per line
-/// on stdin, answers one JSON result per line on stdout. A candidate that crashes takes only
-/// this process down; the tuner notices and starts another.
+/// on stdin, answers one JSON result per line on stdout, in order. A candidate that crashes
+/// takes only this process down; the tuner notices and starts another.
+///
+/// Two threads: the reader compiles each job as it arrives, the main thread checks and times
+/// them one by one. When the tuner sends the next job before the current one's result (it
+/// does so only when a core is spare), its compile overlaps the current measurement; the
+/// measurements themselves never overlap.
 #include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -35,6 +44,49 @@ struct Case {
   Reference ref;
 };
 
+/// A job as the reader leaves it: parsed, and compiled when it is a candidate.
+struct Prepared {
+  nlohmann::json job;
+  std::optional<Workload> wl;
+  std::unique_ptr<KernelRunner> runner;
+  std::string error;        ///< "bad_job: ..." or "compile_error: ..."; the job is answered with it
+  double compile_ms = 0;
+};
+
+/// Hands prepared jobs from the reader to the measuring thread.
+class PreparedQueue {
+public:
+  void push(Prepared p) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      items_.push_back(std::move(p));
+    }
+    ready_.notify_one();
+  }
+  void close() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      closed_ = true;
+    }
+    ready_.notify_one();
+  }
+  /// The next job, or nothing once the input has ended and every job was taken.
+  std::optional<Prepared> pop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ready_.wait(lock, [&] { return closed_ || !items_.empty(); });
+    if (items_.empty()) return std::nullopt;
+    Prepared p = std::move(items_.front());
+    items_.pop_front();
+    return p;
+  }
+
+private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<Prepared> items_;
+  bool closed_ = false;
+};
+
 long resident_kb() {
   long pages = 0, resident = 0;
   if (FILE* f = std::fopen("/proc/self/statm", "r")) {
@@ -42,6 +94,35 @@ long resident_kb() {
     std::fclose(f);
   }
   return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+std::string clipped(std::string what) {
+  if (what.size() > 300) what = what.substr(0, 300) + "...";
+  return what;
+}
+
+/// The reader's half: parse, validate, and compile a candidate. Never throws.
+Prepared prepare(const std::string& line, const Target& target) {
+  Prepared p;
+  try {
+    p.job = nlohmann::json::parse(line);
+    p.wl = p.job.at("workload").get<Workload>();
+    p.wl->validate();
+  } catch (const std::exception& e) {
+    p.error = "bad_job: " + clipped(e.what());
+    return p;
+  }
+  if (p.job.value("kind", "") != "convtune") return p;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    Schedule schedule = schedule_from_json(p.job.at("schedule"));
+    LoopNest nest = scheduled_nest(*p.wl, schedule);
+    p.runner = std::make_unique<KernelRunner>(nest, compile_jit(nest, target));
+  } catch (const std::exception& e) {
+    p.error = "compile_error: " + clipped(e.what());
+  }
+  p.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return p;
 }
 
 nlohmann::json timed_result(const Case& c, const std::function<void()>& fn, const nlohmann::json& job) {
@@ -56,9 +137,10 @@ nlohmann::json timed_result(const Case& c, const std::function<void()>& fn, cons
           {"gflops", c.wl.flops() / (timing.median_ms * 1e6)}};
 }
 
-nlohmann::json run_job(const nlohmann::json& job, std::map<std::string, std::unique_ptr<Case>>& cases, const Target& target) {
-  Workload wl = job.at("workload").get<Workload>();
-  wl.validate();
+/// The measuring half: check the result against the reference, then time it.
+nlohmann::json run_prepared(Prepared& p, std::map<std::string, std::unique_ptr<Case>>& cases) {
+  if (!p.error.empty()) return {{"ok", false}, {"error", p.error}, {"compile_ms", p.compile_ms}};
+  const Workload& wl = *p.wl;
   auto& slot = cases[wl.key()];
   if (!slot) {
     slot = std::make_unique<Case>(Case{wl, Tensor(wl.input_elems()), Tensor(wl.weight_elems()), Tensor(wl.output_elems()), {}});
@@ -67,50 +149,39 @@ nlohmann::json run_job(const nlohmann::json& job, std::map<std::string, std::uni
     slot->ref = reference_conv(wl, slot->input, slot->weights);
   }
   Case& c = *slot;
-  const int threads = job.value("threads", 1);
+  const int threads = p.job.value("threads", 1);
   ScopedThreads scoped{threads};
   c.output.fill_random(3);
 
-  if (job.value("kind", "") == "onednn") {
+  if (p.job.value("kind", "") == "onednn") {
     if (!onednn_available()) return {{"ok", false}, {"error", "unavailable"}};
     auto b = make_onednn_baseline(wl, threads);
     b->prepare(c.input, c.weights);
     b->execute();
     b->finish(c.output);
     if (!check_against_reference(wl, c.ref, c.output).ok) return {{"ok", false}, {"error", "wrong_result"}};
-    nlohmann::json result = timed_result(c, [&] { b->execute(); }, job);
+    nlohmann::json result = timed_result(c, [&] { b->execute(); }, p.job);
     // The candidates measured next in this worker must not meet oneDNN's spinning threads.
     settle_openmp_threads();
     return result;
   }
 
-  const std::string hook = std::getenv("CONVTUNE_TEST_HOOKS") ? job.value("test_hook", "") : "";
-  const auto start = std::chrono::steady_clock::now();
-  std::unique_ptr<KernelRunner> runner;
-  try {
-    Schedule schedule = schedule_from_json(job.at("schedule"));
-    LoopNest nest = scheduled_nest(wl, schedule);
-    runner = std::make_unique<KernelRunner>(nest, compile_jit(nest, target));
-  } catch (const std::exception& e) {
-    std::string what = e.what();
-    if (what.size() > 300) what = what.substr(0, 300) + "...";
-    return {{"ok", false}, {"error", "compile_error: " + what}};
-  }
-  const double compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  const std::string hook = std::getenv("CONVTUNE_TEST_HOOKS") ? p.job.value("test_hook", "") : "";
   if (hook == "crash") raise(SIGSEGV);
   if (hook == "hang") {
     for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
   }
-  runner->bind(c.input.data(), c.weights.data(), c.output.data());
-  runner->run_stages(StageKind::PackWeights);
-  runner->run_stages(StageKind::PackInput);
-  runner->run_stages(StageKind::Compute);
-  runner->run_stages(StageKind::UnpackOutput);
+  KernelRunner& runner = *p.runner;
+  runner.bind(c.input.data(), c.weights.data(), c.output.data());
+  runner.run_stages(StageKind::PackWeights);
+  runner.run_stages(StageKind::PackInput);
+  runner.run_stages(StageKind::Compute);
+  runner.run_stages(StageKind::UnpackOutput);
   if (hook == "wrong") c.output[0] += 1.0f;
   // Correct before fast: a wrong result is a failed trial, never a record of speed.
-  if (!check_against_reference(wl, c.ref, c.output).ok) return {{"ok", false}, {"error", "wrong_result"}, {"compile_ms", compile_ms}};
-  nlohmann::json result = timed_result(c, [&] { runner->run_stages(StageKind::Compute); }, job);
-  result["compile_ms"] = compile_ms;
+  if (!check_against_reference(wl, c.ref, c.output).ok) return {{"ok", false}, {"error", "wrong_result"}, {"compile_ms", p.compile_ms}};
+  nlohmann::json result = timed_result(c, [&] { runner.run_stages(StageKind::Compute); }, p.job);
+  result["compile_ms"] = p.compile_ms;
   return result;
 }
 
@@ -119,18 +190,27 @@ nlohmann::json run_job(const nlohmann::json& job, std::map<std::string, std::uni
 int cmd_worker(const std::vector<std::string>& argv) {
   if (!argv.empty()) throw UserError("convtune worker takes no options: it is started by convtune tune");
   const Target target = host_target();
+  PreparedQueue queue;
+  std::thread reader([&] {
+    std::string line;
+    while (std::getline(std::cin, line)) queue.push(prepare(line, target));
+    queue.close();
+  });
   std::map<std::string, std::unique_ptr<Case>> cases;
-  std::string line;
-  while (std::getline(std::cin, line)) {
+  while (std::optional<Prepared> p = queue.pop()) {
     nlohmann::json reply;
     try {
-      reply = run_job(nlohmann::json::parse(line), cases, target);
+      reply = run_prepared(*p, cases);
     } catch (const std::exception& e) {
-      reply = {{"ok", false}, {"error", std::string("bad_job: ") + e.what()}};
+      reply = {{"ok", false}, {"error", "bad_job: " + clipped(e.what())}};
     }
+    if (p->job.is_object() && p->job.contains("id")) reply["id"] = p->job["id"];
     reply["rss_kb"] = resident_kb();
     std::cout << reply.dump() << std::endl;
+    // Each candidate's JIT code is freed here, after its answer is out.
+    p.reset();
   }
+  reader.join();
   return 0;
 }
 

@@ -54,6 +54,9 @@ TEST_CASE("cli tune prints a session as JSON and the database answers for it", "
   REQUIRE(j.at("failed").is_object());
   REQUIRE(j.at("failed").empty());
   REQUIRE(j.at("failed_total") == 0);
+  // What a trial cost: positive, and under the 10 s timeout each trial is held to.
+  REQUIRE(j.at("seconds_per_trial").get<double>() > 0);
+  REQUIRE(j.at("seconds_per_trial").get<double>() < 10);
   const json& best = j.at("best");
   REQUIRE(best.at("config").is_object());
   REQUIRE_FALSE(best.at("config").empty());

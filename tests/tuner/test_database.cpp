@@ -245,22 +245,26 @@ TEST_CASE("Database measured finds configs by value, ok or failed", "[tuner][dat
   std::ostringstream warnings;
   db.load(warnings);
 
+  const std::string kTemplate = "direct_nchwc";
   // Same object, keys written in another order, nested objects too.
   const json reordered = json::parse(R"({"a": {"x": "v", "y": [1, 2]}, "b": 2})");
-  CHECK(db.measured(kWorkload, kSlot, reordered));
-  CHECK(db.measured(kWorkload, kSlot, json{{"unroll", true}, {"order", "kcpq"}, {"tile_k", 2}}));
+  CHECK(db.measured(kWorkload, kSlot, kTemplate, 2, reordered));
+  CHECK(db.measured(kWorkload, kSlot, kTemplate, 2, json{{"unroll", true}, {"order", "kcpq"}, {"tile_k", 2}}));
   // Different values, array order, other targets or thread counts are not measured.
-  CHECK_FALSE(db.measured(kWorkload, kSlot, json::parse(R"({"a": {"x": "v", "y": [2, 1]}, "b": 2})")));
-  CHECK_FALSE(db.measured(kWorkload, kSlot, json{{"unroll", true}, {"order", "kcpq"}, {"tile_k", 3}}));
-  CHECK(db.measured(kWorkload, "cpu_other_v256/t1",
+  CHECK_FALSE(db.measured(kWorkload, kSlot, kTemplate, 2, json::parse(R"({"a": {"x": "v", "y": [2, 1]}, "b": 2})")));
+  CHECK_FALSE(db.measured(kWorkload, kSlot, kTemplate, 2, json{{"unroll", true}, {"order", "kcpq"}, {"tile_k", 3}}));
+  CHECK(db.measured(kWorkload, "cpu_other_v256/t1", kTemplate, 2,
                     json{{"unroll", true}, {"order", "kcpq"}, {"tile_k", 3}}));
-  CHECK_FALSE(db.measured(kWorkload, "cpu_other_v256/t2",
+  CHECK_FALSE(db.measured(kWorkload, "cpu_other_v256/t2", kTemplate, 2,
                           json{{"unroll", true}, {"order", "kcpq"}, {"tile_k", 3}}));
-  CHECK_FALSE(db.measured("other", kSlot, reordered));
+  CHECK_FALSE(db.measured("other", kSlot, kTemplate, 2, reordered));
+  // The same knob values under another template or version are another trial.
+  CHECK_FALSE(db.measured(kWorkload, kSlot, kTemplate, 1, reordered));
+  CHECK_FALSE(db.measured(kWorkload, kSlot, "depthwise_nchwc", 2, reordered));
 
   // A config appended in this session counts at once.
   db.append(make_record(9, 90));
-  CHECK(db.measured(kWorkload, kSlot, json{{"tile_k", 9}, {"order", "kcpq"}, {"unroll", true}}));
+  CHECK(db.measured(kWorkload, kSlot, kTemplate, 2, json{{"tile_k", 9}, {"order", "kcpq"}, {"unroll", true}}));
 }
 
 TEST_CASE("Database export_csv writes a header and one quoted row per record", "[tuner][database]") {

@@ -162,3 +162,36 @@ TEST_CASE("isolation lets a tuning session survive a crashing and a hanging tria
   }
   REQUIRE(failed == 2);
 }
+
+TEST_CASE("isolation blames each failure of a batch on its own candidate, compiles overlapped or not", "[tuner][isolation]") {
+  const TestHooksOn hooks;
+  const Workload wl = parse_workload(kTiny);
+  const Target target = host_target();
+  const Schedule schedule = make_schedule(wl, target, default_config(wl, target));
+  // A crash and a hang right after a good candidate, and back to back: with overlap, the
+  // next candidate is in flight each time one fails.
+  const std::vector<std::string> hooks_in_order = {"", "crash", "", "hang", "crash", "", "wrong", ""};
+  const std::vector<std::string> expected = {"", "crash:SIGSEGV", "", "timeout", "crash:SIGSEGV", "", "wrong_result", ""};
+  std::vector<Candidate> batch;
+  for (const std::string& hook : hooks_in_order) batch.push_back({wl, schedule, hook});
+
+  const bool overlap = GENERATE(true, false);
+  INFO("overlap_compile " << overlap);
+  MeasureOptions options = quick_options();
+  options.overlap_compile = overlap;
+  Measurer measurer(CONVTUNE_BINARY, options);
+  std::vector<size_t> order;
+  std::vector<MeasureResult> results(batch.size());
+  measurer.measure_all(batch, [&](size_t i, const MeasureResult& m) {
+    order.push_back(i);
+    results[i] = m;
+  });
+  REQUIRE(order == std::vector<size_t>{0, 1, 2, 3, 4, 5, 6, 7});
+  for (size_t i = 0; i < batch.size(); ++i) {
+    INFO("candidate " << i << ": " << results[i].error);
+    REQUIRE(results[i].error == expected[i]);
+    REQUIRE(results[i].ok == expected[i].empty());
+    if (results[i].ok) REQUIRE(results[i].gflops > 0);
+  }
+  require_measures_ok(measurer, wl, schedule);
+}

@@ -160,8 +160,11 @@ TEST_CASE("resume counts only the records of its own workload and target slot", 
   REQUIRE(db.find(wl.key(), slot_of(target, 2)).size() == 3);
   // The default config is measured in each slot: the same config counts once per slot.
   const nlohmann::json default_cfg = config_to_json(default_config(wl, target));
-  REQUIRE(db.measured(wl.key(), slot_of(target, 1), default_cfg));
-  REQUIRE(db.measured(wl.key(), slot_of(target, 2), default_cfg));
+  const KnobSpace space = knob_space(wl, target);
+  REQUIRE(db.measured(wl.key(), slot_of(target, 1), space.template_name, space.template_version, default_cfg));
+  REQUIRE(db.measured(wl.key(), slot_of(target, 2), space.template_name, space.template_version, default_cfg));
+  // The same knob values under another template version are another trial.
+  REQUIRE_FALSE(db.measured(wl.key(), slot_of(target, 1), space.template_name, space.template_version - 1, default_cfg));
 
   // Two-thread trials continue from their own three.
   const TuneResult two_again = session(path.str(), wl, tune_options(5, "random"), 2);
@@ -242,4 +245,46 @@ TEST_CASE("A suite session spends exactly its budget and a longer one adds only 
       CHECK(configs.insert(r->config.dump()).second);
     }
   }
+}
+
+TEST_CASE("resume neither counts nor skips configs recorded under an older template version", "[tuner][resume]") {
+  TempPath path("resume", ".jsonl");
+  const Workload wl = parse_workload(kTiny);
+  const Target target = host_target();
+  const std::string slot = slot_of(target, 1);
+  const KnobSpace space = knob_space(wl, target);
+
+  // The default config's trial, then the same record rewritten as an older version's, absurdly fast.
+  const TuneResult first = session(path.str(), wl, tune_options(1, "random"));
+  REQUIRE(first.new_trials == 1);
+  {
+    std::ostringstream warnings;
+    Database db = open_db(path.str(), warnings);
+    TrialRecord old = db.records().front();
+    REQUIRE(old.config == config_to_json(default_config(wl, target)));
+    old.template_version = space.template_version - 1;
+    old.gflops = 1e9;
+    db.append(old);
+  }
+
+  const TuneResult second = session(path.str(), wl, tune_options(3, "random"));
+  REQUIRE(second.trials == 3);
+  REQUIRE(second.new_trials == 2);
+  REQUIRE(second.best_gflops < 1e9);
+
+  // A database holding only the old record measures the default config again.
+  TempPath fresh("resume", ".jsonl");
+  {
+    std::ostringstream warnings;
+    Database db = open_db(path.str(), warnings);
+    Database copy = open_db(fresh.str(), warnings);
+    copy.append(db.records()[1]);
+  }
+  const TuneResult third = session(fresh.str(), wl, tune_options(1, "random"));
+  REQUIRE(third.new_trials == 1);
+  std::ostringstream warnings;
+  const Database db = open_db(fresh.str(), warnings);
+  REQUIRE(db.records().size() == 2);
+  REQUIRE(db.records()[1].template_version == space.template_version);
+  REQUIRE(db.records()[1].config == db.records()[0].config);
 }
