@@ -2,13 +2,55 @@
 """Tuner efficiency: how close each searcher gets to the best-known config within a budget.
 
 For each layer, searcher and seed, runs `convtune tune` with a fresh database and a fixed
-trial budget, then reports the best-so-far GFLOP/s after 16, 32, 64, 128 trials relative to
-the best config ever measured for that layer (over every run), and how many trials each
-searcher needs to reach 95% of it. Medians over seeds, then over layers.
+trial budget. Reports, medians over seeds and then over layers:
+  - best-so-far GFLOP/s after 16, 32, 64, 128 trials relative to the best config ever
+    measured for that layer (over every run);
+  - trials needed to reach 95%, 98% and 99% of it (2x the budget when never reached);
+  - what a trial cost (compile, check, measure) as the tuner saw it.
+Then it times, side by side in one `convtune bench` run, oneDNN against the best config the
+first seed of the first searcher found for each layer (what a user gets from one session).
 
-    python3 benchmarks/tuner_efficiency.py --layers C2,C6,C9 --tuners bted,gp,random --seeds 2
+Runs are saved to --out as they finish; rerunning with the same --out skips them.
+
+    python3 benchmarks/tuner_efficiency.py --layers C2,C6,C9 --tuners bted,gp,random --seeds 2 --out eff.json
 """
 import argparse, json, os, statistics, subprocess, sys, tempfile, time
+
+LEVELS = (0.95, 0.98, 0.99)
+
+
+def tune(args, layer, tuner, seed, db):
+    cmd = [args.convtune, "tune", "--workload", f"{args.suite}:{layer}", "--tuner", tuner, "--seed", str(seed),
+           "--trials", str(args.trials), "--threads", str(args.threads), "--db", db, "--json"]
+    if args.quick:
+        cmd += ["--repeat", "3", "--min-repeat-ms", "20"]
+    result = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    return {"curve": result["curve"], "seconds_per_trial": result.get("seconds_per_trial", 0),
+            "best": result["best"]}
+
+
+def trials_to(curve, level_gflops, budget):
+    return next((i + 1 for i, g in enumerate(curve) if g >= level_gflops), 2 * budget)
+
+
+def summarize(runs, layers, tuners, seeds, trials):
+    best_known = {l: max(max(r["curve"]) for k, r in runs.items() if k.startswith(l + "/")) for l in layers}
+    checkpoints = [c for c in (16, 32, 64, 128) if c <= trials]
+    table = {}
+    for tuner in tuners:
+        row = {}
+        for cp in checkpoints:
+            per_layer = [statistics.median(runs[f"{l}/{tuner}/{s}"]["curve"][min(cp, len(runs[f"{l}/{tuner}/{s}"]["curve"])) - 1]
+                                           / best_known[l] for s in seeds) for l in layers]
+            row[f"at_{cp}"] = statistics.median(per_layer)
+        for level in LEVELS:
+            per_layer = [statistics.median(trials_to(runs[f"{l}/{tuner}/{s}"]["curve"], level * best_known[l], trials)
+                                           for s in seeds) for l in layers]
+            row[f"to_{int(level * 100)}pct"] = statistics.median(per_layer)
+        row["seconds_per_trial"] = statistics.median(runs[f"{l}/{tuner}/{s}"]["seconds_per_trial"] for l in layers for s in seeds)
+        table[tuner] = row
+    return best_known, table
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -19,50 +61,72 @@ def main():
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--trials", type=int, default=128)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", default="")
+    ap.add_argument("--quick", action="store_true", help="3 measurements of 20 ms per trial instead of tune's 5 of 50 ms")
+    ap.add_argument("--dbs", default="", help="keep each run's database in this folder")
+    ap.add_argument("--out", default="", help="JSON of every run and the summary; runs found there are not run again")
     args = ap.parse_args()
-    checkpoints = [c for c in (16, 32, 64, 128) if c <= args.trials]
-    tuners = args.tuners.split(",")
-    runs = {}  # (layer, tuner, seed) -> curve
+    layers, tuners, seeds = args.layers.split(","), args.tuners.split(","), list(range(1, args.seeds + 1))
+
+    saved = json.load(open(args.out)) if args.out and os.path.exists(args.out) else {}
+    runs = {k: v for k, v in saved.get("runs", {}).items() if saved.get("trials") == args.trials}
+    dbs = args.dbs or tempfile.mkdtemp(prefix="tuner_efficiency-")
+    os.makedirs(dbs, exist_ok=True)
     started = time.time()
-    with tempfile.TemporaryDirectory() as tmp:
-        for layer in args.layers.split(","):
+    # Seeds outermost, searchers innermost: a slow phase of a shared machine falls on every
+    # searcher alike instead of on one searcher's runs.
+    for seed in seeds:
+        for layer in layers:
             for tuner in tuners:
-                for seed in range(1, args.seeds + 1):
-                    db = os.path.join(tmp, f"{layer}_{tuner}_{seed}.jsonl")
-                    cmd = [args.convtune, "tune", "--workload", f"{args.suite}:{layer}", "--tuner", tuner,
-                           "--seed", str(seed), "--trials", str(args.trials), "--threads", str(args.threads),
-                           "--db", db, "--json", "--repeat", "3", "--min-repeat-ms", "20"]
-                    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-                    result = json.loads(out)
-                    runs[(layer, tuner, seed)] = result["curve"]
-                    print(f"{layer:4} {tuner:7} seed {seed}: best {result['best']['gflops']:.1f} GFLOP/s"
-                          f" ({time.time() - started:.0f}s)", file=sys.stderr)
-    layers = args.layers.split(",")
-    best_known = {l: max(max(c) for (ll, _, _), c in runs.items() if ll == l) for l in layers}
-    table = {}
-    for tuner in tuners:
-        row = {}
-        for cp in checkpoints:
-            per_layer = [statistics.median(runs[(l, tuner, s)][min(cp, len(runs[(l, tuner, s)])) - 1] / best_known[l]
-                                           for s in range(1, args.seeds + 1)) for l in layers]
-            row[f"at_{cp}"] = statistics.median(per_layer)
-        reach = []
-        for l in layers:
-            for s in range(1, args.seeds + 1):
-                curve = runs[(l, tuner, s)]
-                hit = next((i + 1 for i, g in enumerate(curve) if g >= 0.95 * best_known[l]), None)
-                reach.append(hit if hit is not None else 2 * args.trials)
-        row["trials_to_95pct_median"] = statistics.median(reach)
-        table[tuner] = row
-    print(f"{'tuner':8}" + "".join(f"{'@' + str(c):>9}" for c in checkpoints) + f"{'to 95%':>10}")
+                key = f"{layer}/{tuner}/{seed}"
+                if key in runs:
+                    continue
+                db = os.path.join(dbs, f"{layer}_{tuner}_{seed}.jsonl")
+                if os.path.exists(db):
+                    os.remove(db)
+                runs[key] = tune(args, layer, tuner, seed, db)
+                print(f"{key:16} best {runs[key]['best']['gflops']:6.1f} GFLOP/s  {runs[key]['seconds_per_trial']:.2f} s/trial"
+                      f"  ({time.time() - started:.0f}s)", file=sys.stderr, flush=True)
+                if args.out:
+                    with open(args.out, "w") as f:
+                        json.dump({"suite": args.suite, "trials": args.trials, "threads": args.threads, "runs": runs}, f)
+
+    best_known, table = summarize(runs, layers, tuners, seeds, args.trials)
+    cols = list(next(iter(table.values())))
+    print(f"{'tuner':8}" + "".join(f"{c:>18}" for c in cols))
     for tuner, row in table.items():
-        print(f"{tuner:8}" + "".join(f"{row[f'at_{c}']:9.3f}" for c in checkpoints) + f"{row['trials_to_95pct_median']:10}")
+        print(f"{tuner:8}" + "".join(f"{row[c]:18.3f}" if c.startswith(("at_", "sec")) else f"{row[c]:18.1f}" for c in cols))
+
+    # One session's result against oneDNN, side by side: the first searcher, the first seed.
+    merged = os.path.join(dbs, "first_session.jsonl")
+    with open(merged, "w") as out:
+        for layer in layers:
+            path = os.path.join(dbs, f"{layer}_{tuners[0]}_1.jsonl")
+            if os.path.exists(path):
+                out.write(open(path).read())
+    vs_onednn = {}
+    bench = subprocess.run([args.convtune, "bench", "--suite", args.suite, "--backends", "onednn,default,tuned",
+                            "--threads", str(args.threads), "--db", merged, "--json"], capture_output=True, text=True)
+    if bench.returncode == 0:
+        rows = json.loads(bench.stdout)
+        print(f"\n{tuners[0]} seed 1 after {args.trials} trials vs oneDNN (one bench run, interleaved):")
+        for layer in rows.get("layers", []):
+            name = layer["name"].split(":")[-1]
+            speed = {b["backend"]: b["gflops"] for b in layer["results"] if b.get("ok")}
+            if name in layers and speed.get("onednn") and speed.get("tuned"):
+                vs_onednn[name] = speed["tuned"] / speed["onednn"]
+                print(f"  {name:5} tuned {speed['tuned']:6.1f}  default {speed.get('default', 0):6.1f}"
+                      f"  oneDNN {speed['onednn']:6.1f}  {vs_onednn[name]:.2f}x")
+        if vs_onednn:
+            geo = statistics.geometric_mean(vs_onednn.values())
+            print(f"  geomean {geo:.3f}x over {len(vs_onednn)} layers")
+    else:
+        print("bench failed: " + bench.stderr.strip(), file=sys.stderr)
+
     if args.out:
         with open(args.out, "w") as f:
-            json.dump({"layers": layers, "seeds": args.seeds, "trials": args.trials, "threads": args.threads,
-                       "best_known_gflops": best_known, "table": table,
-                       "curves": {f"{l}/{t}/{s}": c for (l, t, s), c in runs.items()}}, f, indent=1)
+            json.dump({"suite": args.suite, "trials": args.trials, "threads": args.threads, "runs": runs,
+                       "best_known_gflops": best_known, "table": table, "tuned_vs_onednn": vs_onednn}, f, indent=1)
+
 
 if __name__ == "__main__":
     main()
