@@ -24,6 +24,16 @@ def tune(args, layer, tuner, seed, db):
            "--trials", str(args.trials), "--threads", str(args.threads), "--db", db, "--json"]
     if args.quick:
         cmd += ["--repeat", "3", "--min-repeat-ms", "20"]
+    if args.transfer_from:
+        # What earlier sessions taught about other layers on this machine; never this layer's own.
+        with open(args.transfer_from) as src, open(db, "w") as dst:
+            for line in src:
+                try:
+                    if json.loads(line)["workload"].get("name") != f"{args.suite}:{layer}":
+                        dst.write(line)
+                except (ValueError, KeyError, AttributeError):
+                    pass
+        cmd.append("--transfer")
     result = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     return {"curve": result["curve"], "seconds_per_trial": result.get("seconds_per_trial", 0),
             "best": result["best"]}
@@ -62,6 +72,8 @@ def main():
     ap.add_argument("--trials", type=int, default=128)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="3 measurements of 20 ms per trial instead of tune's 5 of 50 ms")
+    ap.add_argument("--transfer-from", default="",
+                    help="start each run's database with this one's records of the other layers, and tune with --transfer")
     ap.add_argument("--dbs", default="", help="keep each run's database in this folder")
     ap.add_argument("--out", default="", help="JSON of every run and the summary; runs found there are not run again")
     args = ap.parse_args()

@@ -93,4 +93,7 @@ private:
 /// The path of the running executable (/proc/self/exe).
 std::string current_executable();
 
+/// This process's resident size in KiB (/proc/self/statm), 0 when unknown.
+long resident_kb();
+
 } // namespace convtune

@@ -58,7 +58,12 @@ void write_plot(const std::string& path, const TuneResult& r, double onednn_gflo
   out << "</svg>\n";
 }
 
-nlohmann::json result_json(const TuneResult& r, double onednn_gflops) {
+/// Resident sizes of the tuning process around the session, to show a long one does not grow.
+struct Footprint {
+  long tuner_start_kb = 0, tuner_end_kb = 0;
+};
+
+nlohmann::json result_json(const TuneResult& r, double onednn_gflops, const Footprint& footprint) {
   nlohmann::json failed = nlohmann::json::object();
   int failed_total = 0;
   for (const auto& [k, v] : r.failed) {
@@ -76,6 +81,7 @@ nlohmann::json result_json(const TuneResult& r, double onednn_gflops) {
                       {"curve", r.curve},
                       {"early_stopped", r.early_stopped},
                       {"worker_rss_kb", {{"first", r.worker_rss_first_kb}, {"last", r.worker_rss_last_kb}}}};
+  j["tuner_rss_kb"] = {{"start", footprint.tuner_start_kb}, {"end", footprint.tuner_end_kb}};
   if (!r.trial_seconds.empty()) j["seconds_per_trial"] = median(r.trial_seconds);
   if (onednn_gflops > 0) {
     j["onednn_gflops"] = onednn_gflops;
@@ -85,7 +91,7 @@ nlohmann::json result_json(const TuneResult& r, double onednn_gflops) {
   return j;
 }
 
-void print_summary(const TuneResult& r, double onednn_gflops) {
+void print_summary(const TuneResult& r, double onednn_gflops, const Footprint& footprint) {
   std::printf("\n%s  %s\n", r.workload.name.c_str(), r.workload.spec().c_str());
   std::printf("  trials      %d (%d new)%s\n", r.trials, r.new_trials, r.early_stopped ? ", stopped early" : "");
   std::printf("  best        %.1f GFLOP/s (%.4g ms)  %s\n", r.best_gflops, r.best_median_ms, config_to_json(r.best_config).dump().c_str());
@@ -95,6 +101,10 @@ void print_summary(const TuneResult& r, double onednn_gflops) {
   for (const auto& [k, v] : r.failed) failed += (failed.empty() ? "" : ", ") + k + " " + std::to_string(v);
   std::printf("  failed      %s\n", failed.empty() ? "none" : failed.c_str());
   if (!r.trial_seconds.empty()) std::printf("  cost        %.2f s per trial (median: compile, check, measure)\n", median(r.trial_seconds));
+  if (r.worker_rss_first_kb > 0) {
+    std::printf("  memory      tuner %.0f -> %.0f MB, worker %.0f -> %.0f MB (first and last trial)\n", footprint.tuner_start_kb / 1024.0,
+                footprint.tuner_end_kb / 1024.0, r.worker_rss_first_kb / 1024.0, r.worker_rss_last_kb / 1024.0);
+  }
 }
 
 } // namespace
@@ -155,6 +165,8 @@ int cmd_tune(const std::vector<std::string>& argv) {
   Database db(args.get("db"));
   db.load(std::cerr);
   Measurer measurer(current_executable(), mo);
+  Footprint footprint;
+  footprint.tuner_start_kb = resident_kb();
   const bool tty = isatty(fileno(stdout)) && !json;
   auto show = [&](const Workload& wl, const TuneProgress& p) {
     if (json) return;
@@ -178,13 +190,14 @@ int cmd_tune(const std::vector<std::string>& argv) {
     results = tune_suite(layers, target, db, measurer, options, show);
   }
   if (tty) std::printf("\n");
+  footprint.tuner_end_kb = resident_kb();
   if (args.has("plot")) write_plot(args.get("plot"), results.front(), onednn.front());
 
   if (json) {
-    nlohmann::json j = result_json(results.front(), onednn.front());
+    nlohmann::json j = result_json(results.front(), onednn.front(), footprint);
     if (results.size() > 1) {
       nlohmann::json all = nlohmann::json::array();
-      for (size_t i = 0; i < results.size(); ++i) all.push_back(result_json(results[i], onednn[i]));
+      for (size_t i = 0; i < results.size(); ++i) all.push_back(result_json(results[i], onednn[i], footprint));
       j = {{"layers", all}};
     }
     j["db"] = args.get("db");
@@ -193,7 +206,7 @@ int cmd_tune(const std::vector<std::string>& argv) {
     std::cout << j.dump(2) << "\n";
     return 0;
   }
-  for (size_t i = 0; i < results.size(); ++i) print_summary(results[i], onednn[i]);
+  for (size_t i = 0; i < results.size(); ++i) print_summary(results[i], onednn[i], footprint);
   if (results.size() > 1) {
     std::printf("\n  %-14s %8s %10s %10s %8s\n", "layer", "trials", "GFLOP/s", "oneDNN", "ratio");
     double log_sum = 0;

@@ -32,6 +32,7 @@
 #include "runtime/thread_pool.h"
 #include "schedules/schedule.h"
 #include "targets/target.h"
+#include "tuner/measurer.h"
 
 namespace convtune::cli {
 
@@ -86,15 +87,6 @@ private:
   std::deque<Prepared> items_;
   bool closed_ = false;
 };
-
-long resident_kb() {
-  long pages = 0, resident = 0;
-  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(f);
-  }
-  return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
 
 std::string clipped(std::string what) {
   if (what.size() > 300) what = what.substr(0, 300) + "...";

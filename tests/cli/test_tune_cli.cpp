@@ -57,6 +57,10 @@ TEST_CASE("cli tune prints a session as JSON and the database answers for it", "
   // What a trial cost: positive, and under the 10 s timeout each trial is held to.
   REQUIRE(j.at("seconds_per_trial").get<double>() > 0);
   REQUIRE(j.at("seconds_per_trial").get<double>() < 10);
+  // Resident sizes around the session, the tuner's and its worker's, are read from /proc.
+  REQUIRE(j.at("tuner_rss_kb").at("start").get<long>() > 0);
+  REQUIRE(j.at("tuner_rss_kb").at("end").get<long>() >= j.at("tuner_rss_kb").at("start").get<long>() / 2);
+  REQUIRE(j.at("worker_rss_kb").at("last").get<long>() > 0);
   const json& best = j.at("best");
   REQUIRE(best.at("config").is_object());
   REQUIRE_FALSE(best.at("config").empty());
