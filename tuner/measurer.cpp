@@ -150,6 +150,15 @@ void Measurer::run_jobs(std::vector<nlohmann::json> jobs, const std::function<vo
   size_t solo_before = 0;      // jobs below this index run alone (replays after a crash)
   int failed_sends = 0;
   std::deque<size_t> in_flight;
+  // If `done` throws (the database cannot be written), jobs left in the worker would answer
+  // the next call: the worker goes with them.
+  struct StopIfAbandoned {
+    Measurer& m;
+    const std::deque<size_t>& in_flight;
+    ~StopIfAbandoned() {
+      if (!in_flight.empty()) m.stop_worker();
+    }
+  } guard{*this, in_flight};
   Clock::time_point head_since = Clock::now();
   // The jobs in flight go back to be sent again, in order, to a fresh worker.
   auto requeue = [&] {
@@ -192,7 +201,7 @@ void Measurer::run_jobs(std::vector<nlohmann::json> jobs, const std::function<vo
       requeue();
     } else {
       const nlohmann::json& j = std::get<nlohmann::json>(reply);
-      if (j.value("id", size_t(-1)) != head) throw InternalError("worker answered out of order");
+      if (j.contains("id") && j["id"] != head) throw InternalError("worker answered out of order");
       result.ok = j.value("ok", false);
       result.error = j.value("error", "");
       result.times_ms = j.value("times_ms", std::vector<double>{});
