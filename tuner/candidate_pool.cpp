@@ -32,9 +32,10 @@ std::vector<Config> sample_unseen(const KnobSpace& space, const ConfigIndexSet& 
 std::vector<Config> mutations(const KnobSpace& space, const Config& base, const ConfigIndexSet& seen,
                               int random_moves, std::mt19937_64& rng) {
   std::vector<Config> out;
-  ConfigIndexSet taken = seen;
+  ConfigIndexSet taken;  // what this call already returned
   auto add = [&](const Config& c) {
-    if (taken.insert(space.index_of(c)).second) out.push_back(c);
+    const uint64_t i = space.index_of(c);
+    if (!seen.count(i) && taken.insert(i).second) out.push_back(c);
   };
   for (const Knob& k : space.knobs) {
     auto pos = std::find(k.values.begin(), k.values.end(), base.at(k.name)) - k.values.begin();

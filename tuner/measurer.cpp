@@ -217,22 +217,23 @@ void Measurer::run_jobs(std::vector<nlohmann::json> jobs, const std::function<vo
   }
 }
 
-nlohmann::json Measurer::candidate_job(const Candidate& c) const {
-  nlohmann::json job = {{"kind", "convtune"},
-                        {"workload", c.wl},
-                        {"schedule", to_json(c.schedule)},
-                        {"threads", options_.threads},
-                        {"repeat", options_.repeat},
-                        {"min_repeat_ms", options_.min_repeat_ms},
-                        {"flush_cache", options_.flush_cache}};
-  if (!c.test_hook.empty()) job["test_hook"] = c.test_hook;
-  return job;
+nlohmann::json Measurer::job(const std::string& kind, const Workload& wl) const {
+  return {{"kind", kind},
+          {"workload", wl},
+          {"threads", options_.threads},
+          {"repeat", options_.repeat},
+          {"min_repeat_ms", options_.min_repeat_ms},
+          {"flush_cache", options_.flush_cache}};
 }
 
 void Measurer::measure_all(const std::vector<Candidate>& candidates,
                            const std::function<void(size_t, const MeasureResult&)>& done) {
   std::vector<nlohmann::json> jobs;
-  for (const Candidate& c : candidates) jobs.push_back(candidate_job(c));
+  for (const Candidate& c : candidates) {
+    jobs.push_back(job("convtune", c.wl));
+    jobs.back()["schedule"] = to_json(c.schedule);
+    if (!c.test_hook.empty()) jobs.back()["test_hook"] = c.test_hook;
+  }
   run_jobs(std::move(jobs), done);
 }
 
@@ -243,14 +244,8 @@ MeasureResult Measurer::measure(const Workload& wl, const Schedule& schedule, co
 }
 
 MeasureResult Measurer::measure_onednn(const Workload& wl) {
-  nlohmann::json job = {{"kind", "onednn"},
-                        {"workload", wl},
-                        {"threads", options_.threads},
-                        {"repeat", options_.repeat},
-                        {"min_repeat_ms", options_.min_repeat_ms},
-                        {"flush_cache", options_.flush_cache}};
   MeasureResult out;
-  run_jobs({job}, [&](size_t, const MeasureResult& r) { out = r; });
+  run_jobs({job("onednn", wl)}, [&](size_t, const MeasureResult& r) { out = r; });
   return out;
 }
 

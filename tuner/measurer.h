@@ -73,7 +73,8 @@ public:
 private:
   /// Runs jobs in order, at most `window_` in flight; see measure_all.
   void run_jobs(std::vector<nlohmann::json> jobs, const std::function<void(size_t, const MeasureResult&)>& done);
-  nlohmann::json candidate_job(const Candidate& c) const;
+  /// A job line's common fields: what to run and how to time it.
+  nlohmann::json job(const std::string& kind, const Workload& wl) const;
   bool send(const nlohmann::json& job);
   void start_worker();
   void stop_worker();

@@ -1,6 +1,7 @@
 /// \file The tuning loop and the suite scheduler.
 #include "tuner/tuning_loop.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -107,7 +108,6 @@ private:
       result.best_config = config;
     }
     if (r.ok && config == default_cfg_) result.default_gflops = r.gflops;
-    result.curve.push_back(result.best_gflops);
   }
 
   /// Measures a batch (the next candidate compiles while one is timed), recording each trial
@@ -177,6 +177,13 @@ private:
 };
 
 } // namespace
+
+std::vector<double> TuneResult::curve() const {
+  std::vector<double> out;
+  double best = 0;
+  for (double g : trial_gflops) out.push_back(best = std::max(best, g));
+  return out;
+}
 
 TuneResult tune_workload(const Workload& wl, const Target& target, Database& db, Measurer& measurer,
                          const TuneOptions& options, const std::function<void(const TuneProgress&)>& progress) {

@@ -44,10 +44,12 @@ struct TuneResult {
   int trials = 0;               ///< counted for this workload and target, earlier ones included
   int new_trials = 0;           ///< measured in this call
   std::map<std::string, int> failed;  ///< failure reason (its kind, before ':' detail) -> count
-  std::vector<double> curve;    ///< best-so-far GFLOP/s after each counted trial
   std::vector<double> trial_gflops;   ///< each counted trial's GFLOP/s (0 when it failed)
   bool early_stopped = false;
   long worker_rss_first_kb = 0, worker_rss_last_kb = 0;
+
+  /// Best-so-far GFLOP/s after each counted trial.
+  std::vector<double> curve() const;
   std::vector<double> trial_seconds;  ///< each new trial's cost as the tuner saw it (compile, check, time)
 };
 

@@ -28,7 +28,8 @@ void write_plot(const std::string& path, const TuneResult& r, double onednn_gflo
   const double w = 640, h = 360, left = 50, bottom = 40, top = 20, right = 20;
   double ymax = std::max(onednn_gflops, r.best_gflops) * 1.1;
   if (ymax <= 0) ymax = 1;
-  const size_t n = std::max<size_t>(r.curve.size(), 2);
+  const std::vector<double> curve = r.curve();
+  const size_t n = std::max<size_t>(curve.size(), 2);
   auto X = [&](size_t i) { return left + (w - left - right) * double(i) / double(n - 1); };
   auto Y = [&](double g) { return h - bottom - (h - bottom - top) * g / ymax; };
   out << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << w << "\" height=\"" << h << "\" font-family=\"sans-serif\" font-size=\"11\">\n";
@@ -46,7 +47,7 @@ void write_plot(const std::string& path, const TuneResult& r, double onednn_gflo
         << (r.trial_gflops[i] > 0 ? "#7aa6d6" : "#d65a5a") << "\"/>\n";
   }
   out << "<polyline fill=\"none\" stroke=\"#1f4e9c\" stroke-width=\"2\" points=\"";
-  for (size_t i = 0; i < r.curve.size(); ++i) out << X(i) << "," << Y(r.curve[i]) << " ";
+  for (size_t i = 0; i < curve.size(); ++i) out << X(i) << "," << Y(curve[i]) << " ";
   out << "\"/>\n";
   if (onednn_gflops > 0) {
     out << "<line x1=\"" << left << "\" y1=\"" << Y(onednn_gflops) << "\" x2=\"" << w - right << "\" y2=\"" << Y(onednn_gflops)
@@ -58,12 +59,7 @@ void write_plot(const std::string& path, const TuneResult& r, double onednn_gflo
   out << "</svg>\n";
 }
 
-/// Resident sizes of the tuning process around the session, to show a long one does not grow.
-struct Footprint {
-  long tuner_start_kb = 0, tuner_end_kb = 0;
-};
-
-nlohmann::json result_json(const TuneResult& r, double onednn_gflops, const Footprint& footprint) {
+nlohmann::json result_json(const TuneResult& r, double onednn_gflops) {
   nlohmann::json failed = nlohmann::json::object();
   int failed_total = 0;
   for (const auto& [k, v] : r.failed) {
@@ -78,10 +74,9 @@ nlohmann::json result_json(const TuneResult& r, double onednn_gflops, const Foot
                       {"new_trials", r.new_trials},
                       {"failed", failed},
                       {"failed_total", failed_total},
-                      {"curve", r.curve},
+                      {"curve", r.curve()},
                       {"early_stopped", r.early_stopped},
                       {"worker_rss_kb", {{"first", r.worker_rss_first_kb}, {"last", r.worker_rss_last_kb}}}};
-  j["tuner_rss_kb"] = {{"start", footprint.tuner_start_kb}, {"end", footprint.tuner_end_kb}};
   if (!r.trial_seconds.empty()) j["seconds_per_trial"] = median(r.trial_seconds);
   if (onednn_gflops > 0) {
     j["onednn_gflops"] = onednn_gflops;
@@ -91,7 +86,7 @@ nlohmann::json result_json(const TuneResult& r, double onednn_gflops, const Foot
   return j;
 }
 
-void print_summary(const TuneResult& r, double onednn_gflops, const Footprint& footprint) {
+void print_summary(const TuneResult& r, double onednn_gflops) {
   std::printf("\n%s  %s\n", r.workload.name.c_str(), r.workload.spec().c_str());
   std::printf("  trials      %d (%d new)%s\n", r.trials, r.new_trials, r.early_stopped ? ", stopped early" : "");
   std::printf("  best        %.1f GFLOP/s (%.4g ms)  %s\n", r.best_gflops, r.best_median_ms, config_to_json(r.best_config).dump().c_str());
@@ -102,8 +97,8 @@ void print_summary(const TuneResult& r, double onednn_gflops, const Footprint& f
   std::printf("  failed      %s\n", failed.empty() ? "none" : failed.c_str());
   if (!r.trial_seconds.empty()) std::printf("  cost        %.2f s per trial (median: compile, check, measure)\n", median(r.trial_seconds));
   if (r.worker_rss_first_kb > 0) {
-    std::printf("  memory      tuner %.0f -> %.0f MB, worker %.0f -> %.0f MB (first and last trial)\n", footprint.tuner_start_kb / 1024.0,
-                footprint.tuner_end_kb / 1024.0, r.worker_rss_first_kb / 1024.0, r.worker_rss_last_kb / 1024.0);
+    std::printf("  worker      %.0f MB resident after its first trial, %.0f MB after its last\n", r.worker_rss_first_kb / 1024.0,
+                r.worker_rss_last_kb / 1024.0);
   }
 }
 
@@ -165,8 +160,8 @@ int cmd_tune(const std::vector<std::string>& argv) {
   Database db(args.get("db"));
   db.load(std::cerr);
   Measurer measurer(current_executable(), mo);
-  Footprint footprint;
-  footprint.tuner_start_kb = resident_kb();
+  // The tuner's own resident size around the session, to show a long one does not grow.
+  const long tuner_start_kb = resident_kb();
   const bool tty = isatty(fileno(stdout)) && !json;
   auto show = [&](const Workload& wl, const TuneProgress& p) {
     if (json) return;
@@ -190,23 +185,25 @@ int cmd_tune(const std::vector<std::string>& argv) {
     results = tune_suite(layers, target, db, measurer, options, show);
   }
   if (tty) std::printf("\n");
-  footprint.tuner_end_kb = resident_kb();
+  const long tuner_end_kb = resident_kb();
   if (args.has("plot")) write_plot(args.get("plot"), results.front(), onednn.front());
 
   if (json) {
-    nlohmann::json j = result_json(results.front(), onednn.front(), footprint);
+    nlohmann::json j = result_json(results.front(), onednn.front());
     if (results.size() > 1) {
       nlohmann::json all = nlohmann::json::array();
-      for (size_t i = 0; i < results.size(); ++i) all.push_back(result_json(results[i], onednn[i], footprint));
+      for (size_t i = 0; i < results.size(); ++i) all.push_back(result_json(results[i], onednn[i]));
       j = {{"layers", all}};
     }
     j["db"] = args.get("db");
     j["tuner"] = options.tuner;
     j["threads"] = mo.threads;
+    j["tuner_rss_kb"] = {{"start", tuner_start_kb}, {"end", tuner_end_kb}};
     std::cout << j.dump(2) << "\n";
     return 0;
   }
-  for (size_t i = 0; i < results.size(); ++i) print_summary(results[i], onednn[i], footprint);
+  for (size_t i = 0; i < results.size(); ++i) print_summary(results[i], onednn[i]);
+  std::printf("\n  tuner       %.0f MB resident at the start, %.0f MB at the end\n", tuner_start_kb / 1024.0, tuner_end_kb / 1024.0);
   if (results.size() > 1) {
     std::printf("\n  %-14s %8s %10s %10s %8s\n", "layer", "trials", "GFLOP/s", "oneDNN", "ratio");
     double log_sum = 0;

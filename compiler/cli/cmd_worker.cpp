@@ -104,7 +104,12 @@ Prepared prepare(const std::string& line, const Target& target) {
     p.error = "bad_job: " + clipped(e.what());
     return p;
   }
-  if (p.job.value("kind", "") != "convtune") return p;
+  const std::string kind = p.job.value("kind", "");
+  if (kind == "onednn") return p;
+  if (kind != "convtune") {
+    p.error = "bad_job: unknown kind '" + kind + "'";
+    return p;
+  }
   const auto start = std::chrono::steady_clock::now();
   try {
     Schedule schedule = schedule_from_json(p.job.at("schedule"));
@@ -142,7 +147,9 @@ nlohmann::json run_prepared(Prepared& p, std::map<std::string, std::unique_ptr<C
   }
   Case& c = *slot;
   const int threads = p.job.value("threads", 1);
-  ScopedThreads scoped{threads};
+  // Not scoped: a tuner sends every job with the same count, and restoring the old count
+  // after each would start and join the pool's threads once per candidate.
+  convtune_set_num_threads(threads);
   c.output.fill_random(3);
 
   if (p.job.value("kind", "") == "onednn") {

@@ -2,9 +2,12 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "ir/workload.h"
 #include "schedules/conv_template.h"
@@ -194,4 +197,21 @@ TEST_CASE("isolation blames each failure of a batch on its own candidate, compil
     if (results[i].ok) REQUIRE(results[i].gflops > 0);
   }
   require_measures_ok(measurer, wl, schedule);
+}
+
+TEST_CASE("isolation: the worker answers a job of unknown kind with bad_job instead of dying", "[tuner][isolation]") {
+  nlohmann::json job = {{"kind", "bogus"}, {"workload", parse_workload(kTiny)}, {"id", 7}};
+  // Single quotes for the shell: the job's JSON holds none.
+  const std::string command = "printf '%s\\n' '" + job.dump() + "' | " + CONVTUNE_BINARY + " worker";
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char line[4096] = {};
+  const bool answered = std::fgets(line, sizeof line, pipe) != nullptr;
+  const int status = pclose(pipe);
+  REQUIRE(answered);
+  REQUIRE(status == 0);
+  const nlohmann::json reply = nlohmann::json::parse(line);
+  REQUIRE(reply.at("ok") == false);
+  REQUIRE(reply.at("error") == "bad_job: unknown kind 'bogus'");
+  REQUIRE(reply.at("id") == 7);
 }

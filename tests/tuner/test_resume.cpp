@@ -87,10 +87,10 @@ TEST_CASE("resume measures only the trials a session is missing", "[tuner][resum
   const TuneResult second = session(path.str(), wl, tune_options(8));
   REQUIRE(second.trials == 8);
   REQUIRE(second.new_trials == 3);
-  REQUIRE(second.curve.size() == 8);
+  REQUIRE(second.curve().size() == 8);
   REQUIRE(second.trial_gflops.size() == 8);
   // The earlier trials are counted as they were.
-  for (size_t i = 0; i < 5; ++i) REQUIRE(second.curve[i] == first.curve[i]);
+  for (size_t i = 0; i < 5; ++i) REQUIRE(second.curve()[i] == first.curve()[i]);
   REQUIRE(second.best_gflops >= first.best_gflops);
   REQUIRE(second.default_gflops == first.default_gflops);
 
@@ -151,7 +151,7 @@ TEST_CASE("resume counts only the records of its own workload and target slot", 
   REQUIRE(one_thread.new_trials == 4);
   REQUIRE(one_thread.best_gflops > 0);
   REQUIRE(one_thread.best_gflops < 1e9);
-  REQUIRE(one_thread.curve.size() == 4);
+  REQUIRE(one_thread.curve().size() == 4);
 
   std::ostringstream warnings;
   const Database db = open_db(path.str(), warnings);
