@@ -15,6 +15,37 @@ constexpr int64_t kMaxLocalElements = 4096;
 [[noreturn]] void refuse(const char* primitive, const std::string& why) {
   throw ScheduleError(std::string(primitive) + ": " + why);
 }
+
+/// The output tile a cache_write at `at` keeps in a local buffer: the pure loops inside it.
+struct TileBelow {
+  int64_t elements = 1;
+  const LoopDim* parallel = nullptr;  ///< the first parallel loop inside `at`, if any
+};
+
+TileBelow tile_below(const std::vector<LoopDim>& nest, const std::string& at) {
+  TileBelow tile;
+  bool inside = false;
+  for (const LoopDim& l : nest) {
+    if (inside && !l.reduction) {
+      tile.elements *= l.extent;
+      if (l.kind == ForKind::Parallel && !tile.parallel) tile.parallel = &l;
+    }
+    inside = inside || l.name == at;
+  }
+  return tile;
+}
+
+/// What a cache_write at `at` needs of the nest below it, checked again after any rewrite
+/// that moves or splits loops there: no parallel loop, and a tile that fits a local buffer.
+void check_tile(const std::vector<LoopDim>& nest, const std::string& at, const char* primitive) {
+  if (at.empty()) return;
+  const TileBelow tile = tile_below(nest, at);
+  if (tile.parallel) refuse(primitive, "loop '" + tile.parallel->name + "' inside '" + at + "' is parallel");
+  if (tile.elements > kMaxLocalElements) {
+    refuse(primitive, "the output tile below '" + at + "' has " + std::to_string(tile.elements) + " elements; at most " +
+                          std::to_string(kMaxLocalElements) + " fit a local buffer");
+  }
+}
 } // namespace
 
 ScheduleState::ScheduleState(const Workload& wl) : wl_(wl) {
@@ -80,9 +111,13 @@ void ScheduleState::split(const std::string& name, int64_t factor, const std::st
   i.name = inner;
   i.extent = std::min(factor, extent);
   // A factor above the extent leaves one tile: the inner loop covers the extent exactly.
+  std::vector<LoopDim> next = loops_;
+  next[size_t(pos)] = o;
+  next.insert(next.begin() + pos + 1, i);
+  // A tail rounds the tile up (9 = 3 x 4 holds 12).
+  check_tile(next, accumulate_at_, "split");
   relations_.push_back({LoopRelation::Split, name, outer, inner, i.extent, extent});
-  loops_[size_t(pos)] = o;
-  loops_.insert(loops_.begin() + pos + 1, i);
+  loops_ = std::move(next);
 }
 
 void ScheduleState::reorder(const std::vector<std::string>& order) {
@@ -97,12 +132,8 @@ void ScheduleState::reorder(const std::vector<std::string>& order) {
   std::sort(positions.begin(), positions.end());
   std::vector<LoopDim> next = loops_;
   for (size_t i = 0; i < positions.size(); ++i) next[size_t(positions[i])] = moved[i];
-  // Parallel loops cannot end up inside another parallel loop.
-  bool inside_parallel = false;
-  for (const LoopDim& l : next) {
-    if (l.kind == ForKind::Parallel && inside_parallel) refuse("reorder", "loop '" + l.name + "' would be parallel inside another parallel loop");
-    inside_parallel = inside_parallel || l.kind == ForKind::Parallel;
-  }
+  // (One parallel loop per nest: parallel() sees to it, so no order nests two.)
+  check_tile(next, accumulate_at_, "reorder");
   if (!accumulate_at_.empty()) {
     size_t at = 0;
     for (size_t i = 0; i < next.size(); ++i) {
@@ -171,21 +202,11 @@ void ScheduleState::parallel(const std::string& name) {
 void ScheduleState::cache_write(const std::string& name) {
   const int at = position(name, "cache_write");
   if (!accumulate_at_.empty()) refuse("cache_write", "partial sums accumulate at '" + accumulate_at_ + "' already");
-  int64_t elements = 1;
-  for (size_t i = 0; i < loops_.size(); ++i) {
-    const LoopDim& l = loops_[i];
-    if (int(i) <= at && l.reduction) {
-      refuse("cache_write", "reduction loop '" + l.name + "' is outside '" + name + "'; move it inside first");
-    }
-    if (int(i) > at && !l.reduction) {
-      if (l.kind == ForKind::Parallel) refuse("cache_write", "loop '" + l.name + "' inside '" + name + "' is parallel");
-      elements *= l.extent;
-    }
+  for (int i = 0; i <= at; ++i) {
+    const LoopDim& l = loops_[size_t(i)];
+    if (l.reduction) refuse("cache_write", "reduction loop '" + l.name + "' is outside '" + name + "'; move it inside first");
   }
-  if (elements > kMaxLocalElements) {
-    refuse("cache_write", "the output tile below '" + name + "' has " + std::to_string(elements) +
-                              " elements; at most " + std::to_string(kMaxLocalElements) + " fit a local buffer");
-  }
+  check_tile(loops_, name, "cache_write");
   accumulate_at_ = name;
 }
 

@@ -234,3 +234,24 @@ TEST_CASE("apply_schedule names the refused step by its number", "[schedules][re
   unknown.steps.push_back(tile);
   REQUIRE_THROWS_MATCHES(apply_schedule(wl, unknown), ScheduleError, Message("schedule step 1: unknown primitive 'tile'"));
 }
+
+TEST_CASE("reorder and split keep the cache_write tile serial and within a local buffer", "[schedules][refusals]") {
+  // A parallel loop moved inside the tile by reorder.
+  ScheduleState st(dense());
+  st.parallel("p");
+  st.cache_write("q");  // n, k, p, q, c, r, s: p outside q
+  REQUIRE_THROWS_MATCHES(st.reorder({"q", "p"}), ScheduleError, Message("reorder: loop 'p' inside 'q' is parallel"));
+
+  // A pure loop moved inside the tile grows it past the limit: k * q = 64 * 72 = 4608.
+  ScheduleState wide(parse_workload("n=1,c=2,h=8,w=72,k=64,r=1,s=1"));
+  wide.cache_write("p");  // the tile is q alone: 72 elements
+  REQUIRE_THROWS_MATCHES(wide.reorder({"p", "k"}), ScheduleError,
+                         Message("reorder: the output tile below 'p' has 4608 elements; at most 4096 fit a local buffer"));
+
+  // A split with a tail rounds the tile up: p * q = 64 * 64 = 4096 fits, 64 * (22 * 3) does not.
+  ScheduleState square(parse_workload("n=1,c=1,h=64,w=64,k=1,r=1,s=1"));
+  square.cache_write("k");
+  REQUIRE_THROWS_MATCHES(square.split("q", 3, "qo", "qi"), ScheduleError,
+                         Message("split: the output tile below 'k' has 4224 elements; at most 4096 fit a local buffer"));
+  square.split("q", 4, "qo", "qi");  // no tail: still 4096
+}
