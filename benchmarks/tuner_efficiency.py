@@ -19,6 +19,25 @@ import argparse, json, os, statistics, subprocess, sys, tempfile, time
 LEVELS = (0.95, 0.98, 0.99)
 
 
+def lines_of(path, suite, layer, own):
+    """The database lines of `suite:layer` (own=True) or of every other layer (own=False)."""
+    out = []
+    with open(path) as f:
+        for line in f:
+            try:
+                if (json.loads(line)["workload"].get("name") == f"{suite}:{layer}") == own:
+                    out.append(line)
+            except (ValueError, KeyError, AttributeError):
+                pass
+    return out
+
+
+def settings(args):
+    """What makes runs comparable: saved runs are reused only under the same settings."""
+    return {"suite": args.suite, "trials": args.trials, "threads": args.threads, "quick": args.quick,
+            "transfer_from": os.path.abspath(args.transfer_from) if args.transfer_from else ""}
+
+
 def tune(args, layer, tuner, seed, db):
     cmd = [args.convtune, "tune", "--workload", f"{args.suite}:{layer}", "--tuner", tuner, "--seed", str(seed),
            "--trials", str(args.trials), "--threads", str(args.threads), "--db", db, "--json"]
@@ -26,13 +45,8 @@ def tune(args, layer, tuner, seed, db):
         cmd += ["--repeat", "3", "--min-repeat-ms", "20"]
     if args.transfer_from:
         # What earlier sessions taught about other layers on this machine; never this layer's own.
-        with open(args.transfer_from) as src, open(db, "w") as dst:
-            for line in src:
-                try:
-                    if json.loads(line)["workload"].get("name") != f"{args.suite}:{layer}":
-                        dst.write(line)
-                except (ValueError, KeyError, AttributeError):
-                    pass
+        with open(db, "w") as dst:
+            dst.writelines(lines_of(args.transfer_from, args.suite, layer, own=False))
         cmd.append("--transfer")
     result = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     return {"curve": result["curve"], "seconds_per_trial": result.get("seconds_per_trial", 0),
@@ -74,14 +88,15 @@ def main():
     ap.add_argument("--quick", action="store_true", help="3 measurements of 20 ms per trial instead of tune's 5 of 50 ms")
     ap.add_argument("--transfer-from", default="",
                     help="start each run's database with this one's records of the other layers, and tune with --transfer")
-    ap.add_argument("--dbs", default="", help="keep each run's database in this folder")
+    ap.add_argument("--dbs", default="", help="keep each run's database in this folder (default: OUT.dbs with --out)")
     ap.add_argument("--out", default="", help="JSON of every run and the summary; runs found there are not run again")
     args = ap.parse_args()
     layers, tuners, seeds = args.layers.split(","), args.tuners.split(","), list(range(1, args.seeds + 1))
 
     saved = json.load(open(args.out)) if args.out and os.path.exists(args.out) else {}
-    runs = {k: v for k, v in saved.get("runs", {}).items() if saved.get("trials") == args.trials}
-    dbs = args.dbs or tempfile.mkdtemp(prefix="tuner_efficiency-")
+    runs = saved.get("runs", {}) if saved.get("settings") == settings(args) else {}
+    # A resumed run's database is needed again for the comparison with oneDNN below.
+    dbs = args.dbs or (args.out + ".dbs" if args.out else tempfile.mkdtemp(prefix="tuner_efficiency-"))
     os.makedirs(dbs, exist_ok=True)
     started = time.time()
     # Seeds outermost, searchers innermost: a slow phase of a shared machine falls on every
@@ -100,7 +115,7 @@ def main():
                       f"  ({time.time() - started:.0f}s)", file=sys.stderr, flush=True)
                 if args.out:
                     with open(args.out, "w") as f:
-                        json.dump({"suite": args.suite, "trials": args.trials, "threads": args.threads, "runs": runs}, f)
+                        json.dump({"settings": settings(args), "runs": runs}, f)
 
     best_known, table = summarize(runs, layers, tuners, seeds, args.trials)
     cols = list(next(iter(table.values())))
@@ -109,34 +124,33 @@ def main():
         print(f"{tuner:8}" + "".join(f"{row[c]:18.3f}" if c.startswith(("at_", "sec")) else f"{row[c]:18.1f}" for c in cols))
 
     # One session's result against oneDNN, side by side: the first searcher, the first seed.
-    merged = os.path.join(dbs, "first_session.jsonl")
-    with open(merged, "w") as out:
-        for layer in layers:
-            path = os.path.join(dbs, f"{layer}_{tuners[0]}_1.jsonl")
-            if os.path.exists(path):
-                out.write(open(path).read())
+    # Only the layer's own records count (a --transfer-from run's database holds others').
     vs_onednn = {}
-    bench = subprocess.run([args.convtune, "bench", "--suite", args.suite, "--backends", "onednn,default,tuned",
-                            "--threads", str(args.threads), "--db", merged, "--json"], capture_output=True, text=True)
-    if bench.returncode == 0:
-        rows = json.loads(bench.stdout)
-        print(f"\n{tuners[0]} seed 1 after {args.trials} trials vs oneDNN (one bench run, interleaved):")
-        for layer in rows.get("layers", []):
-            name = layer["name"].split(":")[-1]
-            speed = {b["backend"]: b["gflops"] for b in layer["results"] if b.get("ok")}
-            if name in layers and speed.get("onednn") and speed.get("tuned"):
-                vs_onednn[name] = speed["tuned"] / speed["onednn"]
-                print(f"  {name:5} tuned {speed['tuned']:6.1f}  default {speed.get('default', 0):6.1f}"
-                      f"  oneDNN {speed['onednn']:6.1f}  {vs_onednn[name]:.2f}x")
-        if vs_onednn:
-            geo = statistics.geometric_mean(vs_onednn.values())
-            print(f"  geomean {geo:.3f}x over {len(vs_onednn)} layers")
-    else:
-        print("bench failed: " + bench.stderr.strip(), file=sys.stderr)
+    print(f"\n{tuners[0]} seed 1 after {args.trials} trials vs oneDNN (bench, interleaved per layer):")
+    for layer in layers:
+        path = os.path.join(dbs, f"{layer}_{tuners[0]}_1.jsonl")
+        if not os.path.exists(path):
+            print(f"  {layer:5} no database at {path}", file=sys.stderr)
+            continue
+        session = os.path.join(dbs, f"{layer}_session.jsonl")
+        with open(session, "w") as f:
+            f.writelines(lines_of(path, args.suite, layer, own=True))
+        bench = subprocess.run([args.convtune, "bench", "--workload", f"{args.suite}:{layer}", "--backends", "onednn,default,tuned",
+                                "--threads", str(args.threads), "--db", session, "--json"], capture_output=True, text=True)
+        if not bench.stdout.strip():  # bench still prints its rows when one of them is wrong
+            print(f"  {layer:5} bench failed: {bench.stderr.strip()}", file=sys.stderr)
+            continue
+        speed = {b["backend"]: b["gflops"] for b in json.loads(bench.stdout)["layers"][0]["results"] if b.get("ok")}
+        if speed.get("onednn") and speed.get("tuned"):
+            vs_onednn[layer] = speed["tuned"] / speed["onednn"]
+            print(f"  {layer:5} tuned {speed['tuned']:6.1f}  default {speed.get('default', 0):6.1f}"
+                  f"  oneDNN {speed['onednn']:6.1f}  {vs_onednn[layer]:.2f}x")
+    if vs_onednn:
+        print(f"  geomean {statistics.geometric_mean(vs_onednn.values()):.3f}x over {len(vs_onednn)} layers")
 
     if args.out:
         with open(args.out, "w") as f:
-            json.dump({"suite": args.suite, "trials": args.trials, "threads": args.threads, "runs": runs,
+            json.dump({"settings": settings(args), "runs": runs,
                        "best_known_gflops": best_known, "table": table, "tuned_vs_onednn": vs_onednn}, f, indent=1)
 
 
