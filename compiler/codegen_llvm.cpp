@@ -29,7 +29,6 @@ namespace {
 struct LaneInfo {
   int lanes = 0;
   std::map<std::string, int64_t> strides;  ///< per-lane stride of each varying int variable
-  std::map<std::string, bool> nonlinear;   ///< varying variables that are not affine
 };
 
 /// True when an expression's value is the same in every lane.
@@ -39,7 +38,7 @@ bool uniform(const Expr& e, const LaneInfo& lanes) {
     const LaneInfo* lanes;
     bool* varying;
     void visit(const Var* v) override {
-      if (lanes->strides.count(v->name) || lanes->nonlinear.count(v->name)) *varying = true;
+      if (lanes->strides.count(v->name)) *varying = true;
     }
     using IRVisitor::visit;
   } f;
@@ -54,9 +53,7 @@ std::optional<int64_t> lane_stride(const Expr& e, const LaneInfo& lanes) {
   switch (e.kind()) {
   case NodeKind::IntImm: return 0;
   case NodeKind::Var: {
-    const std::string& n = e.as<Var>()->name;
-    if (lanes.nonlinear.count(n)) return std::nullopt;
-    auto it = lanes.strides.find(n);
+    auto it = lanes.strides.find(e.as<Var>()->name);
     return it == lanes.strides.end() ? 0 : it->second;
   }
   case NodeKind::Binary: {
@@ -133,13 +130,11 @@ protected:
   void visit(const LetStmt* op) override {
     auto s = lane_stride(op->value, lanes_);
     if (!s) {
-      ok = false;
-      lanes_.nonlinear[op->name] = true;
-    } else if (*s != 0) {
-      lanes_.strides[op->name] = *s;
+      ok = false;  // the body cannot be widened: nothing below changes that
+      return;
     }
+    if (*s != 0) lanes_.strides[op->name] = *s;
     IRVisitor::visit(op);
-    lanes_.nonlinear.erase(op->name);
     lanes_.strides.erase(op->name);
   }
   void visit(const Expr& e) override {
@@ -168,8 +163,7 @@ private:
 /// A value in a vectorized region: scalar (the same in every lane) or one per lane. Integers
 /// that vary are kept affine: `scalar` is lane 0's value and `stride` the step per lane.
 struct LaneValue {
-  llvm::Value* value = nullptr;
-  bool vector = false;  ///< a float/bool vector of all lanes
+  llvm::Value* value = nullptr;  ///< a vector of all lanes (floats, booleans) or a scalar
   int64_t stride = 0;   ///< integers: per-lane step from lane 0 (value is lane 0's)
 };
 
@@ -374,15 +368,21 @@ private:
     throw InternalError("codegen: unknown comparison");
   }
 
-  /// The row-major flat index of buffer[indices] (scalar).
-  llvm::Value* flat_index(const Buffer& b, const std::vector<Expr>& indices) {
+  /// The row-major flat index of buffer[indices], each index emitted by `emit_index`.
+  template <class F>
+  llvm::Value* fold_flat(const Buffer& b, const std::vector<Expr>& indices, F&& emit_index) {
     llvm::Value* flat = nullptr;
     for (size_t d = 0; d < indices.size(); ++d) {
-      llvm::Value* i = emit(indices[d]);
+      llvm::Value* i = emit_index(indices[d]);
       flat = flat ? builder_.CreateAdd(builder_.CreateMul(flat, llvm::ConstantInt::get(i64_, b.shape[d]), "", false, true), i, "", false, true)
                   : i;
     }
     return flat;
+  }
+
+  /// The row-major flat index of buffer[indices] (scalar).
+  llvm::Value* flat_index(const Buffer& b, const std::vector<Expr>& indices) {
+    return fold_flat(b, indices, [&](const Expr& i) { return emit(i); });
   }
 
   llvm::Value* address(const Buffer& b, llvm::Value* flat) {
@@ -407,11 +407,11 @@ private:
   }
 
   LaneValue emit_lanes(const Expr& e) {
-    if (uniform(e, lanes_)) return {emit(e), false, 0};
+    if (uniform(e, lanes_)) return {emit(e), 0};
     switch (e.kind()) {
     case NodeKind::Var: {
       const std::string& n = e.as<Var>()->name;
-      return {lookup(n), false, lanes_.strides.at(n)};
+      return {lookup(n), lanes_.strides.at(n)};
     }
     case NodeKind::Binary: {
       const Binary* b = e.as<Binary>();
@@ -420,9 +420,9 @@ private:
         // Affine by construction (checked before widening): lane 0's value and a stride.
         auto s = lane_stride(e, lanes_);
         internal_check(s.has_value(), "codegen: non-affine integer in a vectorized loop");
-        return {binary(b, x.value, y.value), false, *s};
+        return {binary(b, x.value, y.value), *s};
       }
-      return {binary(b, splat(x.value), splat(y.value)), true, 0};
+      return {binary(b, splat(x.value), splat(y.value)), 0};
     }
     case NodeKind::Compare: {
       const Compare* c = e.as<Compare>();
@@ -430,26 +430,26 @@ private:
       const bool is_float = c->a.type() == ScalarType::Float;
       llvm::Value* xv = is_float ? splat(x.value) : int_lanes(x);
       llvm::Value* yv = is_float ? splat(y.value) : int_lanes(y);
-      return {compare(c->op, is_float, xv, yv), true, 0};
+      return {compare(c->op, is_float, xv, yv), 0};
     }
     case NodeKind::Logical: {
       const Logical* l = e.as<Logical>();
       llvm::Value *a = splat(emit_lanes(l->a).value), *b = splat(emit_lanes(l->b).value);
-      return {l->op == LogicalOp::And ? builder_.CreateAnd(a, b) : builder_.CreateOr(a, b), true, 0};
+      return {l->op == LogicalOp::And ? builder_.CreateAnd(a, b) : builder_.CreateOr(a, b), 0};
     }
-    case NodeKind::Not: return {builder_.CreateNot(splat(emit_lanes(e.as<Not>()->a).value)), true, 0};
+    case NodeKind::Not: return {builder_.CreateNot(splat(emit_lanes(e.as<Not>()->a).value)), 0};
     case NodeKind::Select: {
       const Select* s = e.as<Select>();
       LaneValue c = emit_lanes(s->cond), t = emit_lanes(s->true_value), f = emit_lanes(s->false_value);
       if (s->type == ScalarType::Int) {
-        internal_check(!c.vector && t.stride == f.stride, "codegen: varying integer select");
-        return {builder_.CreateSelect(c.value, t.value, f.value), false, t.stride};
+        internal_check(!c.value->getType()->isVectorTy() && t.stride == f.stride, "codegen: varying integer select");
+        return {builder_.CreateSelect(c.value, t.value, f.value), t.stride};
       }
-      return {builder_.CreateSelect(splat(c.value), splat(t.value), splat(f.value)), true, 0};
+      return {builder_.CreateSelect(splat(c.value), splat(t.value), splat(f.value)), 0};
     }
     case NodeKind::Load: {
       const Load* l = e.as<Load>();
-      return {load_lanes(*l->buffer, l->indices), true, 0};
+      return {load_lanes(*l->buffer, l->indices), 0};
     }
     default: throw InternalError("codegen: unexpected varying expression");
     }
@@ -460,13 +460,7 @@ private:
     bool affine = true;
     int64_t stride = flat_stride(b, indices, lanes_, affine);
     internal_check(affine, "codegen: non-affine access in a vectorized loop");
-    llvm::Value* flat = nullptr;
-    for (size_t d = 0; d < indices.size(); ++d) {
-      llvm::Value* i = emit_lanes(indices[d]).value;
-      flat = flat ? builder_.CreateAdd(builder_.CreateMul(flat, llvm::ConstantInt::get(i64_, b.shape[d]), "", false, true), i, "", false, true)
-                  : i;
-    }
-    return {flat, stride};
+    return {fold_flat(b, indices, [&](const Expr& i) { return emit_lanes(i).value; }), stride};
   }
 
   llvm::Type* vec_type() { return llvm::FixedVectorType::get(f32_, unsigned(lanes_.lanes)); }
@@ -552,7 +546,10 @@ private:
     switch (f->for_kind) {
     case ForKind::Serial: return emit_serial_loop(f);
     case ForKind::Unrolled: return emit_unrolled_loop(f);
-    case ForKind::Parallel: return lanes_.lanes > 0 ? emit_serial_loop(f) : emit_parallel_loop(f);
+    case ForKind::Parallel:
+      // VectorizeCheck keeps parallel and vectorized loops out of a widened body.
+      internal_check(lanes_.lanes == 0, "codegen: parallel loop '" + f->name + "' inside a widened body");
+      return emit_parallel_loop(f);
     case ForKind::Vectorized: return emit_vectorized_loop(f);
     default:
       throw UserError("loop '" + f->name + "' is bound to " + to_string(f->for_kind) +
@@ -600,18 +597,12 @@ private:
 
   /// A loop's extent, which unrolling and vectorizing need to know (their primitives check it).
   int64_t constant_extent(const For* f) {
-    int64_t extent = 0;
-    if (!constant_value(simplify_bounds(f->extent), extent) || extent < 1) {
+    const Interval i = bounds_of(f->extent, ranges_);  // the ranges in scope may pin it
+    if (!i.is_point() || i.lo < 1) {
       throw InternalError(std::string("codegen: ") + to_string(f->for_kind) + " loop '" + f->name +
                           "' has a non-constant extent");
     }
-    return extent;
-  }
-
-  /// An expression as a constant when the ranges in scope pin it to one value.
-  Expr simplify_bounds(const Expr& e) {
-    Interval i = bounds_of(e, ranges_);
-    return i.is_point() ? Expr(i.lo) : e;
+    return i.lo;
   }
 
   /// Widens the body over the loop's lanes when it allows; otherwise runs each lane as an
@@ -623,7 +614,8 @@ private:
     info.strides[f->name] = 1;
     VectorizeCheck check(info);
     check.visit(f->body);
-    if (lanes_.lanes > 0 || !check.ok || lanes == 1) return emit_copies(f, lanes);
+    internal_check(lanes_.lanes == 0, "codegen: vectorized loop '" + f->name + "' inside a widened body");
+    if (!check.ok || lanes == 1) return emit_copies(f, lanes);
     lanes_ = info;
     Interval range = loop_range(f);
     bind(f->name, emit(f->min), range, [&] { emit(f->body); });

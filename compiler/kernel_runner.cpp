@@ -15,10 +15,6 @@ KernelRunner::KernelRunner(const LoopNest& nest, std::unique_ptr<JitKernel> kern
   }
 }
 
-void KernelRunner::run(const float* input, const float* weights, float* output) const {
-  (*kernel_)(input, weights, output);
-}
-
 void KernelRunner::bind(const float* input, const float* weights, float* output) {
   // The stage functions take non-const pointers; the input and weights are only read.
   table_[0] = const_cast<float*>(input);

@@ -16,9 +16,6 @@ public:
   /// Allocates the nest's temporaries; `kernel` must be `nest` compiled.
   KernelRunner(const LoopNest& nest, std::unique_ptr<JitKernel> kernel);
 
-  /// The C ABI entry: every stage, temporaries allocated and freed inside.
-  void run(const float* input, const float* weights, float* output) const;
-
   /// Binds the tensors the stage functions use.
   void bind(const float* input, const float* weights, float* output);
   /// Runs every stage of this kind, in nest order (nothing when there is none).

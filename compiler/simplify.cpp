@@ -192,11 +192,7 @@ private:
     case BinaryOp::Div:
     case BinaryOp::Mod: {
       if (cb && y == 1) return op == BinaryOp::Div ? a : Expr(0);
-      if (ca && cb && y != 0) {
-        int64_t q = x / y, r = x % y;
-        if (r != 0 && ((r < 0) != (y < 0))) { q -= 1; r += y; }
-        return Expr(op == BinaryOp::Div ? q : r);
-      }
+      if (ca && cb && y != 0) return Expr(op == BinaryOp::Div ? floor_div(x, y) : floor_mod(x, y));
       if (cb && y > 0) return div_mod_linear(op, a, y);
       break;
     }
@@ -252,11 +248,11 @@ private:
     linearize(e, 1, lin);
     std::vector<std::pair<Expr, int64_t>> whole, rest;
     for (const auto& t : lin.terms) (t.second % m == 0 ? whole : rest).push_back(t);
-    Expr rest_expr = rebuild(rest, lin.constant);
+    // With no whole terms the rest is `e` itself: kept as it is, it stays shared.
+    Expr rest_expr = whole.empty() ? e : rebuild(rest, lin.constant);
     Interval ir = bounds_of(rest_expr, ranges_);
     if (!ir.bounded()) return Expr();
-    const int64_t qlo = ir.lo >= 0 ? ir.lo / m : -((-ir.lo + m - 1) / m);
-    const int64_t qhi = ir.hi >= 0 ? ir.hi / m : -((-ir.hi + m - 1) / m);
+    const int64_t qlo = floor_div(ir.lo, m), qhi = floor_div(ir.hi, m);
     if (qlo != qhi) return Expr();
     if (op == BinaryOp::Mod) return add_constant(rest_expr, -qlo * m);
     std::vector<std::pair<Expr, int64_t>> quotient;

@@ -51,11 +51,6 @@ Interval mul(Interval a, Interval b) {
   return {saturate(*std::min_element(c, c + 4)), saturate(*std::max_element(c, c + 4))};
 }
 
-int64_t floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
 Interval div(Interval a, Interval b) {
   if (!b.bounded() || (b.lo <= 0 && b.hi >= 0)) return Interval::everything();
   if (!a.bounded()) {
@@ -78,11 +73,7 @@ Interval mod(Interval a, Interval b) {
   // [0, b.lo - 1] is left as is.
   if (a.bounded() && a.lo >= 0 && a.hi < b.lo) return a;
   // Two constants: the exact remainder.
-  if (a.is_point() && b.is_point()) {
-    int64_t r = a.lo % b.lo;
-    if (r < 0) r += b.lo;
-    return Interval::point(r);
-  }
+  if (a.is_point() && b.is_point()) return Interval::point(floor_mod(a.lo, b.lo));
   return {0, b.hi - 1};
 }
 
@@ -185,5 +176,12 @@ std::string to_text(const Interval& i) {
   std::string hi = i.has_upper() ? std::to_string(i.hi) : "+inf";
   return "[" + lo + ", " + hi + "]";
 }
+
+int64_t floor_div(int64_t a, int64_t b) {
+  const int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+int64_t floor_mod(int64_t a, int64_t b) { return a - floor_div(a, b) * b; }
 
 } // namespace convtune

@@ -40,4 +40,9 @@ bool constant_value(const Expr& e, int64_t& value);
 
 std::string to_text(const Interval& i);
 
+/// Division and remainder rounding toward minus infinity, as the IR's Div and Mod do: for
+/// b != 0, a == floor_div(a, b) * b + floor_mod(a, b) with floor_mod's sign that of b.
+int64_t floor_div(int64_t a, int64_t b);
+int64_t floor_mod(int64_t a, int64_t b);
+
 } // namespace convtune

@@ -5,7 +5,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <chrono>
+#include <functional>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/measure.h"
 #include "runtime/tensor.h"
 #include "runtime/thread_pool.h"
 
@@ -20,9 +21,15 @@ namespace convtune {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+/// The fastest of 5 runs after a warm-up (of the pool and the clocks), in seconds: a roof is
+/// what the machine can reach, so the best run is the estimate.
+double best_seconds(const std::function<void()>& run) {
+  TimingOptions t;
+  t.warmup_calls = 1;
+  t.measurements = 5;
+  t.min_measurement_ms = 0;  // one call per measurement: each already runs for milliseconds
+  return measure(run, t).min_ms / 1e3;
+}
 
 // Twelve independent accumulators hide the FMA latency (4-5 cycles) on two FMA pipes.
 __attribute__((target("avx512f"))) float fma_chains_512(int64_t iters) {
@@ -77,17 +84,14 @@ void fma_task(void* closure, int64_t begin, int64_t end) {
 }
 
 double measure_peak(const Target& target, int threads) {
-  FmaArgs args{target.vector_lanes() >= 16 ? 16 : target.vector_lanes() >= 8 ? 8 : 1, 2'000'000, 0};
+  // The vector chains need FMA itself: a 256-bit target without it (AVX alone) gets the scalar
+  // chains (a multiply and an add each).
+  const int lanes = target.vector_lanes() >= 16 && target.has_feature("avx512f") ? 16
+                    : target.vector_lanes() >= 8 && target.has_feature("fma") ? 8 : 1;
+  FmaArgs args{lanes, 2'000'000, 0};
   ScopedThreads scoped{threads};
-  convtune_parallel_for(fma_task, &args, threads);  // warm up the pool and the clocks
-  double best = 0;
-  for (int rep = 0; rep < 5; ++rep) {
-    auto start = Clock::now();
-    convtune_parallel_for(fma_task, &args, threads);
-    const double flops = 2.0 * 12 * args.lanes * double(args.iters) * threads;
-    best = std::max(best, flops / seconds_since(start) / 1e9);
-  }
-  return best;
+  const double flops = 2.0 * 12 * args.lanes * double(args.iters) * threads;
+  return flops / best_seconds([&] { convtune_parallel_for(fma_task, &args, threads); }) / 1e9;
 }
 
 struct TriadArgs {
@@ -111,14 +115,7 @@ double measure_bandwidth(int threads) {
   c.fill_random(2);
   TriadArgs args{a.data(), b.data(), c.data(), n, threads};
   ScopedThreads scoped{threads};
-  convtune_parallel_for(triad_task, &args, threads);
-  double best = 0;
-  for (int rep = 0; rep < 5; ++rep) {
-    auto start = Clock::now();
-    convtune_parallel_for(triad_task, &args, threads);
-    best = std::max(best, 3.0 * 4 * double(n) / seconds_since(start) / 1e9);
-  }
-  return best;
+  return 3.0 * 4 * double(n) / best_seconds([&] { convtune_parallel_for(triad_task, &args, threads); }) / 1e9;
 }
 
 std::filesystem::path cache_path() {
@@ -127,18 +124,17 @@ std::filesystem::path cache_path() {
   return std::filesystem::path(home && *home ? home : "/tmp") / ".cache" / "convtune" / "roofline.json";
 }
 
-} // namespace
-
-double Roofline::bound_gflops(double intensity) const { return std::min(peak_gflops, intensity * bandwidth_gbs); }
-
 Roofline measure_roofline(const Target& target, int threads) {
   Roofline r;
-  r.threads = threads;
   r.peak_gflops = measure_peak(target, threads);
   r.bandwidth_gbs = measure_bandwidth(threads);
   r.source = "measured";
   return r;
 }
+
+} // namespace
+
+double Roofline::bound_gflops(double intensity) const { return std::min(peak_gflops, intensity * bandwidth_gbs); }
 
 Roofline roofline(const Target& target, int threads) {
   const char* peak = std::getenv("CONVTUNE_PEAK_GFLOPS");
@@ -147,11 +143,10 @@ Roofline roofline(const Target& target, int threads) {
     Roofline r;
     r.peak_gflops = std::atof(peak);
     r.bandwidth_gbs = std::atof(bw);
-    r.threads = threads;
     r.source = "environment";
     if (r.peak_gflops > 0 && r.bandwidth_gbs > 0) return r;
   }
-  const std::string key = target.cpu + "/" + std::to_string(target.vector_bits) + "/" + std::to_string(threads);
+  const std::string key = target.key() + "/t" + std::to_string(threads);
   const std::filesystem::path path = cache_path();
   nlohmann::json cache = nlohmann::json::object();
   if (std::ifstream in(path); in) {
@@ -164,7 +159,7 @@ Roofline roofline(const Target& target, int threads) {
   if (cache.is_object() && cache.contains(key) && cache[key].is_object()) {
     const auto& e = cache[key];
     if (e.value("peak_gflops", 0.0) > 0 && e.value("bandwidth_gbs", 0.0) > 0) {
-      return {e["peak_gflops"].get<double>(), e["bandwidth_gbs"].get<double>(), threads, "cache " + path.string()};
+      return {e["peak_gflops"].get<double>(), e["bandwidth_gbs"].get<double>(), "cache " + path.string()};
     }
   }
   Roofline r = measure_roofline(target, threads);

@@ -11,7 +11,6 @@ namespace convtune {
 struct Roofline {
   double peak_gflops = 0;    ///< FMA throughput with enough independent accumulators
   double bandwidth_gbs = 0;  ///< streaming triad over arrays far larger than the last cache
-  int threads = 1;
   std::string source;        ///< "measured", "cache FILE" or "environment"
 
   /// The attainable GFLOP/s at an arithmetic intensity (FLOP/byte): min(peak, ai * bw).
@@ -22,8 +21,5 @@ struct Roofline {
 /// it; otherwise it is read from $XDG_CACHE_HOME/convtune/roofline.json (or ~/.cache/...),
 /// keyed by CPU model and thread count, and measured (about a second) when missing.
 Roofline roofline(const Target& target, int threads);
-
-/// Runs the microbenchmarks now, without the cache.
-Roofline measure_roofline(const Target& target, int threads);
 
 } // namespace convtune
