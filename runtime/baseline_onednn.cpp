@@ -15,7 +15,7 @@ using dnnl::memory;
 class OneDnnConv : public Baseline {
 public:
   OneDnnConv(const Workload& wl, int threads)
-      : wl_(wl), threads_(threads), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+      : threads_(threads), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
     omp_set_num_threads(threads_);
     const memory::dims src = {wl.n, wl.c, wl.h, wl.w}, dst = {wl.n, wl.k, wl.p(), wl.q()};
     const memory::dims wts = wl.groups > 1 ? memory::dims{wl.groups, wl.k_per_group(), wl.c_per_group(), wl.r, wl.s}
@@ -61,7 +61,6 @@ public:
   std::string detail() const override { return pd_.impl_info_str(); }
 
 private:
-  Workload wl_;
   int threads_;
   dnnl::engine engine_;
   dnnl::stream stream_;

@@ -1,6 +1,7 @@
 /// \file The searcher factory and the random searcher.
 #include "tuner/searcher.h"
 
+#include <algorithm>
 #include <random>
 
 #include "ir/error.h"
@@ -40,10 +41,18 @@ const std::vector<std::string>& searcher_names() {
   return names;
 }
 
+void check_searcher_name(const std::string& name) {
+  const std::vector<std::string>& names = searcher_names();
+  if (std::find(names.begin(), names.end(), name) != names.end()) return;
+  std::string expected;
+  for (size_t i = 0; i < names.size(); ++i) expected += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  throw UserError("invalid --tuner '" + name + "': expected " + expected);
+}
+
 std::unique_ptr<Searcher> make_searcher(const std::string& name, SearchContext context) {
+  check_searcher_name(name);
   if (name == "random") return std::make_unique<RandomSearcher>(std::move(context));
-  if (name == "gp" || name == "bted" || name == "anneal") return make_model_searcher(name, std::move(context));
-  throw UserError("invalid --tuner '" + name + "': expected bted, gp, anneal or random");
+  return make_model_searcher(name, std::move(context));
 }
 
 } // namespace convtune

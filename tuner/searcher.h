@@ -49,4 +49,7 @@ std::unique_ptr<Searcher> make_searcher(const std::string& name, SearchContext c
 /// The searcher names, for --help and errors.
 const std::vector<std::string>& searcher_names();
 
+/// UserError naming the value unless `name` is one of searcher_names().
+void check_searcher_name(const std::string& name);
+
 } // namespace convtune

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "ir/error.h"
+#include "ir/suites.h"
 
 namespace convtune::cli {
 
@@ -112,6 +113,19 @@ double Args::get_double(const std::string& name, double min_value) const {
                     std::to_string(min_value));
   }
   return v;
+}
+
+std::vector<Workload> selected_workloads(const Args& args) {
+  if (args.has("workload") == args.has("suite")) throw UserError(args.command() + " needs exactly one of --workload and --suite");
+  if (args.has("suite")) return suite_layers(args.get("suite"));
+  return {parse_workload(args.get("workload"))};
+}
+
+TimingOptions timing_options(const Args& args) {
+  TimingOptions timing;
+  timing.measurements = int(args.get_int("repeat", 1));
+  timing.min_measurement_ms = args.get_double("min-repeat-ms", 0);
+  return timing;
 }
 
 } // namespace convtune::cli

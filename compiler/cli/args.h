@@ -5,6 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "ir/workload.h"
+#include "runtime/measure.h"
+
 namespace convtune::cli {
 
 struct OptionSpec {
@@ -18,7 +21,7 @@ struct OptionSpec {
 namespace options {
 inline OptionSpec workload() { return {"workload", "SPEC", "the layer (suite:LAYER, key=value list or benchdnn descriptor)", ""}; }
 inline OptionSpec suite(const char* what) { return {"suite", "NAME", what, ""}; }
-inline OptionSpec target() { return {"target", "T", "where to compile and run: cpu (the host)", "cpu"}; }
+inline OptionSpec target(const char* what = "where to compile and run: cpu (the host)") { return {"target", "T", what, "cpu"}; }
 inline OptionSpec threads(const char* what) { return {"threads", "T", what, "1"}; }
 inline OptionSpec repeat(const char* fallback) { return {"repeat", "N", "timed measurements; the median is reported", fallback}; }
 inline OptionSpec min_repeat_ms(const char* fallback) {
@@ -39,6 +42,7 @@ public:
   bool parse(const std::vector<std::string>& argv);
   std::string help(const std::string& summary) const;
 
+  const std::string& command() const { return command_; }
   bool has(const std::string& name) const { return values_.count(name) > 0; }
   std::string get(const std::string& name) const;  ///< the value, or the spec's default
   std::string require(const std::string& name) const;
@@ -51,5 +55,11 @@ private:
   std::vector<OptionSpec> specs_;
   std::map<std::string, std::string> values_;
 };
+
+/// The layers of --workload or --suite (a command takes exactly one of them).
+std::vector<Workload> selected_workloads(const Args& args);
+
+/// --repeat and --min-repeat-ms as timing options.
+TimingOptions timing_options(const Args& args);
 
 } // namespace convtune::cli

@@ -247,15 +247,12 @@ int cmd_bench(const std::vector<std::string>& argv) {
     std::cout << args.help("usage: convtune bench (--workload SPEC | --suite NAME) [--backends LIST] [--threads T] [--json]");
     return 0;
   }
-  if (args.has("workload") == args.has("suite")) throw UserError("bench needs exactly one of --workload and --suite");
-  std::vector<Workload> workloads =
-      args.has("suite") ? suite_layers(args.get("suite")) : std::vector<Workload>{parse_workload(args.get("workload"))};
+  const std::vector<Workload> workloads = selected_workloads(args);
   const int threads = int(args.get_int("threads", 1));
-  TimingOptions timing;
-  timing.measurements = int(args.get_int("repeat", 1));
-  timing.min_measurement_ms = args.get_double("min-repeat-ms", 0);
+  const TimingOptions timing = timing_options(args);
   const uint64_t seed = uint64_t(args.get_int("seed", 0));
   Target target = parse_target(args.get("target"));
+  const bool db_exists = bool(std::ifstream(args.get("db")));
   std::vector<std::string> backends;
   if (args.has("backends")) {
     backends = split_list(args.get("backends"));
@@ -265,7 +262,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
     backends = {"naive", "im2col"};
     if (onednn_available()) backends.push_back("onednn");
     backends.push_back("default");
-    if (std::ifstream(args.get("db"))) backends.push_back("tuned");
+    if (db_exists) backends.push_back("tuned");
   }
   for (const std::string& b : backends) {
     // A schedule file is read up front, so a bad one fails before minutes of measuring.
@@ -275,7 +272,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   // The database is read only when a row asks for it (or by default, when the file exists).
   std::unique_ptr<Database> db;
   const bool wants_tuned = std::find(backends.begin(), backends.end(), "tuned") != backends.end();
-  if (wants_tuned && (args.has("db") || std::ifstream(args.get("db")))) {
+  if (wants_tuned && (args.has("db") || db_exists)) {
     db = std::make_unique<Database>(args.get("db"));
     db->load(std::cerr);
   }

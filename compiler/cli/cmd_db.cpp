@@ -28,11 +28,11 @@ int cmd_db(const std::vector<std::string>& argv) {
   if (action != "best" && action != "list" && action != "export") {
     throw UserError("unknown db action '" + action + "' (expected best, list or export)");
   }
-  std::vector<OptionSpec> specs = {{"db", "FILE", "the tuning database", "convtune.db.jsonl"}, {"json", "", "print JSON", ""}};
+  std::vector<OptionSpec> specs = {options::db("the tuning database"), options::json()};
   if (action == "best") {
-    specs.push_back({"workload", "SPEC", "the layer", ""});
-    specs.push_back({"target", "T", "the target: cpu (the host)", "cpu"});
-    specs.push_back({"threads", "T", "the thread count the records were measured with", "1"});
+    specs.push_back(options::workload());
+    specs.push_back(options::target("the target: cpu (the host)"));
+    specs.push_back(options::threads("the thread count the records were measured with"));
   }
   if (action == "export") specs.push_back({"format", "F", "csv", "csv"});
   Args args("db " + action, specs);

@@ -33,9 +33,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   Workload wl = parse_workload(args.require("workload"));
   Target target = parse_target(args.get("target"));
   const int64_t threads = args.get_int("threads", 1);
-  TimingOptions timing;
-  timing.measurements = int(args.get_int("repeat", 1));
-  timing.min_measurement_ms = args.get_double("min-repeat-ms", 0);
+  const TimingOptions timing = timing_options(args);
   const uint64_t seed = uint64_t(args.get_int("seed", 0));
   LowerOptions lower_options;
   lower_options.dump_ir = args.has("dump-ir");

@@ -30,8 +30,8 @@ std::string si(double value) {
 int cmd_show(const std::vector<std::string>& argv) {
   Args args("show", {options::workload(),
                      {"schedule", "S", "naive (the algorithm), default, or a schedule/config JSON file", "naive"},
-                     {"target", "T", "the target whose roofline and vector width apply: cpu", "cpu"},
-                     {"threads", "T", "threads for the roofline bound", "1"},
+                     options::target("the target whose roofline and vector width apply: cpu"),
+                     options::threads("threads for the roofline bound"),
                      options::json()});
   if (!args.parse(argv)) {
     std::cout << args.help("usage: convtune show --workload SPEC [--schedule S] [--json]");

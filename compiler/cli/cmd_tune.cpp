@@ -118,7 +118,7 @@ int cmd_tune(const std::vector<std::string>& argv) {
                      {"timeout", "S", "seconds a candidate may take (compile, check, measure)", "10"},
                      options::repeat("5"),
                      options::min_repeat_ms("50"),
-                     {"flush-cache", "", "evict the caches before each measurement", ""},
+                     {"flush-cache", "", "evict the caches before each measurement (its first call starts cold; the repeats within it run warm)", ""},
                      {"serial-compile", "", "never compile the next candidate while one is measured", ""},
                      {"early-stop", "N", "stop after N trials without a 1% gain (0: never)", "0"},
                      {"transfer", "", "warm the model with other layers' records on this target", ""},
@@ -128,18 +128,12 @@ int cmd_tune(const std::vector<std::string>& argv) {
     std::cout << args.help("usage: convtune tune (--workload SPEC | --suite NAME) [--trials N] [--tuner T] [--db FILE] [--threads T] [--json]");
     return 0;
   }
-  if (args.has("workload") == args.has("suite")) throw UserError("tune needs exactly one of --workload and --suite");
-  std::vector<Workload> layers =
-      args.has("suite") ? suite_layers(args.get("suite")) : std::vector<Workload>{parse_workload(args.get("workload"))};
+  const std::vector<Workload> layers = selected_workloads(args);
   const Target target = parse_target(args.get("target"));
   TuneOptions options;
   options.trials = int(args.get_int("trials", 1));
   options.tuner = args.get("tuner");
-  // An unknown name is refused before anything runs (the same message make_searcher gives).
-  const auto& names = searcher_names();
-  if (std::find(names.begin(), names.end(), options.tuner) == names.end()) {
-    throw UserError("invalid --tuner '" + options.tuner + "': expected bted, gp, anneal or random");
-  }
+  check_searcher_name(options.tuner);  // before anything runs
   options.acquisition = args.get("acquisition");
   if (options.acquisition != "ei" && options.acquisition != "ucb") {
     throw UserError("invalid --acquisition '" + options.acquisition + "': expected ei or ucb");
@@ -150,8 +144,9 @@ int cmd_tune(const std::vector<std::string>& argv) {
   options.transfer = args.has("transfer");
   MeasureOptions mo;
   mo.threads = int(args.get_int("threads", 1));
-  mo.repeat = int(args.get_int("repeat", 1));
-  mo.min_repeat_ms = args.get_double("min-repeat-ms", 0);
+  const TimingOptions timing = timing_options(args);
+  mo.repeat = timing.measurements;
+  mo.min_repeat_ms = timing.min_measurement_ms;
   mo.timeout_s = args.get_double("timeout", 0.1);
   mo.flush_cache = args.has("flush-cache");
   mo.overlap_compile = !args.has("serial-compile");
