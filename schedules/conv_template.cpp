@@ -184,7 +184,10 @@ Config default_config(const Workload& wl, const Target& target) {
 }
 
 Schedule make_schedule(const Workload& wl, const Target& target, const Config& config) {
-  KnobSpace space = knob_space(wl, target);
+  return make_schedule(wl, knob_space(wl, target), config);
+}
+
+Schedule make_schedule(const Workload& wl, const KnobSpace& space, const Config& config) {
   space.index_of(config);  // refuses values outside the space, naming the knob
   Schedule sch;
   sch.template_name = space.template_name;

@@ -56,6 +56,8 @@ Config default_config(const Workload& wl, const Target& target);
 
 /// The schedule a config stands for. UserError naming the knob when the config is not in the space.
 Schedule make_schedule(const Workload& wl, const Target& target, const Config& config);
+/// The same with the space already built (the tuner builds it once per layer).
+Schedule make_schedule(const Workload& wl, const KnobSpace& space, const Config& config);
 
 nlohmann::json config_to_json(const Config& config);
 Config config_from_json(const nlohmann::json& j);

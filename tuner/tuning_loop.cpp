@@ -56,6 +56,7 @@ public:
     ctx.features = [wl, target, threads](const Config& c) { return config_features(wl, target, threads, c); };
     ctx.seed = options.seed;
     ctx.acquisition = options.acquisition;
+    space_ = ctx.space;
     template_name_ = ctx.space.template_name;
     template_version_ = ctx.space.template_version;
     if (options.transfer) ctx.transfer = transfer_records(db, wl, target, threads, template_name_);
@@ -116,7 +117,7 @@ private:
     std::vector<Candidate> candidates;
     for (const Config& c : batch) {
       const int trial = result.new_trials + int(candidates.size()) + 1;
-      candidates.push_back({wl_, make_schedule(wl_, target_, c), options_.test_hook ? options_.test_hook(trial) : ""});
+      candidates.push_back({wl_, make_schedule(wl_, space_, c), options_.test_hook ? options_.test_hook(trial) : ""});
     }
     measurer_.measure_all(candidates, [&](size_t i, const MeasureResult& m) {
       record(batch[i], candidates[i].schedule, m, trials, progress);
@@ -169,6 +170,7 @@ private:
   const std::string slot_;
   const Config default_cfg_;
   const std::chrono::steady_clock::time_point start_;
+  KnobSpace space_;  ///< built once: each candidate's schedule is made from it
   std::string template_name_;
   int template_version_ = 0;
   std::unique_ptr<Searcher> searcher_;
