@@ -1,9 +1,9 @@
 /// \file The LLVM code generator: a visitor over the IR with a scope of values and ranges.
 ///
 /// Layout of the module: one internal function per stage taking the buffer table's pointers,
-/// the C ABI entry `NAME(input, weights, output)` that allocates the temporaries and calls the
-/// stages, and `NAME_stage(index, buffers)` that runs one stage alone (for timing layout
-/// transforms apart). Parallel loops are outlined into `(closure, begin, end)` functions handed
+/// then the entries of the kernel ABI (ir/kernel_abi.h): `NAME_run` over a caller's workspace,
+/// the allocating `NAME`, and `NAME_stage(index, buffers)` that runs one stage alone (for
+/// timing layout transforms apart). Parallel loops are outlined into `(closure, begin, end)` functions handed
 /// to convtune_parallel_for. Vectorized loops are widened here, lane by lane, into LLVM vector
 /// instructions (see emit_vectorized_loop), so vector code does not depend on LLVM's loop
 /// vectorizer noticing the opportunity.
@@ -18,6 +18,7 @@
 #include "ir/error.h"
 #include "ir/interval.h"
 #include "ir/ir_visitor.h"
+#include "ir/kernel_abi.h"
 #include "targets/llvm_compat.h"
 
 namespace convtune {
@@ -178,7 +179,7 @@ public:
     builder_.setFastMathFlags(fmf);
   }
 
-  std::unique_ptr<llvm::Module> run(const LoopNest& nest) {
+  std::unique_ptr<llvm::Module> run(const LoopNest& nest, const KernelAbi& abi) {
     auto module = std::make_unique<llvm::Module>(nest.name, ctx_);
     module_ = module.get();
     name_ = nest.name;
@@ -207,21 +208,49 @@ public:
       stage_fns.push_back(fn);
     }
 
-    // 2. The C ABI entry: temporaries on the heap, the stages in order.
-    auto* entry_type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), {ptr_, ptr_, ptr_}, false);
+    // 2. `NAME_run(input, weights, output, workspace)`: the temporaries at their workspace
+    //    offsets, the stages in order.
+    llvm::Type* i32 = llvm::Type::getInt32Ty(ctx_);
+    auto* run_type = llvm::FunctionType::get(i32, {ptr_, ptr_, ptr_, ptr_}, false);
+    llvm::Function* run = llvm::Function::Create(run_type, llvm::Function::ExternalLinkage, nest.name + "_run", module_);
+    run->addFnAttr(llvm::Attribute::NoUnwind);
+    begin_function(run);
+    std::vector<llvm::Value*> args;
+    for (unsigned i = 0; i < 3; ++i) {
+      run->getArg(i)->setName(abi.params[i].name);
+      run->getArg(i)->addAttr(llvm::Attribute::NoAlias);
+      args.push_back(run->getArg(i));
+    }
+    run->getArg(3)->setName("workspace");
+    for (const AbiTemporary& t : abi.temporaries) {
+      args.push_back(builder_.CreateConstInBoundsGEP1_64(llvm::Type::getInt8Ty(ctx_), run->getArg(3), uint64_t(t.offset_bytes), t.name));
+    }
+    for (llvm::Function* fn : stage_fns) builder_.CreateCall(fn, args);
+    builder_.CreateRet(llvm::ConstantInt::get(i32, kKernelOk));
+
+    // The convenience entry `NAME(input, weights, output)`: one workspace allocation per call.
+    auto* entry_type = llvm::FunctionType::get(i32, {ptr_, ptr_, ptr_}, false);
     llvm::Function* entry = llvm::Function::Create(entry_type, llvm::Function::ExternalLinkage, nest.name, module_);
     entry->addFnAttr(llvm::Attribute::NoUnwind);
     begin_function(entry);
-    std::vector<llvm::Value*> args = {entry->getArg(0), entry->getArg(1), entry->getArg(2)};
-    const char* arg_names[] = {"input", "weights", "output"};
-    for (unsigned i = 0; i < 3; ++i) {
-      entry->getArg(i)->setName(arg_names[i]);
-      entry->getArg(i)->addAttr(llvm::Attribute::NoAlias);
+    std::vector<llvm::Value*> entry_args = {entry->getArg(0), entry->getArg(1), entry->getArg(2)};
+    for (unsigned i = 0; i < 3; ++i) entry->getArg(i)->setName(abi.params[i].name);
+    if (abi.workspace_bytes == 0) {
+      entry_args.push_back(llvm::ConstantPointerNull::get(llvm::cast<llvm::PointerType>(ptr_)));
+      builder_.CreateRet(builder_.CreateCall(run, entry_args));
+    } else {
+      llvm::Value* workspace = heap_alloc(abi.workspace_bytes, "workspace");
+      llvm::BasicBlock* ok = llvm::BasicBlock::Create(ctx_, "allocated", entry);
+      llvm::BasicBlock* failed = llvm::BasicBlock::Create(ctx_, "out_of_memory", entry);
+      builder_.CreateCondBr(builder_.CreateIsNull(workspace), failed, ok);
+      builder_.SetInsertPoint(failed);
+      builder_.CreateRet(llvm::ConstantInt::get(i32, kKernelOutOfMemory));
+      builder_.SetInsertPoint(ok);
+      entry_args.push_back(workspace);
+      llvm::Value* status = builder_.CreateCall(run, entry_args);
+      heap_free(workspace);
+      builder_.CreateRet(status);
     }
-    for (const BufferRef& t : nest.temporaries) args.push_back(heap_alloc(*t));
-    for (llvm::Function* fn : stage_fns) builder_.CreateCall(fn, args);
-    for (size_t i = 3; i < args.size(); ++i) heap_free(args[i]);
-    builder_.CreateRetVoid();
 
     // 3. `NAME_stage(index, buffers)`: one stage alone, buffers as a table of pointers.
     auto* one_type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), {i64_, ptr_}, false);
@@ -253,10 +282,12 @@ private:
     builder_.SetInsertPoint(entry_);
   }
 
-  llvm::Value* heap_alloc(const Buffer& b) {
+  /// aligned_alloc of `bytes` rounded up to the ABI's alignment (which aligned_alloc requires).
+  llvm::Value* heap_alloc(int64_t bytes, const std::string& name) {
     llvm::FunctionCallee alloc = module_->getOrInsertFunction("aligned_alloc", ptr_, i64_, i64_);
-    const int64_t bytes = (b.elements() * 4 + 63) / 64 * 64;
-    return builder_.CreateCall(alloc, {llvm::ConstantInt::get(i64_, 64), llvm::ConstantInt::get(i64_, bytes)}, b.name);
+    const int64_t align = KernelAbi::kWorkspaceAlign;
+    const int64_t rounded = (bytes + align - 1) / align * align;
+    return builder_.CreateCall(alloc, {llvm::ConstantInt::get(i64_, align), llvm::ConstantInt::get(i64_, rounded)}, name);
   }
   void heap_free(llvm::Value* p) {
     llvm::FunctionCallee release = module_->getOrInsertFunction("free", llvm::Type::getVoidTy(ctx_), ptr_);
@@ -699,7 +730,7 @@ private:
       base = alloca;
       break;
     }
-    case MemoryScope::Heap: base = heap_alloc(b); break;
+    case MemoryScope::Heap: base = heap_alloc(b.elements() * int64_t(sizeof(float)), b.name); break;
     default:
       throw UserError("buffer '" + b.name + "' lives in GPU shared memory, which the cpu target has not");
     }
@@ -747,10 +778,10 @@ private:
 
 } // namespace
 
-std::unique_ptr<llvm::Module> codegen_llvm(const LoopNest& nest, const Target& target,
+std::unique_ptr<llvm::Module> codegen_llvm(const LoopNest& nest, const KernelAbi& abi, const Target& target,
                                            llvm::LLVMContext& context) {
   internal_check(target.kind == TargetKind::Cpu, "codegen_llvm: only CPU targets so far");
-  return CodeGen(context).run(nest);
+  return CodeGen(context).run(nest, abi);
 }
 
 } // namespace convtune

@@ -9,9 +9,10 @@ namespace convtune {
 
 std::unique_ptr<JitKernel> compile_jit(const LoopNest& nest, const Target& target,
                                        const LowerOptions& options) {
+  require_host_can_run(target);
   auto tm = make_target_machine(target);
   LoweredModule lowered = lower(nest, target, *tm, options);
-  return HostJit::instance().add(std::move(lowered.module), std::move(lowered.context), lowered.function);
+  return HostJit::instance().add(std::move(lowered.module), std::move(lowered.context), std::move(lowered.abi));
 }
 
 std::string compile_assembly(const LoopNest& nest, const Target& target, const LowerOptions& options) {

@@ -1,18 +1,22 @@
-/// \file Running a compiled nest's stages over a table of buffers.
+/// \file The runnable-candidate harness over a compiled kernel's ABI.
 #include "compiler/kernel_runner.h"
 
-#include <algorithm>
+#include "compiler/compile.h"
+#include "ir/error.h"
 
 namespace convtune {
 
-KernelRunner::KernelRunner(const LoopNest& nest, std::unique_ptr<JitKernel> kernel)
-    : kernel_(std::move(kernel)) {
-  for (const NestStage& s : nest.stages) stages_.push_back(s.kind);
-  table_.assign(3, nullptr);
-  for (const BufferRef& t : nest.temporaries) {
-    temporaries_.emplace_back(t->elements());
-    table_.push_back(temporaries_.back().data());
-  }
+KernelRunner::KernelRunner(std::unique_ptr<JitKernel> kernel)
+    : kernel_(std::move(kernel)), workspace_(kernel_->abi().workspace_bytes / int64_t(sizeof(float))) {
+  const KernelAbi& abi = kernel_->abi();
+  table_.assign(abi.params.size(), nullptr);
+  char* base = reinterpret_cast<char*>(workspace_.data());
+  for (const AbiTemporary& t : abi.temporaries) table_.push_back(reinterpret_cast<float*>(base + t.offset_bytes));
+}
+
+std::unique_ptr<KernelRunner> KernelRunner::compile(const Workload& wl, const Schedule& schedule, const Target& target,
+                                                    const LowerOptions& options) {
+  return std::make_unique<KernelRunner>(compile_jit(scheduled_nest(wl, schedule), target, options));
 }
 
 void KernelRunner::bind(const float* input, const float* weights, float* output) {
@@ -22,14 +26,21 @@ void KernelRunner::bind(const float* input, const float* weights, float* output)
   table_[2] = output;
 }
 
+void KernelRunner::run() {
+  const int status = kernel_->run_function()(table_[0], table_[1], table_[2], workspace_.data());
+  internal_check(status == kKernelOk, "kernel " + abi().name + " returned " + std::to_string(status));
+}
+
 void KernelRunner::run_stages(StageKind kind) const {
-  for (size_t i = 0; i < stages_.size(); ++i) {
-    if (stages_[i] == kind) kernel_->stage_function()(int64_t(i), table_.data());
+  const std::vector<AbiStage>& stages = abi().stages;
+  for (size_t i = 0; i < stages.size(); ++i) {
+    if (stages[i].kind == kind) kernel_->stage_function()(int64_t(i), table_.data());
   }
 }
 
-bool KernelRunner::has_stage(StageKind kind) const {
-  return std::find(stages_.begin(), stages_.end(), kind) != stages_.end();
+Agreement KernelRunner::check(ConvProblem& problem) {
+  bind(problem.input.data(), problem.weights.data(), problem.output.data());
+  return problem.check([&] { run(); });
 }
 
 } // namespace convtune

@@ -1,32 +1,46 @@
-/// \file A compiled nest bound to its buffers: the whole kernel, or its stages one by one, so
-/// layout transforms can be timed apart from the compute stage.
+/// \file The runnable-candidate harness: compile a schedule, bind it to a layer's tensors,
+/// check it against the reference, and run it whole or stage by stage. `run`, `bench` and the
+/// tuning worker all go through it; its buffers and stages come from the kernel ABI.
 #pragma once
 
 #include <memory>
 #include <vector>
 
-#include "ir/ir.h"
+#include "compiler/lower_options.h"
+#include "ir/kernel_abi.h"
+#include "runtime/conv_problem.h"
 #include "runtime/tensor.h"
+#include "schedules/schedule.h"
 #include "targets/jit_kernel.h"
+#include "targets/target.h"
 
 namespace convtune {
 
 class KernelRunner {
 public:
-  /// Allocates the nest's temporaries; `kernel` must be `nest` compiled.
-  KernelRunner(const LoopNest& nest, std::unique_ptr<JitKernel> kernel);
+  /// Takes a compiled kernel; allocates its workspace once, as the ABI sizes it.
+  explicit KernelRunner(std::unique_ptr<JitKernel> kernel);
+  /// Lowers and JIT-compiles `schedule` for `wl` on `target` (UserError when it cannot run here).
+  static std::unique_ptr<KernelRunner> compile(const Workload& wl, const Schedule& schedule, const Target& target,
+                                               const LowerOptions& options = {});
 
-  /// Binds the tensors the stage functions use.
+  const KernelAbi& abi() const { return kernel_->abi(); }
+
+  /// Binds the tensors the entries use.
   void bind(const float* input, const float* weights, float* output);
-  /// Runs every stage of this kind, in nest order (nothing when there is none).
+  /// The whole kernel through `NAME_run` over the held workspace: every stage, no allocation.
+  void run();
+  /// Runs every stage of this kind, in ABI order (nothing when there is none).
   void run_stages(StageKind kind) const;
-  bool has_stage(StageKind kind) const;
+  bool has_stage(StageKind kind) const { return abi().has_stage(kind); }
+
+  /// Binds to `problem`, runs the whole kernel once and compares with the reference.
+  Agreement check(ConvProblem& problem);
 
 private:
-  std::vector<StageKind> stages_;  ///< the kind of each stage, in nest order
   std::unique_ptr<JitKernel> kernel_;
-  std::vector<Tensor> temporaries_;
-  std::vector<float*> table_;
+  Tensor workspace_;           ///< 64-byte aligned, workspace_bytes long
+  std::vector<float*> table_;  ///< the stage table: parameters, then temporaries in the workspace
 };
 
 } // namespace convtune

@@ -49,6 +49,7 @@ private:
 
 LoweredModule lower(const LoopNest& input, const Target& target, llvm::TargetMachine& tm,
                     const LowerOptions& options) {
+  require_codegen_support(target);
   StepLog log(options);
   log.dump("schedule", input);
 
@@ -63,12 +64,13 @@ LoweredModule lower(const LoopNest& input, const Target& target, llvm::TargetMac
   LoweredModule out;
   out.context = std::make_unique<llvm::LLVMContext>();
   out.function = nest.name;
-  out.module = log.run("codegen", [&] { return codegen_llvm(nest, target, *out.context); });
+  out.abi = kernel_abi(nest);
+  out.module = log.run("codegen", [&] { return codegen_llvm(nest, out.abi, target, *out.context); });
   prepare_module(*out.module, tm);
   log.dump("codegen", *out.module);
 
   // 4. LLVM's O3 pipeline, tuned for this target's CPU.
-  log.run("optimize", [&] { optimize_module(*out.module, tm); return 0; });
+  log.run("optimize", [&] { optimize_module(*out.module, tm, options.llvm_vectorizers); return 0; });
   log.dump("optimize", *out.module);
   return out;
 }

@@ -9,6 +9,7 @@
 #include <llvm/Target/TargetMachine.h>
 
 #include "compiler/lower_options.h"
+#include "ir/kernel_abi.h"
 #include "ir/ir.h"
 #include "targets/target.h"
 
@@ -18,6 +19,7 @@ struct LoweredModule {
   std::unique_ptr<llvm::LLVMContext> context;
   std::unique_ptr<llvm::Module> module;
   std::string function;  ///< the kernel's symbol
+  KernelAbi abi;         ///< what the kernel's entries take and need
 };
 
 /// Runs every step from the scheduled nest to an O3-optimised module for `tm`.

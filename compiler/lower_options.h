@@ -8,6 +8,9 @@ struct LowerOptions {
   bool dump_ir = false;
   /// Print each step's time to stderr (also on when CONVTUNE_LOG_PASSES is set).
   bool log_timings = false;
+  /// Let LLVM's loop and SLP vectorizers run. Vectorized loops are widened by convtune itself;
+  /// turning these off shows (and tests) that widening alone.
+  bool llvm_vectorizers = true;
 };
 
 } // namespace convtune

@@ -15,8 +15,6 @@ std::vector<int64_t> divisors_up_to(int64_t n, int64_t limit) {
   return d;
 }
 
-int vector_registers(const Target& t) { return t.vector_bits >= 512 ? 32 : 16; }
-
 /// The width block in [lo, hi] that wastes the fewest columns of the last tile; ties go to
 /// the wider block (fewer tiles).
 int64_t least_waste_block(int64_t extent, int64_t lo, int64_t hi) {
@@ -165,7 +163,7 @@ KnobSpace knob_space(const Workload& wl, const Target& target) {
 
 Config default_config(const Workload& wl, const Target& target) {
   const int64_t lanes = target.vector_lanes();
-  const int regs = vector_registers(target);
+  const int regs = target.vector_registers;
   if (template_for(wl) == "depthwise_nchwc") {
     // Each tile column holds one accumulator; keep a few registers for inputs and weights.
     const int64_t ow = least_waste_block(wl.q(), (regs - 4) / 2, regs - 4);

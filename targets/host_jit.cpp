@@ -38,8 +38,8 @@ struct JitKernel::Impl {
   std::mutex* mutex;
 };
 
-JitKernel::JitKernel(std::unique_ptr<Impl> impl, ConvKernelFn fn, StageFn stage_fn)
-    : impl_(std::move(impl)), fn_(fn), stage_fn_(stage_fn) {}
+JitKernel::JitKernel(std::unique_ptr<Impl> impl, KernelAbi abi, KernelFn fn, KernelRunFn run_fn, StageFn stage_fn)
+    : impl_(std::move(impl)), abi_(std::move(abi)), fn_(fn), run_fn_(run_fn), stage_fn_(stage_fn) {}
 
 JitKernel::~JitKernel() {
   std::lock_guard<std::mutex> lock(*impl_->mutex);
@@ -80,8 +80,8 @@ void HostJit::define_runtime_symbol(const std::string& name, void* address) {
 }
 
 std::unique_ptr<JitKernel> HostJit::add(std::unique_ptr<llvm::Module> module,
-                                        std::unique_ptr<llvm::LLVMContext> context,
-                                        const std::string& name) {
+                                        std::unique_ptr<llvm::LLVMContext> context, KernelAbi abi) {
+  const std::string name = abi.name;
   std::lock_guard<std::mutex> lock(state_->mutex);
   auto& jit = *state_->jit;
   // Kernels of the same name live side by side (a tuning session holds many candidates), so
@@ -96,10 +96,10 @@ std::unique_ptr<JitKernel> HostJit::add(std::unique_ptr<llvm::Module> module,
   impl->tracker = jit.getMainJITDylib().createResourceTracker();
   unwrap(jit.addIRModule(impl->tracker, llvm::orc::ThreadSafeModule(std::move(module), std::move(context))),
          "adding module " + name);
-  llvm::orc::ExecutorAddr entry = unwrap(jit.lookup(name + suffix), "looking up " + name);
-  llvm::orc::ExecutorAddr stage = unwrap(jit.lookup(name + "_stage" + suffix), "looking up " + name + "_stage");
-  return std::unique_ptr<JitKernel>(
-      new JitKernel(std::move(impl), entry.toPtr<ConvKernelFn>(), stage.toPtr<StageFn>()));
+  auto lookup = [&](const std::string& symbol) { return unwrap(jit.lookup(symbol + suffix), "looking up " + symbol); };
+  const auto entry = lookup(name), run = lookup(name + "_run"), stage = lookup(name + "_stage");
+  return std::unique_ptr<JitKernel>(new JitKernel(std::move(impl), std::move(abi), entry.toPtr<KernelFn>(),
+                                                  run.toPtr<KernelRunFn>(), stage.toPtr<StageFn>()));
 }
 
 } // namespace convtune

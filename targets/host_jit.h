@@ -17,9 +17,9 @@ namespace convtune {
 class HostJit {
 public:
   static HostJit& instance();
-  /// Adds an already optimised module and returns its function `name`.
+  /// Adds an already optimised module and returns the entries of the kernel `abi.name`.
   std::unique_ptr<JitKernel> add(std::unique_ptr<llvm::Module> module,
-                                 std::unique_ptr<llvm::LLVMContext> context, const std::string& name);
+                                 std::unique_ptr<llvm::LLVMContext> context, KernelAbi abi);
   /// Resolves symbols of convtune's runtime (the thread pool) for generated code.
   void define_runtime_symbol(const std::string& name, void* address);
 

@@ -47,7 +47,7 @@ void prepare_module(llvm::Module& module, const llvm::TargetMachine& tm) {
   }
 }
 
-void optimize_module(llvm::Module& module, llvm::TargetMachine& tm) {
+void optimize_module(llvm::Module& module, llvm::TargetMachine& tm, bool llvm_vectorizers) {
   std::string broken;
   llvm::raw_string_ostream os(broken);
   if (llvm::verifyModule(module, &os)) throw InternalError("codegen produced invalid LLVM IR: " + os.str());
@@ -57,8 +57,8 @@ void optimize_module(llvm::Module& module, llvm::TargetMachine& tm) {
   llvm::CGSCCAnalysisManager cgam;
   llvm::ModuleAnalysisManager mam;
   llvm::PipelineTuningOptions tuning;
-  tuning.LoopVectorization = true;
-  tuning.SLPVectorization = true;
+  tuning.LoopVectorization = llvm_vectorizers;
+  tuning.SLPVectorization = llvm_vectorizers;
   tuning.LoopUnrolling = true;
   llvm::PassBuilder pb(&tm, tuning);
   pb.registerModuleAnalyses(mam);

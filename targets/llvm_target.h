@@ -22,8 +22,9 @@ std::unique_ptr<llvm::TargetMachine> make_target_machine(const Target& target);
 /// function, so the optimiser's cost model sees the real machine.
 void prepare_module(llvm::Module& module, const llvm::TargetMachine& tm);
 
-/// Runs LLVM's O3 module pipeline, built with the target machine.
-void optimize_module(llvm::Module& module, llvm::TargetMachine& tm);
+/// Runs LLVM's O3 module pipeline, built with the target machine; `llvm_vectorizers` false
+/// leaves LLVM's loop and SLP vectorizers out.
+void optimize_module(llvm::Module& module, llvm::TargetMachine& tm, bool llvm_vectorizers = true);
 
 /// The module as target assembly text (for inspection and tests).
 std::string emit_assembly(llvm::Module& module, llvm::TargetMachine& tm);

@@ -17,7 +17,7 @@ inline Agreement run_and_check(const Workload& wl, const LoopNest& nest, uint64_
   weights.fill_random(seed + 1);
   output.fill_random(seed + 2);
   auto kernel = compile_jit(nest, host_target());
-  (*kernel)(input.data(), weights.data(), output.data());
+  REQUIRE((*kernel)(input.data(), weights.data(), output.data()) == kKernelOk);
   return check_against_reference(wl, reference_conv(wl, input, weights), output);
 }
 

@@ -38,7 +38,7 @@ std::vector<std::string> feature_names(const std::string& template_name) {
 
 std::vector<double> config_features(const Workload& wl, const Target& target, int threads, const Config& c) {
   const int64_t lanes = target.vector_lanes();
-  const int64_t regs = target.vector_bits >= 512 ? 32 : 16;
+  const int64_t regs = target.vector_registers;
   const bool depthwise = template_for(wl) == "depthwise_nchwc";
   const int64_t ow = knob(c, "ow_bn"), oh = knob(c, "oh_bn");
   std::vector<double> f;

@@ -209,6 +209,7 @@ void Measurer::run_jobs(std::vector<nlohmann::json> jobs, const std::function<vo
       result.gflops = j.value("gflops", 0.0);
       result.compile_ms = j.value("compile_ms", 0.0);
       result.worker_rss_kb = j.value("rss_kb", 0L);
+      result.target_key = j.value("target", "");
       in_flight.pop_front();
     }
     failed_sends = 0;
@@ -220,6 +221,7 @@ void Measurer::run_jobs(std::vector<nlohmann::json> jobs, const std::function<vo
 nlohmann::json Measurer::job(const std::string& kind, const Workload& wl) const {
   return {{"kind", kind},
           {"workload", wl},
+          {"target", options_.target},
           {"threads", options_.threads},
           {"repeat", options_.repeat},
           {"min_repeat_ms", options_.min_repeat_ms},

@@ -18,6 +18,7 @@
 namespace convtune {
 
 struct MeasureOptions {
+  std::string target = "cpu";    ///< the --target name the worker compiles for
   int threads = 1;
   int repeat = 5;                ///< timed measurements per candidate
   double min_repeat_ms = 50;     ///< each measurement repeats the call for at least this long
@@ -37,6 +38,7 @@ struct MeasureResult {
   double compile_ms = 0;         ///< lowering and JIT, in the worker
   double wall_ms = 0;            ///< from the previous answer (or the send) to this one, as the parent saw it
   long worker_rss_kb = 0;        ///< the worker's resident size after the trial
+  std::string target_key;        ///< the key of the target the worker compiled for
 };
 
 /// One candidate to measure. `test_hook` ("crash", "hang" or "wrong") makes the worker

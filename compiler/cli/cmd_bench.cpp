@@ -14,12 +14,11 @@
 
 #include "compiler/cli/args.h"
 #include "compiler/cli/commands.h"
-#include "compiler/compile.h"
 #include "compiler/kernel_runner.h"
 #include "ir/suites.h"
 #include "runtime/baseline.h"
 #include "runtime/measure.h"
-#include "runtime/reference_conv.h"
+#include "runtime/conv_problem.h"
 #include "runtime/thread_pool.h"
 #include "schedules/conv_template.h"
 #include "tuner/database.h"
@@ -46,11 +45,7 @@ struct Prepared {
   std::function<void(Tensor&)> finish;
 };
 
-struct Layer {
-  Workload wl;
-  Tensor input, weights, output;
-  Reference ref;
-};
+using Layer = ConvProblem;
 
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
@@ -74,8 +69,7 @@ void check_backend_name(const std::string& b) {
 /// Compiles a convtune schedule; the compute stage is timed, packing and unpacking apart.
 Prepared prepare_convtune(Layer& layer, const Target& target, const Schedule& schedule, Row& row,
                           std::vector<std::shared_ptr<KernelRunner>>& keep) {
-  LoopNest nest = scheduled_nest(layer.wl, schedule);
-  auto runner = std::make_shared<KernelRunner>(nest, compile_jit(nest, target));
+  std::shared_ptr<KernelRunner> runner = KernelRunner::compile(layer.wl, schedule, target);
   keep.push_back(runner);
   runner->bind(layer.input.data(), layer.weights.data(), layer.output.data());
   const bool staged = runner->has_stage(StageKind::PackInput) || runner->has_stage(StageKind::UnpackOutput);
@@ -140,10 +134,10 @@ std::vector<Row> bench_layer(Layer& layer, const Target& target, const std::vect
     }
     if (p) {
       // Correct before fast: a row whose result is wrong is reported, never timed.
-      layer.output.fill_random(99);
-      p->timed();
-      p->finish(layer.output);
-      row.agreement = check_against_reference(layer.wl, layer.ref, layer.output);
+      row.agreement = layer.check([&] {
+        p->timed();
+        p->finish(layer.output);
+      });
       if (row.agreement.ok) {
         prepared.push_back(*p);
         timed_rows.push_back(rows.size());
@@ -283,10 +277,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   std::map<std::string, std::vector<double>> ratios;  // backend -> ratio to oneDNN per layer
   std::vector<std::pair<std::string, std::vector<Row>>> summary;
   for (const Workload& wl : workloads) {
-    Layer layer{wl, Tensor(wl.input_elems()), Tensor(wl.weight_elems()), Tensor(wl.output_elems()), {}};
-    layer.input.fill_random(seed);
-    layer.weights.fill_random(seed + 1);
-    layer.ref = reference_conv(wl, layer.input, layer.weights);
+    Layer layer = ConvProblem::make(wl, seed);
     std::vector<Row> rows = bench_layer(layer, target, backends, threads, timing, db.get());
     const Row* onednn = find_row(rows, "onednn");
     nlohmann::json results = nlohmann::json::array();

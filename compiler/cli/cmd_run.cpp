@@ -6,10 +6,10 @@
 
 #include "compiler/cli/args.h"
 #include "compiler/cli/commands.h"
-#include "compiler/compile.h"
+#include "compiler/kernel_runner.h"
 #include "ir/workload.h"
 #include "runtime/measure.h"
-#include "runtime/reference_conv.h"
+#include "runtime/conv_problem.h"
 #include "runtime/thread_pool.h"
 #include "schedules/conv_template.h"
 #include "targets/target.h"
@@ -38,18 +38,13 @@ int cmd_run(const std::vector<std::string>& argv) {
   LowerOptions lower_options;
   lower_options.dump_ir = args.has("dump-ir");
 
-  Tensor input(wl.input_elems()), weights(wl.weight_elems()), output(wl.output_elems());
-  input.fill_random(seed);
-  weights.fill_random(seed + 1);
-
   const Schedule schedule = resolve_schedule(args.get("schedule"), wl, target);
-  auto kernel = compile_jit(scheduled_nest(wl, schedule), target, lower_options);
+  auto runner = KernelRunner::compile(wl, schedule, target, lower_options);
+  ConvProblem problem = ConvProblem::make(wl, seed);
   ScopedThreads scoped_threads{int(threads)};
-  (*kernel)(input.data(), weights.data(), output.data());
-  Reference ref = reference_conv(wl, input, weights);
-  Agreement agreement = check_against_reference(wl, ref, output);
+  const Agreement agreement = runner->check(problem);
   Timing t;
-  if (agreement.ok) t = measure([&] { (*kernel)(input.data(), weights.data(), output.data()); }, timing);
+  if (agreement.ok) t = measure([&] { runner->run(); }, timing);
   const double gflops = agreement.ok ? wl.flops() / (t.median_ms * 1e6) : 0;
 
   if (args.has("json")) {
@@ -60,7 +55,8 @@ int cmd_run(const std::vector<std::string>& argv) {
                         {"flops", wl.flops()},     {"median_ms", t.median_ms},
                         {"min_ms", t.min_ms},      {"max_ms", t.max_ms},
                         {"ms_per_call", t.ms_per_call}, {"gflops", gflops},
-                        {"timed", "whole call, layout transforms included"}};
+                        {"timed", "whole call over a held workspace, layout transforms included"},
+                        {"abi", runner->abi()}};
     std::cout << j.dump(2) << "\n";
     return agreement.ok ? 0 : 1;
   }
@@ -70,8 +66,8 @@ int cmd_run(const std::vector<std::string>& argv) {
               agreement.ok ? "ok" : "WRONG RESULT", agreement.max_abs_err, agreement.max_rel_err,
               agreement.tolerance);
   if (!agreement.ok) return 1;
-  // `run` times the whole C ABI call, packing of weights and input included; `bench` times the
-  // compute stage alone and reports the layout transforms apart.
+  // `run` times the whole kernel (NAME_run over a held workspace), packing of weights and input
+  // included; `bench` times the compute stage alone and reports the layout transforms apart.
   std::printf("time       median %.4g ms per whole call, layout transforms included (min %.4g, max %.4g; %zu x %d calls)\n",
               t.median_ms, t.min_ms, t.max_ms, t.ms_per_call.size(), t.calls_per_measurement);
   std::printf("speed      %.4g GFLOP/s (%sFLOP per call)\n", gflops, si(wl.flops()).c_str());

@@ -130,6 +130,7 @@ int cmd_tune(const std::vector<std::string>& argv) {
   }
   const std::vector<Workload> layers = selected_workloads(args);
   const Target target = parse_target(args.get("target"));
+  require_host_can_run(target);  // before the database is touched or a worker started
   TuneOptions options;
   options.trials = int(args.get_int("trials", 1));
   options.tuner = args.get("tuner");
@@ -143,6 +144,7 @@ int cmd_tune(const std::vector<std::string>& argv) {
   options.early_stop = int(args.get_int("early-stop", 0));
   options.transfer = args.has("transfer");
   MeasureOptions mo;
+  mo.target = target.name;
   mo.threads = int(args.get_int("threads", 1));
   const TimingOptions timing = timing_options(args);
   mo.repeat = timing.measurements;

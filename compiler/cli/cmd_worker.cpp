@@ -24,11 +24,10 @@
 #include <nlohmann/json.hpp>
 
 #include "compiler/cli/commands.h"
-#include "compiler/compile.h"
 #include "compiler/kernel_runner.h"
 #include "runtime/baseline.h"
 #include "runtime/measure.h"
-#include "runtime/reference_conv.h"
+#include "runtime/conv_problem.h"
 #include "runtime/thread_pool.h"
 #include "schedules/schedule.h"
 #include "targets/target.h"
@@ -38,19 +37,13 @@ namespace convtune::cli {
 
 namespace {
 
-/// The data and reference of a workload, computed once per worker.
-struct Case {
-  Workload wl;
-  Tensor input, weights, output;
-  Reference ref;
-};
-
 /// A job as the reader leaves it: parsed, and compiled when it is a candidate.
 struct Prepared {
   nlohmann::json job;
   std::optional<Workload> wl;
   std::unique_ptr<KernelRunner> runner;
   std::string error;        ///< "bad_job: ..." or "compile_error: ..."; the job is answered with it
+  std::string target_key;   ///< the key of the target the candidate was compiled for
   double compile_ms = 0;
 };
 
@@ -93,13 +86,31 @@ std::string clipped(std::string what) {
   return what;
 }
 
-/// The reader's half: parse, validate, and compile a candidate. Never throws.
-Prepared prepare(const std::string& line, const Target& target) {
+/// The targets jobs name, parsed once and checked against this host.
+class TargetCache {
+public:
+  const Target& get(const std::string& name) {
+    auto it = targets_.find(name);
+    if (it != targets_.end()) return it->second;
+    Target t = parse_target(name);
+    require_host_can_run(t);
+    return targets_.emplace(name, std::move(t)).first->second;
+  }
+
+private:
+  std::map<std::string, Target> targets_;
+};
+
+/// The reader's half: parse, validate, and compile a candidate for the job's target. Never throws.
+Prepared prepare(const std::string& line, TargetCache& targets) {
   Prepared p;
+  const Target* target = nullptr;
   try {
     p.job = nlohmann::json::parse(line);
     p.wl = p.job.at("workload").get<Workload>();
     p.wl->validate();
+    target = &targets.get(p.job.value("target", "cpu"));
+    p.target_key = target->key();
   } catch (const std::exception& e) {
     p.error = "bad_job: " + clipped(e.what());
     return p;
@@ -112,9 +123,7 @@ Prepared prepare(const std::string& line, const Target& target) {
   }
   const auto start = std::chrono::steady_clock::now();
   try {
-    Schedule schedule = schedule_from_json(p.job.at("schedule"));
-    LoopNest nest = scheduled_nest(*p.wl, schedule);
-    p.runner = std::make_unique<KernelRunner>(nest, compile_jit(nest, target));
+    p.runner = KernelRunner::compile(*p.wl, schedule_from_json(p.job.at("schedule")), *target);
   } catch (const std::exception& e) {
     p.error = "compile_error: " + clipped(e.what());
   }
@@ -122,7 +131,7 @@ Prepared prepare(const std::string& line, const Target& target) {
   return p;
 }
 
-nlohmann::json timed_result(const Case& c, const std::function<void()>& fn, const nlohmann::json& job) {
+nlohmann::json timed_result(const ConvProblem& c, const std::function<void()>& fn, const nlohmann::json& job) {
   TimingOptions t;
   t.measurements = job.value("repeat", 5);
   t.min_measurement_ms = job.value("min_repeat_ms", 50.0);
@@ -135,30 +144,25 @@ nlohmann::json timed_result(const Case& c, const std::function<void()>& fn, cons
 }
 
 /// The measuring half: check the result against the reference, then time it.
-nlohmann::json run_prepared(Prepared& p, std::map<std::string, std::unique_ptr<Case>>& cases) {
+nlohmann::json run_prepared(Prepared& p, std::map<std::string, std::unique_ptr<ConvProblem>>& cases) {
   if (!p.error.empty()) return {{"ok", false}, {"error", p.error}, {"compile_ms", p.compile_ms}};
   const Workload& wl = *p.wl;
   auto& slot = cases[wl.key()];
-  if (!slot) {
-    slot = std::make_unique<Case>(Case{wl, Tensor(wl.input_elems()), Tensor(wl.weight_elems()), Tensor(wl.output_elems()), {}});
-    slot->input.fill_random(1);
-    slot->weights.fill_random(2);
-    slot->ref = reference_conv(wl, slot->input, slot->weights);
-  }
-  Case& c = *slot;
+  if (!slot) slot = std::make_unique<ConvProblem>(ConvProblem::make(wl, 1));
+  ConvProblem& c = *slot;
   const int threads = p.job.value("threads", 1);
   // Not scoped: a tuner sends every job with the same count, and restoring the old count
   // after each would start and join the pool's threads once per candidate.
   convtune_set_num_threads(threads);
-  c.output.fill_random(3);
-
   if (p.job.value("kind", "") == "onednn") {
     if (!onednn_available()) return {{"ok", false}, {"error", "unavailable"}};
     auto b = make_onednn_baseline(wl, threads);
-    b->prepare(c.input, c.weights);
-    b->execute();
-    b->finish(c.output);
-    if (!check_against_reference(wl, c.ref, c.output).ok) return {{"ok", false}, {"error", "wrong_result"}};
+    const Agreement agreement = c.check([&] {
+      b->prepare(c.input, c.weights);
+      b->execute();
+      b->finish(c.output);
+    });
+    if (!agreement.ok) return {{"ok", false}, {"error", "wrong_result"}};
     nlohmann::json result = timed_result(c, [&] { b->execute(); }, p.job);
     // The candidates measured next in this worker must not meet oneDNN's spinning threads.
     settle_openmp_threads();
@@ -172,13 +176,14 @@ nlohmann::json run_prepared(Prepared& p, std::map<std::string, std::unique_ptr<C
   }
   KernelRunner& runner = *p.runner;
   runner.bind(c.input.data(), c.weights.data(), c.output.data());
-  runner.run_stages(StageKind::PackWeights);
-  runner.run_stages(StageKind::PackInput);
-  runner.run_stages(StageKind::Compute);
-  runner.run_stages(StageKind::UnpackOutput);
-  if (hook == "wrong") c.output[0] += 1.0f;
+  const Agreement agreement = c.check([&] {
+    runner.run();
+    if (hook == "wrong") c.output[0] += 1.0f;
+  });
   // Correct before fast: a wrong result is a failed trial, never a record of speed.
-  if (!check_against_reference(wl, c.ref, c.output).ok) return {{"ok", false}, {"error", "wrong_result"}, {"compile_ms", p.compile_ms}};
+  if (!agreement.ok) return {{"ok", false}, {"error", "wrong_result"}, {"compile_ms", p.compile_ms}};
+  // The compute stage is what the tuner compares: the layout transforms do not depend on the
+  // config's register tile, and a deployment packs the weights once.
   nlohmann::json result = timed_result(c, [&] { runner.run_stages(StageKind::Compute); }, p.job);
   result["compile_ms"] = p.compile_ms;
   return result;
@@ -188,14 +193,14 @@ nlohmann::json run_prepared(Prepared& p, std::map<std::string, std::unique_ptr<C
 
 int cmd_worker(const std::vector<std::string>& argv) {
   if (!argv.empty()) throw UserError("convtune worker takes no options: it is started by convtune tune");
-  const Target target = host_target();
+  TargetCache targets;
   PreparedQueue queue;
   std::thread reader([&] {
     std::string line;
-    while (std::getline(std::cin, line)) queue.push(prepare(line, target));
+    while (std::getline(std::cin, line)) queue.push(prepare(line, targets));
     queue.close();
   });
-  std::map<std::string, std::unique_ptr<Case>> cases;
+  std::map<std::string, std::unique_ptr<ConvProblem>> cases;
   while (std::optional<Prepared> p = queue.pop()) {
     nlohmann::json reply;
     try {
@@ -204,6 +209,7 @@ int cmd_worker(const std::vector<std::string>& argv) {
       reply = {{"ok", false}, {"error", "bad_job: " + clipped(e.what())}};
     }
     if (p->job.is_object() && p->job.contains("id")) reply["id"] = p->job["id"];
+    if (!p->target_key.empty()) reply["target"] = p->target_key;
     reply["rss_kb"] = resident_kb();
     std::cout << reply.dump() << std::endl;
     // Each candidate's JIT code is freed here, after its answer is out.

@@ -215,3 +215,29 @@ TEST_CASE("isolation: the worker answers a job of unknown kind with bad_job inst
   REQUIRE(reply.at("error") == "bad_job: unknown kind 'bogus'");
   REQUIRE(reply.at("id") == 7);
 }
+
+TEST_CASE("the worker compiles for the job's target and refuses one the host cannot run", "[tuner][isolation][targets]") {
+  const Workload wl = parse_workload(kTiny);
+  SECTION("x86-64-v3 on any x86-64-v3 host, AVX-512 ones included") {
+    const Target v3 = parse_target("x86-64-v3");
+    MeasureOptions options = quick_options();
+    options.target = v3.name;
+    Measurer measurer(CONVTUNE_BINARY, options);
+    const MeasureResult m = measurer.measure(wl, make_schedule(wl, v3, default_config(wl, v3)));
+    INFO("error: " << m.error);
+    REQUIRE(m.ok);
+    CHECK(m.target_key == v3.key());
+    CHECK(m.target_key != host_target().key());
+  }
+  SECTION("a target whose features the host lacks") {
+    const Target host = host_target();
+    const char* name = !host.has_feature("avx512f") ? "x86-64-v4" : !host.has_feature("amx-tile") ? "sapphirerapids" : "znver4";
+    const Target t = parse_target(name);
+    MeasureOptions options = quick_options();
+    options.target = t.name;
+    Measurer measurer(CONVTUNE_BINARY, options);
+    const MeasureResult m = measurer.measure(wl, make_schedule(wl, host, default_config(wl, host)));
+    REQUIRE_FALSE(m.ok);
+    CHECK(m.error.rfind(std::string("bad_job: target '") + name + "' cannot run on this host (" + host.cpu + "): it lacks ", 0) == 0);
+  }
+}
