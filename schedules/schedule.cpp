@@ -32,6 +32,61 @@ bool Step::operator==(const Step& o) const {
          loops == o.loops && factor == o.factor && block == o.block && in_block == o.in_block && out_block == o.out_block;
 }
 
+Step Step::split(const std::string& loop, int64_t factor, const std::string& outer, const std::string& inner) {
+  Step s;
+  s.primitive = "split";
+  s.loop = loop;
+  s.factor = factor;
+  s.outer = outer;
+  s.inner = inner;
+  return s;
+}
+
+Step Step::reorder(std::vector<std::string> loops) {
+  Step s;
+  s.primitive = "reorder";
+  s.loops = std::move(loops);
+  return s;
+}
+
+Step Step::fuse(const std::string& outer, const std::string& inner, const std::string& fused) {
+  Step s;
+  s.primitive = "fuse";
+  s.outer = outer;
+  s.inner = inner;
+  s.fused = fused;
+  return s;
+}
+
+Step Step::on_loop(const char* primitive, const std::string& loop) {
+  Step s;
+  s.primitive = primitive;
+  s.loop = loop;
+  return s;
+}
+
+Step Step::pack_input(int64_t block) {
+  Step s;
+  s.primitive = "pack_input";
+  s.block = block;
+  return s;
+}
+
+Step Step::pack_weights(int64_t in_block, int64_t out_block) {
+  Step s;
+  s.primitive = "pack_weights";
+  s.in_block = in_block;
+  s.out_block = out_block;
+  return s;
+}
+
+Step Step::pack_output(int64_t block) {
+  Step s;
+  s.primitive = "pack_output";
+  s.block = block;
+  return s;
+}
+
 nlohmann::json to_json(const Step& s) {
   nlohmann::json j = {{"step", s.primitive}};
   for (const std::string& f : primitive_fields().at(s.primitive)) {

@@ -23,6 +23,16 @@ struct Step {
   int64_t factor = 0, block = 0, in_block = 0, out_block = 0;
 
   bool operator==(const Step& o) const;
+
+  // The steps as templates write them.
+  static Step split(const std::string& loop, int64_t factor, const std::string& outer, const std::string& inner);
+  static Step reorder(std::vector<std::string> loops);
+  static Step fuse(const std::string& outer, const std::string& inner, const std::string& fused);
+  /// unroll, vectorize, parallel or cache_write of one loop.
+  static Step on_loop(const char* primitive, const std::string& loop);
+  static Step pack_input(int64_t block);
+  static Step pack_weights(int64_t in_block, int64_t out_block);
+  static Step pack_output(int64_t block);
 };
 
 struct Schedule {

@@ -117,10 +117,8 @@ inline Stmt serial_for(std::string name, Expr extent, Stmt body) {
 /// An x86-64 CPU target with a fixed vector width, so that what depends on it does not depend
 /// on the host.
 inline Target x86_target(const std::string& cpu, int vector_bits, int cores = 1) {
-  Target t;
-  t.triple = "x86_64-unknown-linux-gnu";
-  t.cpu = cpu;
-  t.vector_bits = vector_bits;
+  Target t = parse_target(cpu);  // the factory's features and registers, whatever the host is
+  REQUIRE(t.vector_bits == vector_bits);
   t.cores = cores;
   return t;
 }

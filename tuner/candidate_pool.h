@@ -6,7 +6,7 @@
 #include <set>
 #include <vector>
 
-#include "schedules/conv_template.h"
+#include "schedules/schedule_template.h"
 
 namespace convtune {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "schedules/conv_template.h"
+#include "schedules/schedule_template.h"
 
 namespace convtune {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "ir/workload.h"
-#include "schedules/conv_template.h"
+#include "schedules/schedule_template.h"
 #include "targets/target.h"
 #include "tuner/database.h"
 #include "tuner/measurer.h"

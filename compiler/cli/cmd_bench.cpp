@@ -20,7 +20,7 @@
 #include "runtime/measure.h"
 #include "runtime/conv_problem.h"
 #include "runtime/thread_pool.h"
-#include "schedules/conv_template.h"
+#include "schedules/schedule_template.h"
 #include "tuner/database.h"
 #include "targets/roofline.h"
 

@@ -11,7 +11,7 @@
 #include "runtime/measure.h"
 #include "runtime/conv_problem.h"
 #include "runtime/thread_pool.h"
-#include "schedules/conv_template.h"
+#include "schedules/schedule_template.h"
 #include "targets/target.h"
 
 namespace convtune::cli {

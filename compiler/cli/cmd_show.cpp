@@ -10,7 +10,7 @@
 #include "compiler/simplify.h"
 #include "ir/ir_printer.h"
 #include "ir/workload.h"
-#include "schedules/conv_template.h"
+#include "schedules/schedule_template.h"
 #include "targets/roofline.h"
 
 namespace convtune::cli {
@@ -58,7 +58,7 @@ int cmd_show(const std::vector<std::string>& argv) {
                         {"roofline", {{"bound_gflops", bound}, {"peak_gflops", roof.peak_gflops},
                                       {"bandwidth_gbs", roof.bandwidth_gbs}, {"threads", threads}}},
                         {"schedule", to_json(schedule)},
-                        {"knob_space", {{"template", knob_space(wl, target).template_name}, {"size", knob_space(wl, target).size()}}},
+                        {"knob_space", knob_space(wl, target)},
                         {"nest", text}};
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -75,7 +75,8 @@ int cmd_show(const std::vector<std::string>& argv) {
   const KnobSpace space = knob_space(wl, target);
   std::printf("knob space    %llu configs of template %s (", (unsigned long long)space.size(), space.template_name.c_str());
   for (size_t i = 0; i < space.knobs.size(); ++i) {
-    std::printf("%s%s %zu", i ? ", " : "", space.knobs[i].name.c_str(), space.knobs[i].values.size());
+    std::printf("%s%s %s %zu", i ? ", " : "", space.knobs[i].name.c_str(), to_string(space.knobs[i].kind),
+                space.knobs[i].values.size());
   }
   std::printf(")\n");
   if (!schedule.steps.empty()) std::printf("schedule      %zu steps%s%s\n", schedule.steps.size(),

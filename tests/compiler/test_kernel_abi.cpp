@@ -12,7 +12,7 @@
 #include "compiler/kernel_runner.h"
 #include "ir/kernel_abi.h"
 #include "runtime/conv_problem.h"
-#include "schedules/conv_template.h"
+#include "schedules/schedule_template.h"
 
 using namespace convtune;
 

@@ -8,7 +8,7 @@
 
 #include "compiler/compile.h"
 #include "ir/workload.h"
-#include "schedules/conv_template.h"
+#include "schedules/schedule_template.h"
 #include "schedules/schedule.h"
 #include "targets/target.h"
 

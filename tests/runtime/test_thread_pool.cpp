@@ -16,7 +16,7 @@
 #include "runtime/reference_conv.h"
 #include "runtime/tensor.h"
 #include "runtime/thread_pool.h"
-#include "schedules/conv_template.h"
+#include "schedules/schedule_template.h"
 #include "schedules/schedule.h"
 
 using namespace convtune;

@@ -13,7 +13,7 @@
 
 #include "ir/workload.h"
 #include "runtime/thread_pool.h"
-#include "schedules/conv_template.h"
+#include "schedules/schedule_template.h"
 #include "schedules/lower_schedule.h"
 #include "schedules/schedule_state.h"
 #include "tests/check_kernel.h"

@@ -8,7 +8,7 @@
 #include "ir/ir_printer.h"
 #include "ir/suites.h"
 #include "ir/workload.h"
-#include "schedules/conv_template.h"
+#include "schedules/schedule_template.h"
 #include "schedules/lower_schedule.h"
 #include "schedules/schedule.h"
 #include "tests/test_support.h"
@@ -184,7 +184,7 @@ TEST_CASE("KnobSpace::at and index_of are inverse over a whole space", "[schedul
     const Workload wl = parse_workload(spec);
     INFO("workload " << spec);
     const KnobSpace space = knob_space(wl, target);
-    CHECK(space.template_name == template_for(wl));
+    CHECK(space.template_name == template_for(wl, target).name());
     uint64_t product = 1;
     for (const Knob& k : space.knobs) product *= k.values.size();
     REQUIRE(space.size() == product);

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ir/workload.h"
-#include "schedules/conv_template.h"
+#include "schedules/schedule_template.h"
 #include "targets/target.h"
 #include "tests/test_support.h"
 #include "tuner/database.h"

@@ -10,7 +10,7 @@
 
 #include "ir/error.h"
 #include "ir/workload.h"
-#include "schedules/conv_template.h"
+#include "schedules/schedule_template.h"
 #include "targets/target.h"
 #include "tests/test_support.h"
 #include "tuner/features.h"

@@ -1,0 +1,50 @@
+/// \file What the NCHWc templates (direct and depthwise) share: tile-size helpers, the
+/// parallel-loop steps, and the analytic features of an output-stationary register tile.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/workload.h"
+#include "schedules/schedule.h"
+#include "schedules/schedule_template.h"
+#include "targets/target.h"
+
+namespace convtune::nchwc {
+
+int64_t ceil_div(int64_t a, int64_t b);
+/// The divisors of n up to `limit`, ascending.
+std::vector<int64_t> divisors_up_to(int64_t n, int64_t limit);
+/// The width block in [lo, hi] that wastes the fewest columns of the last tile; ties go to
+/// the wider block (fewer tiles).
+int64_t least_waste_block(int64_t extent, int64_t lo, int64_t hi);
+/// The register-tile width and height knobs: 1..min(Q, 28) columns, 1 or 2 rows.
+std::vector<int64_t> width_blocks(const Workload& wl);
+std::vector<int64_t> height_blocks(const Workload& wl);
+/// Fuses the given outer loops (adjacent, outermost first) into one and makes it parallel.
+void parallel_over(std::vector<Step>& steps, const std::vector<std::string>& loops);
+
+/// The register tile a config makes, as the shared features see it.
+struct TileShape {
+  bool depthwise = false;
+  int64_t oc = 1;        ///< channels per vector block (output channels, or depthwise channels)
+  int64_t ic = 1;        ///< input channels per packed block (1 for depthwise)
+  int64_t ow = 1, oh = 1;
+  int64_t channels = 1;  ///< the channel extent the oc block tiles
+  int64_t chunks = 1;    ///< iterations of the parallel loop
+};
+/// Features every NCHWc config has, after the template's own knob features: register
+/// pressure, lane and tile utilisation, working sets, trip counts, parallel balance, and a few
+/// of the workload's own.
+std::vector<std::string> tile_feature_names();
+std::vector<double> tile_features(const Workload& wl, const Target& target, int threads, const TileShape& tile);
+double log2_at_least_1(double v);
+/// extent / (ceil(extent/block)*block): how much of the padded-up extent is real work.
+double utilisation(int64_t extent, int64_t block);
+
+std::unique_ptr<ScheduleTemplate> make_direct_template();
+std::unique_ptr<ScheduleTemplate> make_depthwise_template();
+
+} // namespace convtune::nchwc

@@ -1,0 +1,65 @@
+/// \file The template registry and the common way of using the template that fits.
+#include "schedules/schedule_template.h"
+
+#include <nlohmann/json.hpp>
+
+#include "ir/error.h"
+#include "schedules/nchwc_common.h"
+
+namespace convtune {
+
+const std::vector<std::unique_ptr<ScheduleTemplate>>& template_registry() {
+  static const std::vector<std::unique_ptr<ScheduleTemplate>> registry = [] {
+    std::vector<std::unique_ptr<ScheduleTemplate>> r;
+    r.push_back(nchwc::make_depthwise_template());
+    r.push_back(nchwc::make_direct_template());
+    return r;
+  }();
+  return registry;
+}
+
+const ScheduleTemplate& template_named(const std::string& name) {
+  std::string known;
+  for (const auto& t : template_registry()) {
+    if (t->name() == name) return *t;
+    known += (known.empty() ? "" : ", ") + std::string(t->name());
+  }
+  throw UserError("unknown template '" + name + "' (templates: " + known + ")");
+}
+
+const ScheduleTemplate& template_for(const Workload& wl, const Target& target) {
+  for (const auto& t : template_registry()) {
+    if (t->applies(wl, target)) return *t;
+  }
+  throw UserError("no schedule template applies to " + wl.spec() + " on target '" + target.name + "'");
+}
+
+KnobSpace knob_space(const Workload& wl, const Target& target) { return template_for(wl, target).space(wl, target); }
+
+Config default_config(const Workload& wl, const Target& target) {
+  return template_for(wl, target).default_config(wl, target);
+}
+
+Schedule make_schedule(const Workload& wl, const Target& target, const Config& config) {
+  return make_schedule(wl, knob_space(wl, target), config);
+}
+
+Schedule make_schedule(const Workload& wl, const KnobSpace& space, const Config& config) {
+  space.index_of(config);  // refuses values outside the space, naming the knob
+  Schedule sch;
+  sch.template_name = space.template_name;
+  sch.config = config_to_json(config);
+  sch.steps = template_named(space.template_name).steps(wl, space, config);
+  return sch;
+}
+
+Schedule resolve_schedule(const std::string& what, const Workload& wl, const Target& target) {
+  if (what == "default") return make_schedule(wl, target, default_config(wl, target));
+  if (what == "naive") return Schedule{};
+  nlohmann::json j = read_json_file(what, "schedule");
+  if (j.is_object() && j.contains("steps")) return schedule_from_json(j);
+  if (j.is_object() && j.contains("config")) return make_schedule(wl, target, config_from_json(j["config"]));
+  return make_schedule(wl, target, config_from_json(j));
+}
+
+} // namespace convtune

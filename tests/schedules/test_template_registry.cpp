@@ -1,0 +1,70 @@
+/// \file The template registry: which template fits which layer and target, refusals by name,
+/// and what every registered template promises (default in its space, features as named,
+/// schedules that replay from their JSON trace).
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "ir/ir_printer.h"
+#include "schedules/schedule_template.h"
+#include "tests/test_support.h"
+
+using namespace convtune;
+
+namespace {
+const char* kLayers[] = {"n=1,c=3,h=13,w=11,k=10,r=3,s=3,stride=2,pad=1",
+                         "n=2,c=12,h=7,w=9,k=20,r=1,s=1",
+                         "n=1,c=8,h=6,w=9,k=12,r=3,s=3,pad=0:1:2:0,groups=4,dilation=2",
+                         "n=1,c=24,h=9,w=7,k=24,r=3,s=3,pad=1,groups=24",
+                         "n=2,c=20,h=5,w=5,k=40,r=5,s=5,pad=2,groups=20"};
+} // namespace
+
+TEST_CASE("template_for picks depthwise for one channel per group and direct otherwise", "[schedules][templates]") {
+  const Target t = convtune::testing::x86_target("x86-64-v3", 256);
+  CHECK(std::string(template_for(parse_workload(kLayers[0]), t).name()) == "direct_nchwc");
+  CHECK(std::string(template_for(parse_workload(kLayers[2]), t).name()) == "direct_nchwc");
+  CHECK(std::string(template_for(parse_workload(kLayers[3]), t).name()) == "depthwise_nchwc");
+  // A depthwise layer with a channel multiplier is still depthwise (c per group = 1).
+  CHECK(std::string(template_for(parse_workload(kLayers[4]), t).name()) == "depthwise_nchwc");
+}
+
+TEST_CASE("the registry refuses unknown templates and targets no template serves", "[schedules][templates]") {
+  REQUIRE_USER_ERROR(template_named("winograd"), "unknown template 'winograd' (templates: depthwise_nchwc, direct_nchwc)");
+  const Workload wl = parse_workload("n=1,c=4,h=5,w=5,k=8,r=3,s=3");
+  REQUIRE_USER_ERROR(template_for(wl, parse_target("cuda:sm_90")),
+                     "no schedule template applies to " + wl.spec() + " on target 'cuda:sm_90'");
+}
+
+TEST_CASE("every template: unique name, default in its space, features as named, schedules replay", "[schedules][templates]") {
+  std::set<std::string> names;
+  for (const auto& t : template_registry()) names.insert(t->name());
+  CHECK(names.size() == template_registry().size());
+
+  for (const char* cpu : {"x86-64-v3", "x86-64-v4"}) {
+    const Target target = parse_target(cpu);
+    for (const char* spec : kLayers) {
+      const Workload wl = parse_workload(spec);
+      const ScheduleTemplate& tpl = template_for(wl, target);
+      INFO(cpu << " " << spec << " " << tpl.name());
+      const KnobSpace space = tpl.space(wl, target);
+      CHECK(space.template_name == tpl.name());
+      CHECK(space.template_version == tpl.version());
+      const Config def = tpl.default_config(wl, target);
+      CHECK_NOTHROW(space.index_of(def));
+      // A few configs across the space, the default among them.
+      for (uint64_t i : {uint64_t(0), space.size() / 3, space.size() - 1, space.index_of(def)}) {
+        const Config c = space.at(i);
+        CHECK(tpl.features(wl, target, 2, c).size() == tpl.feature_names().size());
+        const Schedule sch = make_schedule(wl, space, c);
+        const Schedule replayed = schedule_from_json(nlohmann::json::parse(to_json(sch).dump()));
+        CHECK(replayed == sch);
+        CHECK(to_text(scheduled_nest(wl, replayed)) == to_text(scheduled_nest(wl, sch)));
+      }
+      const nlohmann::json j = space;
+      CHECK(j["knobs"].size() == space.knobs.size());
+      CHECK(j["size"] == space.size());
+    }
+  }
+}
