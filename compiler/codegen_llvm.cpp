@@ -9,6 +9,7 @@
 /// vectorizer noticing the opportunity.
 #include "compiler/codegen_llvm.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -19,147 +20,12 @@
 #include "ir/interval.h"
 #include "ir/ir_visitor.h"
 #include "ir/kernel_abi.h"
+#include "compiler/lane_analysis.h"
 #include "targets/llvm_compat.h"
 
 namespace convtune {
 
 namespace {
-
-/// The lanes of a vectorized loop: which variables vary across lanes and by how much per
-/// lane (an affine stride), and how many lanes there are.
-struct LaneInfo {
-  int lanes = 0;
-  std::map<std::string, int64_t> strides;  ///< per-lane stride of each varying int variable
-};
-
-/// True when an expression's value is the same in every lane.
-bool uniform(const Expr& e, const LaneInfo& lanes) {
-  bool varying = false;
-  struct Finder : IRVisitor {
-    const LaneInfo* lanes;
-    bool* varying;
-    void visit(const Var* v) override {
-      if (lanes->strides.count(v->name)) *varying = true;
-    }
-    using IRVisitor::visit;
-  } f;
-  f.lanes = &lanes;
-  f.varying = &varying;
-  f.IRVisitor::visit(e);
-  return !varying;
-}
-
-/// The per-lane stride of an integer expression: 0 when uniform, nullopt when not affine.
-std::optional<int64_t> lane_stride(const Expr& e, const LaneInfo& lanes) {
-  switch (e.kind()) {
-  case NodeKind::IntImm: return 0;
-  case NodeKind::Var: {
-    auto it = lanes.strides.find(e.as<Var>()->name);
-    return it == lanes.strides.end() ? 0 : it->second;
-  }
-  case NodeKind::Binary: {
-    const Binary* b = e.as<Binary>();
-    auto sa = lane_stride(b->a, lanes), sb = lane_stride(b->b, lanes);
-    if (!sa || !sb) return std::nullopt;
-    if (*sa == 0 && *sb == 0) return 0;
-    int64_t c = 0;
-    switch (b->op) {
-    case BinaryOp::Add: return *sa + *sb;
-    case BinaryOp::Sub: return *sa - *sb;
-    case BinaryOp::Mul:
-      if (*sb == 0 && constant_value(b->b, c)) return *sa * c;
-      if (*sa == 0 && constant_value(b->a, c)) return *sb * c;
-      return std::nullopt;
-    default: return std::nullopt;
-    }
-  }
-  case NodeKind::Select: {
-    const Select* s = e.as<Select>();
-    auto sc = lane_stride(s->cond, lanes), st = lane_stride(s->true_value, lanes),
-         sf = lane_stride(s->false_value, lanes);
-    if (sc && *sc == 0 && st && sf && *st == *sf) return *st;
-    return std::nullopt;
-  }
-  case NodeKind::Compare:
-  case NodeKind::Logical:
-  case NodeKind::Not:
-    // Booleans: uniform or not; a varying comparison has no stride.
-    if (uniform(e, lanes)) return 0;
-    return std::nullopt;
-  default: return std::nullopt;
-  }
-}
-
-int64_t flat_stride(const Buffer& b, const std::vector<Expr>& idx, const LaneInfo& lanes, bool& affine) {
-  int64_t stride = 0, mult = 1;
-  affine = true;
-  for (size_t d = idx.size(); d-- > 0;) {
-    auto s = lane_stride(idx[d], lanes);
-    if (!s) {
-      affine = false;
-      return 0;
-    }
-    stride += *s * mult;
-    mult *= b.shape[d];
-  }
-  return stride;
-}
-
-/// Can the body of a vectorized loop be widened? Control flow must be uniform across lanes,
-/// integer index math affine in the lane, and a store's address must differ per lane (a
-/// shared address would be a reduction across lanes).
-class VectorizeCheck : public IRVisitor {
-public:
-  explicit VectorizeCheck(LaneInfo lanes) : lanes_(std::move(lanes)) {}
-  bool ok = true;
-  using IRVisitor::visit;
-
-protected:
-  void visit(const For* op) override {
-    if (!uniform(op->min, lanes_) || !uniform(op->extent, lanes_) || op->for_kind == ForKind::Parallel ||
-        op->for_kind == ForKind::Vectorized) {
-      ok = false;
-      return;
-    }
-    IRVisitor::visit(op);
-  }
-  void visit(const IfThenElse* op) override {
-    if (!uniform(op->cond, lanes_)) ok = false;
-    IRVisitor::visit(op);
-  }
-  void visit(const Allocate*) override { ok = false; }
-  void visit(const LetStmt* op) override {
-    auto s = lane_stride(op->value, lanes_);
-    if (!s) {
-      ok = false;  // the body cannot be widened: nothing below changes that
-      return;
-    }
-    if (*s != 0) lanes_.strides[op->name] = *s;
-    IRVisitor::visit(op);
-    lanes_.strides.erase(op->name);
-  }
-  void visit(const Expr& e) override {
-    // Every varying integer must be affine in the lane: it is carried as lane 0 plus a stride.
-    if (e.type() == ScalarType::Int && !lane_stride(e, lanes_)) ok = false;
-    IRVisitor::visit(e);
-  }
-  void visit(const Load* op) override {
-    bool affine = true;
-    flat_stride(*op->buffer, op->indices, lanes_, affine);
-    if (!affine) ok = false;
-    IRVisitor::visit(op);
-  }
-  void visit(const Store* op) override {
-    bool affine = true;
-    int64_t stride = flat_stride(*op->buffer, op->indices, lanes_, affine);
-    if (!affine || stride == 0) ok = false;
-    // Lanes of a strided store could overlap if |stride| < 1; only distinct addresses pass.
-    IRVisitor::visit(op);
-  }
-
-private:
-  LaneInfo lanes_;
-};
 
 /// A value in a vectorized region: scalar (the same in every lane) or one per lane. Integers
 /// that vary are kept affine: `scalar` is lane 0's value and `stride` the step per lane.
@@ -578,7 +444,7 @@ private:
     case ForKind::Serial: return emit_serial_loop(f);
     case ForKind::Unrolled: return emit_unrolled_loop(f);
     case ForKind::Parallel:
-      // VectorizeCheck keeps parallel and vectorized loops out of a widened body.
+      // can_widen keeps parallel and vectorized loops out of a widened body.
       internal_check(lanes_.lanes == 0, "codegen: parallel loop '" + f->name + "' inside a widened body");
       return emit_parallel_loop(f);
     case ForKind::Vectorized: return emit_vectorized_loop(f);
@@ -643,10 +509,8 @@ private:
     LaneInfo info;
     info.lanes = int(lanes);
     info.strides[f->name] = 1;
-    VectorizeCheck check(info);
-    check.visit(f->body);
     internal_check(lanes_.lanes == 0, "codegen: vectorized loop '" + f->name + "' inside a widened body");
-    if (!check.ok || lanes == 1) return emit_copies(f, lanes);
+    if (lanes == 1 || !can_widen(f->body, info)) return emit_copies(f, lanes);
     lanes_ = info;
     Interval range = loop_range(f);
     bind(f->name, emit(f->min), range, [&] { emit(f->body); });
@@ -675,6 +539,8 @@ private:
     // Capture: the loop's min, every bound variable, every live buffer pointer.
     std::vector<std::pair<std::string, llvm::Value*>> vars(values_.begin(), values_.end());
     std::vector<std::pair<const Buffer*, llvm::Value*>> bufs(buffers_.begin(), buffers_.end());
+    // By name, not by address: the same nest must give the same code in every run.
+    std::sort(bufs.begin(), bufs.end(), [](const auto& a, const auto& b) { return a.first->name < b.first->name; });
     const size_t slots = 1 + vars.size() + bufs.size();
     llvm::Value* closure;
     {
