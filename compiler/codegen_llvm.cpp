@@ -74,49 +74,63 @@ public:
       stage_fns.push_back(fn);
     }
 
-    // 2. `NAME_run(input, weights, output, workspace)`: the temporaries at their workspace
-    //    offsets, the stages in order.
+    // 2. `NAME_run(params..., workspace)`: the temporaries at their workspace offsets, the
+    //    stages in order.
     llvm::Type* i32 = llvm::Type::getInt32Ty(ctx_);
-    auto* run_type = llvm::FunctionType::get(i32, {ptr_, ptr_, ptr_, ptr_}, false);
+    const unsigned n_params = unsigned(abi.params.size());
+    std::vector<llvm::Type*> run_params(n_params + 1, ptr_);
+    auto* run_type = llvm::FunctionType::get(i32, run_params, false);
     llvm::Function* run = llvm::Function::Create(run_type, llvm::Function::ExternalLinkage, nest.name + "_run", module_);
     run->addFnAttr(llvm::Attribute::NoUnwind);
     begin_function(run);
     std::vector<llvm::Value*> args;
-    for (unsigned i = 0; i < 3; ++i) {
+    for (unsigned i = 0; i < n_params; ++i) {
       run->getArg(i)->setName(abi.params[i].name);
       run->getArg(i)->addAttr(llvm::Attribute::NoAlias);
       args.push_back(run->getArg(i));
     }
-    run->getArg(3)->setName("workspace");
+    run->getArg(n_params)->setName("workspace");
     for (const AbiTemporary& t : abi.temporaries) {
-      args.push_back(builder_.CreateConstInBoundsGEP1_64(llvm::Type::getInt8Ty(ctx_), run->getArg(3), uint64_t(t.offset_bytes), t.name));
+      args.push_back(builder_.CreateConstInBoundsGEP1_64(llvm::Type::getInt8Ty(ctx_), run->getArg(n_params),
+                                                         uint64_t(t.offset_bytes), t.name));
     }
     for (llvm::Function* fn : stage_fns) builder_.CreateCall(fn, args);
     builder_.CreateRet(llvm::ConstantInt::get(i32, kKernelOk));
 
-    // The convenience entry `NAME(input, weights, output)`: one workspace allocation per call.
-    auto* entry_type = llvm::FunctionType::get(i32, {ptr_, ptr_, ptr_}, false);
+    // The convenience entry `NAME(params...)`: one workspace allocation per call.
+    std::vector<llvm::Type*> entry_params(n_params, ptr_);
+    auto* entry_type = llvm::FunctionType::get(i32, entry_params, false);
     llvm::Function* entry = llvm::Function::Create(entry_type, llvm::Function::ExternalLinkage, nest.name, module_);
     entry->addFnAttr(llvm::Attribute::NoUnwind);
     begin_function(entry);
-    std::vector<llvm::Value*> entry_args = {entry->getArg(0), entry->getArg(1), entry->getArg(2)};
-    for (unsigned i = 0; i < 3; ++i) entry->getArg(i)->setName(abi.params[i].name);
-    if (abi.workspace_bytes == 0) {
-      entry_args.push_back(llvm::ConstantPointerNull::get(llvm::cast<llvm::PointerType>(ptr_)));
-      builder_.CreateRet(builder_.CreateCall(run, entry_args));
-    } else {
-      llvm::Value* workspace = heap_alloc(abi.workspace_bytes, "workspace");
-      llvm::BasicBlock* ok = llvm::BasicBlock::Create(ctx_, "allocated", entry);
-      llvm::BasicBlock* failed = llvm::BasicBlock::Create(ctx_, "out_of_memory", entry);
-      builder_.CreateCondBr(builder_.CreateIsNull(workspace), failed, ok);
-      builder_.SetInsertPoint(failed);
-      builder_.CreateRet(llvm::ConstantInt::get(i32, kKernelOutOfMemory));
-      builder_.SetInsertPoint(ok);
-      entry_args.push_back(workspace);
-      llvm::Value* status = builder_.CreateCall(run, entry_args);
-      heap_free(workspace);
-      builder_.CreateRet(status);
+    std::vector<llvm::Value*> entry_args;
+    for (unsigned i = 0; i < n_params; ++i) {
+      entry->getArg(i)->setName(abi.params[i].name);
+      entry_args.push_back(entry->getArg(i));
     }
+    emit_workspace_call(run, entry_args, abi.workspace_bytes);
+
+    // `NAME_call(params_table, workspace)`: NAME_run with the parameters as a table, for callers
+    // that learn the parameter count at run time (the JIT's harness). A null workspace is
+    // allocated here.
+    auto* call_type = llvm::FunctionType::get(i32, {ptr_, ptr_}, false);
+    llvm::Function* call = llvm::Function::Create(call_type, llvm::Function::ExternalLinkage, nest.name + "_call", module_);
+    call->addFnAttr(llvm::Attribute::NoUnwind);
+    begin_function(call);
+    std::vector<llvm::Value*> call_args;
+    for (unsigned i = 0; i < n_params; ++i) {
+      llvm::Value* slot = builder_.CreateConstInBoundsGEP1_64(ptr_, call->getArg(0), i);
+      call_args.push_back(builder_.CreateLoad(ptr_, slot, abi.params[i].name));
+    }
+    llvm::BasicBlock* given = llvm::BasicBlock::Create(ctx_, "workspace_given", call);
+    llvm::BasicBlock* missing = llvm::BasicBlock::Create(ctx_, "workspace_missing", call);
+    builder_.CreateCondBr(builder_.CreateIsNull(call->getArg(1)), missing, given);
+    builder_.SetInsertPoint(given);
+    std::vector<llvm::Value*> with_workspace = call_args;
+    with_workspace.push_back(call->getArg(1));
+    builder_.CreateRet(builder_.CreateCall(run, with_workspace));
+    builder_.SetInsertPoint(missing);
+    emit_workspace_call(run, call_args, abi.workspace_bytes);
 
     // 3. `NAME_stage(index, buffers)`: one stage alone, buffers as a table of pointers.
     auto* one_type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), {i64_, ptr_}, false);
@@ -146,6 +160,28 @@ private:
     fn_ = fn;
     entry_ = llvm::BasicBlock::Create(ctx_, "entry", fn);
     builder_.SetInsertPoint(entry_);
+  }
+
+  /// Calls `run(args..., workspace)` with a workspace of `bytes` allocated around the call (a
+  /// null one when none is needed) and returns its status, or kKernelOutOfMemory.
+  void emit_workspace_call(llvm::Function* run, std::vector<llvm::Value*> args, int64_t bytes) {
+    llvm::Type* i32 = llvm::Type::getInt32Ty(ctx_);
+    if (bytes == 0) {
+      args.push_back(llvm::ConstantPointerNull::get(llvm::cast<llvm::PointerType>(ptr_)));
+      builder_.CreateRet(builder_.CreateCall(run, args));
+      return;
+    }
+    llvm::Value* workspace = heap_alloc(bytes, "workspace");
+    llvm::BasicBlock* ok = llvm::BasicBlock::Create(ctx_, "allocated", fn_);
+    llvm::BasicBlock* failed = llvm::BasicBlock::Create(ctx_, "out_of_memory", fn_);
+    builder_.CreateCondBr(builder_.CreateIsNull(workspace), failed, ok);
+    builder_.SetInsertPoint(failed);
+    builder_.CreateRet(llvm::ConstantInt::get(i32, kKernelOutOfMemory));
+    builder_.SetInsertPoint(ok);
+    args.push_back(workspace);
+    llvm::Value* status = builder_.CreateCall(run, args);
+    heap_free(workspace);
+    builder_.CreateRet(status);
   }
 
   /// aligned_alloc of `bytes` rounded up to the ABI's alignment (which aligned_alloc requires).

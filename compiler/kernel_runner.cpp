@@ -20,14 +20,21 @@ std::unique_ptr<KernelRunner> KernelRunner::compile(const Workload& wl, const Sc
 }
 
 void KernelRunner::bind(const float* input, const float* weights, float* output) {
+  internal_check(abi().params.size() == 3 && abi().params[1].name == "weights",
+                 "kernel " + abi().name + " is not a plain convolution (input, weights, output)");
   // The stage functions take non-const pointers; the input and weights are only read.
   table_[0] = const_cast<float*>(input);
   table_[1] = const_cast<float*>(weights);
   table_[2] = output;
 }
 
+void KernelRunner::bind(ConvProblem& problem) {
+  for (size_t i = 0; i < abi().params.size(); ++i) table_[i] = problem.tensor(abi().params[i].name).data();
+}
+
 void KernelRunner::run() {
-  const int status = kernel_->run_function()(table_[0], table_[1], table_[2], workspace_.data());
+  // The parameters lead the stage table, in the ABI's order, as NAME_call takes them.
+  const int status = kernel_->call_function()(table_.data(), workspace_.data());
   internal_check(status == kKernelOk, "kernel " + abi().name + " returned " + std::to_string(status));
 }
 
@@ -39,7 +46,7 @@ void KernelRunner::run_stages(StageKind kind) const {
 }
 
 Agreement KernelRunner::check(ConvProblem& problem) {
-  bind(problem.input.data(), problem.weights.data(), problem.output.data());
+  bind(problem);
   return problem.check([&] { run(); });
 }
 

@@ -26,9 +26,11 @@ public:
 
   const KernelAbi& abi() const { return kernel_->abi(); }
 
-  /// Binds the tensors the entries use.
+  /// Binds a plain convolution's tensors (input, weights, output).
   void bind(const float* input, const float* weights, float* output);
-  /// The whole kernel through `NAME_run` over the held workspace: every stage, no allocation.
+  /// Binds every parameter to the problem's tensor of the same name.
+  void bind(ConvProblem& problem);
+  /// The whole kernel (NAME_call) over the held workspace: every stage, no allocation.
   void run();
   /// Runs every stage of this kind, in ABI order (nothing when there is none).
   void run_stages(StageKind kind) const;

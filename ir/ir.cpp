@@ -171,9 +171,7 @@ const char* to_string(StageKind kind) {
 LoopNest LoopNest::single(std::string name, BufferRef input, BufferRef weights, BufferRef output, Stmt body) {
   LoopNest nest;
   nest.name = std::move(name);
-  nest.input = std::move(input);
-  nest.weights = std::move(weights);
-  nest.output = std::move(output);
+  nest.params = {{std::move(input), "NCHW", false}, {std::move(weights), "KCRS", false}, {std::move(output), "NKPQ", true}};
   nest.stages.push_back({"compute", StageKind::Compute, std::move(body)});
   return nest;
 }
@@ -185,8 +183,16 @@ const NestStage& LoopNest::compute() const {
   throw InternalError("loop nest " + name + " has no compute stage");
 }
 
+BufferRef LoopNest::param(const std::string& param_name) const {
+  for (const NestParam& p : params) {
+    if (p.buffer->name == param_name) return p.buffer;
+  }
+  return nullptr;
+}
+
 std::vector<BufferRef> LoopNest::all_buffers() const {
-  std::vector<BufferRef> all = {input, weights, output};
+  std::vector<BufferRef> all;
+  for (const NestParam& p : params) all.push_back(p.buffer);
   all.insert(all.end(), temporaries.begin(), temporaries.end());
   return all;
 }

@@ -266,17 +266,25 @@ struct NestStage {
   Stmt body;
 };
 
-/// The function a nest lowers to: `void name(const float* input, const float* weights,
-/// float* output)`. It allocates the temporaries (packed layouts), runs the stages in order
-/// and frees them. A naive nest has a single compute stage and no temporaries.
+/// A parameter of the kernel: a dense row-major fp32 tensor the caller owns.
+struct NestParam {
+  BufferRef buffer;
+  std::string layout;    ///< its dimensions outermost first, e.g. "NCHW", "KCRS", "K", "NKPQ"
+  bool written = false;  ///< the kernel writes it (an output); the others are only read
+};
+
+/// The function a nest lowers to: the parameters (inputs, then the output), the temporaries
+/// it keeps in its workspace, and its stages in the order they run (see ir/kernel_abi.h).
 struct LoopNest {
   std::string name;
-  BufferRef input, weights, output;
+  std::vector<NestParam> params;
   std::vector<BufferRef> temporaries;
   std::vector<NestStage> stages;
 
-  /// The nest with one compute stage and no temporaries.
+  /// A convolution's nest: input (NCHW), weights (KCRS), output (NKPQ), one compute stage.
   static LoopNest single(std::string name, BufferRef input, BufferRef weights, BufferRef output, Stmt body);
+  /// The parameter named `name`; nullptr when there is none.
+  BufferRef param(const std::string& name) const;
   /// The compute stage (InternalError when there is none).
   const NestStage& compute() const;
   /// Parameters then temporaries: the order of the buffer table the stage functions take.

@@ -169,9 +169,12 @@ std::string to_text(const Stmt& s, int indent) {
 }
 
 std::string to_text(const LoopNest& nest) {
-  std::string text = "void " + nest.name + "(const float " + nest.input->name + shape_text(*nest.input) +
-                     ", const float " + nest.weights->name + shape_text(*nest.weights) + ", float " +
-                     nest.output->name + shape_text(*nest.output) + ") {\n";
+  std::string text = "void " + nest.name + "(";
+  for (size_t i = 0; i < nest.params.size(); ++i) {
+    const Buffer& b = *nest.params[i].buffer;
+    text += std::string(i ? ", " : "") + (nest.params[i].written ? "float " : "const float ") + b.name + shape_text(b);
+  }
+  text += ") {\n";
   for (const BufferRef& t : nest.temporaries) {
     text += "  float " + t->name + shape_text(*t) + ";  // " + scope_text(t->scope) + "\n";
   }

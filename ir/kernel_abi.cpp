@@ -20,9 +20,7 @@ bool KernelAbi::has_stage(StageKind kind) const {
 KernelAbi kernel_abi(const LoopNest& nest) {
   KernelAbi abi;
   abi.name = nest.name;
-  abi.params = {{nest.input->name, nest.input->shape, "NCHW", false},
-                {nest.weights->name, nest.weights->shape, "KCRS", false},
-                {nest.output->name, nest.output->shape, "NKPQ", true}};
+  for (const NestParam& p : nest.params) abi.params.push_back({p.buffer->name, p.buffer->shape, p.layout, p.written});
   for (const BufferRef& t : nest.temporaries) {
     const int64_t bytes = t->elements() * int64_t(sizeof(float));
     abi.temporaries.push_back({t->name, t->shape, abi.workspace_bytes, bytes});

@@ -101,8 +101,12 @@ private:
 } // namespace
 
 std::vector<std::string> verify_problems(const LoopNest& nest) {
-  internal_check(nest.input && nest.weights && nest.output && !nest.stages.empty(),
-                 "verify: incomplete loop nest");
+  bool writes = false;
+  for (const NestParam& p : nest.params) {
+    internal_check(p.buffer != nullptr, "verify: a parameter of " + nest.name + " has no buffer");
+    writes = writes || p.written;
+  }
+  internal_check(writes && !nest.stages.empty(), "verify: incomplete loop nest");
   Verifier v(nest);
   for (const NestStage& stage : nest.stages) {
     internal_check(stage.body.defined(), "verify: stage " + stage.name + " has no body");

@@ -96,6 +96,7 @@ constexpr IntField int_fields[] = {
     {"dilation_h", &Workload::dilation_h, false},
     {"dilation_w", &Workload::dilation_w, false},
     {"groups", &Workload::groups, false},
+    {"count_include_pad", &Workload::count_include_pad, false},
 };
 
 struct StringField {
@@ -106,6 +107,8 @@ constexpr StringField string_fields[] = {
     {"dtype", &Workload::dtype},
     {"layout", &Workload::layout},
     {"name", &Workload::name},
+    {"op", &Workload::op},
+    {"epilogue", &Workload::epilogue},
 };
 
 [[noreturn]] void refuse_json(const std::string& reason) {
@@ -125,6 +128,7 @@ int64_t read_int(const nlohmann::json& value, const char* name) {
 
 double Workload::flops() const {
   // In double: the product of int64 factors may exceed int64 before validate() has run.
+  if (is_pool()) return static_cast<double>(n) * c * p() * q() * r * s;
   return 2.0 * static_cast<double>(n) * static_cast<double>(k) * static_cast<double>(p()) *
          static_cast<double>(q()) * static_cast<double>(c_per_group()) * static_cast<double>(r) *
          static_cast<double>(s);
@@ -132,9 +136,11 @@ double Workload::flops() const {
 
 double Workload::bytes() const {
   const double input = static_cast<double>(n) * c * h * w;
-  const double weights = static_cast<double>(k) * c_per_group() * r * s;
+  const double weights = static_cast<double>(weight_elems());
   const double output = static_cast<double>(n) * k * p() * q();
-  return 4.0 * (input + weights + output);
+  const double bias = has_bias() ? static_cast<double>(k) : 0.0;
+  const double residual = has_residual() ? output : 0.0;
+  return 4.0 * (input + weights + bias + residual + output);
 }
 
 void Workload::validate() const {
@@ -157,6 +163,34 @@ void Workload::validate() const {
   check_at_least("groups", groups, 1);
   if (dtype != "f32") refuse("dtype", dtype, "only f32 is supported");
   if (layout != "NCHW") refuse("layout", layout, "only NCHW is supported");
+  if (op != "conv" && op != "maxpool" && op != "avgpool") refuse("op", op, "expected conv, maxpool or avgpool");
+  if (epilogue != "none" && epilogue != "bias" && epilogue != "bias_relu" && epilogue != "bias_add_relu")
+    refuse("epilogue", epilogue, "expected none, bias, bias_relu or bias_add_relu");
+  if (count_include_pad != 0 && count_include_pad != 1)
+    refuse("count_include_pad", std::to_string(count_include_pad), "expected 0 or 1");
+  if (is_pool()) {
+    // A pooling window runs over each channel alone.
+    if (k != c) refuse("k", std::to_string(k), op + " keeps the channels: k must equal c=" + std::to_string(c));
+    if (groups != 1) refuse("groups", std::to_string(groups), op + " has no groups");
+    if (epilogue != "none") refuse("epilogue", epilogue, op + " takes no epilogue");
+  }
+  if (count_include_pad && op != "avgpool")
+    refuse("count_include_pad", "1", "only avgpool counts padded taps");
+  if (is_pool()) {
+    // As ONNX requires, each pad is smaller than the (dilated) window; with a dilation no
+    // larger than the input, every window then holds at least one input tap.
+    const int64_t ext_h = dilation_h * (r - 1) + 1, ext_w = dilation_w * (s - 1) + 1;
+    const std::pair<const char*, int64_t> pads[] = {{"pad_top", pad_top}, {"pad_bottom", pad_bottom}};
+    for (const auto& [field, pad] : pads) {
+      if (pad >= ext_h) refuse(field, std::to_string(pad), op + " pads must be smaller than the window height " + std::to_string(ext_h));
+    }
+    const std::pair<const char*, int64_t> wpads[] = {{"pad_left", pad_left}, {"pad_right", pad_right}};
+    for (const auto& [field, pad] : wpads) {
+      if (pad >= ext_w) refuse(field, std::to_string(pad), op + " pads must be smaller than the window width " + std::to_string(ext_w));
+    }
+    if (dilation_h > h) refuse("dilation_h", std::to_string(dilation_h), op + " dilation must not exceed h=" + std::to_string(h));
+    if (dilation_w > w) refuse("dilation_w", std::to_string(dilation_w), op + " dilation must not exceed w=" + std::to_string(w));
+  }
 
   // 2. Groups must split both channel counts evenly.
   const std::string g = std::to_string(groups);
@@ -183,11 +217,16 @@ void Workload::validate() const {
 
 std::string Workload::key() const {
   const auto num = [](int64_t v) { return std::to_string(v); };
-  return "conv2d_" + dtype + "_" + layout + "_n" + num(n) + "_c" + num(c) + "_h" + num(h) + "_w" +
+  // What a plain convolution's key was before pooling and epilogues existed, so that its
+  // database records keep their key; the others add what they are.
+  std::string suffix;
+  if (epilogue != "none") suffix += "_" + epilogue;
+  if (count_include_pad) suffix += "_cip";
+  return (is_conv() ? std::string("conv2d") : op + "2d") + "_" + dtype + "_" + layout + "_n" + num(n) + "_c" + num(c) + "_h" + num(h) + "_w" +
          num(w) + "_k" + num(k) + "_r" + num(r) + "_s" + num(s) + "_st" + num(stride_h) + "x" +
          num(stride_w) + "_pad" + num(pad_top) + "x" + num(pad_left) + "x" + num(pad_bottom) +
          "x" + num(pad_right) + "_dil" + num(dilation_h) + "x" + num(dilation_w) + "_g" +
-         num(groups);
+         num(groups) + suffix;
 }
 
 std::string Workload::spec() const {
@@ -200,6 +239,9 @@ std::string Workload::spec() const {
                      : num(pad_top) + ":" + num(pad_left) + ":" + num(pad_bottom) + ":" + num(pad_right);
   if (dilation_h != 1 || dilation_w != 1) text += ",dilation=" + pair_text(dilation_h, dilation_w);
   if (groups != 1) text += ",groups=" + num(groups);
+  if (!is_conv()) text += ",op=" + op;
+  if (epilogue != "none") text += ",epilogue=" + epilogue;
+  if (count_include_pad) text += ",count_include_pad=1";
   return text;
 }
 
@@ -208,6 +250,11 @@ void to_json(nlohmann::json& j, const Workload& wl) {
   for (const IntField& field : int_fields) j[field.name] = wl.*field.member;
   j["dtype"] = wl.dtype;
   j["layout"] = wl.layout;
+  // Pooling and epilogue fields only where they differ from a plain convolution, so a plain
+  // convolution's JSON (and every record holding one) reads as before.
+  if (!wl.is_conv()) j["op"] = wl.op;
+  if (wl.epilogue != "none") j["epilogue"] = wl.epilogue;
+  if (wl.count_include_pad == 0) j.erase("count_include_pad");
   if (!wl.name.empty()) j["name"] = wl.name;
 }
 

@@ -10,6 +10,13 @@ namespace convtune {
 
 /// A 2-D convolution in NCHW (input) / KCRS (weights) / NKPQ (output), fp32.
 /// Padding is per side; dilation spreads the kernel taps; groups split channels.
+///
+/// `op` also names the pooling layers that share the convolution's window arithmetic:
+/// "maxpool" and "avgpool" slide an r x s window (stride, padding, dilation) over each channel,
+/// with k = c, groups = 1 and no weights; padded taps are skipped (max) or, for avgpool,
+/// counted in the divisor only with count_include_pad=1 (ONNX's attribute).
+/// `epilogue` fuses what follows a convolution in networks: "bias" (+ bias[k]), "bias_relu",
+/// "bias_add_relu" (+ bias[k] + residual[n][k][p][q], then ReLU); "none" by default.
 struct Workload {
   int64_t n = 1;           ///< batch
   int64_t c = 1;           ///< input channels
@@ -23,6 +30,14 @@ struct Workload {
   std::string dtype = "f32";
   std::string layout = "NCHW"; ///< the activations' layout; weights are KCRS, output NKPQ
   std::string name;            ///< optional label (e.g. "resnet18:C6"); not part of the key
+  std::string op = "conv";     ///< conv, maxpool or avgpool
+  std::string epilogue = "none";  ///< none, bias, bias_relu or bias_add_relu (conv only)
+  int64_t count_include_pad = 0;  ///< avgpool: padded taps count in the divisor (0 or 1)
+
+  bool is_conv() const { return op == "conv"; }
+  bool is_pool() const { return op == "maxpool" || op == "avgpool"; }
+  bool has_bias() const { return epilogue != "none"; }
+  bool has_residual() const { return epilogue == "bias_add_relu"; }
 
   /// Output height P and width Q (valid only after validate()).
   int64_t p() const { return (h + pad_top + pad_bottom - dilation_h * (r - 1) - 1) / stride_h + 1; }
@@ -31,12 +46,13 @@ struct Workload {
   int64_t k_per_group() const { return k / groups; }
 
   int64_t input_elems() const { return n * c * h * w; }
-  int64_t weight_elems() const { return k * c_per_group() * r * s; }
+  int64_t weight_elems() const { return is_pool() ? 0 : k * c_per_group() * r * s; }
   int64_t output_elems() const { return n * k * p() * q(); }
-  /// Multiply-accumulates per output element (the reduction length).
-  int64_t reduction_length() const { return c_per_group() * r * s; }
+  /// Terms summed (or compared) per output element: the reduction length.
+  int64_t reduction_length() const { return is_pool() ? r * s : c_per_group() * r * s; }
 
-  /// 2 * N * K * P * Q * (C / groups) * R * S: padding taps counted, as peers count them.
+  /// Convolutions: 2 * N * K * P * Q * (C / groups) * R * S, padding taps counted, as peers
+  /// count them (the epilogue's few operations per output are not). Pooling: N * C * P * Q * R * S.
   double flops() const;
   /// Bytes of input + weights + output, each read or written once.
   double bytes() const;

@@ -97,8 +97,8 @@ void parse_pad(std::string_view value, Workload& wl) {
 }
 
 Workload parse_inline(std::string_view text) {
-  static const char* const known_keys[] = {"n", "c", "h", "w", "k", "r", "s",
-                                           "stride", "pad", "dilation", "groups"};
+  static const char* const known_keys[] = {"n", "c", "h", "w", "k", "r", "s", "stride", "pad", "dilation",
+                                           "groups", "op", "epilogue", "count_include_pad"};
   Workload wl;
   std::set<std::string> seen;
   for (std::string_view entry : split(text, ',')) {
@@ -125,6 +125,10 @@ Workload parse_inline(std::string_view text) {
       wl.dilation_w = p.second;
     } else if (key == "pad") {
       parse_pad(value, wl);
+    } else if (key == "op") {
+      wl.op = std::string(value);
+    } else if (key == "epilogue") {
+      wl.epilogue = std::string(value);
     } else {
       const int64_t v = parse_int(value, "key", key, value);
       if (key == "n") wl.n = v;
@@ -135,10 +139,15 @@ Workload parse_inline(std::string_view text) {
       if (key == "r") wl.r = v;
       if (key == "s") wl.s = v;
       if (key == "groups") wl.groups = v;
+      if (key == "count_include_pad") wl.count_include_pad = v;
     }
   }
+  // Pooling keeps the channels: k is c unless given.
+  if (wl.is_pool() && !seen.count("k") && seen.count("c")) wl.k = wl.c;
   for (const char* required : {"c", "h", "k", "r"}) {
-    if (!seen.count(required)) refuse("missing key '" + std::string(required) + "'");
+    if (!seen.count(required) && !(std::string(required) == "k" && wl.is_pool())) {
+      refuse("missing key '" + std::string(required) + "'");
+    }
   }
   // Square by default, as in most papers' tables.
   if (!seen.count("w")) wl.w = wl.h;

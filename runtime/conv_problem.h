@@ -1,8 +1,10 @@
-/// \file The data a layer is checked and timed on: seeded random input and weights, an output
-/// buffer, and the reference result, made once and shared by every candidate of the layer.
+/// \file The data a layer is checked and timed on: seeded random input and operands (weights,
+/// bias, residual, as the workload has them), an output buffer, and the reference result,
+/// made once and shared by every candidate of the layer.
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "ir/workload.h"
 #include "runtime/reference_conv.h"
@@ -12,11 +14,16 @@ namespace convtune {
 
 struct ConvProblem {
   Workload wl;
-  Tensor input, weights, output;
+  Tensor input, weights, bias, residual, output;  ///< empty where the workload has none
   Reference ref;
 
-  /// Input from `seed`, weights from `seed + 1`, the reference computed.
+  /// Input from `seed`, weights from `seed + 1`, bias from `seed + 2`, residual from
+  /// `seed + 3`; the reference computed.
   static ConvProblem make(const Workload& wl, uint64_t seed);
+  /// The tensor a kernel parameter of this name binds to ("input", "weights", "bias",
+  /// "residual", "output"); InternalError for another name or one the workload lacks.
+  Tensor& tensor(const std::string& name);
+  LayerOperands operands() const { return {&weights, &bias, &residual}; }
   /// Fills the output with garbage (so a kernel that skips an element fails the check), then
   /// runs `fn` and compares the output with the reference.
   template <class F> Agreement check(F&& fn) {

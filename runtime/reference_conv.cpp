@@ -1,6 +1,7 @@
 /// \file The reference convolution: plain loops, accumulated in double, the oracle of every test.
 #include "runtime/reference_conv.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -66,6 +67,79 @@ Reference reference_conv(const Workload& wl, const Tensor& input, const Tensor& 
   return ref;
 }
 
+namespace {
+
+Reference reference_pool(const Workload& wl, const Tensor& input) {
+  check_size("reference_pool input", input.size(), wl.input_elems());
+  const int64_t P = wl.p(), Q = wl.q();
+  const bool is_max = wl.op == "maxpool";
+  Reference ref;
+  ref.output.assign(static_cast<size_t>(wl.output_elems()), 0.0);
+  ref.magnitude.assign(static_cast<size_t>(wl.output_elems()), 0.0);
+  size_t o = 0;
+  for (int64_t n = 0; n < wl.n; ++n) {
+    for (int64_t c = 0; c < wl.c; ++c) {
+      const float* plane = input.data() + (n * wl.c + c) * wl.h * wl.w;
+      for (int64_t p = 0; p < P; ++p) {
+        for (int64_t q = 0; q < Q; ++q, ++o) {
+          double best = -std::numeric_limits<double>::infinity(), sum = 0, mag = 0;
+          int64_t count = 0;
+          for (int64_t r = 0; r < wl.r; ++r) {
+            const int64_t ih = p * wl.stride_h - wl.pad_top + r * wl.dilation_h;
+            if (ih < 0 || ih >= wl.h) continue;  // padded taps are skipped
+            for (int64_t s = 0; s < wl.s; ++s) {
+              const int64_t iw = q * wl.stride_w - wl.pad_left + s * wl.dilation_w;
+              if (iw < 0 || iw >= wl.w) continue;
+              const double x = plane[ih * wl.w + iw];
+              best = std::max(best, x);
+              sum += x;
+              mag += std::fabs(x);
+              ++count;
+            }
+          }
+          internal_check(count > 0, "reference_pool: a window without input taps passed validation");
+          const double divisor = wl.count_include_pad ? double(wl.r * wl.s) : double(count);
+          ref.output[o] = is_max ? best : sum / divisor;
+          ref.magnitude[o] = is_max ? std::fabs(best) : mag / divisor;
+        }
+      }
+    }
+  }
+  return ref;
+}
+
+/// Operations after the reduction, each one more rounding of the result.
+int64_t roundings_after_sum(const Workload& wl) {
+  return (wl.op == "avgpool" ? 1 : 0) + (wl.has_bias() ? 1 : 0) + (wl.has_residual() ? 1 : 0);
+}
+
+} // namespace
+
+Reference reference_layer(const Workload& wl, const Tensor& input, const LayerOperands& operands) {
+  if (wl.is_pool()) return reference_pool(wl, input);
+  internal_check(operands.weights != nullptr, "reference_layer: a convolution needs weights");
+  Reference ref = reference_conv(wl, input, *operands.weights);
+  if (!wl.has_bias()) return ref;
+  internal_check(operands.bias != nullptr && (!wl.has_residual() || operands.residual != nullptr),
+                 "reference_layer: the epilogue's bias or residual is missing");
+  check_size("reference bias", operands.bias->size(), wl.k);
+  if (wl.has_residual()) check_size("reference residual", operands.residual->size(), wl.output_elems());
+  const bool relu = wl.epilogue == "bias_relu" || wl.epilogue == "bias_add_relu";
+  const int64_t plane = wl.p() * wl.q();
+  for (size_t o = 0; o < ref.output.size(); ++o) {
+    const int64_t k = (int64_t(o) / plane) % wl.k;
+    double v = ref.output[o] + (*operands.bias)[k];
+    double mag = ref.magnitude[o] + std::fabs((*operands.bias)[k]);
+    if (wl.has_residual()) {
+      v += (*operands.residual)[int64_t(o)];
+      mag += std::fabs((*operands.residual)[int64_t(o)]);
+    }
+    ref.output[o] = relu ? std::max(v, 0.0) : v;
+    ref.magnitude[o] = mag;
+  }
+  return ref;
+}
+
 Agreement check_against_reference(const Workload& wl, const Reference& ref, const Tensor& output) {
   const int64_t elems = wl.output_elems();
   check_size("reference output", static_cast<int64_t>(ref.output.size()), elems);
@@ -74,7 +148,7 @@ Agreement check_against_reference(const Workload& wl, const Reference& ref, cons
 
   // gamma(n) of Higham sec. 3.1; n counts the reduction's additions plus the final rounding.
   const double u = 0x1p-24;
-  const double nu = static_cast<double>(wl.reduction_length() + 1) * u;
+  const double nu = static_cast<double>(wl.reduction_length() + 1 + roundings_after_sum(wl)) * u;
   const double inf = std::numeric_limits<double>::infinity();
   const double gamma = nu < 1 ? nu / (1 - nu) : inf;
   // Where every tap is zero (all padding, or zero data) any summation order gives exactly 0;

@@ -39,9 +39,7 @@ public:
 
     LoopNest nest;
     nest.name = name;
-    nest.input = input_;
-    nest.weights = weights_;
-    nest.output = output_;
+    nest.params = {{input_, "NCHW", false}, {weights_, "KCRS", false}, {output_, "NKPQ", true}};
 
     Expr in_value = input_value();
     Expr w_value = weight_value();

@@ -200,14 +200,14 @@ ScheduleState apply_schedule(const Workload& wl, const Schedule& schedule) {
 #include <fstream>
 #include <sstream>
 
-#include "ir/conv_builder.h"
+#include "ir/algorithms.h"
 #include "schedules/lower_schedule.h"
 
 namespace convtune {
 
 LoopNest scheduled_nest(const Workload& wl, const Schedule& schedule, const std::string& name) {
   // No steps: the algorithm's own nest, unscheduled.
-  if (schedule.steps.empty()) return build_conv_nest(wl, name);
+  if (schedule.steps.empty()) return naive_nest(algorithm_for(wl), name);
   return lower_schedule(apply_schedule(wl, schedule), name);
 }
 

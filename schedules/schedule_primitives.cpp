@@ -50,6 +50,10 @@ void check_tile(const std::vector<LoopDim>& nest, const std::string& at, const c
 
 ScheduleState::ScheduleState(const Workload& wl) : wl_(wl) {
   wl_.validate();
+  if (!wl.is_conv() || wl.has_bias()) {
+    refuse("schedule", "the loop primitives schedule a plain convolution so far; " + wl.spec() +
+                           " runs unscheduled (--schedule naive)");
+  }
   loops_.push_back({"n", wl.n, ForKind::Serial, false});
   if (wl.groups > 1) loops_.push_back({"g", wl.groups, ForKind::Serial, false});
   loops_.push_back({"k", wl.k_per_group(), ForKind::Serial, false});

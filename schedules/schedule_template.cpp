@@ -27,10 +27,15 @@ const ScheduleTemplate& template_named(const std::string& name) {
   throw UserError("unknown template '" + name + "' (templates: " + known + ")");
 }
 
-const ScheduleTemplate& template_for(const Workload& wl, const Target& target) {
+const ScheduleTemplate* find_template(const Workload& wl, const Target& target) {
   for (const auto& t : template_registry()) {
-    if (t->applies(wl, target)) return *t;
+    if (t->applies(wl, target)) return t.get();
   }
+  return nullptr;
+}
+
+const ScheduleTemplate& template_for(const Workload& wl, const Target& target) {
+  if (const ScheduleTemplate* t = find_template(wl, target)) return *t;
   throw UserError("no schedule template applies to " + wl.spec() + " on target '" + target.name + "'");
 }
 
@@ -54,7 +59,10 @@ Schedule make_schedule(const Workload& wl, const KnobSpace& space, const Config&
 }
 
 Schedule resolve_schedule(const std::string& what, const Workload& wl, const Target& target) {
-  if (what == "default") return make_schedule(wl, target, default_config(wl, target));
+  if (what == "default") {
+    if (!find_template(wl, target)) return Schedule{};
+    return make_schedule(wl, target, default_config(wl, target));
+  }
   if (what == "naive") return Schedule{};
   nlohmann::json j = read_json_file(what, "schedule");
   if (j.is_object() && j.contains("steps")) return schedule_from_json(j);

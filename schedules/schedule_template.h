@@ -40,6 +40,8 @@ const std::vector<std::unique_ptr<ScheduleTemplate>>& template_registry();
 const ScheduleTemplate& template_named(const std::string& name);
 /// The first template that applies to `wl` on `target`; UserError when none does.
 const ScheduleTemplate& template_for(const Workload& wl, const Target& target);
+/// The same, or nullptr when none applies.
+const ScheduleTemplate* find_template(const Workload& wl, const Target& target);
 
 // The template that fits, used the common way.
 KnobSpace knob_space(const Workload& wl, const Target& target);
@@ -51,8 +53,9 @@ Schedule make_schedule(const Workload& wl, const Target& target, const Config& c
 /// The same with the space already built (the tuner builds it once per layer).
 Schedule make_schedule(const Workload& wl, const KnobSpace& space, const Config& config);
 
-/// What `--schedule` names: "default" (the default config), "naive" (no schedule: empty
-/// steps), or a file holding a schedule or a config.
+/// What `--schedule` names: "default" (the default config of the template that fits; the
+/// naive nest where no template applies, as for pooling and epilogues so far), "naive" (no
+/// schedule: empty steps), or a file holding a schedule or a config.
 Schedule resolve_schedule(const std::string& what, const Workload& wl, const Target& target);
 
 } // namespace convtune

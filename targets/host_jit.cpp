@@ -38,8 +38,14 @@ struct JitKernel::Impl {
   std::mutex* mutex;
 };
 
-JitKernel::JitKernel(std::unique_ptr<Impl> impl, KernelAbi abi, KernelFn fn, KernelRunFn run_fn, StageFn stage_fn)
-    : impl_(std::move(impl)), abi_(std::move(abi)), fn_(fn), run_fn_(run_fn), stage_fn_(stage_fn) {}
+JitKernel::JitKernel(std::unique_ptr<Impl> impl, KernelAbi abi, void* entry, KernelCallFn call_fn, StageFn stage_fn)
+    : impl_(std::move(impl)), abi_(std::move(abi)), entry_(entry), call_fn_(call_fn), stage_fn_(stage_fn) {}
+
+int JitKernel::operator()(const float* in, const float* w, float* out) const {
+  internal_check(abi_.params.size() == 3 && abi_.params[1].name == "weights",
+                 "kernel " + abi_.name + " is not a plain convolution (input, weights, output)");
+  return reinterpret_cast<ConvKernelFn>(entry_)(in, w, out);
+}
 
 JitKernel::~JitKernel() {
   std::lock_guard<std::mutex> lock(*impl_->mutex);
@@ -97,9 +103,9 @@ std::unique_ptr<JitKernel> HostJit::add(std::unique_ptr<llvm::Module> module,
   unwrap(jit.addIRModule(impl->tracker, llvm::orc::ThreadSafeModule(std::move(module), std::move(context))),
          "adding module " + name);
   auto lookup = [&](const std::string& symbol) { return unwrap(jit.lookup(symbol + suffix), "looking up " + symbol); };
-  const auto entry = lookup(name), run = lookup(name + "_run"), stage = lookup(name + "_stage");
-  return std::unique_ptr<JitKernel>(new JitKernel(std::move(impl), std::move(abi), entry.toPtr<KernelFn>(),
-                                                  run.toPtr<KernelRunFn>(), stage.toPtr<StageFn>()));
+  const auto entry = lookup(name), call = lookup(name + "_call"), stage = lookup(name + "_stage");
+  return std::unique_ptr<JitKernel>(new JitKernel(std::move(impl), std::move(abi), entry.toPtr<void*>(),
+                                                  call.toPtr<KernelCallFn>(), stage.toPtr<StageFn>()));
 }
 
 } // namespace convtune

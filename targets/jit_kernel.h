@@ -11,10 +11,12 @@ namespace convtune {
 
 class HostJit;
 
-/// `NAME(input, weights, output)`: allocates its workspace; returns kKernelOk or an error code.
-using KernelFn = int (*)(const float* input, const float* weights, float* output);
-/// `NAME_run(input, weights, output, workspace)`: the temporaries live in `workspace`.
-using KernelRunFn = int (*)(const float* input, const float* weights, float* output, void* workspace);
+/// `NAME(input, weights, output)` of a plain convolution: allocates its workspace; returns
+/// kKernelOk or an error code. (Kernels with other parameters export `NAME(params...)`.)
+using ConvKernelFn = int (*)(const float* input, const float* weights, float* output);
+/// `NAME_call(params, workspace)`: NAME_run with the parameters as a table in the ABI's order;
+/// a null workspace is allocated for the call.
+using KernelCallFn = int (*)(float* const* params, void* workspace);
 /// `NAME_stage(stage, buffers)`: one stage alone over a table of buffers: the parameters,
 /// then the temporaries, in the ABI's order.
 using StageFn = void (*)(int64_t stage, float* const* buffers);
@@ -26,20 +28,21 @@ public:
   JitKernel& operator=(const JitKernel&) = delete;
   ~JitKernel();
   const KernelAbi& abi() const { return abi_; }
-  KernelFn function() const { return fn_; }
-  KernelRunFn run_function() const { return run_fn_; }
+  /// The allocating entry `NAME(params...)`, as an untyped address.
+  void* entry_address() const { return entry_; }
+  KernelCallFn call_function() const { return call_fn_; }
   StageFn stage_function() const { return stage_fn_; }
-  /// The allocating entry.
-  int operator()(const float* in, const float* w, float* out) const { return fn_(in, w, out); }
+  /// The allocating entry of a plain convolution (input, weights, output).
+  int operator()(const float* in, const float* w, float* out) const;
 
 private:
   friend class HostJit;
   struct Impl;
-  JitKernel(std::unique_ptr<Impl> impl, KernelAbi abi, KernelFn fn, KernelRunFn run_fn, StageFn stage_fn);
+  JitKernel(std::unique_ptr<Impl> impl, KernelAbi abi, void* entry, KernelCallFn call_fn, StageFn stage_fn);
   std::unique_ptr<Impl> impl_;
   KernelAbi abi_;
-  KernelFn fn_ = nullptr;
-  KernelRunFn run_fn_ = nullptr;
+  void* entry_ = nullptr;
+  KernelCallFn call_fn_ = nullptr;
   StageFn stage_fn_ = nullptr;
 };
 

@@ -71,7 +71,7 @@ Prepared prepare_convtune(Layer& layer, const Target& target, const Schedule& sc
                           std::vector<std::shared_ptr<KernelRunner>>& keep) {
   std::shared_ptr<KernelRunner> runner = KernelRunner::compile(layer.wl, schedule, target);
   keep.push_back(runner);
-  runner->bind(layer.input.data(), layer.weights.data(), layer.output.data());
+  runner->bind(layer);
   const bool staged = runner->has_stage(StageKind::PackInput) || runner->has_stage(StageKind::UnpackOutput);
   row.detail = !schedule.template_name.empty() ? schedule.template_name + " " + schedule.config.dump()
                : schedule.steps.empty()        ? "unscheduled nest"
@@ -115,7 +115,11 @@ std::vector<Row> bench_layer(Layer& layer, const Target& target, const std::vect
     Row row;
     row.backend = b;
     std::optional<Prepared> p;
-    if (b == "onednn") {
+    const bool plain_conv = layer.wl.is_conv() && !layer.wl.has_bias();
+    if ((b == "onednn" || b == "im2col") && !plain_conv) {
+      // The baselines compute a plain convolution; pooling and epilogues are convtune's alone so far.
+      row.unavailable = "unavailable: the " + b + " baseline runs plain convolutions only";
+    } else if (b == "onednn") {
       if (!onednn_available()) row.unavailable = "unavailable: built without libdnnl-dev";
       else p = prepare_baseline(layer, make_onednn_baseline(layer.wl, threads), row, baselines);
     } else if (b == "im2col") {

@@ -61,6 +61,9 @@ int cmd_run(const std::vector<std::string>& argv) {
     return agreement.ok ? 0 : 1;
   }
   std::printf("workload   %s%s%s\n", wl.name.c_str(), wl.name.empty() ? "" : "  ", wl.spec().c_str());
+  std::printf("schedule   %s\n", schedule.steps.empty()     ? "naive (the algorithm's own nest)"
+                                 : schedule.template_name.empty() ? "hand-written steps"
+                                                                  : (schedule.template_name + " " + schedule.config.dump()).c_str());
   std::printf("target     %s, %lld thread%s\n", target.key().c_str(), (long long)threads, threads == 1 ? "" : "s");
   std::printf("check      %s (max abs err %.3g, max rel err %.3g, bound %.3g)\n",
               agreement.ok ? "ok" : "WRONG RESULT", agreement.max_abs_err, agreement.max_rel_err,

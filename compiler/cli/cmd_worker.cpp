@@ -175,7 +175,7 @@ nlohmann::json run_prepared(Prepared& p, std::map<std::string, std::unique_ptr<C
     for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   KernelRunner& runner = *p.runner;
-  runner.bind(c.input.data(), c.weights.data(), c.output.data());
+  runner.bind(c);
   const Agreement agreement = c.check([&] {
     runner.run();
     if (hook == "wrong") c.output[0] += 1.0f;

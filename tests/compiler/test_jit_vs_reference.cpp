@@ -4,7 +4,7 @@
 /// gamma(n) * sum|input*weight| (n = reduction length + 1, u = 2^-24), the worst-case bound of
 /// fp32 summation in any order (see runtime/reference_conv.h). A wrong index or a skipped tap
 /// moves an element by about one product's magnitude, far beyond that bound.
-#include "ir/conv_builder.h"
+#include "ir/algorithms.h"
 #include "tests/check_kernel.h"
 
 using namespace convtune;
@@ -46,7 +46,7 @@ TEST_CASE("JIT of the naive nest matches the reference on odd shapes", "[jit][re
   for (const char* spec : specs) {
     INFO("workload " << spec);
     Workload wl = parse_workload(spec);
-    Agreement a = testing::run_and_check(wl, build_conv_nest(wl));
+    Agreement a = testing::run_and_check(wl, naive_nest(algorithm_for(wl), "conv"));
     INFO("max abs err " << a.max_abs_err << ", max rel err " << a.max_rel_err);
     CHECK(a.ok);
   }
@@ -55,6 +55,6 @@ TEST_CASE("JIT of the naive nest matches the reference on odd shapes", "[jit][re
 TEST_CASE("The JIT frees and reloads kernels of the same name", "[jit]") {
   Workload wl = parse_workload("n=1,c=2,h=5,w=5,k=3,r=3,s=3,pad=1");
   for (int i = 0; i < 20; ++i) {
-    REQUIRE(testing::run_and_check(wl, build_conv_nest(wl), uint64_t(i)).ok);
+    REQUIRE(testing::run_and_check(wl, naive_nest(algorithm_for(wl), "conv"), uint64_t(i)).ok);
   }
 }

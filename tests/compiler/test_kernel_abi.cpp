@@ -76,7 +76,7 @@ TEST_CASE("The ABI of a packed schedule lists its parameters, workspace slots an
   CHECK(j["params"][2]["layout"] == "NKPQ");
 }
 
-TEST_CASE("NAME_run computes inside the workspace it is given; the allocating entry agrees", "[compiler][abi]") {
+TEST_CASE("NAME_call computes inside the workspace it is given; the allocating entry agrees", "[compiler][abi]") {
   const Workload wl = parse_workload("n=2,c=12,h=9,w=11,k=20,r=3,s=3,pad=1");
   const Target target = host_target();
   auto kernel = compile_jit(scheduled_nest(wl, resolve_schedule("default", wl, target)), target);
@@ -89,8 +89,8 @@ TEST_CASE("NAME_run computes inside the workspace it is given; the allocating en
   Tensor workspace(floats + guard);
   for (int64_t i = 0; i < floats + guard; ++i) workspace[i] = std::numeric_limits<float>::quiet_NaN();
   const Agreement with_workspace = problem.check([&] {
-    REQUIRE(kernel->run_function()(problem.input.data(), problem.weights.data(), problem.output.data(), workspace.data()) ==
-            kKernelOk);
+    float* const params[] = {problem.input.data(), problem.weights.data(), problem.output.data()};
+    REQUIRE(kernel->call_function()(params, workspace.data()) == kKernelOk);
   });
   CHECK(with_workspace.ok);
   int64_t touched = 0;

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "compiler/simplify.h"
-#include "ir/conv_builder.h"
+#include "ir/algorithms.h"
 #include "ir/ir.h"
 #include "ir/ir_printer.h"
 #include "ir/verifier.h"
@@ -164,12 +164,12 @@ private:
 /// element the nest never writes shows up.
 std::vector<float> interpret(const LoopNest& nest, const Tensor& input, const Tensor& weights) {
   Interpreter interp;
-  interp.memory[nest.input.get()].assign(input.data(), input.data() + input.size());
-  interp.memory[nest.weights.get()].assign(weights.data(), weights.data() + weights.size());
-  interp.memory[nest.output.get()].assign(size_t(nest.output->elements()), std::numeric_limits<float>::quiet_NaN());
+  interp.memory[nest.param("input").get()].assign(input.data(), input.data() + input.size());
+  interp.memory[nest.param("weights").get()].assign(weights.data(), weights.data() + weights.size());
+  interp.memory[nest.param("output").get()].assign(size_t(nest.param("output")->elements()), std::numeric_limits<float>::quiet_NaN());
   for (const BufferRef& t : nest.temporaries) interp.memory[t.get()].assign(size_t(t->elements()), 0.0f);
   for (const NestStage& stage : nest.stages) interp.run(stage.body);
-  return interp.memory[nest.output.get()];
+  return interp.memory[nest.param("output").get()];
 }
 
 } // namespace
@@ -373,14 +373,14 @@ TEST_CASE("simplify leaves float arithmetic alone", "[compiler][simplify]") {
 
 TEST_CASE("simplify keeps the padding guard of a padded conv", "[compiler][simplify]") {
   const Workload wl = parse_workload("n=1,c=2,h=5,k=2,r=3,pad=1");
-  const LoopNest nest = build_conv_nest(wl);
+  const LoopNest nest = naive_nest(algorithm_for(wl), "conv");
   const std::string text = to_text(simplify(nest));
   REQUIRE(text.find("if (ih >= 0 && ih < 5 && iw >= 0 && iw < 5) {\n") != std::string::npos);
   REQUIRE(text == to_text(nest));
 }
 
 TEST_CASE("simplify of an unpadded 1x1 conv has no if and changes nothing", "[compiler][simplify]") {
-  const LoopNest nest = build_conv_nest(parse_workload("n=1,c=4,h=6,k=3,r=1"));
+  const LoopNest nest = naive_nest(algorithm_for(parse_workload("n=1,c=4,h=6,k=3,r=1")), "conv");
   const LoopNest out = simplify(nest);
   REQUIRE(to_text(out).find("if (") == std::string::npos);
   REQUIRE(to_text(out) == to_text(nest));
@@ -403,7 +403,7 @@ TEST_CASE("simplify never changes what a conv nest computes", "[compiler][simpli
   for (const char* spec : specs) {
     INFO(spec);
     const Workload wl = parse_workload(spec);
-    const LoopNest nest = build_conv_nest(wl);
+    const LoopNest nest = naive_nest(algorithm_for(wl), "conv");
     const LoopNest out = simplify(nest);
     REQUIRE(verify_problems(out).empty());
 

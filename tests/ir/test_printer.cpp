@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "ir/conv_builder.h"
+#include "ir/algorithms.h"
 #include "ir/ir.h"
 #include "ir/ir_printer.h"
 #include "ir/workload.h"
@@ -117,7 +117,7 @@ TEST_CASE("printer writes the naive nest of a tiny conv exactly", "[ir][printer]
   wl.k = 1;
   wl.r = 2;
   wl.s = 2;
-  REQUIRE(to_text(build_conv_nest(wl)) ==
+  REQUIRE(to_text(naive_nest(algorithm_for(wl), "conv")) ==
           "void conv(const float input[1][2][3][3], const float weights[1][2][2][2], float output[1][1][2][2]) {\n"
           "  for (n = 0; n < 1; n++) {\n"
           "    for (k = 0; k < 1; k++) {\n"
@@ -142,14 +142,14 @@ TEST_CASE("printer writes the naive nest of a tiny conv exactly", "[ir][printer]
 
 TEST_CASE("printer writes the padding guard, stride and dilation of a conv", "[ir][printer]") {
   Workload wl = parse_workload("n=1,c=1,h=5,k=1,r=3,stride=2,pad=1:0");
-  const std::string text = to_text(build_conv_nest(wl, "padded"));
+  const std::string text = to_text(naive_nest(algorithm_for(wl), "padded"));
   REQUIRE(text.find("void padded(") == 0);
   REQUIRE(text.find("int64 ih = p*2 + r - 1;\n") != std::string::npos);
   REQUIRE(text.find("int64 iw = q*2 + s;\n") != std::string::npos);
   REQUIRE(text.find("if (ih >= 0 && ih < 5) {\n") != std::string::npos);
   REQUIRE(text.find("iw >= 0") == std::string::npos);
   wl = parse_workload("n=1,c=1,h=7,k=1,r=3,dilation=2:1");
-  const std::string dilated = to_text(build_conv_nest(wl));
+  const std::string dilated = to_text(naive_nest(algorithm_for(wl), "conv"));
   REQUIRE(dilated.find("int64 ih = p + r*2;\n") != std::string::npos);
   REQUIRE(dilated.find("if (") == std::string::npos);
 }

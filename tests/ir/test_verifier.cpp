@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "ir/conv_builder.h"
+#include "ir/algorithms.h"
 #include "ir/error.h"
 #include "ir/ir.h"
 #include "ir/verifier.h"
@@ -31,7 +31,7 @@ LoopNest nest_of(int64_t input_extent, int64_t output_extent) {
 LoopNest copy_loop(int64_t input_extent, int64_t extent, Expr guard = Expr()) {
   LoopNest nest = nest_of(input_extent, extent);
   Expr i = var("i");
-  Stmt store = Store::make(nest.output, {i}, Load::make(nest.input, {i}), false);
+  Stmt store = Store::make(nest.param("output"), {i}, Load::make(nest.param("input"), {i}), false);
   if (guard.defined()) store = IfThenElse::make(guard, store);
   nest.stages[0].body = serial_for("i", extent, store);
   return nest;
@@ -57,22 +57,22 @@ TEST_CASE("verifier accepts the conv nest of every kind of workload", "[ir][veri
   };
   for (const char* spec : specs) {
     INFO(spec);
-    REQUIRE(verify_problems(build_conv_nest(parse_workload(spec))).empty());
-    REQUIRE_NOTHROW(verify(build_conv_nest(parse_workload(spec))));
+    REQUIRE(verify_problems(naive_nest(algorithm_for(parse_workload(spec)), "conv")).empty());
+    REQUIRE_NOTHROW(verify(naive_nest(algorithm_for(parse_workload(spec)), "conv")));
   }
 }
 
 TEST_CASE("verifier accepts the ResNet-18 and MobileNet suites", "[ir][verifier]") {
   for (const char* spec : {"resnet18:C1", "resnet18:C6", "resnet18:C11", "mobilenet:D2", "mobilenet:D9"}) {
     INFO(spec);
-    REQUIRE(verify_problems(build_conv_nest(parse_workload(spec))).empty());
+    REQUIRE(verify_problems(naive_nest(algorithm_for(parse_workload(spec)), "conv")).empty());
   }
 }
 
 TEST_CASE("verifier refuses an unbound variable", "[ir][verifier]") {
   LoopNest nest = nest_of(8, 8);
   Expr i = var("i"), x = var("x");
-  nest.stages[0].body = serial_for("i", 8, Store::make(nest.output, {i}, Load::make(nest.input, {min(i, x)}), false));
+  nest.stages[0].body = serial_for("i", 8, Store::make(nest.param("output"), {i}, Load::make(nest.param("input"), {min(i, x)}), false));
   const std::vector<std::string> problems = verify_problems(nest);
   REQUIRE(!problems.empty());
   REQUIRE(problems.front() == "variable 'x' is not bound");
@@ -81,7 +81,7 @@ TEST_CASE("verifier refuses an unbound variable", "[ir][verifier]") {
 TEST_CASE("verifier refuses a variable used after its loop ends", "[ir][verifier]") {
   LoopNest nest = nest_of(8, 8);
   Expr i = var("i");
-  Stmt store = assign(nest.output, {i}, 0.0);
+  Stmt store = assign(nest.param("output"), {i}, 0.0);
   nest.stages[0].body = Block::make({serial_for("i", 8, store), store});
   const std::vector<std::string> problems = verify_problems(nest);
   REQUIRE(!problems.empty());
@@ -98,9 +98,9 @@ TEST_CASE("verifier refuses a load that may run past the buffer", "[ir][verifier
 
 TEST_CASE("verifier refuses a store below zero in a later dimension", "[ir][verifier]") {
   LoopNest nest = nest_of(8, 8);
-  nest.output = make_buffer("output", {2, 4}, MemoryScope::Param);
+  nest.params[2].buffer = make_buffer("output", {2, 4}, MemoryScope::Param);
   Expr i = var("i");
-  nest.stages[0].body = serial_for("i", 4, assign(nest.output, {Expr(1), i - Expr(1)}, 0.0));
+  nest.stages[0].body = serial_for("i", 4, assign(nest.param("output"), {Expr(1), i - Expr(1)}, 0.0));
   const std::vector<std::string> problems = verify_problems(nest);
   REQUIRE(problems.size() == 1);
   REQUIRE(problems[0] == "store to output may be out of bounds in dimension 1: index i - 1 spans [-1, 2], extent 4");
@@ -120,8 +120,8 @@ TEST_CASE("verifier accepts a load guarded by a condition that keeps it in bound
 TEST_CASE("verifier checks the else branch without the if's condition", "[ir][verifier]") {
   LoopNest nest = nest_of(8, 10);
   Expr i = var("i");
-  Stmt load = Store::make(nest.output, {i}, Load::make(nest.input, {i}), false);
-  Stmt zero = assign(nest.output, {i}, 0.0);
+  Stmt load = Store::make(nest.param("output"), {i}, Load::make(nest.param("input"), {i}), false);
+  Stmt zero = assign(nest.param("output"), {i}, 0.0);
   nest.stages[0].body = serial_for("i", 10, IfThenElse::make(i < Expr(8), load, zero));
   REQUIRE(verify_problems(nest).empty());
   nest.stages[0].body = serial_for("i", 10, IfThenElse::make(i < Expr(8), zero, load));
@@ -132,7 +132,7 @@ TEST_CASE("verifier refuses a stack buffer used outside its allocation", "[ir][v
   LoopNest nest = nest_of(8, 8);
   BufferRef tmp = make_buffer("tmp", {4}, MemoryScope::Stack);
   Stmt fill = assign(tmp, {Expr(0)}, 1.0);
-  Stmt read = Store::make(nest.output, {Expr(0)}, Load::make(tmp, {Expr(0)}), false);
+  Stmt read = Store::make(nest.param("output"), {Expr(0)}, Load::make(tmp, {Expr(0)}), false);
 
   nest.stages[0].body = Allocate::make(tmp, Block::make({fill, read}));
   REQUIRE(verify_problems(nest).empty());
@@ -158,7 +158,7 @@ TEST_CASE("verifier refuses a buffer allocated inside its own allocation", "[ir]
 TEST_CASE("verifier refuses a name bound twice in nested scopes", "[ir][verifier]") {
   LoopNest nest = nest_of(8, 8);
   Expr i = var("i");
-  Stmt store = assign(nest.output, {i}, 0.0);
+  Stmt store = assign(nest.param("output"), {i}, 0.0);
   nest.stages[0].body = serial_for("i", 8, serial_for("i", 8, store));
   REQUIRE(verify_problems(nest) == std::vector<std::string>{"'i' is bound again inside its own scope"});
 
@@ -169,7 +169,7 @@ TEST_CASE("verifier refuses a name bound twice in nested scopes", "[ir][verifier
 TEST_CASE("verifier accepts the same name bound in sibling scopes", "[ir][verifier]") {
   LoopNest nest = nest_of(8, 8);
   Expr i = var("i");
-  Stmt loop = serial_for("i", 8, assign(nest.output, {i}, 0.0));
+  Stmt loop = serial_for("i", 8, assign(nest.param("output"), {i}, 0.0));
   nest.stages[0].body = Block::make({loop, loop});
   REQUIRE(verify_problems(nest).empty());
 }
@@ -179,23 +179,23 @@ TEST_CASE("verifier bounds a let variable by its value", "[ir][verifier]") {
   Expr i = var("i"), j = var("j");
   nest.stages[0].body = serial_for("i", 4,
                                    LetStmt::make("j", i * Expr(2) + Expr(1),
-                                                 Store::make(nest.output, {j}, Load::make(nest.input, {j - Expr(1)}), false)));
+                                                 Store::make(nest.param("output"), {j}, Load::make(nest.param("input"), {j - Expr(1)}), false)));
   REQUIRE(verify_problems(nest).empty());
-  nest.stages[0].body = serial_for("i", 4, LetStmt::make("j", i * Expr(2) + Expr(2), assign(nest.output, {j}, 0.0)));
+  nest.stages[0].body = serial_for("i", 4, LetStmt::make("j", i * Expr(2) + Expr(2), assign(nest.param("output"), {j}, 0.0)));
   REQUIRE(verify_problems(nest) ==
           std::vector<std::string>{"store to output may be out of bounds in dimension 0: index j spans [2, 8], extent 8"});
 }
 
 TEST_CASE("verifier refuses a loop that never runs", "[ir][verifier]") {
   LoopNest nest = nest_of(8, 8);
-  nest.stages[0].body = serial_for("i", 0, assign(nest.output, {Expr(0)}, 0.0));
+  nest.stages[0].body = serial_for("i", 0, assign(nest.param("output"), {Expr(0)}, 0.0));
   REQUIRE(verify_problems(nest) == std::vector<std::string>{"loop 'i' never runs (extent 0)"});
 }
 
 TEST_CASE("verifier lists every problem in program order", "[ir][verifier]") {
   LoopNest nest = nest_of(8, 8);
   Expr i = var("i");
-  nest.stages[0].body = serial_for("i", 9, Store::make(nest.output, {i}, Load::make(nest.input, {i + Expr(1)}), false));
+  nest.stages[0].body = serial_for("i", 9, Store::make(nest.param("output"), {i}, Load::make(nest.param("input"), {i + Expr(1)}), false));
   REQUIRE(verify_problems(nest) == std::vector<std::string>{
       "load of input may be out of bounds in dimension 0: index i + 1 spans [1, 9], extent 8",
       "store to output may be out of bounds in dimension 0: index i spans [0, 8], extent 8"});
@@ -221,22 +221,22 @@ TEST_CASE("verifier treats the nest's temporaries as live in every stage", "[ir]
   BufferRef packed = make_buffer("packed", {8}, MemoryScope::Heap);
   nest.temporaries.push_back(packed);
   Expr i = var("i");
-  Stmt pack = serial_for("i", 8, Store::make(packed, {i}, Load::make(nest.input, {i}), false));
-  Stmt compute = serial_for("i", 8, Store::make(nest.output, {i}, Load::make(packed, {i}), false));
+  Stmt pack = serial_for("i", 8, Store::make(packed, {i}, Load::make(nest.param("input"), {i}), false));
+  Stmt compute = serial_for("i", 8, Store::make(nest.param("output"), {i}, Load::make(packed, {i}), false));
   nest.stages = {{"pack", StageKind::PackInput, pack}, {"compute", StageKind::Compute, compute}};
   REQUIRE(verify_problems(nest).empty());
 
   // A buffer that is neither a parameter, a temporary nor allocated is still refused.
   BufferRef stray = make_buffer("stray", {8}, MemoryScope::Heap);
-  nest.stages[1].body = serial_for("i", 8, Store::make(nest.output, {i}, Load::make(stray, {i}), false));
+  nest.stages[1].body = serial_for("i", 8, Store::make(nest.param("output"), {i}, Load::make(stray, {i}), false));
   REQUIRE(verify_problems(nest) == std::vector<std::string>{"load of 'stray' outside its allocation"});
 }
 
 TEST_CASE("verifier checks every stage of a nest in order", "[ir][verifier]") {
   LoopNest nest = nest_of(8, 8);
   Expr i = var("i");
-  Stmt good = serial_for("i", 8, assign(nest.output, {i}, 0.0));
-  Stmt bad = serial_for("j", 9, assign(nest.output, {var("j")}, 0.0));
+  Stmt good = serial_for("i", 8, assign(nest.param("output"), {i}, 0.0));
+  Stmt bad = serial_for("j", 9, assign(nest.param("output"), {var("j")}, 0.0));
   nest.stages = {{"first", StageKind::Compute, bad}, {"second", StageKind::Compute, good},
                  {"third", StageKind::Compute, bad}};
   REQUIRE(verify_problems(nest).size() == 2);

@@ -1,0 +1,90 @@
+/// \file Algorithm descriptions and their naive loop nest.
+#include "ir/algorithm.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "ir/error.h"
+#include "ir/ir_visitor.h"
+
+namespace convtune {
+
+namespace {
+
+/// The names of the variables an expression reads.
+std::set<std::string> vars_of(const Expr& e) {
+  struct Collect : IRVisitor {
+    std::set<std::string> names;
+    using IRVisitor::visit;
+    void visit(const Var* v) override { names.insert(v->name); }
+  } c;
+  c.visit(e);
+  return c.names;
+}
+
+Stmt wrap_lets(const std::vector<LetBinding>& lets, Stmt body) {
+  for (auto it = lets.rbegin(); it != lets.rend(); ++it) body = LetStmt::make(it->first, it->second, body);
+  return body;
+}
+
+/// The update's loops around its store: each let just inside the innermost reduction loop
+/// whose variable (or an earlier let) it reads, so the index math runs no deeper than needed.
+Stmt reduction_loops(const Update& u, Stmt body) {
+  // level[i]: 0 above every reduction loop, d + 1 inside rdims[d].
+  std::map<std::string, size_t> level;
+  for (size_t d = 0; d < u.rdims.size(); ++d) level[u.rdims[d].name] = d + 1;
+  std::vector<std::vector<LetBinding>> at(u.rdims.size() + 1);
+  for (const LetBinding& let : u.lets) {
+    size_t l = 0;
+    for (const std::string& v : vars_of(let.second)) {
+      auto it = level.find(v);
+      if (it != level.end()) l = std::max(l, it->second);
+    }
+    level[let.first] = l;
+    at[l].push_back(let);
+  }
+  for (size_t d = u.rdims.size(); d > 0; --d) {
+    body = wrap_lets(at[d], body);
+    body = For::make(u.rdims[d - 1].name, 0, u.rdims[d - 1].extent, ForKind::Serial, body);
+  }
+  return wrap_lets(at[0], body);
+}
+
+Stmt stage_nest(const AlgorithmStage& s) {
+  Stmt point = Store::make(s.buffer, s.index, s.init, false);
+  if (s.update) {
+    const Update& u = *s.update;
+    Stmt fold = u.op == ReduceOp::Sum ? Store::make(s.buffer, s.index, u.value, /*accumulate=*/true)
+                                      : Store::make(s.buffer, s.index, max(Load::make(s.buffer, s.index), u.value), false);
+    if (u.guard.defined()) fold = IfThenElse::make(u.guard, fold);
+    point = Block::make({point, reduction_loops(u, fold)});
+  }
+  for (auto it = s.dims.rbegin(); it != s.dims.rend(); ++it) point = For::make(it->name, 0, it->extent, ForKind::Serial, point);
+  return point;
+}
+
+} // namespace
+
+const char* to_string(ReduceOp op) { return op == ReduceOp::Sum ? "sum" : "max"; }
+
+const AlgorithmStage& Algorithm::stage(const std::string& stage_name) const {
+  for (const AlgorithmStage& s : stages) {
+    if (s.name == stage_name) return s;
+  }
+  throw InternalError("algorithm " + name + " has no stage " + stage_name);
+}
+
+LoopNest naive_nest(const Algorithm& algorithm, const std::string& name) {
+  internal_check(!algorithm.stages.empty(), "algorithm " + algorithm.name + " has no stages");
+  LoopNest nest;
+  nest.name = name;
+  nest.params = algorithm.params;
+  for (const AlgorithmStage& s : algorithm.stages) {
+    if (s.buffer->scope != MemoryScope::Param) nest.temporaries.push_back(s.buffer);
+    nest.stages.push_back({s.name, StageKind::Compute, stage_nest(s)});
+  }
+  return nest;
+}
+
+} // namespace convtune

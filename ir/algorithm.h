@@ -1,0 +1,68 @@
+/// \file Algorithms as data: a small pipeline of stages over named dimensions (the model is
+/// Halide's Func: a pure definition plus an optional update, and TVM's compute declarations).
+///
+/// A stage computes one value per point of its pure dimensions: first its pure definition
+/// (`init`), then, when it has an update, `op` folds `value` into it over the reduction
+/// dimensions, skipping the terms where `guard` is false (padding). A stage reads the
+/// algorithm's input tensors or the buffers of earlier stages, through ordinary Loads whose
+/// indices are expressions of the dimensions; it stores into its own buffer at `index` (so a
+/// stage's dimensions need not be its buffer's: groups split a channel dimension, im2col
+/// flattens c, r, s into one row). The last stage stores into the output parameter; the
+/// others into temporaries that live in the kernel's workspace.
+///
+/// naive_nest() is the one place a description becomes a loop nest: each stage's loops in
+/// declaration order, pure then reduction, every stage computed whole before the next.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ir/ir.h"
+
+namespace convtune {
+
+struct Dim {
+  std::string name;
+  int64_t extent = 1;
+};
+
+/// An integer name bound over a stage's body, e.g. the input row `ih` of a convolution.
+using LetBinding = std::pair<std::string, Expr>;
+
+enum class ReduceOp { Sum, Max };
+const char* to_string(ReduceOp op);
+
+struct Update {
+  std::vector<Dim> rdims;         ///< reduction dimensions, outermost first
+  std::vector<LetBinding> lets;   ///< bound inside the innermost reduction loop each one uses
+  Expr guard;                     ///< terms where it is false are skipped; undefined: none
+  ReduceOp op = ReduceOp::Sum;
+  Expr value;
+};
+
+struct AlgorithmStage {
+  std::string name;
+  std::vector<Dim> dims;          ///< pure dimensions, outermost first
+  BufferRef buffer;               ///< a parameter (the last stage's output) or a temporary
+  std::vector<Expr> index;        ///< where a point of the stage lives in `buffer`
+  Expr init;                      ///< the pure definition
+  std::optional<Update> update;
+};
+
+struct Algorithm {
+  std::string name;               ///< e.g. "direct_conv", "im2col_gemm", "maxpool"
+  std::vector<NestParam> params;  ///< inputs in the entry's order, then the output
+  std::vector<AlgorithmStage> stages;
+
+  /// The stage called `name`; InternalError when there is none.
+  const AlgorithmStage& stage(const std::string& name) const;
+};
+
+/// The unscheduled loop nest of `algorithm`: every stage whole, in order, its temporaries in
+/// the workspace.
+LoopNest naive_nest(const Algorithm& algorithm, const std::string& name);
+
+} // namespace convtune

@@ -1,0 +1,230 @@
+/// \file Direct convolution, im2col + GEMM, pooling and the convolution epilogue as descriptions.
+#include "ir/algorithms.h"
+
+#include <limits>
+
+#include "ir/error.h"
+
+namespace convtune {
+
+namespace {
+
+Expr var(const std::string& name) { return Var::make(name); }
+
+/// `a * factor` and `a + delta`, leaving out what a factor of 1 or an offset of 0 makes idle.
+Expr scaled(Expr a, int64_t factor) { return factor == 1 ? a : a * Expr(factor); }
+Expr offset(Expr a, int64_t delta) {
+  if (delta == 0) return a;
+  return delta > 0 ? a + Expr(delta) : a - Expr(-delta);
+}
+
+Expr all_of(const std::vector<Expr>& conds) {
+  if (conds.empty()) return Expr();
+  Expr c = conds[0];
+  for (size_t i = 1; i < conds.size(); ++i) c = c && conds[i];
+  return c;
+}
+
+/// The window arithmetic every sliding-window algorithm shares: the input row `ih` and column
+/// `iw` a tap (r, s) of output point (p, q) reads, and the guard of the sides it can cross
+/// (the highest row a tap reads is (P-1)*stride + (R-1)*dilation - pad_top).
+struct Window {
+  std::vector<LetBinding> lets;
+  Expr inside;  ///< undefined when no tap can fall in the padding
+};
+
+Window window(const Workload& wl) {
+  Window win;
+  Expr ih = var("ih"), iw = var("iw");
+  win.lets = {{"ih", offset(scaled(var("p"), wl.stride_h) + scaled(var("r"), wl.dilation_h), -wl.pad_top)},
+              {"iw", offset(scaled(var("q"), wl.stride_w) + scaled(var("s"), wl.dilation_w), -wl.pad_left)}};
+  std::vector<Expr> guards;
+  if (wl.pad_top > 0) guards.push_back(ih >= Expr(0));
+  if ((wl.p() - 1) * wl.stride_h + (wl.r - 1) * wl.dilation_h - wl.pad_top >= wl.h) guards.push_back(ih < Expr(wl.h));
+  if (wl.pad_left > 0) guards.push_back(iw >= Expr(0));
+  if ((wl.q() - 1) * wl.stride_w + (wl.s - 1) * wl.dilation_w - wl.pad_left >= wl.w) guards.push_back(iw < Expr(wl.w));
+  win.inside = all_of(guards);
+  return win;
+}
+
+BufferRef param(const std::string& name, std::vector<int64_t> shape) {
+  return make_buffer(name, std::move(shape), MemoryScope::Param);
+}
+BufferRef temporary(const std::string& name, std::vector<int64_t> shape) {
+  return make_buffer(name, std::move(shape), MemoryScope::Heap);
+}
+
+/// The parameters of a convolution: input, weights, then the epilogue's operands, then output.
+std::vector<NestParam> conv_params(const Workload& wl) {
+  std::vector<NestParam> params = {{param("input", {wl.n, wl.c, wl.h, wl.w}), "NCHW", false},
+                                   {param("weights", {wl.k, wl.c_per_group(), wl.r, wl.s}), "KCRS", false}};
+  if (wl.has_bias()) params.push_back({param("bias", {wl.k}), "K", false});
+  if (wl.has_residual()) params.push_back({param("residual", {wl.n, wl.k, wl.p(), wl.q()}), "NKPQ", false});
+  params.push_back({param("output", {wl.n, wl.k, wl.p(), wl.q()}), "NKPQ", true});
+  return params;
+}
+
+const BufferRef& param_named(const std::vector<NestParam>& params, const std::string& name) {
+  for (const NestParam& p : params) {
+    if (p.buffer->name == name) return p.buffer;
+  }
+  throw InternalError("no parameter " + name);
+}
+
+/// Where a convolution's sums go: the output, or the temporary `conv` when an epilogue follows.
+BufferRef conv_result(const Workload& wl, const std::vector<NestParam>& params) {
+  if (!wl.has_bias()) return param_named(params, "output");
+  return temporary("conv", {wl.n, wl.k, wl.p(), wl.q()});
+}
+
+/// output = conv + bias[k] (+ residual), then ReLU when the epilogue has it.
+AlgorithmStage epilogue_stage(const Workload& wl, const std::vector<NestParam>& params, const BufferRef& conv) {
+  Expr n = var("n"), k = var("k"), p = var("p"), q = var("q");
+  Expr value = Load::make(conv, {n, k, p, q}) + Load::make(param_named(params, "bias"), {k});
+  if (wl.has_residual()) value = value + Load::make(param_named(params, "residual"), {n, k, p, q});
+  if (wl.epilogue != "bias") value = max(value, FloatImm::make(0.0));
+  AlgorithmStage s;
+  s.name = "epilogue";
+  s.dims = {{"n", wl.n}, {"k", wl.k}, {"p", wl.p()}, {"q", wl.q()}};
+  s.buffer = param_named(params, "output");
+  s.index = {n, k, p, q};
+  s.init = value;
+  return s;
+}
+
+/// The pure dimensions of a convolution's result and its absolute channels.
+std::vector<Dim> conv_dims(const Workload& wl) {
+  std::vector<Dim> dims = {{"n", wl.n}};
+  if (wl.groups > 1) dims.push_back({"g", wl.groups});
+  for (Dim d : std::vector<Dim>{{"k", wl.k_per_group()}, {"p", wl.p()}, {"q", wl.q()}}) dims.push_back(d);
+  return dims;
+}
+Expr absolute(const Workload& wl, const char* channel, int64_t per_group) {
+  return wl.groups == 1 ? var(channel) : var("g") * Expr(per_group) + var(channel);
+}
+
+Algorithm finish_conv(Algorithm alg, const Workload& wl, const BufferRef& result) {
+  if (wl.has_bias()) alg.stages.push_back(epilogue_stage(wl, alg.params, result));
+  return alg;
+}
+
+} // namespace
+
+Algorithm direct_conv(const Workload& wl) {
+  wl.validate();
+  internal_check(wl.is_conv(), "direct_conv of " + wl.op);
+  Algorithm alg;
+  alg.name = "direct_conv";
+  alg.params = conv_params(wl);
+  const BufferRef result = conv_result(wl, alg.params);
+  Expr n = var("n"), p = var("p"), q = var("q"), c = var("c"), r = var("r"), s = var("s");
+  Expr k_abs = absolute(wl, "k", wl.k_per_group()), c_abs = absolute(wl, "c", wl.c_per_group());
+  const Window win = window(wl);
+
+  AlgorithmStage conv;
+  conv.name = "conv";
+  conv.dims = conv_dims(wl);
+  conv.buffer = result;
+  conv.index = {n, k_abs, p, q};
+  conv.init = FloatImm::make(0.0);
+  Update u;
+  u.rdims = {{"c", wl.c_per_group()}, {"r", wl.r}, {"s", wl.s}};
+  u.lets = win.lets;
+  u.guard = win.inside;
+  u.value = Load::make(param_named(alg.params, "input"), {n, c_abs, var("ih"), var("iw")}) *
+            Load::make(param_named(alg.params, "weights"), {k_abs, c, r, s});
+  conv.update = u;
+  alg.stages.push_back(conv);
+  return finish_conv(alg, wl, result);
+}
+
+Algorithm im2col_gemm(const Workload& wl) {
+  wl.validate();
+  internal_check(wl.is_conv(), "im2col_gemm of " + wl.op);
+  Algorithm alg;
+  alg.name = "im2col_gemm";
+  alg.params = conv_params(wl);
+  const BufferRef result = conv_result(wl, alg.params);
+  const int64_t rows = wl.c_per_group() * wl.r * wl.s, cols = wl.p() * wl.q();
+  Expr n = var("n"), g = wl.groups > 1 ? var("g") : Expr(0), p = var("p"), q = var("q");
+  const BufferRef columns = temporary("columns", {wl.n, wl.groups, rows, cols});
+
+  // columns[n][g][(c*R + r)*S + s][p*Q + q] = input tap, or 0 in the padding. The load's
+  // indices are clamped: a select evaluates both sides.
+  const Window win = window(wl);
+  Expr ih = win.lets[0].second, iw = win.lets[1].second;
+  Expr c_abs = absolute(wl, "c", wl.c_per_group());
+  const auto clamp = [](Expr e, int64_t extent) { return max(min(e, Expr(extent - 1)), Expr(0)); };
+  Expr tap = Load::make(param_named(alg.params, "input"), {n, c_abs, clamp(ih, wl.h), clamp(iw, wl.w)});
+  Expr inside = ih >= Expr(0) && ih < Expr(wl.h) && iw >= Expr(0) && iw < Expr(wl.w);
+  AlgorithmStage gather;
+  gather.name = "columns";
+  gather.dims = {{"n", wl.n}};
+  if (wl.groups > 1) gather.dims.push_back({"g", wl.groups});
+  for (Dim d : std::vector<Dim>{{"c", wl.c_per_group()}, {"r", wl.r}, {"s", wl.s}, {"p", wl.p()}, {"q", wl.q()}}) {
+    gather.dims.push_back(d);
+  }
+  gather.buffer = columns;
+  gather.index = {n, g, (var("c") * Expr(wl.r) + var("r")) * Expr(wl.s) + var("s"), p * Expr(wl.q()) + q};
+  gather.init = Select::make(inside, tap, FloatImm::make(0.0));
+  alg.stages.push_back(gather);
+
+  // result[n][g*Kg + k][p][q] = sum over rows of weights[g*Kg + k][row] * columns[n][g][row][p*Q + q].
+  Expr row = var("row"), k_abs = absolute(wl, "k", wl.k_per_group());
+  AlgorithmStage gemm;
+  gemm.name = "gemm";
+  gemm.dims = conv_dims(wl);
+  gemm.buffer = result;
+  gemm.index = {n, k_abs, p, q};
+  gemm.init = FloatImm::make(0.0);
+  Update u;
+  u.rdims = {{"row", rows}};
+  u.value = Load::make(param_named(alg.params, "weights"),
+                       {k_abs, row / Expr(wl.r * wl.s), row / Expr(wl.s) % Expr(wl.r), row % Expr(wl.s)}) *
+            Load::make(columns, {n, g, row, p * Expr(wl.q()) + q});
+  gemm.update = u;
+  alg.stages.push_back(gemm);
+  return finish_conv(alg, wl, result);
+}
+
+Algorithm pooling(const Workload& wl) {
+  wl.validate();
+  internal_check(wl.is_pool(), "pooling of " + wl.op);
+  Algorithm alg;
+  alg.name = wl.op;
+  alg.params = {{param("input", {wl.n, wl.c, wl.h, wl.w}), "NCHW", false},
+                {param("output", {wl.n, wl.c, wl.p(), wl.q()}), "NCHW", true}};
+  const BufferRef& output = alg.params[1].buffer;
+  Expr n = var("n"), c = var("c"), p = var("p"), q = var("q");
+  const std::vector<Dim> dims = {{"n", wl.n}, {"c", wl.c}, {"p", wl.p()}, {"q", wl.q()}};
+  const Window win = window(wl);
+  Update taps;
+  taps.rdims = {{"r", wl.r}, {"s", wl.s}};
+  taps.lets = win.lets;
+  taps.guard = win.inside;
+  taps.value = Load::make(alg.params[0].buffer, {n, c, var("ih"), var("iw")});
+
+  if (wl.op == "maxpool") {
+    // Every window holds an input tap (validate() sees to it), so -inf never survives.
+    taps.op = ReduceOp::Max;
+    alg.stages.push_back({"max", dims, output, {n, c, p, q}, FloatImm::make(-std::numeric_limits<double>::infinity()), taps});
+    return alg;
+  }
+  const BufferRef sum = temporary("sum", {wl.n, wl.c, wl.p(), wl.q()});
+  alg.stages.push_back({"sum", dims, sum, {n, c, p, q}, FloatImm::make(0.0), taps});
+  Expr divisor = FloatImm::make(double(wl.r * wl.s));
+  if (!wl.count_include_pad && taps.guard.defined()) {
+    // How many taps of each window fall inside the input: the same for every n and c.
+    const BufferRef count = temporary("count", {wl.p(), wl.q()});
+    Update ones = taps;
+    ones.value = FloatImm::make(1.0);
+    alg.stages.push_back({"count", {{"p", wl.p()}, {"q", wl.q()}}, count, {p, q}, FloatImm::make(0.0), ones});
+    divisor = Load::make(count, {p, q});
+  }
+  alg.stages.push_back({"average", dims, output, {n, c, p, q}, Load::make(sum, {n, c, p, q}) / divisor, std::nullopt});
+  return alg;
+}
+
+Algorithm algorithm_for(const Workload& wl) { return wl.is_pool() ? pooling(wl) : direct_conv(wl); }
+
+} // namespace convtune

@@ -1,0 +1,27 @@
+/// \file The algorithms convtune knows, each written once as data (ir/algorithm.h).
+#pragma once
+
+#include "ir/algorithm.h"
+#include "ir/workload.h"
+
+namespace convtune {
+
+/// Direct convolution: pure n, (g,) k, p, q; the update sums input * weight over c, r, s,
+/// skipping padded taps (a guard only for the sides the taps can cross). With groups, k and c
+/// count within group g. With an epilogue, the convolution goes to a temporary `conv` and a
+/// second stage writes the output: + bias[k], + residual, ReLU as the workload says.
+Algorithm direct_conv(const Workload& wl);
+
+/// im2col + GEMM: a gather stage `columns[n][g][(c*R + r)*S + s][p*Q + q]` (zero at padding),
+/// then a GEMM stage summing columns * weights over the row; the epilogue as for direct_conv.
+Algorithm im2col_gemm(const Workload& wl);
+
+/// Max or average pooling over each channel's r x s window. Max: one stage, a max-update
+/// from -inf over the window's input taps. Average: `sum` and `count` (the window's input
+/// taps, or r*s with count_include_pad) stages, then `output = sum / count`.
+Algorithm pooling(const Workload& wl);
+
+/// The algorithm of a workload: pooling for pooling ops, direct convolution otherwise.
+Algorithm algorithm_for(const Workload& wl);
+
+} // namespace convtune
