@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "ir/suites.h"
 #include "ir/workload.h"
 #include "tests/test_support.h"
@@ -219,5 +221,51 @@ TEST_CASE("parse_workload refuses", "[workload][parse][refusal]") {
   };
   for (const auto& [text, message] : refusals) {
     DYNAMIC_SECTION("'" << text << "'") { REQUIRE_USER_ERROR(parse_workload(text), message); }
+  }
+}
+
+TEST_CASE("pooling and epilogue workloads parse, print and key apart from plain convolutions", "[workload][parse]") {
+  const Workload pool = parse_workload("n=1,c=8,h=9,w=9,r=3,stride=2,pad=1,op=maxpool");
+  CHECK(pool.k == 8);  // pooling keeps the channels
+  CHECK(pool.weight_elems() == 0);
+  CHECK(pool.reduction_length() == 9);
+  CHECK(pool.spec() == "n=1,c=8,h=9,w=9,k=8,r=3,s=3,stride=2,pad=1,op=maxpool");
+  CHECK(pool.key().rfind("maxpool2d_f32_NCHW_", 0) == 0);
+  CHECK(parse_workload(pool.spec()) == pool);
+  const Workload avg = parse_workload("n=1,c=8,h=9,w=9,r=3,pad=1,op=avgpool,count_include_pad=1");
+  CHECK(avg.key() != parse_workload("n=1,c=8,h=9,w=9,r=3,pad=1,op=avgpool").key());
+  CHECK(parse_workload(avg.spec()) == avg);
+
+  const Workload plain = parse_workload("n=1,c=8,h=9,w=9,k=16,r=3,pad=1");
+  const Workload fused = parse_workload("n=1,c=8,h=9,w=9,k=16,r=3,pad=1,epilogue=bias_add_relu");
+  // A plain convolution's key is what it was before epilogues existed: old records keep it.
+  CHECK(plain.key() == "conv2d_f32_NCHW_n1_c8_h9_w9_k16_r3_s3_st1x1_pad1x1x1x1_dil1x1_g1");
+  CHECK(fused.key() == plain.key() + "_bias_add_relu");
+  CHECK(fused.spec() == plain.spec() + ",epilogue=bias_add_relu");
+  const nlohmann::json j = plain;
+  CHECK_FALSE(j.contains("op"));
+  CHECK_FALSE(j.contains("epilogue"));
+  CHECK_FALSE(j.contains("count_include_pad"));
+  const nlohmann::json jf = fused;
+  CHECK(jf["epilogue"] == "bias_add_relu");
+  CHECK(jf.get<Workload>() == fused);
+}
+
+TEST_CASE("pooling and epilogue workloads refuse what does not fit, naming the field", "[workload][parse][refusal]") {
+  const std::vector<std::pair<std::string, std::string>> refusals = {
+      {"c=4,h=8,k=4,r=3,op=conv2d", "invalid workload: op=conv2d: expected conv, maxpool or avgpool"},
+      {"c=4,h=8,k=4,r=3,epilogue=relu", "invalid workload: epilogue=relu: expected none, bias, bias_relu or bias_add_relu"},
+      {"c=4,h=8,k=8,r=3,op=maxpool", "invalid workload: k=8: maxpool keeps the channels: k must equal c=4"},
+      {"c=4,h=8,k=4,r=3,groups=2,op=avgpool", "invalid workload: groups=2: avgpool has no groups"},
+      {"c=4,h=8,r=3,op=maxpool,epilogue=bias", "invalid workload: epilogue=bias: maxpool takes no epilogue"},
+      {"c=4,h=8,r=3,op=maxpool,count_include_pad=1", "invalid workload: count_include_pad=1: only avgpool counts padded taps"},
+      {"c=4,h=8,r=3,op=avgpool,count_include_pad=2", "invalid workload: count_include_pad=2: expected 0 or 1"},
+      {"c=4,h=8,r=3,pad=3,op=maxpool", "invalid workload: pad_top=3: maxpool pads must be smaller than the window height 3"},
+      {"c=4,h=8,r=3,pad=0:0:0:3,op=avgpool", "invalid workload: pad_right=3: avgpool pads must be smaller than the window width 3"},
+      {"c=4,h=2,w=8,r=2,dilation=3:1,pad=1,op=maxpool", "invalid workload: dilation_h=3: maxpool dilation must not exceed h=2"},
+  };
+  for (const auto& [spec, message] : refusals) {
+    INFO(spec);
+    REQUIRE_USER_ERROR(parse_workload(spec), message);
   }
 }
