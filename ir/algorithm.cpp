@@ -51,7 +51,9 @@ Stmt reduction_loops(const Update& u, Stmt body) {
   return wrap_lets(at[0], body);
 }
 
-Stmt stage_nest(const AlgorithmStage& s) {
+} // namespace
+
+Stmt naive_stage_loops(const AlgorithmStage& s) {
   Stmt point = Store::make(s.buffer, s.index, s.init, false);
   if (s.update) {
     const Update& u = *s.update;
@@ -63,8 +65,6 @@ Stmt stage_nest(const AlgorithmStage& s) {
   for (auto it = s.dims.rbegin(); it != s.dims.rend(); ++it) point = For::make(it->name, 0, it->extent, ForKind::Serial, point);
   return point;
 }
-
-} // namespace
 
 const char* to_string(ReduceOp op) { return op == ReduceOp::Sum ? "sum" : "max"; }
 
@@ -82,7 +82,7 @@ LoopNest naive_nest(const Algorithm& algorithm, const std::string& name) {
   nest.params = algorithm.params;
   for (const AlgorithmStage& s : algorithm.stages) {
     if (s.buffer->scope != MemoryScope::Param) nest.temporaries.push_back(s.buffer);
-    nest.stages.push_back({s.name, StageKind::Compute, stage_nest(s)});
+    nest.stages.push_back({s.name, StageKind::Compute, naive_stage_loops(s)});
   }
   return nest;
 }

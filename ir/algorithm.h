@@ -39,6 +39,11 @@ struct Update {
   std::vector<Dim> rdims;         ///< reduction dimensions, outermost first
   std::vector<LetBinding> lets;   ///< bound inside the innermost reduction loop each one uses
   Expr guard;                     ///< terms where it is false are skipped; undefined: none
+  /// The tensor whose out-of-range taps `guard` skips (a zero exterior, as Halide's
+  /// constant_exterior); null when the guard is not that. A scheduled lowering derives the
+  /// guard again from this tensor's load over the scheduled loops' ranges (tails may reach
+  /// further), and needs none where the tensor is packed with its exterior as zeros.
+  BufferRef boundary;
   ReduceOp op = ReduceOp::Sum;
   Expr value;
 };
@@ -50,6 +55,12 @@ struct AlgorithmStage {
   std::vector<Expr> index;        ///< where a point of the stage lives in `buffer`
   Expr init;                      ///< the pure definition
   std::optional<Update> update;
+  /// Dimensions whose over-run would reach another point's data even in zero-padded packed
+  /// layouts (the channels within a group): a split tail of these is always guarded.
+  std::vector<std::string> exact_dims;
+  /// Names a schedule may not give new loops although the stage lacks them, so that they mean
+  /// the same in every variant of the algorithm (a dense convolution keeps `g` for groups).
+  std::vector<std::string> reserved_names;
 };
 
 struct Algorithm {
@@ -64,5 +75,8 @@ struct Algorithm {
 /// The unscheduled loop nest of `algorithm`: every stage whole, in order, its temporaries in
 /// the workspace.
 LoopNest naive_nest(const Algorithm& algorithm, const std::string& name);
+
+/// One stage's unscheduled loops: its pure loops around the pure definition and the update.
+Stmt naive_stage_loops(const AlgorithmStage& stage);
 
 } // namespace convtune

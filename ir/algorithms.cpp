@@ -133,7 +133,11 @@ Algorithm direct_conv(const Workload& wl) {
   u.guard = win.inside;
   u.value = Load::make(param_named(alg.params, "input"), {n, c_abs, var("ih"), var("iw")}) *
             Load::make(param_named(alg.params, "weights"), {k_abs, c, r, s});
+  u.boundary = param_named(alg.params, "input");
   conv.update = u;
+  // Past a group's last channel lie the next group's: a tail there is never harmless.
+  if (wl.groups > 1) conv.exact_dims = {"k", "c"};
+  else conv.reserved_names = {"g"};
   alg.stages.push_back(conv);
   return finish_conv(alg, wl, result);
 }
@@ -203,25 +207,26 @@ Algorithm pooling(const Workload& wl) {
   taps.lets = win.lets;
   taps.guard = win.inside;
   taps.value = Load::make(alg.params[0].buffer, {n, c, var("ih"), var("iw")});
+  taps.boundary = alg.params[0].buffer;
 
   if (wl.op == "maxpool") {
     // Every window holds an input tap (validate() sees to it), so -inf never survives.
     taps.op = ReduceOp::Max;
-    alg.stages.push_back({"max", dims, output, {n, c, p, q}, FloatImm::make(-std::numeric_limits<double>::infinity()), taps});
+    alg.stages.push_back({"max", dims, output, {n, c, p, q}, FloatImm::make(-std::numeric_limits<double>::infinity()), taps, {}, {}});
     return alg;
   }
   const BufferRef sum = temporary("sum", {wl.n, wl.c, wl.p(), wl.q()});
-  alg.stages.push_back({"sum", dims, sum, {n, c, p, q}, FloatImm::make(0.0), taps});
+  alg.stages.push_back({"sum", dims, sum, {n, c, p, q}, FloatImm::make(0.0), taps, {}, {}});
   Expr divisor = FloatImm::make(double(wl.r * wl.s));
   if (!wl.count_include_pad && taps.guard.defined()) {
     // How many taps of each window fall inside the input: the same for every n and c.
     const BufferRef count = temporary("count", {wl.p(), wl.q()});
     Update ones = taps;
     ones.value = FloatImm::make(1.0);
-    alg.stages.push_back({"count", {{"p", wl.p()}, {"q", wl.q()}}, count, {p, q}, FloatImm::make(0.0), ones});
+    alg.stages.push_back({"count", {{"p", wl.p()}, {"q", wl.q()}}, count, {p, q}, FloatImm::make(0.0), ones, {}, {}});
     divisor = Load::make(count, {p, q});
   }
-  alg.stages.push_back({"average", dims, output, {n, c, p, q}, Load::make(sum, {n, c, p, q}) / divisor, std::nullopt});
+  alg.stages.push_back({"average", dims, output, {n, c, p, q}, Load::make(sum, {n, c, p, q}) / divisor, std::nullopt, {}, {}});
   return alg;
 }
 

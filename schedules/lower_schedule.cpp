@@ -1,12 +1,18 @@
-/// \file Lowering a schedule state: rebuild the indices, place guards and the local tile,
-/// infer the packed buffers' extents, and add the layout stages.
+/// \file Lowering a scheduled stage of an algorithm: its loops as the schedule arranges them,
+/// the stage's definition under them (its dimensions rebuilt through lets from the split and
+/// fused loops), guards for tails and for the boundary, the local tile of cache_write, the
+/// packed layouts with their pack and unpack stages, and the algorithm's other stages around it.
 #include "schedules/lower_schedule.h"
 
 #include <algorithm>
+#include <cctype>
+#include <functional>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "ir/interval.h"
+#include "ir/ir_visitor.h"
 
 namespace convtune {
 
@@ -14,68 +20,111 @@ namespace {
 
 Expr var(const std::string& n) { return Var::make(n); }
 
+/// How one tensor is re-laid out: dimensions split into blocks (outer index d / b in place,
+/// inner index d % b appended in `blocks` order), and dimensions shifted by an exterior (a
+/// zero border, so reads of the padding need no guard).
+struct PackSpec {
+  BufferRef original;
+  std::string layout;                            ///< the original's dimension letters
+  std::vector<std::pair<size_t, int64_t>> blocks;  ///< (dimension, block), inner blocks in order
+  std::set<size_t> exterior_dims;                ///< dimensions that may be read outside the tensor
+  bool written = false;                          ///< the stage writes it (then unpacked)
+  // Filled by inference:
+  std::vector<int64_t> offsets;                  ///< per dimension: the exterior before index 0
+  BufferRef packed;
+
+  int64_t block_of(size_t d) const {
+    for (const auto& [dim, b] : blocks) {
+      if (dim == d) return b;
+    }
+    return 0;
+  }
+  /// Dimensions whose packed index uses the dimension's value (not its let's name), so the
+  /// simplifier sees (a*x + b) / x: the blocked and the shifted ones.
+  bool uses_value(size_t d) const { return block_of(d) || exterior_dims.count(d); }
+};
+
+/// Replaces every let-bound name in `e` by its value, innermost first, until none is left.
+Expr substitute_lets(Expr e, const std::vector<std::pair<std::string, Expr>>& lets) {
+  for (auto it = lets.rbegin(); it != lets.rend(); ++it) e = substitute(e, it->first, it->second);
+  return e;
+}
+
 class Lowering {
 public:
-  explicit Lowering(const ScheduleState& st) : st_(st), wl_(st.workload()) {}
+  explicit Lowering(const ScheduleState& st)
+      : st_(st), alg_(st.algorithm()), stage_(st.stage()), update_(*stage_.update) {}
 
   LoopNest run(const std::string& name) {
     derive_indices();
+    plan_packs();
 
-    input_ = make_buffer("input", {wl_.n, wl_.c, wl_.h, wl_.w}, MemoryScope::Param);
-    weights_ = make_buffer("weights", {wl_.k, wl_.c_per_group(), wl_.r, wl_.s}, MemoryScope::Param);
-    output_ = make_buffer("output", {wl_.n, wl_.k, wl_.p(), wl_.q()}, MemoryScope::Param);
-
-    const bool all_packed = st_.input_block() && st_.weight_in_block() && st_.output_block();
-    // Over-running k or c inside a group would touch the next group's channels.
-    std::set<std::string> safe_roots = {"n", "g", "p", "q", "r", "s"};
-    if (wl_.groups == 1) safe_roots.insert({"k", "c"});
-    // A loop that over-runs makes the algorithm loops it derives from over-run, so each
-    // tail is guarded on those (named by their lets, which the verifier can narrow).
+    // A loop that over-runs makes the dimensions it derives from over-run, so each tail is
+    // guarded on those (named by their lets, which the verifier can narrow) -- unless every
+    // tensor is packed: the packed layouts are sized for the over-run and read zeros there,
+    // except past a group's channels (the stage's exact dimensions).
+    const bool all_packed = input_pack_ && weight_pack_ && output_pack_;
     for (const std::string& root : tail_roots_) {
-      if (all_packed && safe_roots.count(root)) continue;
+      const bool exact = std::count(stage_.exact_dims.begin(), stage_.exact_dims.end(), root) > 0;
+      if (all_packed && !exact) continue;
       Expr guard = var(root) < Expr(root_extent(root));
       (is_reduction_root(root) ? reduction_guards_ : pure_guards_).push_back(guard);
     }
 
+    Expr product = rewrite_reads(update_.value);
+    boundary_guards();
+    build_target();
+    Stmt compute = compute_stage(product);
+
     LoopNest nest;
     nest.name = name;
-    nest.params = {{input_, "NCHW", false}, {weights_, "KCRS", false}, {output_, "NKPQ", true}};
-
-    Expr in_value = input_value();
-    Expr w_value = weight_value();
-    build_target();
-    Stmt compute = compute_stage(in_value * w_value);
-
-    if (packed_input_) {
-      nest.temporaries.push_back(packed_input_);
-      nest.stages.push_back({"pack_input", StageKind::PackInput, pack_input_stage()});
+    nest.params = alg_.params;
+    for (PackSpec* spec : {input_pack_.get(), weight_pack_.get(), output_pack_.get()}) {
+      if (spec) nest.temporaries.push_back(spec->packed);
     }
-    if (packed_weights_) {
-      nest.temporaries.push_back(packed_weights_);
-      nest.stages.push_back({"pack_weights", StageKind::PackWeights, pack_weights_stage()});
+    for (const AlgorithmStage& s : alg_.stages) {
+      if (s.buffer->scope != MemoryScope::Param) nest.temporaries.push_back(s.buffer);
+      if (s.name != stage_.name) {
+        nest.stages.push_back({s.name, StageKind::Compute, naive_stage_loops(s)});
+        continue;
+      }
+      if (input_pack_) nest.stages.push_back({"pack_" + input_pack_->original->name, StageKind::PackInput, pack_stage(*input_pack_)});
+      if (weight_pack_) nest.stages.push_back({"pack_" + weight_pack_->original->name, StageKind::PackWeights, pack_stage(*weight_pack_)});
+      nest.stages.push_back({s.name, StageKind::Compute, compute});
+      if (output_pack_) {
+        nest.stages.push_back({"unpack_" + output_pack_->original->name, StageKind::UnpackOutput, unpack_stage(*output_pack_)});
+      }
     }
-    if (packed_output_) nest.temporaries.push_back(packed_output_);
-    nest.stages.push_back({"compute", StageKind::Compute, compute});
-    if (packed_output_) nest.stages.push_back({"unpack_output", StageKind::UnpackOutput, unpack_output_stage()});
     return nest;
   }
 
 private:
-  static bool is_reduction_root(const std::string& r) { return r == "c" || r == "r" || r == "s"; }
-
-  int64_t root_extent(const std::string& r) const {
-    if (r == "n") return wl_.n;
-    if (r == "g") return wl_.groups;
-    if (r == "k") return wl_.k_per_group();
-    if (r == "p") return wl_.p();
-    if (r == "q") return wl_.q();
-    if (r == "c") return wl_.c_per_group();
-    if (r == "r") return wl_.r;
-    return wl_.s;
+  bool is_reduction_root(const std::string& r) const {
+    for (const Dim& d : update_.rdims) {
+      if (d.name == r) return true;
+    }
+    return false;
   }
 
-  /// Expresses every algorithm loop through the scheduled loops (walking the relations
-  /// backwards) and collects a guard for each split with a tail.
+  int64_t root_extent(const std::string& r) const {
+    for (const Dim& d : stage_.dims) {
+      if (d.name == r) return d.extent;
+    }
+    for (const Dim& d : update_.rdims) {
+      if (d.name == r) return d.extent;
+    }
+    throw InternalError("lower_schedule: no dimension " + r);
+  }
+
+  std::vector<std::string> root_names() const {
+    std::vector<std::string> names;
+    for (const Dim& d : stage_.dims) names.push_back(d.name);
+    for (const Dim& d : update_.rdims) names.push_back(d.name);
+    return names;
+  }
+
+  /// Expresses every dimension of the stage through the scheduled loops (walking the
+  /// relations backwards) and collects the dimensions a tail makes over-run.
   void derive_indices() {
     std::map<std::string, Expr> value;
     for (const LoopDim& l : st_.loops()) value[l.name] = var(l.name);
@@ -88,9 +137,9 @@ private:
         value[it->inner] = value.at(it->parent) % Expr(it->factor);
       }
     }
-    // Which algorithm loops each name covers, walking forwards.
+    // Which dimensions each name covers, walking forwards.
     std::map<std::string, std::set<std::string>> roots;
-    for (const char* r : {"n", "g", "k", "p", "q", "c", "r", "s"}) roots[r] = {r};
+    for (const std::string& r : root_names()) roots[r] = {r};
     for (const LoopRelation& r : rel) {
       if (r.kind == LoopRelation::Split) {
         roots[r.outer] = roots[r.inner] = roots[r.parent];
@@ -100,105 +149,162 @@ private:
         roots[r.parent].insert(roots[r.inner].begin(), roots[r.inner].end());
       }
     }
-    // An algorithm loop that was split or fused is bound by a let of its own name, so the
-    // guards on it narrow a variable (which the verifier and the simplifier can use).
-    for (const char* n : {"n", "g", "k", "p", "q", "c", "r", "s"}) {
-      auto it = value.find(n);
-      if (it == value.end() || (it->second.as<Var>() && it->second.as<Var>()->name == n)) continue;
-      (is_reduction_root(n) ? reduction_lets_ : pure_lets_).push_back({n, it->second});
+    // A dimension that was split or fused is bound by a let of its own name, so the guards on
+    // it narrow a variable (which the verifier and the simplifier can use).
+    for (const std::string& n : root_names()) {
+      const Expr& v = value.at(n);
+      if (v.as<Var>() && v.as<Var>()->name == n) continue;
+      (is_reduction_root(n) ? reduction_lets_ : pure_lets_).push_back({n, v});
     }
-    auto get = [&](const char* n) { return value.count(n) ? var(n) : Expr(0); };
-    // Packed indices use the values themselves, so the simplifier sees (a*x + b) / x.
-    auto get_value = [&](const char* n) { return value.count(n) ? value.at(n) : Expr(0); };
-    k_abs_value_ = wl_.groups == 1 ? get_value("k") : get_value("g") * Expr(wl_.k_per_group()) + get_value("k");
-    c_abs_value_ = wl_.groups == 1 ? get_value("c") : get_value("g") * Expr(wl_.c_per_group()) + get_value("c");
-    c_value_ = get_value("c");
-    ih_packed_ = get_value("p") * Expr(wl_.stride_h) + get_value("r") * Expr(wl_.dilation_h);
-    iw_packed_ = get_value("q") * Expr(wl_.stride_w) + get_value("s") * Expr(wl_.dilation_w);
-    n_ = get("n");
-    g_ = get("g");
-    k_ = get("k");
-    p_ = get("p");
-    q_ = get("q");
-    c_ = get("c");
-    r_ = get("r");
-    s_ = get("s");
-    k_abs_ = wl_.groups == 1 ? k_ : g_ * Expr(wl_.k_per_group()) + k_;
-    c_abs_ = wl_.groups == 1 ? c_ : g_ * Expr(wl_.c_per_group()) + c_;
-    ih_ = var("ih");
-    iw_ = var("iw");
-    ih_value_ = p_ * Expr(wl_.stride_h) + r_ * Expr(wl_.dilation_h) - Expr(wl_.pad_top);
-    iw_value_ = q_ * Expr(wl_.stride_w) + s_ * Expr(wl_.dilation_w) - Expr(wl_.pad_left);
-    // The ranges of the let-bound names, for bounds inference.
+    // The ranges of the loop and let-bound names, for bounds inference.
     for (const LoopDim& l : st_.loops()) ranges_[l.name] = {0, l.extent - 1};
     for (auto* lets : {&pure_lets_, &reduction_lets_}) {
       for (const auto& [n, v] : *lets) ranges_[n] = bounds_of(v, ranges_);
     }
-    ranges_["ih"] = bounds_of(ih_value_, ranges_);
-    ranges_["iw"] = bounds_of(iw_value_, ranges_);
+    for (const LetBinding& l : update_.lets) ranges_[l.first] = bounds_of(l.second, ranges_);
+    all_lets_ = pure_lets_;
+    all_lets_.insert(all_lets_.end(), reduction_lets_.begin(), reduction_lets_.end());
+    all_lets_.insert(all_lets_.end(), update_.lets.begin(), update_.lets.end());
   }
 
-  /// `body` inside the lets of the algorithm's pure loops (and, for the update, the reduction
-  /// loops and the input coordinates).
+  /// `body` inside the lets of the stage's pure dimensions (and, for the update, of its
+  /// reduction dimensions and its own lets).
   Stmt with_lets(Stmt body, bool update) const {
     if (update) {
-      body = LetStmt::make("iw", iw_value_, body);
-      body = LetStmt::make("ih", ih_value_, body);
+      for (auto it = update_.lets.rbegin(); it != update_.lets.rend(); ++it) body = LetStmt::make(it->first, it->second, body);
       for (auto it = reduction_lets_.rbegin(); it != reduction_lets_.rend(); ++it) body = LetStmt::make(it->first, it->second, body);
     }
     for (auto it = pure_lets_.rbegin(); it != pure_lets_.rend(); ++it) body = LetStmt::make(it->first, it->second, body);
     return body;
   }
 
-  /// The extent a packed dimension needs to hold every index the compute stage uses.
-  int64_t needed(const Expr& index, int64_t at_least) {
+  const NestParam* param(const std::string& name) const {
+    for (const NestParam& p : alg_.params) {
+      if (p.buffer->name == name) return &p;
+    }
+    return nullptr;
+  }
+
+  /// The conv layouts the pack primitives name: the input as NCHW[x]c with its padding as
+  /// zeros, the weights as KCRS[x]c[y]k, the stage's result as NKPQ[y]k.
+  void plan_packs() {
+    const NestParam* input = param("input");
+    const NestParam* weights = param("weights");
+    if (const int64_t x = st_.input_block(); x && input) {
+      input_pack_ = std::make_unique<PackSpec>(PackSpec{input->buffer, input->layout, {{1, x}}, {2, 3}, false, {}, nullptr});
+    }
+    if (const int64_t x = st_.weight_in_block(); x && weights) {
+      weight_pack_ = std::make_unique<PackSpec>(
+          PackSpec{weights->buffer, weights->layout, {{1, x}, {0, st_.weight_out_block()}}, {}, false, {}, nullptr});
+    }
+    if (const int64_t y = st_.output_block()) {
+      output_pack_ = std::make_unique<PackSpec>(PackSpec{stage_.buffer, "NKPQ", {{1, y}}, {}, true, {}, nullptr});
+    }
+  }
+
+  /// The index of `spec.packed` for an access of the original at `index`, and (the first time)
+  /// the packed buffer, sized by bounds inference to hold every index the stage uses.
+  std::vector<Expr> packed_index(PackSpec& spec, const std::vector<Expr>& index) {
+    std::vector<Expr> value(index.size());
+    for (size_t d = 0; d < index.size(); ++d) value[d] = spec.uses_value(d) ? substitute_lets(index[d], all_lets_) : index[d];
+    if (spec.offsets.empty()) {
+      spec.offsets.assign(index.size(), 0);
+      for (size_t d : spec.exterior_dims) {
+        const Interval i = bounds_of(value[d], ranges_);
+        internal_check(i.bounded(), "lower_schedule: unbounded index of " + spec.original->name);
+        spec.offsets[d] = std::max<int64_t>(0, -i.lo);
+      }
+    }
+    std::vector<Expr> outer, inner;
+    for (size_t d = 0; d < index.size(); ++d) {
+      if (const int64_t b = spec.block_of(d)) {
+        outer.push_back(value[d] / Expr(b));
+      } else if (spec.exterior_dims.count(d)) {
+        outer.push_back(spec.offsets[d] ? value[d] + Expr(spec.offsets[d]) : value[d]);
+      } else {
+        outer.push_back(value[d]);
+      }
+    }
+    for (const auto& [d, b] : spec.blocks) inner.push_back(value[d] % Expr(b));
+    if (!spec.packed) {
+      std::vector<int64_t> shape;
+      for (size_t d = 0; d < outer.size(); ++d) {
+        // A written tensor is unpacked whole: its packed form holds at least all of it.
+        const int64_t b = spec.block_of(d);
+        const int64_t whole = spec.written ? (b ? (spec.original->shape[d] + b - 1) / b : spec.original->shape[d]) : 1;
+        shape.push_back(needed(outer[d], whole));
+      }
+      for (const auto& block : spec.blocks) shape.push_back(block.second);
+      spec.packed = make_buffer(spec.original->name + "_packed", shape, MemoryScope::Heap);
+    }
+    outer.insert(outer.end(), inner.begin(), inner.end());
+    return outer;
+  }
+
+  /// The extent a packed dimension needs to hold every index the stage uses.
+  int64_t needed(const Expr& index, int64_t at_least) const {
     Interval i = bounds_of(index, ranges_);
     internal_check(i.bounded() && i.lo >= 0, "lower_schedule: unbounded packed index " + std::to_string(i.hi));
     return std::max(i.hi + 1, at_least);
   }
 
-  Expr input_value() {
-    if (const int64_t x = st_.input_block()) {
-      std::vector<Expr> idx = {n_, c_abs_value_ / Expr(x), ih_packed_, iw_packed_, c_abs_value_ % Expr(x)};
-      std::vector<int64_t> shape;
-      for (size_t d = 0; d + 1 < idx.size(); ++d) shape.push_back(needed(idx[d], 1));
-      shape.push_back(x);
-      packed_input_ = make_buffer("input_packed", shape, MemoryScope::Heap);
-      return Load::make(packed_input_, idx);
-    }
-    // Unpacked: a guard for each side the taps can cross.
-    if (wl_.pad_top > 0 || bounds_of(ih_, ranges_).lo < 0) padding_.push_back(ih_ >= Expr(0));
-    if (bounds_of(ih_, ranges_).hi >= wl_.h) padding_.push_back(ih_ < Expr(wl_.h));
-    if (wl_.pad_left > 0 || bounds_of(iw_, ranges_).lo < 0) padding_.push_back(iw_ >= Expr(0));
-    if (bounds_of(iw_, ranges_).hi >= wl_.w) padding_.push_back(iw_ < Expr(wl_.w));
-    return Load::make(input_, {n_, c_abs_, ih_, iw_});
+  /// The update's value with reads of packed tensors turned into reads of their packed form.
+  Expr rewrite_reads(const Expr& value) {
+    struct Rewrite : IRMutator {
+      Lowering* self;
+      using IRMutator::mutate;
+      Expr visit(const Load* op, const Expr& self_expr) override {
+        for (PackSpec* spec : {self->input_pack_.get(), self->weight_pack_.get()}) {
+          if (spec && op->buffer == spec->original) {
+            std::vector<Expr> idx = self->packed_index(*spec, op->indices);
+            return Load::make(spec->packed, idx);
+          }
+        }
+        return IRMutator::visit(op, self_expr);
+      }
+    } r;
+    r.self = this;
+    return r.mutate(value);
   }
 
-  Expr weight_value() {
-    const int64_t x = st_.weight_in_block(), y = st_.weight_out_block();
-    if (!x) return Load::make(weights_, {k_abs_, c_, r_, s_});
-    std::vector<Expr> idx = {k_abs_value_ / Expr(y), c_value_ / Expr(x), r_, s_, c_value_ % Expr(x), k_abs_value_ % Expr(y)};
-    std::vector<int64_t> shape;
-    for (size_t d = 0; d < 4; ++d) shape.push_back(needed(idx[d], 1));
-    shape.push_back(x);
-    shape.push_back(y);
-    packed_weights_ = make_buffer("weights_packed", shape, MemoryScope::Heap);
-    return Load::make(packed_weights_, idx);
+  /// Where the boundary tensor is read unpacked, a guard for each side its indices can cross
+  /// over the scheduled ranges (tails included). Packed, its exterior holds zeros instead.
+  void boundary_guards() {
+    if (!update_.boundary) {
+      if (update_.guard.defined()) boundary_.push_back(update_.guard);
+      return;
+    }
+    if (input_pack_ && input_pack_->original == update_.boundary) return;
+    const Load* read = nullptr;
+    struct Find : IRVisitor {
+      const Buffer* buffer;
+      const Load** found;
+      using IRVisitor::visit;
+      void visit(const Load* op) override {
+        if (op->buffer.get() == buffer && !*found) *found = op;
+        IRVisitor::visit(op);
+      }
+    } f;
+    f.buffer = update_.boundary.get();
+    f.found = &read;
+    f.IRVisitor::visit(update_.value);
+    internal_check(read != nullptr, "lower_schedule: the update does not read its boundary tensor");
+    for (size_t d = 0; d < read->indices.size(); ++d) {
+      const Expr& i = read->indices[d];
+      const Interval range = bounds_of(i, ranges_);
+      if (range.lo < 0) boundary_.push_back(i >= Expr(0));
+      if (range.hi >= read->buffer->shape[d]) boundary_.push_back(i < Expr(read->buffer->shape[d]));
+    }
   }
 
   void build_target() {
-    if (const int64_t y = st_.output_block()) {
-      std::vector<Expr> idx = {n_, k_abs_value_ / Expr(y), p_, q_, k_abs_value_ % Expr(y)};
-      const int64_t kb = (wl_.k + y - 1) / y;
-      std::vector<int64_t> shape = {needed(idx[0], wl_.n), needed(idx[1], kb), needed(idx[2], wl_.p()),
-                                    needed(idx[3], wl_.q()), y};
-      packed_output_ = make_buffer("output_packed", shape, MemoryScope::Heap);
-      target_ = packed_output_;
-      target_index_ = idx;
+    if (output_pack_) {
+      target_index_ = packed_index(*output_pack_, stage_.index);
+      target_ = output_pack_->packed;
       return;
     }
-    target_ = output_;
-    target_index_ = {n_, k_abs_, p_, q_};
+    target_ = stage_.buffer;
+    target_index_ = stage_.index;
   }
 
   static Stmt guarded(const std::vector<Expr>& conds, Stmt body) {
@@ -214,21 +320,27 @@ private:
     return body;
   }
 
+  /// buffer[index] folded with `value` by the update's operator.
+  Stmt fold(const BufferRef& buffer, const std::vector<Expr>& index, const Expr& value) const {
+    if (update_.op == ReduceOp::Sum) return Store::make(buffer, index, value, true);
+    return Store::make(buffer, index, max(Load::make(buffer, index), value), false);
+  }
+
   Stmt compute_stage(const Expr& product) {
     const auto& loops = st_.loops();
-    std::vector<Expr> update_guards = padding_;
+    std::vector<Expr> update_guards = boundary_;
     update_guards.insert(update_guards.end(), reduction_guards_.begin(), reduction_guards_.end());
 
     if (st_.accumulate_at().empty()) {
-      // The output is zeroed by its own nest over the pure loops, then accumulated into.
+      // The result is initialised by its own nest over the pure loops, then folded into.
       std::vector<LoopDim> pure;
       for (const LoopDim& l : loops) {
         if (!l.reduction) pure.push_back(l);
       }
-      Stmt init = wrap(pure, with_lets(guarded(pure_guards_, Store::make(target_, target_index_, FloatImm::make(0), false)), false));
+      Stmt init = wrap(pure, with_lets(guarded(pure_guards_, Store::make(target_, target_index_, stage_.init, false)), false));
       std::vector<Expr> all = pure_guards_;
       all.insert(all.end(), update_guards.begin(), update_guards.end());
-      Stmt update = wrap(loops, with_lets(guarded(all, Store::make(target_, target_index_, product, true)), true));
+      Stmt update = wrap(loops, with_lets(guarded(all, fold(target_, target_index_, product)), true));
       return Block::make({init, update});
     }
 
@@ -253,68 +365,108 @@ private:
       tile_index.push_back(Expr(0));
     }
     BufferRef acc = make_buffer("acc", tile_shape, MemoryScope::Stack);
-    Stmt init = wrap(tile, Store::make(acc, tile_index, FloatImm::make(0), false));
-    Stmt update = wrap(inner, with_lets(guarded(update_guards, Store::make(acc, tile_index, product, true)), true));
+    Stmt init = wrap(tile, Store::make(acc, tile_index, stage_.init, false));
+    Stmt update = wrap(inner, with_lets(guarded(update_guards, fold(acc, tile_index, product)), true));
     Stmt write = wrap(tile, with_lets(guarded(pure_guards_, Store::make(target_, target_index_, Load::make(acc, tile_index), false)), false));
     return wrap(outer, Allocate::make(acc, Block::make({init, update, write})));
   }
 
-  /// input_packed[n][cb][hp][wp][ci] = input at channel cb*x+ci, row hp-pad_top, column
-  /// wp-pad_left, or 0 outside the input.
-  Stmt pack_input_stage() {
-    const auto& shape = packed_input_->shape;
-    const int64_t x = shape[4];
-    Expr nb = var("nb"), hp = var("hp"), wp = var("wp"), ci = var("ci");
-    Expr n = nb / Expr(shape[1]), cb = nb % Expr(shape[1]);
-    Expr ch = cb * Expr(x) + ci, h = hp - Expr(wl_.pad_top), w = wp - Expr(wl_.pad_left);
-    Expr inside = n < Expr(wl_.n) && ch < Expr(wl_.c) && h >= Expr(0) && h < Expr(wl_.h) && w >= Expr(0) && w < Expr(wl_.w);
-    Expr value = Select::make(inside, Load::make(input_, {clamp(n, wl_.n), clamp(ch, wl_.c), clamp(h, wl_.h), clamp(w, wl_.w)}),
-                              FloatImm::make(0));
-    Stmt body = Store::make(packed_input_, {n, cb, hp, wp, ci}, value, false);
-    body = For::make("ci", 0, x, ForKind::Serial, body);
-    body = For::make("wp", 0, shape[3], ForKind::Serial, body);
-    body = For::make("hp", 0, shape[2], ForKind::Serial, body);
-    return For::make("nb", 0, shape[0] * shape[1], ForKind::Parallel, body);
+  /// Loop names of a packed tensor's dimensions: the layout's letters, "b" for a block's outer
+  /// index, "i" for its inner one (NCHW[x]c: n, cb, h, w, ci).
+  static std::vector<std::string> packed_loop_names(const PackSpec& spec) {
+    std::vector<std::string> names;
+    for (size_t d = 0; d < spec.original->shape.size(); ++d) {
+      std::string letter(1, char(std::tolower(static_cast<unsigned char>(d < spec.layout.size() ? spec.layout[d] : 'x'))));
+      names.push_back(spec.block_of(d) ? letter + "b" : letter);
+    }
+    for (const auto& [d, b] : spec.blocks) {
+      names.push_back(std::string(1, char(std::tolower(static_cast<unsigned char>(spec.layout[d])))) + "i");
+    }
+    return names;
   }
 
-  /// weights_packed[kb][cb][r][s][ci][ki] = weights[kb*y+ki][cb*x+ci][r][s], 0 beyond.
-  Stmt pack_weights_stage() {
-    const auto& shape = packed_weights_->shape;
-    Expr kb = var("kb"), cb = var("cb"), r = var("r"), s = var("s"), ci = var("ci"), ki = var("ki");
-    Expr k = kb * Expr(shape[5]) + ki, c = cb * Expr(shape[4]) + ci;
-    Expr inside = k < Expr(wl_.k) && c < Expr(wl_.c_per_group()) && r < Expr(wl_.r) && s < Expr(wl_.s);
-    Expr value = Select::make(inside,
-                              Load::make(weights_, {clamp(k, wl_.k), clamp(c, wl_.c_per_group()), clamp(r, wl_.r), clamp(s, wl_.s)}),
-                              FloatImm::make(0));
-    Stmt body = Store::make(packed_weights_, {kb, cb, r, s, ci, ki}, value, false);
-    const char* names[] = {"kb", "cb", "r", "s", "ci", "ki"};
-    for (int d = 5; d >= 0; --d) body = For::make(names[d], 0, shape[size_t(d)], d == 0 ? ForKind::Parallel : ForKind::Serial, body);
-    return body;
-  }
-
-  /// output[n][k][p][q] = output_packed[n][k/y][p][q][k%y] over the real output only.
-  Stmt unpack_output_stage() {
-    const int64_t y = packed_output_->shape[4];
-    Expr nk = var("nk"), p = var("p"), q = var("q");
-    Expr n = nk / Expr(wl_.k), k = nk % Expr(wl_.k);
-    Stmt body = Store::make(output_, {n, k, p, q}, Load::make(packed_output_, {n, k / Expr(y), p, q, k % Expr(y)}), false);
-    body = For::make("q", 0, wl_.q(), ForKind::Serial, body);
-    body = For::make("p", 0, wl_.p(), ForKind::Serial, body);
-    return For::make("nk", 0, wl_.n * wl_.k, ForKind::Parallel, body);
+  /// Loops over `extents` named `names`, the first two fused into one parallel loop.
+  static Stmt parallel_nest(const std::vector<std::string>& names, const std::vector<int64_t>& extents,
+                            std::vector<Expr>& coords, const std::function<Stmt()>& body) {
+    coords.clear();
+    const bool fuse = names.size() >= 2;
+    const std::string fused = fuse ? names[0] + "_" + names[1] : names[0];
+    if (fuse) {
+      coords.push_back(var(fused) / Expr(extents[1]));
+      coords.push_back(var(fused) % Expr(extents[1]));
+    } else {
+      coords.push_back(var(fused));
+    }
+    for (size_t d = coords.size(); d < names.size(); ++d) coords.push_back(var(names[d]));
+    Stmt s = body();
+    for (size_t d = names.size(); d-- > (fuse ? 2 : 1);) s = For::make(names[d], 0, extents[d], ForKind::Serial, s);
+    return For::make(fused, 0, fuse ? extents[0] * extents[1] : extents[0], ForKind::Parallel, s);
   }
 
   /// `e` clamped into [0, extent): keeps a load in bounds where a select discards it.
   static Expr clamp(const Expr& e, int64_t extent) { return max(min(e, Expr(extent - 1)), Expr(0)); }
 
+  /// packed[outer..., inner...] = the original element there, or 0 outside the original.
+  Stmt pack_stage(const PackSpec& spec) {
+    const std::vector<int64_t>& shape = spec.packed->shape;
+    const size_t dims = spec.original->shape.size();
+    std::vector<Expr> c;
+    return parallel_nest(packed_loop_names(spec), shape, c, [&] {
+      std::vector<Expr> original(dims), load_index(dims);
+      Expr inside;
+      for (size_t d = 0; d < dims; ++d) {
+        Expr coord = c[d];
+        int64_t hi = shape[d] - 1;
+        if (const int64_t b = spec.block_of(d)) {
+          for (size_t j = 0; j < spec.blocks.size(); ++j) {
+            if (spec.blocks[j].first == d) coord = coord * Expr(b) + c[dims + j];
+          }
+          hi = shape[d] * b - 1;
+        }
+        const int64_t off = spec.offsets.empty() ? 0 : spec.offsets[d];
+        if (off) coord = coord - Expr(off);
+        const int64_t extent = spec.original->shape[d];
+        std::vector<Expr> conds;
+        if (off) conds.push_back(coord >= Expr(0));
+        if (hi - off >= extent) conds.push_back(coord < Expr(extent));
+        load_index[d] = conds.empty() ? coord : clamp(coord, extent);
+        for (const Expr& k : conds) inside = inside.defined() ? (inside && k) : k;
+      }
+      Expr value = Load::make(spec.original, load_index);
+      if (inside.defined()) value = Select::make(inside, value, FloatImm::make(0));
+      return Store::make(spec.packed, c, value, false);
+    });
+  }
+
+  /// original[...] = packed at that element, over the original's extent only.
+  Stmt unpack_stage(const PackSpec& spec) {
+    const std::vector<int64_t>& shape = spec.original->shape;
+    std::vector<std::string> names;
+    for (size_t d = 0; d < shape.size(); ++d) {
+      names.push_back(std::string(1, char(std::tolower(static_cast<unsigned char>(spec.layout[d])))));
+    }
+    std::vector<Expr> c;
+    return parallel_nest(names, shape, c, [&] {
+      std::vector<Expr> packed;
+      for (size_t d = 0; d < shape.size(); ++d) {
+        const int64_t b = spec.block_of(d);
+        packed.push_back(b ? c[d] / Expr(b) : c[d]);
+      }
+      for (const auto& [d, b] : spec.blocks) packed.push_back(c[d] % Expr(b));
+      return Store::make(spec.original, c, Load::make(spec.packed, packed), false);
+    });
+  }
+
   const ScheduleState& st_;
-  const Workload& wl_;
+  const Algorithm& alg_;
+  const AlgorithmStage& stage_;
+  const Update& update_;
   VarRanges ranges_;
-  Expr n_, g_, k_, p_, q_, c_, r_, s_, k_abs_, c_abs_, ih_, iw_, ih_value_, iw_value_;
-  Expr k_abs_value_, c_abs_value_, c_value_, ih_packed_, iw_packed_;
-  std::vector<std::pair<std::string, Expr>> pure_lets_, reduction_lets_;
+  std::vector<std::pair<std::string, Expr>> pure_lets_, reduction_lets_, all_lets_;
   std::set<std::string> tail_roots_;
-  std::vector<Expr> pure_guards_, reduction_guards_, padding_;
-  BufferRef input_, weights_, output_, packed_input_, packed_weights_, packed_output_, target_;
+  std::vector<Expr> pure_guards_, reduction_guards_, boundary_;
+  std::unique_ptr<PackSpec> input_pack_, weight_pack_, output_pack_;
+  BufferRef target_;
   std::vector<Expr> target_index_;
 };
 

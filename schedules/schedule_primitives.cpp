@@ -3,12 +3,23 @@
 #include <cctype>
 #include <set>
 
+#include "ir/algorithms.h"
 #include "schedules/schedule_state.h"
 
 namespace convtune {
 
 namespace {
 constexpr int64_t kMaxUnroll = 256;
+
+/// The direct convolution a workload's loop primitives schedule: its `conv` stage.
+Algorithm direct_conv_for_schedule(const Workload& wl) {
+  wl.validate();
+  if (!wl.is_conv()) {
+    throw ScheduleError("schedule: the loop primitives schedule convolutions so far; " + wl.spec() +
+                        " runs unscheduled (--schedule naive)");
+  }
+  return direct_conv(wl);
+}
 constexpr int64_t kMaxLanes = 64;
 constexpr int64_t kMaxLocalElements = 4096;
 
@@ -48,20 +59,14 @@ void check_tile(const std::vector<LoopDim>& nest, const std::string& at, const c
 }
 } // namespace
 
-ScheduleState::ScheduleState(const Workload& wl) : wl_(wl) {
-  wl_.validate();
-  if (!wl.is_conv() || wl.has_bias()) {
-    refuse("schedule", "the loop primitives schedule a plain convolution so far; " + wl.spec() +
-                           " runs unscheduled (--schedule naive)");
-  }
-  loops_.push_back({"n", wl.n, ForKind::Serial, false});
-  if (wl.groups > 1) loops_.push_back({"g", wl.groups, ForKind::Serial, false});
-  loops_.push_back({"k", wl.k_per_group(), ForKind::Serial, false});
-  loops_.push_back({"p", wl.p(), ForKind::Serial, false});
-  loops_.push_back({"q", wl.q(), ForKind::Serial, false});
-  loops_.push_back({"c", wl.c_per_group(), ForKind::Serial, true});
-  loops_.push_back({"r", wl.r, ForKind::Serial, true});
-  loops_.push_back({"s", wl.s, ForKind::Serial, true});
+ScheduleState::ScheduleState(const Workload& wl) : ScheduleState(direct_conv_for_schedule(wl), "conv") {}
+
+ScheduleState::ScheduleState(Algorithm algorithm, const std::string& stage)
+    : algorithm_(std::move(algorithm)), stage_(stage) {
+  const AlgorithmStage& s = algorithm_.stage(stage_);
+  internal_check(s.update.has_value(), "schedule: stage " + stage + " of " + algorithm_.name + " has no update");
+  for (const Dim& d : s.dims) loops_.push_back({d.name, d.extent, ForKind::Serial, false});
+  for (const Dim& d : s.update->rdims) loops_.push_back({d.name, d.extent, ForKind::Serial, true});
 }
 
 int ScheduleState::position(const std::string& name, const char* primitive) const {
@@ -82,7 +87,6 @@ LoopDim& ScheduleState::mutable_loop(const std::string& name, const char* primit
 }
 
 void ScheduleState::check_new_name(const std::string& name, const char* primitive) const {
-  static const std::set<std::string> reserved = {"n", "g", "k", "p", "q", "c", "r", "s"};
   if (name.empty()) refuse(primitive, "a new loop needs a name");
   for (char ch : name) {
     if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_') {
@@ -93,8 +97,13 @@ void ScheduleState::check_new_name(const std::string& name, const char* primitiv
     if (l.name == name) refuse(primitive, "a loop named '" + name + "' exists already");
   }
   // Names once used (split or fused away) stay taken: the relations refer to them, and the
-  // algorithm's own loop names keep their meaning.
-  bool used = reserved.count(name) > 0;
+  // algorithm's own names (dimensions, lets) keep their meaning.
+  const AlgorithmStage& s = stage();
+  bool used = false;
+  for (const Dim& d : s.dims) used = used || d.name == name;
+  for (const Dim& d : s.update->rdims) used = used || d.name == name;
+  for (const LetBinding& l : s.update->lets) used = used || l.first == name;
+  for (const std::string& r : s.reserved_names) used = used || r == name;
   for (const LoopRelation& r : relations_) used = used || r.parent == name || r.outer == name || r.inner == name;
   if (used) refuse(primitive, "the name '" + name + "' was used by an earlier loop");
 }

@@ -1,16 +1,18 @@
-/// \file The scheduled form of a convolution: its loops as the schedule arranges them, the
-/// layouts it packs, and where partial sums accumulate in registers.
+/// \file The scheduled form of one stage of an algorithm: its loops as the schedule arranges
+/// them, the layouts it packs, and where partial sums accumulate in registers.
 ///
-/// The algorithm has pure loops n, (g,) k, p, q (one output element each) and reduction loops
-/// c, r, s (summed into it); with groups, k and c count within group g. Primitives rewrite this
-/// state; lower_schedule() turns it into a loop nest. All extents are constants, so any order
-/// of the loops computes the same sums; what a primitive refuses is named in its error.
+/// The stage's pure dimensions (one result each) and its update's reduction dimensions (folded
+/// into it) start as loops in declaration order; for a direct convolution that is n, (g,) k,
+/// p, q and c, r, s. Primitives rewrite this state; lower_schedule() turns it into a loop nest
+/// with the algorithm's other stages around it. All extents are constants, so any order of
+/// the loops computes the same result; what a primitive refuses is named in its error.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "ir/algorithm.h"
 #include "ir/error.h"
 #include "ir/ir.h"
 #include "ir/workload.h"
@@ -44,9 +46,13 @@ struct LoopRelation {
 
 class ScheduleState {
 public:
+  /// The `conv` stage of the workload's direct convolution (epilogue included).
   explicit ScheduleState(const Workload& wl);
+  /// The stage `stage` of `algorithm`; it must have an update (something to schedule around).
+  ScheduleState(Algorithm algorithm, const std::string& stage);
 
-  const Workload& workload() const { return wl_; }
+  const Algorithm& algorithm() const { return algorithm_; }
+  const AlgorithmStage& stage() const { return algorithm_.stage(stage_); }
   const std::vector<LoopDim>& loops() const { return loops_; }
   const std::vector<LoopRelation>& relations() const { return relations_; }
   /// Channel blocks of the packed layouts; 0 where that tensor is not packed.
@@ -87,7 +93,8 @@ private:
   LoopDim& mutable_loop(const std::string& name, const char* primitive);
   void check_new_name(const std::string& name, const char* primitive) const;
 
-  Workload wl_;
+  Algorithm algorithm_;
+  std::string stage_;
   std::vector<LoopDim> loops_;
   std::vector<LoopRelation> relations_;
   int64_t input_block_ = 0, weight_in_block_ = 0, weight_out_block_ = 0, output_block_ = 0;
