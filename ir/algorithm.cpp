@@ -53,7 +53,7 @@ Stmt reduction_loops(const Update& u, Stmt body) {
 
 } // namespace
 
-Stmt naive_stage_loops(const AlgorithmStage& s) {
+Stmt naive_stage_loops(const AlgorithmStage& s, bool parallel) {
   Stmt point = Store::make(s.buffer, s.index, s.init, false);
   if (s.update) {
     const Update& u = *s.update;
@@ -62,8 +62,15 @@ Stmt naive_stage_loops(const AlgorithmStage& s) {
     if (u.guard.defined()) fold = IfThenElse::make(u.guard, fold);
     point = Block::make({point, reduction_loops(u, fold)});
   }
-  for (auto it = s.dims.rbegin(); it != s.dims.rend(); ++it) point = For::make(it->name, 0, it->extent, ForKind::Serial, point);
-  return point;
+  const size_t fused = parallel ? std::min<size_t>(2, s.dims.size()) : 0;
+  for (size_t d = s.dims.size(); d-- > fused;) point = For::make(s.dims[d].name, 0, s.dims[d].extent, ForKind::Serial, point);
+  if (fused == 0) return point;
+  if (fused == 1) return For::make(s.dims[0].name, 0, s.dims[0].extent, ForKind::Parallel, point);
+  // One parallel loop over both: each thread gets whole rows of the second.
+  const Dim &a = s.dims[0], &b = s.dims[1];
+  const std::string name = a.name + "_" + b.name;
+  point = LetStmt::make(a.name, Var::make(name) / Expr(b.extent), LetStmt::make(b.name, Var::make(name) % Expr(b.extent), point));
+  return For::make(name, 0, a.extent * b.extent, ForKind::Parallel, point);
 }
 
 const char* to_string(ReduceOp op) { return op == ReduceOp::Sum ? "sum" : "max"; }
@@ -82,7 +89,7 @@ LoopNest naive_nest(const Algorithm& algorithm, const std::string& name) {
   nest.params = algorithm.params;
   for (const AlgorithmStage& s : algorithm.stages) {
     if (s.buffer->scope != MemoryScope::Param) nest.temporaries.push_back(s.buffer);
-    nest.stages.push_back({s.name, StageKind::Compute, naive_stage_loops(s)});
+    nest.stages.push_back({s.name, s.kind, naive_stage_loops(s)});
   }
   return nest;
 }

@@ -50,6 +50,9 @@ struct Update {
 
 struct AlgorithmStage {
   std::string name;
+  /// Compute, or PackInput for a stage that only re-lays out an input (im2col's gather): its
+  /// time is a layout transform's, reported apart from the computation.
+  StageKind kind = StageKind::Compute;
   std::vector<Dim> dims;          ///< pure dimensions, outermost first
   BufferRef buffer;               ///< a parameter (the last stage's output) or a temporary
   std::vector<Expr> index;        ///< where a point of the stage lives in `buffer`
@@ -67,6 +70,7 @@ struct Algorithm {
   std::string name;               ///< e.g. "direct_conv", "im2col_gemm", "maxpool"
   std::vector<NestParam> params;  ///< inputs in the entry's order, then the output
   std::vector<AlgorithmStage> stages;
+  std::string main_stage;         ///< the stage a schedule's steps apply to
 
   /// The stage called `name`; InternalError when there is none.
   const AlgorithmStage& stage(const std::string& name) const;
@@ -77,6 +81,8 @@ struct Algorithm {
 LoopNest naive_nest(const Algorithm& algorithm, const std::string& name);
 
 /// One stage's unscheduled loops: its pure loops around the pure definition and the update.
-Stmt naive_stage_loops(const AlgorithmStage& stage);
+/// With `parallel`, its two outermost pure loops run fused on the thread pool (what a stage
+/// left unscheduled gets next to a scheduled one).
+Stmt naive_stage_loops(const AlgorithmStage& stage, bool parallel = false);
 
 } // namespace convtune

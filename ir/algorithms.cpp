@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "ir/error.h"
+#include "ir/ir_visitor.h"
 
 namespace convtune {
 
@@ -45,6 +46,18 @@ Window window(const Workload& wl) {
   if ((wl.q() - 1) * wl.stride_w + (wl.s - 1) * wl.dilation_w - wl.pad_left >= wl.w) guards.push_back(iw < Expr(wl.w));
   win.inside = all_of(guards);
   return win;
+}
+
+AlgorithmStage make_stage(std::string name, std::vector<Dim> dims, BufferRef buffer, std::vector<Expr> index, Expr init,
+                          std::optional<Update> update) {
+  AlgorithmStage s;
+  s.name = std::move(name);
+  s.dims = std::move(dims);
+  s.buffer = std::move(buffer);
+  s.index = std::move(index);
+  s.init = std::move(init);
+  s.update = std::move(update);
+  return s;
 }
 
 BufferRef param(const std::string& name, std::vector<int64_t> shape) {
@@ -115,6 +128,7 @@ Algorithm direct_conv(const Workload& wl) {
   internal_check(wl.is_conv(), "direct_conv of " + wl.op);
   Algorithm alg;
   alg.name = "direct_conv";
+  alg.main_stage = "conv";
   alg.params = conv_params(wl);
   const BufferRef result = conv_result(wl, alg.params);
   Expr n = var("n"), p = var("p"), q = var("q"), c = var("c"), r = var("r"), s = var("s");
@@ -147,22 +161,22 @@ Algorithm im2col_gemm(const Workload& wl) {
   internal_check(wl.is_conv(), "im2col_gemm of " + wl.op);
   Algorithm alg;
   alg.name = "im2col_gemm";
+  alg.main_stage = "gemm";
   alg.params = conv_params(wl);
   const BufferRef result = conv_result(wl, alg.params);
   const int64_t rows = wl.c_per_group() * wl.r * wl.s, cols = wl.p() * wl.q();
   Expr n = var("n"), g = wl.groups > 1 ? var("g") : Expr(0), p = var("p"), q = var("q");
   const BufferRef columns = temporary("columns", {wl.n, wl.groups, rows, cols});
 
-  // columns[n][g][(c*R + r)*S + s][p*Q + q] = input tap, or 0 in the padding. The load's
-  // indices are clamped: a select evaluates both sides.
+  // columns[n][g][(c*R + r)*S + s][p*Q + q] = input tap, or 0 in the padding: a layout of the
+  // input, like a packing. The load's indices are clamped: a select evaluates both sides.
   const Window win = window(wl);
   Expr ih = win.lets[0].second, iw = win.lets[1].second;
   Expr c_abs = absolute(wl, "c", wl.c_per_group());
   const auto clamp = [](Expr e, int64_t extent) { return max(min(e, Expr(extent - 1)), Expr(0)); };
-  Expr tap = Load::make(param_named(alg.params, "input"), {n, c_abs, clamp(ih, wl.h), clamp(iw, wl.w)});
-  Expr inside = ih >= Expr(0) && ih < Expr(wl.h) && iw >= Expr(0) && iw < Expr(wl.w);
   AlgorithmStage gather;
   gather.name = "columns";
+  gather.kind = StageKind::PackInput;
   gather.dims = {{"n", wl.n}};
   if (wl.groups > 1) gather.dims.push_back({"g", wl.groups});
   for (Dim d : std::vector<Dim>{{"c", wl.c_per_group()}, {"r", wl.r}, {"s", wl.s}, {"p", wl.p()}, {"q", wl.q()}}) {
@@ -170,23 +184,35 @@ Algorithm im2col_gemm(const Workload& wl) {
   }
   gather.buffer = columns;
   gather.index = {n, g, (var("c") * Expr(wl.r) + var("r")) * Expr(wl.s) + var("s"), p * Expr(wl.q()) + q};
-  gather.init = Select::make(inside, tap, FloatImm::make(0.0));
+  const BufferRef& input = param_named(alg.params, "input");
+  if (!win.inside.defined()) {
+    gather.init = Load::make(input, {n, c_abs, ih, iw});
+  } else {
+    // The window's guard, on the tap's coordinates themselves (a pure stage has no lets).
+    Expr inside = substitute(substitute(win.inside, "ih", ih), "iw", iw);
+    gather.init = Select::make(inside, Load::make(input, {n, c_abs, clamp(ih, wl.h), clamp(iw, wl.w)}), FloatImm::make(0.0));
+  }
   alg.stages.push_back(gather);
 
-  // result[n][g*Kg + k][p][q] = sum over rows of weights[g*Kg + k][row] * columns[n][g][row][p*Q + q].
-  Expr row = var("row"), k_abs = absolute(wl, "k", wl.k_per_group());
+  // result[n][g*Kg + k][col / Q][col % Q] = sum over rows of weights[g*Kg + k][row] *
+  // columns[n][g][row][col]: a GEMM per image and group, rows the reduction.
+  Expr row = var("row"), col = var("col"), k_abs = absolute(wl, "k", wl.k_per_group());
   AlgorithmStage gemm;
   gemm.name = "gemm";
-  gemm.dims = conv_dims(wl);
+  gemm.dims = {{"n", wl.n}};
+  if (wl.groups > 1) gemm.dims.push_back({"g", wl.groups});
+  gemm.dims.push_back({"k", wl.k_per_group()});
+  gemm.dims.push_back({"col", cols});
   gemm.buffer = result;
-  gemm.index = {n, k_abs, p, q};
+  gemm.index = {n, k_abs, col / Expr(wl.q()), col % Expr(wl.q())};
   gemm.init = FloatImm::make(0.0);
   Update u;
   u.rdims = {{"row", rows}};
   u.value = Load::make(param_named(alg.params, "weights"),
                        {k_abs, row / Expr(wl.r * wl.s), row / Expr(wl.s) % Expr(wl.r), row % Expr(wl.s)}) *
-            Load::make(columns, {n, g, row, p * Expr(wl.q()) + q});
+            Load::make(columns, {n, g, row, col});
   gemm.update = u;
+  if (wl.groups > 1) gemm.exact_dims = {"k"};
   alg.stages.push_back(gemm);
   return finish_conv(alg, wl, result);
 }
@@ -196,6 +222,7 @@ Algorithm pooling(const Workload& wl) {
   internal_check(wl.is_pool(), "pooling of " + wl.op);
   Algorithm alg;
   alg.name = wl.op;
+  alg.main_stage = wl.op == "maxpool" ? "max" : "sum";
   alg.params = {{param("input", {wl.n, wl.c, wl.h, wl.w}), "NCHW", false},
                 {param("output", {wl.n, wl.c, wl.p(), wl.q()}), "NCHW", true}};
   const BufferRef& output = alg.params[1].buffer;
@@ -212,24 +239,35 @@ Algorithm pooling(const Workload& wl) {
   if (wl.op == "maxpool") {
     // Every window holds an input tap (validate() sees to it), so -inf never survives.
     taps.op = ReduceOp::Max;
-    alg.stages.push_back({"max", dims, output, {n, c, p, q}, FloatImm::make(-std::numeric_limits<double>::infinity()), taps, {}, {}});
+    alg.stages.push_back(make_stage("max", dims, output, {n, c, p, q}, FloatImm::make(-std::numeric_limits<double>::infinity()), taps));
     return alg;
   }
   const BufferRef sum = temporary("sum", {wl.n, wl.c, wl.p(), wl.q()});
-  alg.stages.push_back({"sum", dims, sum, {n, c, p, q}, FloatImm::make(0.0), taps, {}, {}});
+  alg.stages.push_back(make_stage("sum", dims, sum, {n, c, p, q}, FloatImm::make(0.0), taps));
   Expr divisor = FloatImm::make(double(wl.r * wl.s));
   if (!wl.count_include_pad && taps.guard.defined()) {
     // How many taps of each window fall inside the input: the same for every n and c.
     const BufferRef count = temporary("count", {wl.p(), wl.q()});
     Update ones = taps;
     ones.value = FloatImm::make(1.0);
-    alg.stages.push_back({"count", {{"p", wl.p()}, {"q", wl.q()}}, count, {p, q}, FloatImm::make(0.0), ones, {}, {}});
+    alg.stages.push_back(make_stage("count", {{"p", wl.p()}, {"q", wl.q()}}, count, {p, q}, FloatImm::make(0.0), ones));
     divisor = Load::make(count, {p, q});
   }
-  alg.stages.push_back({"average", dims, output, {n, c, p, q}, Load::make(sum, {n, c, p, q}) / divisor, std::nullopt, {}, {}});
+  alg.stages.push_back(make_stage("average", dims, output, {n, c, p, q}, Load::make(sum, {n, c, p, q}) / divisor, std::nullopt));
   return alg;
 }
 
 Algorithm algorithm_for(const Workload& wl) { return wl.is_pool() ? pooling(wl) : direct_conv(wl); }
+
+Algorithm algorithm_named(const std::string& name, const Workload& wl) {
+  if (name.empty()) return algorithm_for(wl);
+  if (wl.is_pool()) {
+    if (name == wl.op) return pooling(wl);
+    throw UserError("algorithm '" + name + "' does not compute " + wl.op + " (it has the algorithm " + wl.op + ")");
+  }
+  if (name == "direct_conv") return direct_conv(wl);
+  if (name == "im2col_gemm") return im2col_gemm(wl);
+  throw UserError("unknown algorithm '" + name + "' for a convolution (algorithms: direct_conv, im2col_gemm)");
+}
 
 } // namespace convtune

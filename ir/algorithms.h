@@ -12,8 +12,9 @@ namespace convtune {
 /// second stage writes the output: + bias[k], + residual, ReLU as the workload says.
 Algorithm direct_conv(const Workload& wl);
 
-/// im2col + GEMM: a gather stage `columns[n][g][(c*R + r)*S + s][p*Q + q]` (zero at padding),
-/// then a GEMM stage summing columns * weights over the row; the epilogue as for direct_conv.
+/// im2col + GEMM: a gather stage `columns[n][g][(c*R + r)*S + s][p*Q + q]` (zero at padding; a
+/// layout stage), then a GEMM stage over pure n, (g,) k, col = p*Q + q summing weights *
+/// columns over the row; the epilogue as for direct_conv.
 Algorithm im2col_gemm(const Workload& wl);
 
 /// Max or average pooling over each channel's r x s window. Max: one stage, a max-update
@@ -23,5 +24,9 @@ Algorithm pooling(const Workload& wl);
 
 /// The algorithm of a workload: pooling for pooling ops, direct convolution otherwise.
 Algorithm algorithm_for(const Workload& wl);
+
+/// The algorithm called `name` for `wl` (empty: algorithm_for); UserError naming it when it
+/// is unknown or does not compute the workload.
+Algorithm algorithm_named(const std::string& name, const Workload& wl);
 
 } // namespace convtune

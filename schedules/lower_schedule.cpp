@@ -59,19 +59,11 @@ public:
     derive_indices();
     plan_packs();
 
-    // A loop that over-runs makes the dimensions it derives from over-run, so each tail is
-    // guarded on those (named by their lets, which the verifier can narrow) -- unless every
-    // tensor is packed: the packed layouts are sized for the over-run and read zeros there,
-    // except past a group's channels (the stage's exact dimensions).
-    const bool all_packed = input_pack_ && weight_pack_ && output_pack_;
-    for (const std::string& root : tail_roots_) {
-      const bool exact = std::count(stage_.exact_dims.begin(), stage_.exact_dims.end(), root) > 0;
-      if (all_packed && !exact) continue;
-      Expr guard = var(root) < Expr(root_extent(root));
-      (is_reduction_root(root) ? reduction_guards_ : pure_guards_).push_back(guard);
-    }
-
     Expr product = rewrite_reads(update_.value);
+    // A pack the stage never reads (a layout the algorithm does not use) is dropped.
+    if (input_pack_ && !input_pack_->packed) input_pack_.reset();
+    if (weight_pack_ && !weight_pack_->packed) weight_pack_.reset();
+    tail_guards();
     boundary_guards();
     build_target();
     Stmt compute = compute_stage(product);
@@ -85,7 +77,7 @@ public:
     for (const AlgorithmStage& s : alg_.stages) {
       if (s.buffer->scope != MemoryScope::Param) nest.temporaries.push_back(s.buffer);
       if (s.name != stage_.name) {
-        nest.stages.push_back({s.name, StageKind::Compute, naive_stage_loops(s)});
+        nest.stages.push_back({s.name, s.kind, naive_stage_loops(s, /*parallel=*/true)});
         continue;
       }
       if (input_pack_) nest.stages.push_back({"pack_" + input_pack_->original->name, StageKind::PackInput, pack_stage(*input_pack_)});
@@ -99,6 +91,67 @@ public:
   }
 
 private:
+  /// A loop that over-runs makes the dimensions it derives from over-run (a tail). A tail
+  /// needs a guard where it would reach memory outside a buffer or another point's data:
+  /// - reads in the update that depend on the dimension, unless every such read is of a packed
+  ///   layout (sized by bounds inference for the over-run, zeros past the tensor);
+  /// - writes of the result, unless it is packed (sized the same way);
+  /// - always for the stage's exact dimensions (a group's channels).
+  /// Guards name the dimension's let, which the verifier and the simplifier can narrow.
+  void tail_guards() {
+    for (const std::string& root : tail_roots_) {
+      const bool exact = std::count(stage_.exact_dims.begin(), stage_.exact_dims.end(), root) > 0;
+      const bool reads_safe = !exact && reads_are_packed(root);
+      Expr guard = var(root) < Expr(root_extent(root));
+      if (is_reduction_root(root)) {
+        if (!reads_safe) reduction_guards_.push_back(guard);
+        continue;
+      }
+      const bool writes_safe = !exact && output_pack_ != nullptr;
+      if (!writes_safe) {
+        pure_guards_.push_back(guard);  // init and write (and, without cache_write, the update)
+      } else if (!reads_safe && st_.accumulate_at().empty()) {
+        pure_guards_.push_back(guard);
+      }
+      if (!reads_safe && !st_.accumulate_at().empty()) tile_read_guards_.push_back(guard);
+    }
+  }
+
+  /// Whether every read in the update whose index depends on `root` is of a packed layout.
+  bool reads_are_packed(const std::string& root) const {
+    bool safe = true;
+    struct Check : IRVisitor {
+      const Lowering* self;
+      const std::string* root;
+      bool* safe;
+      using IRVisitor::visit;
+      void visit(const Load* op) override {
+        bool depends = false;
+        for (const Expr& i : op->indices) {
+          const Expr full = substitute_lets(i, self->update_.lets);
+          struct Uses : IRVisitor {
+            const std::string* name;
+            bool found = false;
+            using IRVisitor::visit;
+            void visit(const Var* v) override { found = found || v->name == *name; }
+          } u;
+          u.name = root;
+          u.visit(full);
+          depends = depends || u.found;
+        }
+        const bool packed = (self->input_pack_ && op->buffer == self->input_pack_->original) ||
+                            (self->weight_pack_ && op->buffer == self->weight_pack_->original);
+        if (depends && !packed) *safe = false;
+        IRVisitor::visit(op);
+      }
+    } c;
+    c.self = this;
+    c.root = &root;
+    c.safe = &safe;
+    c.IRVisitor::visit(update_.value);
+    return safe;
+  }
+
   bool is_reduction_root(const std::string& r) const {
     for (const Dim& d : update_.rdims) {
       if (d.name == r) return true;
@@ -330,6 +383,7 @@ private:
     const auto& loops = st_.loops();
     std::vector<Expr> update_guards = boundary_;
     update_guards.insert(update_guards.end(), reduction_guards_.begin(), reduction_guards_.end());
+    update_guards.insert(update_guards.end(), tile_read_guards_.begin(), tile_read_guards_.end());
 
     if (st_.accumulate_at().empty()) {
       // The result is initialised by its own nest over the pure loops, then folded into.
@@ -465,6 +519,7 @@ private:
   std::vector<std::pair<std::string, Expr>> pure_lets_, reduction_lets_, all_lets_;
   std::set<std::string> tail_roots_;
   std::vector<Expr> pure_guards_, reduction_guards_, boundary_;
+  std::vector<Expr> tile_read_guards_;  ///< pure tails guarding the update's reads below cache_write
   std::unique_ptr<PackSpec> input_pack_, weight_pack_, output_pack_;
   BufferRef target_;
   std::vector<Expr> target_index_;

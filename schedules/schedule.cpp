@@ -1,6 +1,8 @@
 /// \file Schedule JSON round-trip and replay.
 #include "schedules/schedule.h"
 
+#include "ir/algorithms.h"
+
 #include <algorithm>
 #include <map>
 
@@ -109,13 +111,14 @@ nlohmann::json to_json(const Schedule& schedule) {
   nlohmann::json j = {{"steps", steps}};
   if (!schedule.template_name.empty()) j["template"] = schedule.template_name;
   if (!schedule.config.is_null()) j["config"] = schedule.config;
+  if (!schedule.algorithm.empty()) j["algorithm"] = schedule.algorithm;
   return j;
 }
 
 Schedule schedule_from_json(const nlohmann::json& j) {
   if (!j.is_object()) throw ScheduleError("schedule: expected a JSON object with 'steps'");
   for (auto it = j.begin(); it != j.end(); ++it) {
-    if (it.key() != "steps" && it.key() != "template" && it.key() != "config") {
+    if (it.key() != "steps" && it.key() != "template" && it.key() != "config" && it.key() != "algorithm") {
       throw ScheduleError("schedule: unknown field '" + it.key() + "'");
     }
   }
@@ -126,6 +129,10 @@ Schedule schedule_from_json(const nlohmann::json& j) {
     schedule.template_name = j["template"].get<std::string>();
   }
   if (j.contains("config")) schedule.config = j["config"];
+  if (j.contains("algorithm")) {
+    if (!j["algorithm"].is_string()) throw ScheduleError("schedule: field 'algorithm' must be a string");
+    schedule.algorithm = j["algorithm"].get<std::string>();
+  }
   int number = 0;
   for (const nlohmann::json& js : j["steps"]) {
     ++number;
@@ -172,7 +179,9 @@ Schedule schedule_from_json(const nlohmann::json& j) {
 }
 
 ScheduleState apply_schedule(const Workload& wl, const Schedule& schedule) {
-  ScheduleState st(wl);
+  Algorithm algorithm = algorithm_named(schedule.algorithm, wl);
+  const std::string main = algorithm.main_stage;
+  ScheduleState st(std::move(algorithm), main);
   int number = 0;
   for (const Step& s : schedule.steps) {
     ++number;
@@ -207,7 +216,7 @@ namespace convtune {
 
 LoopNest scheduled_nest(const Workload& wl, const Schedule& schedule, const std::string& name) {
   // No steps: the algorithm's own nest, unscheduled.
-  if (schedule.steps.empty()) return naive_nest(algorithm_for(wl), name);
+  if (schedule.steps.empty()) return naive_nest(algorithm_named(schedule.algorithm, wl), name);
   return lower_schedule(apply_schedule(wl, schedule), name);
 }
 

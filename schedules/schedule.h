@@ -38,9 +38,14 @@ struct Step {
 struct Schedule {
   std::string template_name;  ///< the template that produced it; empty when hand-written
   nlohmann::json config;      ///< the template's knob values, when it has them
+  /// The algorithm whose main stage the steps schedule (ir/algorithms.h); empty: the
+  /// workload's own (direct convolution, or its pooling).
+  std::string algorithm;
   std::vector<Step> steps;
 
-  bool operator==(const Schedule& o) const { return template_name == o.template_name && config == o.config && steps == o.steps; }
+  bool operator==(const Schedule& o) const {
+    return template_name == o.template_name && config == o.config && algorithm == o.algorithm && steps == o.steps;
+  }
 };
 
 nlohmann::json to_json(const Step& step);
@@ -48,7 +53,8 @@ nlohmann::json to_json(const Schedule& schedule);
 /// Reads a schedule; a malformed step is a ScheduleError naming the step and the field.
 Schedule schedule_from_json(const nlohmann::json& j);
 
-/// Replays every step on a fresh state of `wl`; a refused step names its number.
+/// Replays every step on a fresh state of the schedule's algorithm for `wl` (its main stage);
+/// a refused step names its number.
 ScheduleState apply_schedule(const Workload& wl, const Schedule& schedule);
 
 } // namespace convtune

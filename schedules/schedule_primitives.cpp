@@ -11,15 +11,7 @@ namespace convtune {
 namespace {
 constexpr int64_t kMaxUnroll = 256;
 
-/// The direct convolution a workload's loop primitives schedule: its `conv` stage.
-Algorithm direct_conv_for_schedule(const Workload& wl) {
-  wl.validate();
-  if (!wl.is_conv()) {
-    throw ScheduleError("schedule: the loop primitives schedule convolutions so far; " + wl.spec() +
-                        " runs unscheduled (--schedule naive)");
-  }
-  return direct_conv(wl);
-}
+
 constexpr int64_t kMaxLanes = 64;
 constexpr int64_t kMaxLocalElements = 4096;
 
@@ -59,7 +51,7 @@ void check_tile(const std::vector<LoopDim>& nest, const std::string& at, const c
 }
 } // namespace
 
-ScheduleState::ScheduleState(const Workload& wl) : ScheduleState(direct_conv_for_schedule(wl), "conv") {}
+ScheduleState::ScheduleState(const Workload& wl) : ScheduleState(algorithm_for(wl), algorithm_for(wl).main_stage) {}
 
 ScheduleState::ScheduleState(Algorithm algorithm, const std::string& stage)
     : algorithm_(std::move(algorithm)), stage_(stage) {

@@ -46,7 +46,7 @@ struct LoopRelation {
 
 class ScheduleState {
 public:
-  /// The `conv` stage of the workload's direct convolution (epilogue included).
+  /// The main stage of the workload's own algorithm (direct convolution, or its pooling).
   explicit ScheduleState(const Workload& wl);
   /// The stage `stage` of `algorithm`; it must have an update (something to schedule around).
   ScheduleState(Algorithm algorithm, const std::string& stage);
