@@ -46,5 +46,6 @@ double utilisation(int64_t extent, int64_t block);
 
 std::unique_ptr<ScheduleTemplate> make_direct_template();
 std::unique_ptr<ScheduleTemplate> make_depthwise_template();
+std::unique_ptr<ScheduleTemplate> make_im2col_gemm_template();
 
 } // namespace convtune::nchwc

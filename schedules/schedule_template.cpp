@@ -13,6 +13,8 @@ const std::vector<std::unique_ptr<ScheduleTemplate>>& template_registry() {
     std::vector<std::unique_ptr<ScheduleTemplate>> r;
     r.push_back(nchwc::make_depthwise_template());
     r.push_back(nchwc::make_direct_template());
+    // After direct: chosen by name (`--template`, the bench row), not by default.
+    r.push_back(nchwc::make_im2col_gemm_template());
     return r;
   }();
   return registry;
@@ -54,7 +56,9 @@ Schedule make_schedule(const Workload& wl, const KnobSpace& space, const Config&
   Schedule sch;
   sch.template_name = space.template_name;
   sch.config = config_to_json(config);
-  sch.steps = template_named(space.template_name).steps(wl, space, config);
+  const ScheduleTemplate& tpl = template_named(space.template_name);
+  sch.algorithm = tpl.algorithm();
+  sch.steps = tpl.steps(wl, space, config);
   return sch;
 }
 
@@ -64,9 +68,21 @@ Schedule resolve_schedule(const std::string& what, const Workload& wl, const Tar
     return make_schedule(wl, target, default_config(wl, target));
   }
   if (what == "naive") return Schedule{};
+  for (const auto& t : template_registry()) {
+    if (what != t->name()) continue;
+    if (!t->applies(wl, target)) throw UserError("template '" + what + "' does not apply to " + wl.spec() + " on target '" + target.name + "'");
+    return make_schedule(wl, t->space(wl, target), t->default_config(wl, target));
+  }
   nlohmann::json j = read_json_file(what, "schedule");
   if (j.is_object() && j.contains("steps")) return schedule_from_json(j);
-  if (j.is_object() && j.contains("config")) return make_schedule(wl, target, config_from_json(j["config"]));
+  if (j.is_object() && j.contains("config")) {
+    // A config of a named template, or of the template that fits.
+    if (j.contains("template") && j["template"].is_string()) {
+      const ScheduleTemplate& t = template_named(j["template"].get<std::string>());
+      return make_schedule(wl, t.space(wl, target), config_from_json(j["config"]));
+    }
+    return make_schedule(wl, target, config_from_json(j["config"]));
+  }
   return make_schedule(wl, target, config_from_json(j));
 }
 

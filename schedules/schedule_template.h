@@ -26,6 +26,9 @@ public:
   /// The knobs for `wl` on `target` (name and version filled in).
   virtual KnobSpace space(const Workload& wl, const Target& target) const = 0;
   virtual Config default_config(const Workload& wl, const Target& target) const = 0;
+  /// The algorithm whose main stage the steps schedule (ir/algorithms.h); empty: the
+  /// workload's own.
+  virtual std::string algorithm() const { return ""; }
   /// The steps a config stands for; the config was checked against `space` already.
   virtual std::vector<Step> steps(const Workload& wl, const KnobSpace& space, const Config& config) const = 0;
   /// The cost model's view of a config: the same length and meaning for every workload.
@@ -38,7 +41,8 @@ public:
 const std::vector<std::unique_ptr<ScheduleTemplate>>& template_registry();
 /// The template named `name`; UserError naming it when there is none.
 const ScheduleTemplate& template_named(const std::string& name);
-/// The first template that applies to `wl` on `target`; UserError when none does.
+/// The first template that applies to `wl` on `target` (the registry lists the default
+/// choice of each kind of layer first); UserError when none does.
 const ScheduleTemplate& template_for(const Workload& wl, const Target& target);
 /// The same, or nullptr when none applies.
 const ScheduleTemplate* find_template(const Workload& wl, const Target& target);
@@ -55,7 +59,9 @@ Schedule make_schedule(const Workload& wl, const KnobSpace& space, const Config&
 
 /// What `--schedule` names: "default" (the default config of the template that fits; the
 /// naive nest where no template applies, as for pooling and epilogues so far), "naive" (no
-/// schedule: empty steps), or a file holding a schedule or a config.
+/// schedule: empty steps), a template's name (its default config), or a file holding a
+/// schedule, a config ({"config": {...}}, with "template" naming another than the one that
+/// fits) or a bare config.
 Schedule resolve_schedule(const std::string& what, const Workload& wl, const Target& target);
 
 } // namespace convtune

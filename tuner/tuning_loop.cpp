@@ -22,7 +22,8 @@ double cost_of(const TrialRecord& r) { return r.ok && r.gflops > 0 ? -std::log(r
 
 /// Records of other layers with the same template on this target: features of their own layer.
 std::vector<Observation> transfer_records(const Database& db, const Workload& wl, const Target& target, int threads,
-                                          const std::string& template_name) {
+                                          const ScheduleTemplate& tpl) {
+  const std::string template_name = tpl.name();
   std::vector<Observation> out;
   const std::string slot = target_slot(target.key(), threads);
   for (const TrialRecord& r : db.records()) {
@@ -30,7 +31,7 @@ std::vector<Observation> transfer_records(const Database& db, const Workload& wl
     try {
       Workload other = r.workload.get<Workload>();
       Config c = config_from_json(r.config);
-      out.push_back({c, cost_of(r), config_features(other, target, threads, c)});
+      out.push_back({c, cost_of(r), tpl.features(other, target, threads, c)});
     } catch (const std::exception&) {
       // A record from an older template version may not fit the features: it teaches nothing.
     }
@@ -41,25 +42,36 @@ std::vector<Observation> transfer_records(const Database& db, const Workload& wl
   return out;
 }
 
+/// The template a session searches: the one named, or the one that fits.
+const ScheduleTemplate& chosen_template(const Workload& wl, const Target& target, const TuneOptions& options) {
+  if (options.template_name.empty()) return template_for(wl, target);
+  const ScheduleTemplate& t = template_named(options.template_name);
+  if (!t.applies(wl, target)) {
+    throw UserError("template '" + options.template_name + "' does not apply to " + wl.spec() + " on target '" + target.name + "'");
+  }
+  return t;
+}
+
 /// One layer's tuning state, kept across calls so a suite's batches share one searcher: its
 /// model stays warm, and the database is read for the layer only once.
 class LayerTuner {
 public:
   LayerTuner(const Workload& wl, const Target& target, Database& db, Measurer& measurer, const TuneOptions& options)
       : wl_(wl), target_(target), db_(db), measurer_(measurer), options_(options),
-        slot_(target_slot(target.key(), measurer.options().threads)), default_cfg_(default_config(wl, target)),
-        start_(std::chrono::steady_clock::now()) {
+        slot_(target_slot(target.key(), measurer.options().threads)), template_(chosen_template(wl, target, options)),
+        default_cfg_(template_.default_config(wl, target)), start_(std::chrono::steady_clock::now()) {
     const int threads = measurer.options().threads;
     result.workload = wl;
     SearchContext ctx;
-    ctx.space = knob_space(wl, target);
-    ctx.features = [wl, target, threads](const Config& c) { return config_features(wl, target, threads, c); };
+    ctx.space = template_.space(wl, target);
+    const ScheduleTemplate* tpl = &template_;
+    ctx.features = [wl, target, threads, tpl](const Config& c) { return tpl->features(wl, target, threads, c); };
     ctx.seed = options.seed;
     ctx.acquisition = options.acquisition;
     space_ = ctx.space;
     template_name_ = ctx.space.template_name;
     template_version_ = ctx.space.template_version;
-    if (options.transfer) ctx.transfer = transfer_records(db, wl, target, threads, template_name_);
+    if (options.transfer) ctx.transfer = transfer_records(db, wl, target, threads, template_);
     searcher_ = make_searcher(options.tuner, std::move(ctx));
 
     // Resume: what this workload and target already have counts, and warms the searcher.
@@ -168,6 +180,7 @@ private:
   Measurer& measurer_;
   const TuneOptions options_;
   const std::string slot_;
+  const ScheduleTemplate& template_;  ///< from the registry, which outlives every session
   const Config default_cfg_;
   const std::chrono::steady_clock::time_point start_;
   KnobSpace space_;  ///< built once: each candidate's schedule is made from it

@@ -23,6 +23,8 @@ struct TuneOptions {
   int batch = 8;
   int early_stop = 0;           ///< stop after this many trials without a 1% gain; 0 = never
   bool transfer = false;        ///< warm the model with other layers' records on this target
+  /// The template whose space is searched; empty: the template that fits the workload.
+  std::string template_name;
   /// Test hook by trial number (1-based, this session): "crash", "hang" or "" (tests only).
   std::function<std::string(int)> test_hook;
 };

@@ -58,12 +58,17 @@ std::vector<std::string> split_list(const std::string& text) {
 }
 
 void check_backend_name(const std::string& b) {
-  static const std::vector<std::string> known = {"naive", "im2col", "onednn", "default", "tuned"};
+  std::vector<std::string> known = {"naive", "im2col", "onednn", "default", "tuned"};
+  // A template's name: its default config (im2col_gemm is convtune's own im2col + GEMM; the
+  // im2col row is the Eigen baseline).
+  for (const auto& t : template_registry()) known.push_back(t->name());
   if (b.rfind("schedule:", 0) == 0 && b.size() > 9) return;
+  std::string list;
   for (const std::string& k : known) {
     if (b == k) return;
+    list += k + ", ";
   }
-  throw UserError("invalid --backends entry '" + b + "': expected naive, im2col, onednn, default, tuned or schedule:FILE");
+  throw UserError("invalid --backends entry '" + b + "': expected " + list + "or schedule:FILE");
 }
 
 /// Compiles a convtune schedule; the compute stage is timed, packing and unpacking apart.
@@ -233,7 +238,7 @@ void print_layer_table(const Layer& layer, const std::vector<Row>& rows, const R
 int cmd_bench(const std::vector<std::string>& argv) {
   Args args("bench", {options::workload(),
                       options::suite("every layer of a suite (resnet18, mobilenet) instead of one workload"),
-                      {"backends", "LIST", "comma list of naive, im2col, onednn, default, tuned, schedule:FILE", "all available"},
+                      {"backends", "LIST", "comma list of naive, im2col (Eigen), onednn, default, tuned, a template name (im2col_gemm, ...), schedule:FILE", "all available"},
                       options::threads("threads for every backend"),
                       options::repeat("7"),
                       options::min_repeat_ms("100"),

@@ -14,6 +14,7 @@
 #include "compiler/cli/commands.h"
 #include "ir/suites.h"
 #include "runtime/measure.h"
+#include "schedules/schedule_template.h"
 #include "tuner/searcher.h"
 #include "tuner/tuning_loop.h"
 
@@ -122,6 +123,7 @@ int cmd_tune(const std::vector<std::string>& argv) {
                      {"serial-compile", "", "never compile the next candidate while one is measured", ""},
                      {"early-stop", "N", "stop after N trials without a 1% gain (0: never)", "0"},
                      {"transfer", "", "warm the model with other layers' records on this target", ""},
+                     {"template", "NAME", "search this template's space (direct_nchwc, depthwise_nchwc, im2col_gemm); default: the one that fits", ""},
                      {"plot", "FILE", "write the tuning curve as SVG", ""},
                      options::json()});
   if (!args.parse(argv)) {
@@ -143,6 +145,10 @@ int cmd_tune(const std::vector<std::string>& argv) {
   options.batch = int(args.get_int("batch", 1));
   options.early_stop = int(args.get_int("early-stop", 0));
   options.transfer = args.has("transfer");
+  if (args.has("template")) {
+    options.template_name = args.get("template");
+    template_named(options.template_name);  // an unknown name is refused before anything starts
+  }
   MeasureOptions mo;
   mo.target = target.name;
   mo.threads = int(args.get_int("threads", 1));

@@ -9,6 +9,7 @@
 
 #include "ir/ir_printer.h"
 #include "schedules/schedule_template.h"
+#include "tests/check_kernel.h"
 #include "tests/test_support.h"
 
 using namespace convtune;
@@ -31,7 +32,7 @@ TEST_CASE("template_for picks depthwise for one channel per group and direct oth
 }
 
 TEST_CASE("the registry refuses unknown templates and targets no template serves", "[schedules][templates]") {
-  REQUIRE_USER_ERROR(template_named("winograd"), "unknown template 'winograd' (templates: depthwise_nchwc, direct_nchwc)");
+  REQUIRE_USER_ERROR(template_named("winograd"), "unknown template 'winograd' (templates: depthwise_nchwc, direct_nchwc, im2col_gemm)");
   const Workload wl = parse_workload("n=1,c=4,h=5,w=5,k=8,r=3,s=3");
   REQUIRE_USER_ERROR(template_for(wl, parse_target("cuda:sm_90")),
                      "no schedule template applies to " + wl.spec() + " on target 'cuda:sm_90'");
@@ -46,7 +47,9 @@ TEST_CASE("every template: unique name, default in its space, features as named,
     const Target target = parse_target(cpu);
     for (const char* spec : kLayers) {
       const Workload wl = parse_workload(spec);
-      const ScheduleTemplate& tpl = template_for(wl, target);
+      for (const auto& registered : template_registry()) {
+      if (!registered->applies(wl, target)) continue;
+      const ScheduleTemplate& tpl = *registered;
       INFO(cpu << " " << spec << " " << tpl.name());
       const KnobSpace space = tpl.space(wl, target);
       CHECK(space.template_name == tpl.name());
@@ -65,6 +68,28 @@ TEST_CASE("every template: unique name, default in its space, features as named,
       const nlohmann::json j = space;
       CHECK(j["knobs"].size() == space.knobs.size());
       CHECK(j["size"] == space.size());
+      }
+    }
+  }
+}
+
+TEST_CASE("im2col_gemm configs compute the convolution on odd shapes", "[schedules][templates][im2col]") {
+  const Target target = host_target();
+  const ScheduleTemplate& tpl = template_named("im2col_gemm");
+  const char* layers[] = {"n=1,c=20,h=5,w=7,k=24,r=1,s=1",         "n=2,c=12,h=7,w=9,k=20,r=1,s=1,stride=2",
+                          "n=1,c=3,h=13,w=11,k=10,r=3,s=3,stride=2,pad=1", "n=1,c=8,h=6,w=9,k=12,r=3,s=3,pad=0:1:2:0,groups=4,dilation=2",
+                          "n=2,c=6,h=5,w=5,k=9,r=2,s=3,pad=1:0",     "n=1,c=40,h=3,w=3,k=33,r=1,s=1"};
+  for (const char* spec : layers) {
+    const Workload wl = parse_workload(spec);
+    const KnobSpace space = tpl.space(wl, target);
+    // The default, then configs spread over the space.
+    std::vector<Config> configs = {tpl.default_config(wl, target)};
+    for (uint64_t i = 1; i <= 5; ++i) configs.push_back(space.at(space.size() * i / 6));
+    for (const Config& c : configs) {
+      const Schedule sch = make_schedule(wl, space, c);
+      INFO(spec << " " << to_json(sch).dump());
+      CHECK(sch.algorithm == "im2col_gemm");
+      CHECK(testing::run_and_check(wl, scheduled_nest(wl, sch)).ok);
     }
   }
 }
