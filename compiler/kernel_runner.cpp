@@ -16,7 +16,7 @@ KernelRunner::KernelRunner(std::unique_ptr<JitKernel> kernel)
 
 std::unique_ptr<KernelRunner> KernelRunner::compile(const Workload& wl, const Schedule& schedule, const Target& target,
                                                     const LowerOptions& options) {
-  return std::make_unique<KernelRunner>(compile_jit(scheduled_nest(wl, schedule), target, options));
+  return std::make_unique<KernelRunner>(compile_jit(scheduled_nest(wl, schedule, "conv", options), target, options));
 }
 
 void KernelRunner::bind(const float* input, const float* weights, float* output) {

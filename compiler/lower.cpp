@@ -1,4 +1,6 @@
-/// \file The lowering pipeline, top to bottom in one function; each step logged and dumped.
+/// \file The lowering pipeline, top to bottom: scheduled_nest (the description, the schedule's
+/// replay, the scheduling pass) then lower (verify, simplify, codegen, LLVM's O3). Each step is
+/// timed (CONVTUNE_LOG_PASSES=1) and its IR dumped (CONVTUNE_DUMP_IR=1).
 #include "compiler/lower.h"
 
 #include <chrono>
@@ -9,7 +11,10 @@
 #include <llvm/Support/raw_ostream.h>
 
 #include "compiler/codegen_llvm.h"
+#include "compiler/compile.h"
+#include "compiler/schedule_loops.h"
 #include "compiler/simplify.h"
+#include "ir/algorithms.h"
 #include "ir/ir_printer.h"
 #include "ir/verifier.h"
 #include "targets/llvm_target.h"
@@ -32,6 +37,7 @@ public:
     if (timings_) std::fprintf(stderr, "[lower] %-10s %8.2f ms\n", step, ms);
     return result;
   }
+  bool dumping() const { return dump_; }
   void dump(const char* step, const LoopNest& nest) const {
     if (dump_) std::cerr << "// ---- after " << step << "\n" << to_text(nest);
   }
@@ -47,11 +53,28 @@ private:
 
 } // namespace
 
+LoopNest scheduled_nest(const Workload& wl, const Schedule& schedule, const std::string& name,
+                        const LowerOptions& options) {
+  StepLog log(options);
+  // 1. The algorithm as written: with no steps, its naive nest is the result.
+  if (schedule.steps.empty()) {
+    LoopNest naive = log.run("algorithm", [&] { return naive_nest(algorithm_named(schedule.algorithm, wl), name); });
+    log.dump("algorithm", naive);
+    return naive;
+  }
+  if (log.dumping()) log.dump("algorithm", naive_nest(algorithm_named(schedule.algorithm, wl), name));
+  // 2. Replay the steps on the main stage; each primitive checks its preconditions.
+  const ScheduleState state = log.run("schedule", [&] { return apply_schedule(wl, schedule); });
+  // 3. The stage's loops, guards, local tile and packed layouts, the other stages around it.
+  LoopNest nest = log.run("loops", [&] { return schedule_loops(state, name); });
+  log.dump("loops", nest);
+  return nest;
+}
+
 LoweredModule lower(const LoopNest& input, const Target& target, llvm::TargetMachine& tm,
                     const LowerOptions& options) {
   require_codegen_support(target);
   StepLog log(options);
-  log.dump("schedule", input);
 
   // 1. The scheduled nest must be well formed before anything trusts it.
   log.run("verify", [&] { verify(input); return 0; });

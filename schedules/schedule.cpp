@@ -210,15 +210,8 @@ ScheduleState apply_schedule(const Workload& wl, const Schedule& schedule) {
 #include <sstream>
 
 #include "ir/algorithms.h"
-#include "schedules/lower_schedule.h"
 
 namespace convtune {
-
-LoopNest scheduled_nest(const Workload& wl, const Schedule& schedule, const std::string& name) {
-  // No steps: the algorithm's own nest, unscheduled.
-  if (schedule.steps.empty()) return naive_nest(algorithm_named(schedule.algorithm, wl), name);
-  return lower_schedule(apply_schedule(wl, schedule), name);
-}
 
 nlohmann::json read_json_file(const std::string& path, const char* what) {
   std::ifstream in(path);

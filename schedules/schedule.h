@@ -61,9 +61,6 @@ ScheduleState apply_schedule(const Workload& wl, const Schedule& schedule);
 
 namespace convtune {
 
-/// The nest a schedule describes for `wl`: replay, then lower.
-LoopNest scheduled_nest(const Workload& wl, const Schedule& schedule, const std::string& name = "conv");
-
 /// Reads `--schedule FILE`: a schedule ({"steps": [...]}), or a template config
 /// ({"config": {...}} or a bare object of knob values) expanded by `expand_config`.
 /// UserError naming the path when it cannot be read or parsed.

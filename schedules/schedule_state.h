@@ -3,7 +3,7 @@
 ///
 /// The stage's pure dimensions (one result each) and its update's reduction dimensions (folded
 /// into it) start as loops in declaration order; for a direct convolution that is n, (g,) k,
-/// p, q and c, r, s. Primitives rewrite this state; lower_schedule() turns it into a loop nest
+/// p, q and c, r, s. Primitives rewrite this state; the scheduling pass (compiler/schedule_loops) turns it into a loop nest
 /// with the algorithm's other stages around it. All extents are constants, so any order of
 /// the loops computes the same result; what a primitive refuses is named in its error.
 #pragma once

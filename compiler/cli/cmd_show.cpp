@@ -10,6 +10,7 @@
 #include "compiler/simplify.h"
 #include "ir/ir_printer.h"
 #include "ir/workload.h"
+#include "compiler/compile.h"
 #include "schedules/schedule_template.h"
 #include "targets/roofline.h"
 

@@ -13,8 +13,9 @@
 
 #include "ir/workload.h"
 #include "runtime/thread_pool.h"
+#include "compiler/compile.h"
 #include "schedules/schedule_template.h"
-#include "schedules/lower_schedule.h"
+#include "compiler/schedule_loops.h"
 #include "schedules/schedule_state.h"
 #include "tests/check_kernel.h"
 
@@ -79,7 +80,7 @@ void expect_correct(const Workload& wl, const Logged& s, int threads = 1) {
   INFO("workload " << wl.spec());
   INFO("schedule " << (s.log.empty() ? "(none)" : s.log) << "with " << threads << " thread(s)");
   ScopedThreads scoped(threads);
-  const Agreement a = testing::run_and_check(wl, lower_schedule(s.st));
+  const Agreement a = testing::run_and_check(wl, schedule_loops(s.st));
   INFO("max abs err " << a.max_abs_err << ", max rel err " << a.max_rel_err);
   CHECK(a.ok);
 }

@@ -8,8 +8,9 @@
 #include "ir/ir_printer.h"
 #include "ir/suites.h"
 #include "ir/workload.h"
+#include "compiler/compile.h"
 #include "schedules/schedule_template.h"
-#include "schedules/lower_schedule.h"
+#include "compiler/schedule_loops.h"
 #include "schedules/schedule.h"
 #include "tests/test_support.h"
 
@@ -68,7 +69,7 @@ TEST_CASE("Template schedules round-trip through JSON and replay to the same nes
     CHECK(from_text == sch);
     CHECK(to_json(back) == to_json(sch));
     CHECK(to_text(scheduled_nest(wl, back)) == to_text(scheduled_nest(wl, sch)));
-    CHECK(to_text(lower_schedule(apply_schedule(wl, back))) == to_text(scheduled_nest(wl, sch)));
+    CHECK(to_text(schedule_loops(apply_schedule(wl, back))) == to_text(scheduled_nest(wl, sch)));
   }
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ir/ir_printer.h"
+#include "compiler/compile.h"
 #include "schedules/schedule_template.h"
 #include "tests/check_kernel.h"
 #include "tests/test_support.h"

@@ -1,0 +1,155 @@
+/// \file Layout packing: packed indices, bounds-sized packed buffers, pack and unpack stages.
+#include "compiler/layout_packing.h"
+
+#include <algorithm>
+#include <cctype>
+#include <functional>
+
+#include "ir/error.h"
+#include "ir/ir_visitor.h"
+
+namespace convtune {
+
+namespace {
+
+Expr var(const std::string& n) { return Var::make(n); }
+
+/// The extent a packed dimension needs to hold every index the stage uses.
+int64_t needed(const Expr& index, int64_t at_least, const VarRanges& ranges) {
+  Interval i = bounds_of(index, ranges);
+  internal_check(i.bounded() && i.lo >= 0, "layout packing: unbounded packed index " + std::to_string(i.hi));
+  return std::max(i.hi + 1, at_least);
+}
+
+/// Loop names of a packed tensor's dimensions: the layout's letters, "b" for a block's outer
+/// index, "i" for its inner one (NCHW[x]c: n, cb, h, w, ci).
+std::vector<std::string> packed_loop_names(const PackSpec& spec) {
+  std::vector<std::string> names;
+  for (size_t d = 0; d < spec.original->shape.size(); ++d) {
+    std::string letter(1, char(std::tolower(static_cast<unsigned char>(d < spec.layout.size() ? spec.layout[d] : 'x'))));
+    names.push_back(spec.block_of(d) ? letter + "b" : letter);
+  }
+  for (const auto& [d, b] : spec.blocks) {
+    names.push_back(std::string(1, char(std::tolower(static_cast<unsigned char>(spec.layout[d])))) + "i");
+  }
+  return names;
+}
+
+/// Loops over `extents` named `names`, the first two fused into one parallel loop.
+Stmt parallel_nest(const std::vector<std::string>& names, const std::vector<int64_t>& extents, std::vector<Expr>& coords, const std::function<Stmt()>& body) {
+  coords.clear();
+  const bool fuse = names.size() >= 2;
+  const std::string fused = fuse ? names[0] + "_" + names[1] : names[0];
+  if (fuse) {
+    coords.push_back(var(fused) / Expr(extents[1]));
+    coords.push_back(var(fused) % Expr(extents[1]));
+  } else {
+    coords.push_back(var(fused));
+  }
+  for (size_t d = coords.size(); d < names.size(); ++d) coords.push_back(var(names[d]));
+  Stmt s = body();
+  for (size_t d = names.size(); d-- > (fuse ? 2 : 1);) s = For::make(names[d], 0, extents[d], ForKind::Serial, s);
+  return For::make(fused, 0, fuse ? extents[0] * extents[1] : extents[0], ForKind::Parallel, s);
+}
+
+/// `e` clamped into [0, extent): keeps a load in bounds where a select discards it.
+Expr clamp(const Expr& e, int64_t extent) { return max(min(e, Expr(extent - 1)), Expr(0)); }
+
+} // namespace
+
+/// The index of `spec.packed` for an access of the original at `index`, and (the first time)
+/// the packed buffer, sized by bounds inference to hold every index the stage uses.
+std::vector<Expr> packed_index(PackSpec& spec, const std::vector<Expr>& index, const std::vector<LetBinding>& lets,
+                               const VarRanges& ranges) {
+  std::vector<Expr> value(index.size());
+  for (size_t d = 0; d < index.size(); ++d) value[d] = spec.uses_value(d) ? substitute_lets(index[d], lets) : index[d];
+  if (spec.offsets.empty()) {
+    spec.offsets.assign(index.size(), 0);
+    for (size_t d : spec.exterior_dims) {
+      const Interval i = bounds_of(value[d], ranges);
+      internal_check(i.bounded(), "layout packing: unbounded index of " + spec.original->name);
+      spec.offsets[d] = std::max<int64_t>(0, -i.lo);
+    }
+  }
+  std::vector<Expr> outer, inner;
+  for (size_t d = 0; d < index.size(); ++d) {
+    if (const int64_t b = spec.block_of(d)) {
+      outer.push_back(value[d] / Expr(b));
+    } else if (spec.exterior_dims.count(d)) {
+      outer.push_back(spec.offsets[d] ? value[d] + Expr(spec.offsets[d]) : value[d]);
+    } else {
+      outer.push_back(value[d]);
+    }
+  }
+  for (const auto& [d, b] : spec.blocks) inner.push_back(value[d] % Expr(b));
+  if (!spec.packed) {
+    std::vector<int64_t> shape;
+    for (size_t d = 0; d < outer.size(); ++d) {
+      // A written tensor is unpacked whole: its packed form holds at least all of it.
+      const int64_t b = spec.block_of(d);
+      const int64_t whole = spec.written ? (b ? (spec.original->shape[d] + b - 1) / b : spec.original->shape[d]) : 1;
+      shape.push_back(needed(outer[d], whole, ranges));
+    }
+    for (const auto& block : spec.blocks) shape.push_back(block.second);
+    spec.packed = make_buffer(spec.original->name + "_packed", shape, MemoryScope::Heap);
+  }
+  outer.insert(outer.end(), inner.begin(), inner.end());
+  return outer;
+}
+
+Expr substitute_lets(Expr e, const std::vector<LetBinding>& lets) {
+  for (auto it = lets.rbegin(); it != lets.rend(); ++it) e = substitute(e, it->first, it->second);
+  return e;
+}
+
+Stmt pack_stage(const PackSpec& spec) {
+  const std::vector<int64_t>& shape = spec.packed->shape;
+  const size_t dims = spec.original->shape.size();
+  std::vector<Expr> c;
+  return parallel_nest(packed_loop_names(spec), shape, c, [&] {
+    std::vector<Expr> load_index(dims);
+    Expr inside;
+    for (size_t d = 0; d < dims; ++d) {
+      Expr coord = c[d];
+      int64_t hi = shape[d] - 1;
+      if (const int64_t b = spec.block_of(d)) {
+        for (size_t j = 0; j < spec.blocks.size(); ++j) {
+          if (spec.blocks[j].first == d) coord = coord * Expr(b) + c[dims + j];
+        }
+        hi = shape[d] * b - 1;
+      }
+      const int64_t off = spec.offsets.empty() ? 0 : spec.offsets[d];
+      if (off) coord = coord - Expr(off);
+      const int64_t extent = spec.original->shape[d];
+      std::vector<Expr> conds;
+      if (off) conds.push_back(coord >= Expr(0));
+      if (hi - off >= extent) conds.push_back(coord < Expr(extent));
+      load_index[d] = conds.empty() ? coord : clamp(coord, extent);
+      for (const Expr& k : conds) inside = inside.defined() ? (inside && k) : k;
+    }
+    Expr value = Load::make(spec.original, load_index);
+    if (inside.defined()) value = Select::make(inside, value, FloatImm::make(0));
+    return Store::make(spec.packed, c, value, false);
+  });
+}
+
+/// original[...] = packed at that element, over the original's extent only.
+Stmt unpack_stage(const PackSpec& spec) {
+  const std::vector<int64_t>& shape = spec.original->shape;
+  std::vector<std::string> names;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    names.push_back(std::string(1, char(std::tolower(static_cast<unsigned char>(spec.layout[d])))));
+  }
+  std::vector<Expr> c;
+  return parallel_nest(names, shape, c, [&] {
+    std::vector<Expr> packed;
+    for (size_t d = 0; d < shape.size(); ++d) {
+      const int64_t b = spec.block_of(d);
+      packed.push_back(b ? c[d] / Expr(b) : c[d]);
+    }
+    for (const auto& [d, b] : spec.blocks) packed.push_back(c[d] % Expr(b));
+    return Store::make(spec.original, c, Load::make(spec.packed, packed), false);
+  });
+}
+
+} // namespace convtune

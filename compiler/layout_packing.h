@@ -1,0 +1,61 @@
+/// \file Layout packing: a tensor re-laid out into blocks (NCHW[x]c, KCRS[x]c[y]k,
+/// NKPQ[y]k) and with a zero exterior, the index of an access in the packed form (bounds
+/// inference sizes the packed buffer from the accesses' ranges), and the stages that pack an
+/// input and unpack a result. Used by schedule_loops for the pack primitives.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ir/algorithm.h"
+#include "ir/interval.h"
+#include "ir/ir.h"
+
+namespace convtune {
+
+/// How one tensor is re-laid out: dimensions split into blocks (outer index d / b in place,
+/// inner index d % b appended in `blocks` order), and dimensions shifted by an exterior (a
+/// zero border, so reads of the padding need no guard).
+struct PackSpec {
+  BufferRef original;
+  std::string layout;                            ///< the original's dimension letters
+  std::vector<std::pair<size_t, int64_t>> blocks;  ///< (dimension, block), inner blocks in order
+  std::set<size_t> exterior_dims;                ///< dimensions that may be read outside the tensor
+  bool written = false;                          ///< the stage writes it (then unpacked)
+  // Filled by inference:
+  std::vector<int64_t> offsets;                  ///< per dimension: the exterior before index 0
+  BufferRef packed;
+
+  int64_t block_of(size_t d) const {
+    for (const auto& [dim, b] : blocks) {
+      if (dim == d) return b;
+    }
+    return 0;
+  }
+  /// Dimensions whose packed index uses the dimension's value (not its let's name), so the
+  /// simplifier sees (a*x + b) / x: the blocked and the shifted ones.
+  bool uses_value(size_t d) const { return block_of(d) || exterior_dims.count(d); }
+};
+
+/// Replaces every let-bound name in `e` by its value, innermost first, until none is left.
+Expr substitute_lets(Expr e, const std::vector<LetBinding>& lets);
+
+/// The index of `spec.packed` for an access of the original at `index`, where `lets` are the
+/// names bound around the access and `ranges` the ranges of the loops and lets. The first call
+/// fixes the exterior offsets and creates `spec.packed`, sized by bounds inference to hold
+/// every index of this access (a written tensor at least whole, for its unpacking).
+std::vector<Expr> packed_index(PackSpec& spec, const std::vector<Expr>& index, const std::vector<LetBinding>& lets,
+                               const VarRanges& ranges);
+
+/// packed[outer..., inner...] = the original element there, or 0 outside the original; the
+/// two outermost loops fused and parallel.
+Stmt pack_stage(const PackSpec& spec);
+
+/// original[...] = packed at that element, over the original's extent only; the two
+/// outermost loops fused and parallel.
+Stmt unpack_stage(const PackSpec& spec);
+
+} // namespace convtune

@@ -1,0 +1,295 @@
+/// \file The scheduling pass: loops, lets, guards, the cache_write tile, packed layouts.
+#include "compiler/schedule_loops.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+
+#include "compiler/layout_packing.h"
+#include "compiler/tail_guards.h"
+#include "ir/interval.h"
+#include "ir/ir_visitor.h"
+
+namespace convtune {
+
+namespace {
+
+Expr var(const std::string& n) { return Var::make(n); }
+
+class Lowering {
+public:
+  explicit Lowering(const ScheduleState& st)
+      : st_(st), alg_(st.algorithm()), stage_(st.stage()), update_(*stage_.update) {}
+
+  LoopNest run(const std::string& name) {
+    derive_indices();
+    plan_packs();
+
+    Expr product = rewrite_reads(update_.value);
+    // A pack the stage never reads (a layout the algorithm does not use) is dropped.
+    if (input_pack_ && !input_pack_->packed) input_pack_.reset();
+    if (weight_pack_ && !weight_pack_->packed) weight_pack_.reset();
+    const auto packed_read = [this](const Buffer* b) {
+      return (input_pack_ && input_pack_->original.get() == b) || (weight_pack_ && weight_pack_->original.get() == b);
+    };
+    tails_ = tail_guards(st_, packed_read, output_pack_ != nullptr);
+    boundary_guards();
+    build_target();
+    Stmt compute = compute_stage(product);
+
+    LoopNest nest;
+    nest.name = name;
+    nest.params = alg_.params;
+    for (PackSpec* spec : {input_pack_.get(), weight_pack_.get(), output_pack_.get()}) {
+      if (spec) nest.temporaries.push_back(spec->packed);
+    }
+    for (const AlgorithmStage& s : alg_.stages) {
+      if (s.buffer->scope != MemoryScope::Param) nest.temporaries.push_back(s.buffer);
+      if (s.name != stage_.name) {
+        nest.stages.push_back({s.name, s.kind, naive_stage_loops(s, /*parallel=*/true)});
+        continue;
+      }
+      if (input_pack_) nest.stages.push_back({"pack_" + input_pack_->original->name, StageKind::PackInput, pack_stage(*input_pack_)});
+      if (weight_pack_) nest.stages.push_back({"pack_" + weight_pack_->original->name, StageKind::PackWeights, pack_stage(*weight_pack_)});
+      nest.stages.push_back({s.name, StageKind::Compute, compute});
+      if (output_pack_) {
+        nest.stages.push_back({"unpack_" + output_pack_->original->name, StageKind::UnpackOutput, unpack_stage(*output_pack_)});
+      }
+    }
+    return nest;
+  }
+
+private:
+  bool is_reduction_root(const std::string& r) const {
+    for (const Dim& d : update_.rdims) {
+      if (d.name == r) return true;
+    }
+    return false;
+  }
+
+  int64_t root_extent(const std::string& r) const {
+    for (const Dim& d : stage_.dims) {
+      if (d.name == r) return d.extent;
+    }
+    for (const Dim& d : update_.rdims) {
+      if (d.name == r) return d.extent;
+    }
+    throw InternalError("schedule_loops: no dimension " + r);
+  }
+
+  std::vector<std::string> root_names() const {
+    std::vector<std::string> names;
+    for (const Dim& d : stage_.dims) names.push_back(d.name);
+    for (const Dim& d : update_.rdims) names.push_back(d.name);
+    return names;
+  }
+
+  /// Expresses every dimension of the stage through the scheduled loops, walking the relations
+  /// backwards.
+  void derive_indices() {
+    std::map<std::string, Expr> value;
+    for (const LoopDim& l : st_.loops()) value[l.name] = var(l.name);
+    const auto& rel = st_.relations();
+    for (auto it = rel.rbegin(); it != rel.rend(); ++it) {
+      if (it->kind == LoopRelation::Split) {
+        value[it->parent] = value.at(it->outer) * Expr(it->factor) + value.at(it->inner);
+      } else {
+        value[it->outer] = value.at(it->parent) / Expr(it->factor);
+        value[it->inner] = value.at(it->parent) % Expr(it->factor);
+      }
+    }
+    // A dimension that was split or fused is bound by a let of its own name, so the guards on
+    // it narrow a variable (which the verifier and the simplifier can use).
+    for (const std::string& n : root_names()) {
+      const Expr& v = value.at(n);
+      if (v.as<Var>() && v.as<Var>()->name == n) continue;
+      (is_reduction_root(n) ? reduction_lets_ : pure_lets_).push_back({n, v});
+    }
+    // The ranges of the loop and let-bound names, for bounds inference.
+    for (const LoopDim& l : st_.loops()) ranges_[l.name] = {0, l.extent - 1};
+    for (auto* lets : {&pure_lets_, &reduction_lets_}) {
+      for (const auto& [n, v] : *lets) ranges_[n] = bounds_of(v, ranges_);
+    }
+    for (const LetBinding& l : update_.lets) ranges_[l.first] = bounds_of(l.second, ranges_);
+    all_lets_ = pure_lets_;
+    all_lets_.insert(all_lets_.end(), reduction_lets_.begin(), reduction_lets_.end());
+    all_lets_.insert(all_lets_.end(), update_.lets.begin(), update_.lets.end());
+  }
+
+  /// `body` inside the lets of the stage's pure dimensions (and, for the update, of its
+  /// reduction dimensions and its own lets).
+  Stmt with_lets(Stmt body, bool update) const {
+    if (update) {
+      for (auto it = update_.lets.rbegin(); it != update_.lets.rend(); ++it) body = LetStmt::make(it->first, it->second, body);
+      for (auto it = reduction_lets_.rbegin(); it != reduction_lets_.rend(); ++it) body = LetStmt::make(it->first, it->second, body);
+    }
+    for (auto it = pure_lets_.rbegin(); it != pure_lets_.rend(); ++it) body = LetStmt::make(it->first, it->second, body);
+    return body;
+  }
+
+  const NestParam* param(const std::string& name) const {
+    for (const NestParam& p : alg_.params) {
+      if (p.buffer->name == name) return &p;
+    }
+    return nullptr;
+  }
+
+  /// The conv layouts the pack primitives name: the input as NCHW[x]c with its padding as
+  /// zeros, the weights as KCRS[x]c[y]k, the stage's result as NKPQ[y]k.
+  void plan_packs() {
+    const NestParam* input = param("input");
+    const NestParam* weights = param("weights");
+    if (const int64_t x = st_.input_block(); x && input) {
+      input_pack_ = std::make_unique<PackSpec>(PackSpec{input->buffer, input->layout, {{1, x}}, {2, 3}, false, {}, nullptr});
+    }
+    if (const int64_t x = st_.weight_in_block(); x && weights) {
+      weight_pack_ = std::make_unique<PackSpec>(
+          PackSpec{weights->buffer, weights->layout, {{1, x}, {0, st_.weight_out_block()}}, {}, false, {}, nullptr});
+    }
+    if (const int64_t y = st_.output_block()) {
+      output_pack_ = std::make_unique<PackSpec>(PackSpec{stage_.buffer, "NKPQ", {{1, y}}, {}, true, {}, nullptr});
+    }
+  }
+
+  /// The update's value with reads of packed tensors turned into reads of their packed form.
+  Expr rewrite_reads(const Expr& value) {
+    struct Rewrite : IRMutator {
+      Lowering* self;
+      using IRMutator::mutate;
+      Expr visit(const Load* op, const Expr& self_expr) override {
+        for (PackSpec* spec : {self->input_pack_.get(), self->weight_pack_.get()}) {
+          if (spec && op->buffer == spec->original) {
+            std::vector<Expr> idx = packed_index(*spec, op->indices, self->all_lets_, self->ranges_);
+            return Load::make(spec->packed, idx);
+          }
+        }
+        return IRMutator::visit(op, self_expr);
+      }
+    } r;
+    r.self = this;
+    return r.mutate(value);
+  }
+
+  /// Where the boundary tensor is read unpacked, a guard for each side its indices can cross
+  /// over the scheduled ranges (tails included). Packed, its exterior holds zeros instead.
+  void boundary_guards() {
+    if (!update_.boundary) {
+      if (update_.guard.defined()) boundary_.push_back(update_.guard);
+      return;
+    }
+    if (input_pack_ && input_pack_->original == update_.boundary) return;
+    const Load* read = nullptr;
+    struct Find : IRVisitor {
+      const Buffer* buffer;
+      const Load** found;
+      using IRVisitor::visit;
+      void visit(const Load* op) override {
+        if (op->buffer.get() == buffer && !*found) *found = op;
+        IRVisitor::visit(op);
+      }
+    } f;
+    f.buffer = update_.boundary.get();
+    f.found = &read;
+    f.IRVisitor::visit(update_.value);
+    internal_check(read != nullptr, "schedule_loops: the update does not read its boundary tensor");
+    for (size_t d = 0; d < read->indices.size(); ++d) {
+      const Expr& i = read->indices[d];
+      const Interval range = bounds_of(i, ranges_);
+      if (range.lo < 0) boundary_.push_back(i >= Expr(0));
+      if (range.hi >= read->buffer->shape[d]) boundary_.push_back(i < Expr(read->buffer->shape[d]));
+    }
+  }
+
+  void build_target() {
+    if (output_pack_) {
+      target_index_ = packed_index(*output_pack_, stage_.index, all_lets_, ranges_);
+      target_ = output_pack_->packed;
+      return;
+    }
+    target_ = stage_.buffer;
+    target_index_ = stage_.index;
+  }
+
+  static Stmt guarded(const std::vector<Expr>& conds, Stmt body) {
+    if (conds.empty()) return body;
+    Expr c = conds[0];
+    for (size_t i = 1; i < conds.size(); ++i) c = c && conds[i];
+    return IfThenElse::make(c, body);
+  }
+
+  /// Wraps `body` in the given loops, innermost last in the list.
+  static Stmt wrap(const std::vector<LoopDim>& loops, Stmt body) {
+    for (auto it = loops.rbegin(); it != loops.rend(); ++it) body = For::make(it->name, 0, it->extent, it->kind, body);
+    return body;
+  }
+
+  /// buffer[index] folded with `value` by the update's operator.
+  Stmt fold(const BufferRef& buffer, const std::vector<Expr>& index, const Expr& value) const {
+    if (update_.op == ReduceOp::Sum) return Store::make(buffer, index, value, true);
+    return Store::make(buffer, index, max(Load::make(buffer, index), value), false);
+  }
+
+  Stmt compute_stage(const Expr& product) {
+    const auto& loops = st_.loops();
+    std::vector<Expr> update_guards = boundary_;
+    update_guards.insert(update_guards.end(), tails_.reduction.begin(), tails_.reduction.end());
+    update_guards.insert(update_guards.end(), tails_.tile_reads.begin(), tails_.tile_reads.end());
+
+    if (st_.accumulate_at().empty()) {
+      // The result is initialised by its own nest over the pure loops, then folded into.
+      std::vector<LoopDim> pure;
+      for (const LoopDim& l : loops) {
+        if (!l.reduction) pure.push_back(l);
+      }
+      Stmt init = wrap(pure, with_lets(guarded(tails_.pure, Store::make(target_, target_index_, stage_.init, false)), false));
+      std::vector<Expr> all = tails_.pure;
+      all.insert(all.end(), update_guards.begin(), update_guards.end());
+      Stmt update = wrap(loops, with_lets(guarded(all, fold(target_, target_index_, product)), true));
+      return Block::make({init, update});
+    }
+
+    // Register accumulation: below `at`, a local tile over the pure loops inside it.
+    size_t at = 0;
+    for (size_t i = 0; i < loops.size(); ++i) {
+      if (loops[i].name == st_.accumulate_at()) at = i;
+    }
+    std::vector<LoopDim> outer(loops.begin(), loops.begin() + long(at) + 1);
+    std::vector<LoopDim> inner(loops.begin() + long(at) + 1, loops.end());
+    std::vector<LoopDim> tile;
+    std::vector<int64_t> tile_shape;
+    std::vector<Expr> tile_index;
+    for (const LoopDim& l : inner) {
+      if (l.reduction) continue;
+      tile.push_back(l);
+      tile_shape.push_back(l.extent);
+      tile_index.push_back(var(l.name));
+    }
+    if (tile.empty()) {
+      tile_shape.push_back(1);
+      tile_index.push_back(Expr(0));
+    }
+    BufferRef acc = make_buffer("acc", tile_shape, MemoryScope::Stack);
+    Stmt init = wrap(tile, Store::make(acc, tile_index, stage_.init, false));
+    Stmt update = wrap(inner, with_lets(guarded(update_guards, fold(acc, tile_index, product)), true));
+    Stmt write = wrap(tile, with_lets(guarded(tails_.pure, Store::make(target_, target_index_, Load::make(acc, tile_index), false)), false));
+    return wrap(outer, Allocate::make(acc, Block::make({init, update, write})));
+  }
+
+  const ScheduleState& st_;
+  const Algorithm& alg_;
+  const AlgorithmStage& stage_;
+  const Update& update_;
+  VarRanges ranges_;
+  std::vector<std::pair<std::string, Expr>> pure_lets_, reduction_lets_, all_lets_;
+  TailGuards tails_;
+  std::vector<Expr> boundary_;
+  std::unique_ptr<PackSpec> input_pack_, weight_pack_, output_pack_;
+  BufferRef target_;
+  std::vector<Expr> target_index_;
+};
+
+} // namespace
+
+LoopNest schedule_loops(const ScheduleState& state, const std::string& name) { return Lowering(state).run(name); }
+
+} // namespace convtune

@@ -1,0 +1,103 @@
+/// \file Which statements a tail needs guarded.
+#include "compiler/tail_guards.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "compiler/layout_packing.h"
+#include "ir/ir_visitor.h"
+
+namespace convtune {
+
+namespace {
+
+/// The dimensions a split tail makes over-run: walking the relations forwards, the dimensions
+/// each loop covers, collected where a split's factor does not divide its loop.
+std::set<std::string> tail_dims(const ScheduleState& st) {
+  const AlgorithmStage& stage = st.stage();
+  std::map<std::string, std::set<std::string>> roots;
+  for (const Dim& d : stage.dims) roots[d.name] = {d.name};
+  for (const Dim& d : stage.update->rdims) roots[d.name] = {d.name};
+  std::set<std::string> tails;
+  for (const LoopRelation& r : st.relations()) {
+    if (r.kind == LoopRelation::Split) {
+      roots[r.outer] = roots[r.inner] = roots[r.parent];
+      if (r.parent_extent % r.factor != 0) tails.insert(roots[r.parent].begin(), roots[r.parent].end());
+    } else {
+      roots[r.parent] = roots[r.outer];
+      roots[r.parent].insert(roots[r.inner].begin(), roots[r.inner].end());
+    }
+  }
+  return tails;
+}
+
+bool mentions(const Expr& e, const std::string& name) {
+  struct Uses : IRVisitor {
+    const std::string* name;
+    bool found = false;
+    using IRVisitor::visit;
+    void visit(const Var* v) override { found = found || v->name == *name; }
+  } u;
+  u.name = &name;
+  u.visit(e);
+  return u.found;
+}
+
+/// Whether every read in the update whose index depends on `dim` goes to a packed layout.
+bool reads_are_packed(const Update& update, const std::string& dim, const std::function<bool(const Buffer*)>& packed_read) {
+  bool safe = true;
+  struct Check : IRVisitor {
+    const Update* update;
+    const std::string* dim;
+    const std::function<bool(const Buffer*)>* packed_read;
+    bool* safe;
+    using IRVisitor::visit;
+    void visit(const Load* op) override {
+      bool depends = false;
+      for (const Expr& i : op->indices) depends = depends || mentions(substitute_lets(i, update->lets), *dim);
+      if (depends && !(*packed_read)(op->buffer.get())) *safe = false;
+      IRVisitor::visit(op);
+    }
+  } c;
+  c.update = &update;
+  c.dim = &dim;
+  c.packed_read = &packed_read;
+  c.safe = &safe;
+  c.IRVisitor::visit(update.value);
+  return safe;
+}
+
+int64_t extent_of(const AlgorithmStage& stage, const std::string& dim, bool& reduction) {
+  for (const Dim& d : stage.dims) {
+    if (d.name == dim) return reduction = false, d.extent;
+  }
+  for (const Dim& d : stage.update->rdims) {
+    if (d.name == dim) return reduction = true, d.extent;
+  }
+  throw InternalError("tail_guards: no dimension " + dim);
+}
+
+} // namespace
+
+TailGuards tail_guards(const ScheduleState& st, const std::function<bool(const Buffer*)>& packed_read, bool result_packed) {
+  const AlgorithmStage& stage = st.stage();
+  const bool cache_write = !st.accumulate_at().empty();
+  TailGuards g;
+  for (const std::string& dim : tail_dims(st)) {
+    const bool exact = std::count(stage.exact_dims.begin(), stage.exact_dims.end(), dim) > 0;
+    const bool reads_safe = !exact && reads_are_packed(*stage.update, dim, packed_read);
+    bool reduction = false;
+    Expr guard = Var::make(dim) < Expr(extent_of(stage, dim, reduction));
+    if (reduction) {
+      if (!reads_safe) g.reduction.push_back(guard);
+      continue;
+    }
+    const bool writes_safe = !exact && result_packed;
+    if (!writes_safe || (!reads_safe && !cache_write)) g.pure.push_back(guard);
+    if (!reads_safe && cache_write) g.tile_reads.push_back(guard);
+  }
+  return g;
+}
+
+} // namespace convtune
