@@ -24,15 +24,22 @@ public:
   LoopNest run(const std::string& name) {
     derive_indices();
     plan_packs();
+    size_producers();
 
     Expr product = rewrite_reads(update_.value);
     // A pack the stage never reads (a layout the algorithm does not use) is dropped.
     if (input_pack_ && !input_pack_->packed) input_pack_.reset();
     if (weight_pack_ && !weight_pack_->packed) weight_pack_.reset();
-    const auto packed_read = [this](const Buffer* b) {
-      return (input_pack_ && input_pack_->original.get() == b) || (weight_pack_ && weight_pack_->original.get() == b);
+    const auto reach = [this](const Buffer* b) {
+      if ((input_pack_ && input_pack_->original.get() == b) || (weight_pack_ && weight_pack_->original.get() == b)) {
+        return ReadReach::ZeroPadded;
+      }
+      for (const auto& [old, sized] : resized_) {
+        if (old.get() == b) return ReadReach::Sized;
+      }
+      return ReadReach::None;
     };
-    tails_ = tail_guards(st_, packed_read, output_pack_ != nullptr);
+    tails_ = tail_guards(st_, reach, output_pack_ != nullptr);
     boundary_guards();
     build_target();
     Stmt compute = compute_stage(product);
@@ -44,9 +51,9 @@ public:
       if (spec) nest.temporaries.push_back(spec->packed);
     }
     for (const AlgorithmStage& s : alg_.stages) {
-      if (s.buffer->scope != MemoryScope::Param) nest.temporaries.push_back(s.buffer);
+      if (s.buffer->scope != MemoryScope::Param) nest.temporaries.push_back(resized(s.buffer));
       if (s.name != stage_.name) {
-        nest.stages.push_back({s.name, s.kind, naive_stage_loops(s, /*parallel=*/true)});
+        nest.stages.push_back({s.name, s.kind, with_resized_buffers(naive_stage_loops(s, /*parallel=*/true))});
         continue;
       }
       if (input_pack_) nest.stages.push_back({"pack_" + input_pack_->original->name, StageKind::PackInput, pack_stage(*input_pack_)});
@@ -151,6 +158,63 @@ private:
     }
   }
 
+  /// Storage: a temporary of an earlier stage that the update reads past its extent (a pure
+  /// tail over-running) is allocated large enough to hold the reads; the stage producing it
+  /// still writes only its own extent, so the over-run reads values the guarded write drops.
+  void size_producers() {
+    struct Reads : IRVisitor {
+      std::vector<const Load*> loads;
+      using IRVisitor::visit;
+      void visit(const Load* op) override {
+        loads.push_back(op);
+        IRVisitor::visit(op);
+      }
+    } reads;
+    reads.IRVisitor::visit(update_.value);
+    for (const Load* load : reads.loads) {
+      if (load->buffer->scope == MemoryScope::Param || resized_.count(load->buffer)) continue;
+      std::vector<int64_t> shape = load->buffer->shape;
+      bool grows = false, holdable = true;
+      for (size_t d = 0; d < shape.size(); ++d) {
+        const Interval i = bounds_of(substitute_lets(load->indices[d], all_lets_), ranges_);
+        // Below zero or unbounded is not an over-run a larger buffer can hold.
+        holdable = holdable && i.bounded() && i.lo >= 0;
+        if (holdable && i.hi >= shape[d]) {
+          shape[d] = i.hi + 1;
+          grows = true;
+        }
+      }
+      if (holdable && grows) resized_[load->buffer] = make_buffer(load->buffer->name, shape, load->buffer->scope);
+    }
+  }
+
+  BufferRef resized(const BufferRef& b) const {
+    auto it = resized_.find(b);
+    return it == resized_.end() ? b : it->second;
+  }
+
+  Stmt with_resized_buffers(const Stmt& s) const {
+    if (resized_.empty()) return s;
+    struct Swap : IRMutator {
+      const Lowering* self;
+      using IRMutator::mutate;
+      Expr visit(const Load* op, const Expr& e) override {
+        Expr out = IRMutator::visit(op, e);
+        const Load* l = out.as<Load>();
+        BufferRef b = self->resized(l->buffer);
+        return b == l->buffer ? out : Load::make(b, l->indices);
+      }
+      Stmt visit(const Store* op, const Stmt& st) override {
+        Stmt out = IRMutator::visit(op, st);
+        const Store* s = out.as<Store>();
+        BufferRef b = self->resized(s->buffer);
+        return b == s->buffer ? out : Store::make(b, s->indices, s->value, s->accumulate);
+      }
+    } swap;
+    swap.self = this;
+    return swap.mutate(s);
+  }
+
   /// The update's value with reads of packed tensors turned into reads of their packed form.
   Expr rewrite_reads(const Expr& value) {
     struct Rewrite : IRMutator {
@@ -163,6 +227,8 @@ private:
             return Load::make(spec->packed, idx);
           }
         }
+        const BufferRef sized = self->resized(op->buffer);
+        if (sized != op->buffer) return Load::make(sized, op->indices);
         return IRMutator::visit(op, self_expr);
       }
     } r;
@@ -282,6 +348,7 @@ private:
   VarRanges ranges_;
   std::vector<std::pair<std::string, Expr>> pure_lets_, reduction_lets_, all_lets_;
   TailGuards tails_;
+  std::map<BufferRef, BufferRef> resized_;  ///< temporaries allocated larger for the update's reads
   std::vector<Expr> boundary_;
   std::unique_ptr<PackSpec> input_pack_, weight_pack_, output_pack_;
   BufferRef target_;

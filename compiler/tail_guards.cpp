@@ -44,25 +44,28 @@ bool mentions(const Expr& e, const std::string& name) {
   return u.found;
 }
 
-/// Whether every read in the update whose index depends on `dim` goes to a packed layout.
-bool reads_are_packed(const Update& update, const std::string& dim, const std::function<bool(const Buffer*)>& packed_read) {
+/// Whether every read in the update whose index depends on `dim` reaches at least `needed`.
+bool reads_reach(const Update& update, const std::string& dim, const std::function<ReadReach(const Buffer*)>& reach,
+                 ReadReach needed) {
   bool safe = true;
   struct Check : IRVisitor {
     const Update* update;
     const std::string* dim;
-    const std::function<bool(const Buffer*)>* packed_read;
+    const std::function<ReadReach(const Buffer*)>* reach;
+    ReadReach needed;
     bool* safe;
     using IRVisitor::visit;
     void visit(const Load* op) override {
       bool depends = false;
       for (const Expr& i : op->indices) depends = depends || mentions(substitute_lets(i, update->lets), *dim);
-      if (depends && !(*packed_read)(op->buffer.get())) *safe = false;
+      if (depends && int((*reach)(op->buffer.get())) < int(needed)) *safe = false;
       IRVisitor::visit(op);
     }
   } c;
   c.update = &update;
   c.dim = &dim;
-  c.packed_read = &packed_read;
+  c.reach = &reach;
+  c.needed = needed;
   c.safe = &safe;
   c.IRVisitor::visit(update.value);
   return safe;
@@ -80,15 +83,17 @@ int64_t extent_of(const AlgorithmStage& stage, const std::string& dim, bool& red
 
 } // namespace
 
-TailGuards tail_guards(const ScheduleState& st, const std::function<bool(const Buffer*)>& packed_read, bool result_packed) {
+TailGuards tail_guards(const ScheduleState& st, const std::function<ReadReach(const Buffer*)>& reach, bool result_packed) {
   const AlgorithmStage& stage = st.stage();
   const bool cache_write = !st.accumulate_at().empty();
   TailGuards g;
   for (const std::string& dim : tail_dims(st)) {
     const bool exact = std::count(stage.exact_dims.begin(), stage.exact_dims.end(), dim) > 0;
-    const bool reads_safe = !exact && reads_are_packed(*stage.update, dim, packed_read);
     bool reduction = false;
     Expr guard = Var::make(dim) < Expr(extent_of(stage, dim, reduction));
+    // What a reduction reads past the tensor is summed: it must be zero.
+    const bool reads_safe =
+        !exact && reads_reach(*stage.update, dim, reach, reduction ? ReadReach::ZeroPadded : ReadReach::Sized);
     if (reduction) {
       if (!reads_safe) g.reduction.push_back(guard);
       continue;

@@ -1,6 +1,7 @@
 /// \file The C-like printer: a recursive walk with operator precedence for expressions.
 #include "ir/ir_printer.h"
 
+#include <cmath>
 #include <sstream>
 
 #include "ir/error.h"
@@ -48,6 +49,7 @@ const char* symbol(CompareOp op) {
 }
 
 std::string float_text(double v) {
+  if (std::isinf(v)) return v < 0 ? "-INFINITY" : "INFINITY";  // C's spelling
   std::ostringstream os;
   os.precision(9);
   os << v;

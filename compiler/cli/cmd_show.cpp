@@ -45,6 +45,10 @@ int cmd_show(const std::vector<std::string>& argv) {
   // The nest as it reaches code generation: scheduled, then simplified.
   LoopNest nest = simplify(scheduled_nest(wl, schedule));
   const std::string text = to_text(nest);
+  // The space of the schedule's template, or of the template that fits (none for pooling and
+  // epilogues so far).
+  const ScheduleTemplate* tpl = schedule.template_name.empty() ? find_template(wl, target) : &template_named(schedule.template_name);
+  const KnobSpace space = tpl ? tpl->space(wl, target) : KnobSpace{};
   const Roofline roof = roofline(target, threads);
   const double bound = roof.bound_gflops(wl.arithmetic_intensity());
 
@@ -59,7 +63,7 @@ int cmd_show(const std::vector<std::string>& argv) {
                         {"roofline", {{"bound_gflops", bound}, {"peak_gflops", roof.peak_gflops},
                                       {"bandwidth_gbs", roof.bandwidth_gbs}, {"threads", threads}}},
                         {"schedule", to_json(schedule)},
-                        {"knob_space", knob_space(wl, target)},
+                        {"knob_space", tpl ? nlohmann::json(space) : nlohmann::json(nullptr)},
                         {"nest", text}};
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -68,18 +72,22 @@ int cmd_show(const std::vector<std::string>& argv) {
   std::printf("key           %s\n", wl.key().c_str());
   std::printf("output        %lld x %lld x %lld x %lld (NKPQ)\n", (long long)wl.n, (long long)wl.k,
               (long long)wl.p(), (long long)wl.q());
-  std::printf("flops         %sFLOP (2*N*K*P*Q*C/groups*R*S)\n", si(wl.flops()).c_str());
+  std::printf("flops         %sFLOP (%s)\n", si(wl.flops()).c_str(),
+              wl.is_pool() ? "N*C*P*Q*R*S comparisons or additions" : "2*N*K*P*Q*C/groups*R*S");
   std::printf("bytes         %sB (input + weights + output, fp32)\n", si(wl.bytes()).c_str());
   std::printf("intensity     %.2f FLOP/byte\n", wl.arithmetic_intensity());
   std::printf("roofline      %.1f GFLOP/s at %d thread%s (%s-bound; peak %.1f GFLOP/s, %.1f GB/s)\n", bound, threads,
               threads == 1 ? "" : "s", bound < roof.peak_gflops ? "memory" : "compute", roof.peak_gflops, roof.bandwidth_gbs);
-  const KnobSpace space = knob_space(wl, target);
-  std::printf("knob space    %llu configs of template %s (", (unsigned long long)space.size(), space.template_name.c_str());
-  for (size_t i = 0; i < space.knobs.size(); ++i) {
-    std::printf("%s%s %s %zu", i ? ", " : "", space.knobs[i].name.c_str(), to_string(space.knobs[i].kind),
-                space.knobs[i].values.size());
+  if (tpl) {
+    std::printf("knob space    %llu configs of template %s (", (unsigned long long)space.size(), space.template_name.c_str());
+    for (size_t i = 0; i < space.knobs.size(); ++i) {
+      std::printf("%s%s %s %zu", i ? ", " : "", space.knobs[i].name.c_str(), to_string(space.knobs[i].kind),
+                  space.knobs[i].values.size());
+    }
+    std::printf(")\n");
+  } else {
+    std::printf("knob space    none: no template schedules %s yet (it runs as its algorithm's naive nest)\n", wl.spec().c_str());
   }
-  std::printf(")\n");
   if (!schedule.steps.empty()) std::printf("schedule      %zu steps%s%s\n", schedule.steps.size(),
                                            schedule.template_name.empty() ? "" : ", template ",
                                            schedule.template_name.c_str());
