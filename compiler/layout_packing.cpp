@@ -134,7 +134,40 @@ Stmt pack_stage(const PackSpec& spec) {
 }
 
 /// original[...] = packed at that element, over the original's extent only.
-Stmt unpack_stage(const PackSpec& spec) {
+bool unpack_can_compute(const AlgorithmStage& consumer, const BufferRef& produced) {
+  if (consumer.update || consumer.dims.size() != produced->shape.size()) return false;
+  for (size_t d = 0; d < consumer.dims.size(); ++d) {
+    if (consumer.dims[d].extent != produced->shape[d]) return false;
+    const Var* v = consumer.index.size() == consumer.dims.size() ? consumer.index[d].as<Var>() : nullptr;
+    if (!v || v->name != consumer.dims[d].name) return false;
+  }
+  // Every read of `produced` is at the consumer's own point.
+  bool at_point = true, reads = false;
+  struct Check : IRVisitor {
+    const AlgorithmStage* consumer;
+    const Buffer* produced;
+    bool *at_point, *reads;
+    using IRVisitor::visit;
+    void visit(const Load* op) override {
+      if (op->buffer.get() == produced) {
+        *reads = true;
+        for (size_t d = 0; d < op->indices.size(); ++d) {
+          const Var* v = op->indices[d].as<Var>();
+          if (!v || v->name != consumer->dims[d].name) *at_point = false;
+        }
+      }
+      IRVisitor::visit(op);
+    }
+  } c;
+  c.consumer = &consumer;
+  c.produced = produced.get();
+  c.at_point = &at_point;
+  c.reads = &reads;
+  c.visit(consumer.init);
+  return reads && at_point;
+}
+
+Stmt unpack_stage(const PackSpec& spec, const AlgorithmStage* consumer) {
   const std::vector<int64_t>& shape = spec.original->shape;
   std::vector<std::string> names;
   for (size_t d = 0; d < shape.size(); ++d) {
@@ -148,7 +181,22 @@ Stmt unpack_stage(const PackSpec& spec) {
       packed.push_back(b ? c[d] / Expr(b) : c[d]);
     }
     for (const auto& [d, b] : spec.blocks) packed.push_back(c[d] % Expr(b));
-    return Store::make(spec.original, c, Load::make(spec.packed, packed), false);
+    Expr value = Load::make(spec.packed, packed);
+    if (!consumer) return Store::make(spec.original, c, value, false);
+    // The consumer's definition at this point, its read of the original from the packed form.
+    struct Inline : IRMutator {
+      const Buffer* original;
+      Expr packed_value;
+      using IRMutator::mutate;
+      Expr visit(const Load* op, const Expr& self) override {
+        return op->buffer.get() == original ? packed_value : IRMutator::visit(op, self);
+      }
+    } inline_read;
+    inline_read.original = spec.original.get();
+    inline_read.packed_value = value;
+    Expr result = inline_read.mutate(consumer->init);
+    for (size_t d = 0; d < c.size(); ++d) result = substitute(result, consumer->dims[d].name, c[d]);
+    return Store::make(consumer->buffer, c, result, false);
   });
 }
 

@@ -55,7 +55,14 @@ std::vector<Expr> packed_index(PackSpec& spec, const std::vector<Expr>& index, c
 Stmt pack_stage(const PackSpec& spec);
 
 /// original[...] = packed at that element, over the original's extent only; the two
-/// outermost loops fused and parallel.
-Stmt unpack_stage(const PackSpec& spec);
+/// outermost loops fused and parallel. With a `consumer` (a pure stage over the original's
+/// coordinates that reads it there, such as a convolution's epilogue), the consumer's result
+/// is written instead, its reads of the original taken from the packed form: the consumer is
+/// computed inline in the unpacking and the original is never stored.
+Stmt unpack_stage(const PackSpec& spec, const AlgorithmStage* consumer = nullptr);
+
+/// Whether `consumer` can be computed inside the unpacking of `produced`: a pure stage whose
+/// dimensions are the buffer's coordinates, in order, and which reads `produced` only there.
+bool unpack_can_compute(const AlgorithmStage& consumer, const BufferRef& produced);
 
 } // namespace convtune

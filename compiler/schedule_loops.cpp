@@ -50,8 +50,13 @@ public:
     for (PackSpec* spec : {input_pack_.get(), weight_pack_.get(), output_pack_.get()}) {
       if (spec) nest.temporaries.push_back(spec->packed);
     }
+    // An epilogue right after the stage is computed inline in its unpacking: the stage's own
+    // buffer is then never stored, only its packed form.
+    const AlgorithmStage* fused = fused_consumer();
     for (const AlgorithmStage& s : alg_.stages) {
-      if (s.buffer->scope != MemoryScope::Param) nest.temporaries.push_back(resized(s.buffer));
+      if (fused && &s == fused) continue;
+      const bool stored = !(fused && &s == &stage_);
+      if (stored && s.buffer->scope != MemoryScope::Param) nest.temporaries.push_back(resized(s.buffer));
       if (s.name != stage_.name) {
         nest.stages.push_back({s.name, s.kind, with_resized_buffers(naive_stage_loops(s, /*parallel=*/true))});
         continue;
@@ -60,7 +65,9 @@ public:
       if (weight_pack_) nest.stages.push_back({"pack_" + weight_pack_->original->name, StageKind::PackWeights, pack_stage(*weight_pack_)});
       nest.stages.push_back({s.name, StageKind::Compute, compute});
       if (output_pack_) {
-        nest.stages.push_back({"unpack_" + output_pack_->original->name, StageKind::UnpackOutput, unpack_stage(*output_pack_)});
+        const std::string name = fused ? "unpack_" + output_pack_->original->name + "_" + fused->name
+                                       : "unpack_" + output_pack_->original->name;
+        nest.stages.push_back({name, StageKind::UnpackOutput, unpack_stage(*output_pack_, fused)});
       }
     }
     return nest;
@@ -156,6 +163,18 @@ private:
     if (const int64_t y = st_.output_block()) {
       output_pack_ = std::make_unique<PackSpec>(PackSpec{stage_.buffer, "NKPQ", {{1, y}}, {}, true, {}, nullptr});
     }
+  }
+
+  /// The stage after the scheduled one when it can be computed inside the unpacking of a
+  /// packed result (a convolution's epilogue); nullptr otherwise.
+  const AlgorithmStage* fused_consumer() const {
+    if (!output_pack_) return nullptr;
+    for (size_t i = 0; i + 1 < alg_.stages.size(); ++i) {
+      if (alg_.stages[i].name != stage_.name) continue;
+      const AlgorithmStage& next = alg_.stages[i + 1];
+      return unpack_can_compute(next, stage_.buffer) ? &next : nullptr;
+    }
+    return nullptr;
   }
 
   /// Storage: a temporary of an earlier stage that the update reads past its extent (a pure

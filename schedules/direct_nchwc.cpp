@@ -17,7 +17,7 @@ public:
   int version() const override { return 2; }
 
   bool applies(const Workload& wl, const Target& target) const override {
-    return target.kind == TargetKind::Cpu && wl.is_conv() && !wl.has_bias() && !(wl.c_per_group() == 1 && wl.groups > 1);
+    return target.kind == TargetKind::Cpu && wl.is_conv() && !(wl.c_per_group() == 1 && wl.groups > 1);
   }
 
   KnobSpace space(const Workload& wl, const Target& target) const override {

@@ -16,7 +16,7 @@ public:
   int version() const override { return 1; }
 
   bool applies(const Workload& wl, const Target& target) const override {
-    return target.kind == TargetKind::Cpu && wl.is_conv() && !wl.has_bias();
+    return target.kind == TargetKind::Cpu && wl.is_conv();
   }
 
   KnobSpace space(const Workload& wl, const Target& target) const override {

@@ -10,6 +10,8 @@
 #include "ir/ir_printer.h"
 #include "compiler/compile.h"
 #include "schedules/schedule_template.h"
+#include "compiler/kernel_runner.h"
+#include "runtime/conv_problem.h"
 #include "tests/check_kernel.h"
 #include "tests/test_support.h"
 
@@ -91,6 +93,32 @@ TEST_CASE("im2col_gemm configs compute the convolution on odd shapes", "[schedul
       INFO(spec << " " << to_json(sch).dump());
       CHECK(sch.algorithm == "im2col_gemm");
       CHECK(testing::run_and_check(wl, scheduled_nest(wl, sch)).ok);
+    }
+  }
+}
+
+TEST_CASE("every template schedules the convolution epilogues, computed inside the unpacking", "[schedules][templates][epilogue]") {
+  const Target target = host_target();
+  const char* layers[] = {"n=2,c=12,h=7,w=9,k=20,r=3,s=3,pad=1,epilogue=bias_add_relu",
+                          "n=1,c=8,h=6,w=9,k=12,r=3,s=3,pad=0:1:2:0,groups=4,dilation=2,epilogue=bias_relu",
+                          "n=1,c=24,h=9,w=7,k=24,r=3,s=3,stride=2,pad=1,groups=24,epilogue=bias_add_relu",
+                          "n=1,c=20,h=5,w=7,k=17,r=1,s=1,epilogue=bias"};
+  for (const char* spec : layers) {
+    const Workload wl = parse_workload(spec);
+    ConvProblem problem = ConvProblem::make(wl, 21);
+    for (const auto& tpl : template_registry()) {
+      if (!tpl->applies(wl, target)) continue;
+      const KnobSpace space = tpl->space(wl, target);
+      for (const Config& c : {tpl->default_config(wl, target), space.at(space.size() / 2), space.at(space.size() - 1)}) {
+        const Schedule sch = make_schedule(wl, space, c);
+        INFO(spec << " " << to_json(sch).dump());
+        const LoopNest nest = scheduled_nest(wl, sch);
+        // The epilogue runs in the unpacking: no stage of its own, no buffer for the bare sums.
+        for (const NestStage& s : nest.stages) CHECK(s.name != "epilogue");
+        for (const BufferRef& t : nest.temporaries) CHECK(t->name != "conv");
+        KernelRunner runner(compile_jit(nest, target));
+        CHECK(runner.check(problem).ok);
+      }
     }
   }
 }
