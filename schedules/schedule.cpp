@@ -20,6 +20,7 @@ const std::map<std::string, std::vector<std::string>>& primitive_fields() {
       {"vectorize", {"loop"}},
       {"parallel", {"loop"}},
       {"cache_write", {"loop"}},
+      {"bind", {"loop", "to"}},
       {"pack_input", {"block"}},
       {"pack_weights", {"in_block", "out_block"}},
       {"pack_output", {"block"}},
@@ -30,7 +31,7 @@ const std::map<std::string, std::vector<std::string>>& primitive_fields() {
 } // namespace
 
 bool Step::operator==(const Step& o) const {
-  return primitive == o.primitive && loop == o.loop && outer == o.outer && inner == o.inner && fused == o.fused &&
+  return primitive == o.primitive && loop == o.loop && outer == o.outer && inner == o.inner && fused == o.fused && to == o.to &&
          loops == o.loops && factor == o.factor && block == o.block && in_block == o.in_block && out_block == o.out_block;
 }
 
@@ -89,6 +90,14 @@ Step Step::pack_output(int64_t block) {
   return s;
 }
 
+Step Step::bind(const std::string& loop, const std::string& gpu_index) {
+  Step s;
+  s.primitive = "bind";
+  s.loop = loop;
+  s.to = gpu_index;
+  return s;
+}
+
 nlohmann::json to_json(const Step& s) {
   nlohmann::json j = {{"step", s.primitive}};
   for (const std::string& f : primitive_fields().at(s.primitive)) {
@@ -96,6 +105,7 @@ nlohmann::json to_json(const Step& s) {
     if (f == "outer") j[f] = s.outer;
     if (f == "inner") j[f] = s.inner;
     if (f == "fused") j[f] = s.fused;
+    if (f == "to") j[f] = s.to;
     if (f == "loops") j[f] = s.loops;
     if (f == "factor") j[f] = s.factor;
     if (f == "block") j[f] = s.block;
@@ -168,6 +178,7 @@ Schedule schedule_from_json(const nlohmann::json& j) {
       if (f == "outer") s.outer = v.get<std::string>();
       if (f == "inner") s.inner = v.get<std::string>();
       if (f == "fused") s.fused = v.get<std::string>();
+      if (f == "to") s.to = v.get<std::string>();
       if (f == "factor") s.factor = v.get<int64_t>();
       if (f == "block") s.block = v.get<int64_t>();
       if (f == "in_block") s.in_block = v.get<int64_t>();
@@ -193,6 +204,7 @@ ScheduleState apply_schedule(const Workload& wl, const Schedule& schedule) {
       else if (s.primitive == "vectorize") st.vectorize(s.loop);
       else if (s.primitive == "parallel") st.parallel(s.loop);
       else if (s.primitive == "cache_write") st.cache_write(s.loop);
+      else if (s.primitive == "bind") st.bind(s.loop, s.to);
       else if (s.primitive == "pack_input") st.pack_input(s.block);
       else if (s.primitive == "pack_weights") st.pack_weights(s.in_block, s.out_block);
       else if (s.primitive == "pack_output") st.pack_output(s.block);

@@ -14,11 +14,12 @@ namespace convtune {
 
 /// One primitive application. Which fields matter depends on the primitive:
 /// split(loop, factor, outer, inner), reorder(loops), fuse(outer, inner, fused),
-/// unroll/vectorize/parallel/cache_write(loop), pack_input(block),
+/// unroll/vectorize/parallel/cache_write(loop), bind(loop, to), pack_input(block),
 /// pack_weights(in_block, out_block), pack_output(block).
 struct Step {
   std::string primitive;
   std::string loop, outer, inner, fused;
+  std::string to;  ///< bind: the GPU index
   std::vector<std::string> loops;
   int64_t factor = 0, block = 0, in_block = 0, out_block = 0;
 
@@ -33,6 +34,7 @@ struct Step {
   static Step pack_input(int64_t block);
   static Step pack_weights(int64_t in_block, int64_t out_block);
   static Step pack_output(int64_t block);
+  static Step bind(const std::string& loop, const std::string& gpu_index);
 };
 
 struct Schedule {

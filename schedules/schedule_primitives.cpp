@@ -49,6 +49,10 @@ void check_tile(const std::vector<LoopDim>& nest, const std::string& at, const c
                           std::to_string(kMaxLocalElements) + " fit a local buffer");
   }
 }
+/// What binding needs of the order, checked again after a reorder: block loops outside thread
+/// loops, thread loops outside every reduction loop.
+void check_gpu_order(const std::vector<LoopDim>& nest, const char* primitive);
+
 } // namespace
 
 ScheduleState::ScheduleState(const Workload& wl) : ScheduleState(algorithm_for(wl), algorithm_for(wl).main_stage) {}
@@ -139,6 +143,7 @@ void ScheduleState::reorder(const std::vector<std::string>& order) {
   for (size_t i = 0; i < positions.size(); ++i) next[size_t(positions[i])] = moved[i];
   // (One parallel loop per nest: parallel() sees to it, so no order nests two.)
   check_tile(next, accumulate_at_, "reorder");
+  check_gpu_order(next, "reorder");
   if (!accumulate_at_.empty()) {
     size_t at = 0;
     for (size_t i = 0; i < next.size(); ++i) {
@@ -197,11 +202,86 @@ void ScheduleState::parallel(const std::string& name) {
   if (l.kind != ForKind::Serial) refuse("parallel", "loop '" + name + "' is already " + to_string(l.kind));
   for (const LoopDim& other : loops_) {
     if (other.kind == ForKind::Parallel) refuse("parallel", "loop '" + other.name + "' is parallel already; one parallel loop per nest");
+    if (other.kind != ForKind::Serial && other.kind != ForKind::Unrolled && other.kind != ForKind::Vectorized) {
+      refuse("parallel", "loop '" + other.name + "' is bound to the GPU; a nest runs on CPU threads or on a GPU, not both");
+    }
   }
   if (!accumulate_at_.empty() && pos > position(accumulate_at_, "parallel")) {
     refuse("parallel", "loop '" + name + "' is inside the cache_write at '" + accumulate_at_ + "'");
   }
   l.kind = ForKind::Parallel;
+}
+
+namespace {
+
+/// The loop kind of a GPU index name, or Serial when the name is not one.
+ForKind gpu_kind(const std::string& index) {
+  static const std::pair<const char*, ForKind> kinds[] = {
+      {"blockIdx.x", ForKind::GpuBlockX},   {"blockIdx.y", ForKind::GpuBlockY},   {"blockIdx.z", ForKind::GpuBlockZ},
+      {"threadIdx.x", ForKind::GpuThreadX}, {"threadIdx.y", ForKind::GpuThreadY}, {"threadIdx.z", ForKind::GpuThreadZ}};
+  for (const auto& [name, kind] : kinds) {
+    if (index == name) return kind;
+  }
+  return ForKind::Serial;
+}
+bool is_block(ForKind k) { return k == ForKind::GpuBlockX || k == ForKind::GpuBlockY || k == ForKind::GpuBlockZ; }
+bool is_thread(ForKind k) { return k == ForKind::GpuThreadX || k == ForKind::GpuThreadY || k == ForKind::GpuThreadZ; }
+
+void check_gpu_order(const std::vector<LoopDim>& nest, const char* primitive) {
+  const LoopDim* thread = nullptr;
+  const LoopDim* reduction = nullptr;
+  for (const LoopDim& l : nest) {
+    if (is_block(l.kind) && thread) {
+      refuse(primitive, "block loop '" + l.name + "' would run inside thread loop '" + thread->name + "'");
+    }
+    if (is_thread(l.kind) && reduction) {
+      refuse(primitive, "thread loop '" + l.name + "' would run inside the serial reduction loop '" + reduction->name + "'");
+    }
+    if (is_thread(l.kind) && !thread) thread = &l;
+    if (l.reduction && !reduction) reduction = &l;
+  }
+}
+constexpr int64_t kMaxThreadsPerBlock = 1024;
+
+} // namespace
+
+void ScheduleState::bind(const std::string& name, const std::string& gpu_index) {
+  const int pos = position(name, "bind");
+  const LoopDim& l = loops_[size_t(pos)];
+  const ForKind kind = gpu_kind(gpu_index);
+  if (kind == ForKind::Serial) {
+    refuse("bind", "loop '" + name + "': unknown GPU index '" + gpu_index +
+                       "' (blockIdx.x, blockIdx.y, blockIdx.z, threadIdx.x, threadIdx.y, threadIdx.z)");
+  }
+  if (l.reduction) refuse("bind", "loop '" + name + "' is a reduction; blocks or threads would race on one sum");
+  if (l.kind != ForKind::Serial) refuse("bind", "loop '" + name + "' is already " + to_string(l.kind));
+  int64_t threads = is_thread(kind) ? l.extent : 1;
+  for (size_t i = 0; i < loops_.size(); ++i) {
+    const LoopDim& other = loops_[i];
+    if (other.kind == kind) refuse("bind", gpu_index + " is bound to loop '" + other.name + "' already");
+    if (other.kind == ForKind::Parallel) {
+      refuse("bind", "loop '" + other.name + "' is parallel; a nest runs on CPU threads or on a GPU, not both");
+    }
+    const bool outside = int(i) < pos;
+    if (is_block(kind) && is_thread(other.kind) && outside) {
+      refuse("bind", "block loop '" + name + "' would run inside thread loop '" + other.name + "'");
+    }
+    if (is_thread(kind) && is_block(other.kind) && !outside) {
+      refuse("bind", "thread loop '" + name + "' would run outside block loop '" + other.name + "'");
+    }
+    if (is_thread(kind) && other.reduction && outside) {
+      refuse("bind", "thread loop '" + name + "' would run inside the serial reduction loop '" + other.name + "'");
+    }
+    if (is_thread(other.kind)) threads *= other.extent;
+  }
+  if (threads > kMaxThreadsPerBlock) {
+    refuse("bind", "loop '" + name + "' makes " + std::to_string(threads) + " threads per block; at most " +
+                       std::to_string(kMaxThreadsPerBlock));
+  }
+  if (!accumulate_at_.empty() && pos > position(accumulate_at_, "bind")) {
+    refuse("bind", "loop '" + name + "' is inside the cache_write at '" + accumulate_at_ + "'");
+  }
+  loops_[size_t(pos)].kind = kind;
 }
 
 void ScheduleState::cache_write(const std::string& name) {

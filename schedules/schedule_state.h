@@ -79,6 +79,11 @@ public:
   void vectorize(const std::string& loop);
   /// Runs a pure loop's iterations on the thread pool (not inside another parallel loop).
   void parallel(const std::string& loop);
+  /// Binds a pure loop to a GPU index: "blockIdx.x|y|z" or "threadIdx.x|y|z". Refused for a
+  /// reduction, an annotated loop, an index bound already, a block loop inside a thread loop,
+  /// a thread loop inside a reduction loop, more than 1024 threads per block, a nest with a
+  /// CPU-parallel loop, and a loop inside the cache_write tile.
+  void bind(const std::string& loop, const std::string& gpu_index);
   /// Keeps the partial sums of the output tile below `loop` in a local buffer (registers)
   /// across the reduction loops and stores them once.
   void cache_write(const std::string& loop);
