@@ -128,7 +128,7 @@ Stmt pack_stage(const PackSpec& spec) {
       for (const Expr& k : conds) inside = inside.defined() ? (inside && k) : k;
     }
     Expr value = Load::make(spec.original, load_index);
-    if (inside.defined()) value = Select::make(inside, value, FloatImm::make(0));
+    if (inside.defined()) value = Select::make(inside, value, FloatImm::make(spec.exterior_value));
     return Store::make(spec.packed, c, value, false);
   });
 }

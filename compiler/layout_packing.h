@@ -28,6 +28,9 @@ struct PackSpec {
   // Filled by inference:
   std::vector<int64_t> offsets;                  ///< per dimension: the exterior before index 0
   BufferRef packed;
+  /// What the packed form holds outside the original: the identity of the reduction that
+  /// reads it (0 for a sum, -infinity for a max), so a padded tap changes nothing.
+  double exterior_value = 0;
 
   int64_t block_of(size_t d) const {
     for (const auto& [dim, b] : blocks) {

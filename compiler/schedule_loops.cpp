@@ -2,6 +2,7 @@
 #include "compiler/schedule_loops.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <memory>
 
@@ -155,6 +156,8 @@ private:
     const NestParam* weights = param("weights");
     if (const int64_t x = st_.input_block(); x && input) {
       input_pack_ = std::make_unique<PackSpec>(PackSpec{input->buffer, input->layout, {{1, x}}, {2, 3}, false, {}, nullptr});
+      // The padding must not change the fold: zeros for a sum, -infinity for a max.
+      if (update_.op == ReduceOp::Max) input_pack_->exterior_value = -std::numeric_limits<double>::infinity();
     }
     if (const int64_t x = st_.weight_in_block(); x && weights) {
       weight_pack_ = std::make_unique<PackSpec>(

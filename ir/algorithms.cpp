@@ -116,6 +116,17 @@ Expr absolute(const Workload& wl, const char* channel, int64_t per_group) {
   return wl.groups == 1 ? var(channel) : var("g") * Expr(per_group) + var(channel);
 }
 
+/// A convolution algorithm's frame: its name and main stage, its parameters.
+Algorithm conv_algorithm(const Workload& wl, const char* name, const char* main_stage) {
+  wl.validate();
+  internal_check(wl.is_conv(), std::string(name) + " of " + wl.op);
+  Algorithm alg;
+  alg.name = name;
+  alg.main_stage = main_stage;
+  alg.params = conv_params(wl);
+  return alg;
+}
+
 Algorithm finish_conv(Algorithm alg, const Workload& wl, const BufferRef& result) {
   if (wl.has_bias()) alg.stages.push_back(epilogue_stage(wl, alg.params, result));
   return alg;
@@ -124,12 +135,7 @@ Algorithm finish_conv(Algorithm alg, const Workload& wl, const BufferRef& result
 } // namespace
 
 Algorithm direct_conv(const Workload& wl) {
-  wl.validate();
-  internal_check(wl.is_conv(), "direct_conv of " + wl.op);
-  Algorithm alg;
-  alg.name = "direct_conv";
-  alg.main_stage = "conv";
-  alg.params = conv_params(wl);
+  Algorithm alg = conv_algorithm(wl, "direct_conv", "conv");
   const BufferRef result = conv_result(wl, alg.params);
   Expr n = var("n"), p = var("p"), q = var("q"), c = var("c"), r = var("r"), s = var("s");
   Expr k_abs = absolute(wl, "k", wl.k_per_group()), c_abs = absolute(wl, "c", wl.c_per_group());
@@ -157,12 +163,7 @@ Algorithm direct_conv(const Workload& wl) {
 }
 
 Algorithm im2col_gemm(const Workload& wl) {
-  wl.validate();
-  internal_check(wl.is_conv(), "im2col_gemm of " + wl.op);
-  Algorithm alg;
-  alg.name = "im2col_gemm";
-  alg.main_stage = "gemm";
-  alg.params = conv_params(wl);
+  Algorithm alg = conv_algorithm(wl, "im2col_gemm", "gemm");
   const BufferRef result = conv_result(wl, alg.params);
   const int64_t rows = wl.c_per_group() * wl.r * wl.s, cols = wl.p() * wl.q();
   Expr n = var("n"), g = wl.groups > 1 ? var("g") : Expr(0), p = var("p"), q = var("q");
@@ -242,17 +243,20 @@ Algorithm pooling(const Workload& wl) {
     alg.stages.push_back(make_stage("max", dims, output, {n, c, p, q}, FloatImm::make(-std::numeric_limits<double>::infinity()), taps));
     return alg;
   }
-  const BufferRef sum = temporary("sum", {wl.n, wl.c, wl.p(), wl.q()});
-  alg.stages.push_back(make_stage("sum", dims, sum, {n, c, p, q}, FloatImm::make(0.0), taps));
+  // The count first: it does not need the sums, and the average then follows the sums it
+  // reads, where a schedule can compute it in their unpacking.
   Expr divisor = FloatImm::make(double(wl.r * wl.s));
   if (!wl.count_include_pad && taps.guard.defined()) {
     // How many taps of each window fall inside the input: the same for every n and c.
     const BufferRef count = temporary("count", {wl.p(), wl.q()});
     Update ones = taps;
     ones.value = FloatImm::make(1.0);
+    ones.boundary = nullptr;  // it reads no tensor: its guard is the window's, as written
     alg.stages.push_back(make_stage("count", {{"p", wl.p()}, {"q", wl.q()}}, count, {p, q}, FloatImm::make(0.0), ones));
     divisor = Load::make(count, {p, q});
   }
+  const BufferRef sum = temporary("sum", {wl.n, wl.c, wl.p(), wl.q()});
+  alg.stages.push_back(make_stage("sum", dims, sum, {n, c, p, q}, FloatImm::make(0.0), taps));
   alg.stages.push_back(make_stage("average", dims, output, {n, c, p, q}, Load::make(sum, {n, c, p, q}) / divisor, std::nullopt));
   return alg;
 }

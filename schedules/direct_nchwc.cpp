@@ -21,12 +21,7 @@ public:
   }
 
   KnobSpace space(const Workload& wl, const Target& target) const override {
-    const int64_t lanes = target.vector_lanes();
-    std::vector<int64_t> oc;
-    const int64_t kg = wl.k_per_group();
-    for (int64_t m = 1; m <= 4; ++m) {
-      if (m == 1 || (m - 1) * lanes < kg) oc.push_back(m * lanes);
-    }
+    const std::vector<int64_t> oc = vector_multiples(wl, target);
     KnobSpace space;
     space.template_name = name();
     space.template_version = version();
@@ -44,16 +39,8 @@ public:
   }
 
   Config default_config(const Workload& wl, const Target& target) const override {
-    const int64_t lanes = target.vector_lanes();
-    const int64_t kg = wl.k_per_group();
-    const int64_t vecs = kg > lanes ? 2 : 1;
-    // Accumulators: ow * vecs; plus vecs weight vectors and one broadcast in flight.
-    const int64_t ow_max = (target.vector_registers - vecs - 1) / vecs;
-    const int64_t ow = least_waste_block(wl.q(), (ow_max + 1) / 2, ow_max);
-    // The largest divisor of the group's channels up to 16 keeps the packed block short enough
-    // for its weights to stay in L1 across the tile.
-    const std::vector<int64_t> ic = divisors_up_to(wl.c_per_group(), 16);
-    return {{"oc_bn", vecs * lanes}, {"ic_bn", ic.back()}, {"ow_bn", ow}, {"oh_bn", 1}, {"order", 0}, {"unroll_kw", 0},
+    const RegisterTile t = default_register_tile(wl, target, wl.q());
+    return {{"oc_bn", t.oc}, {"ic_bn", t.ic}, {"ow_bn", t.columns}, {"oh_bn", 1}, {"order", 0}, {"unroll_kw", 0},
             {"parallel", 0}};
   }
 

@@ -3,7 +3,6 @@
 /// to KCRS[x]c[y]k, a register tile of col_bn output columns x (oc_bn / lanes) vector
 /// accumulators, one broadcast column value times one weight vector per FMA. Its columns run
 /// along p*Q + q, so a tile is never cut by a short row: the natural form of 1x1 layers.
-#include "ir/algorithms.h"
 #include "schedules/nchwc_common.h"
 
 namespace convtune::nchwc {
@@ -20,12 +19,9 @@ public:
   }
 
   KnobSpace space(const Workload& wl, const Target& target) const override {
-    const int64_t lanes = target.vector_lanes();
     const int64_t cols = wl.p() * wl.q();
-    std::vector<int64_t> oc, col;
-    for (int64_t m = 1; m <= 4; ++m) {
-      if (m == 1 || (m - 1) * lanes < wl.k_per_group()) oc.push_back(m * lanes);
-    }
+    const std::vector<int64_t> oc = vector_multiples(wl, target);
+    std::vector<int64_t> col;
     // Up to 30 columns: with one weight vector and one broadcast, 32 registers hold 30 sums.
     for (int64_t b = 1; b <= std::min<int64_t>(cols, 30); ++b) col.push_back(b);
     KnobSpace space;
@@ -42,13 +38,9 @@ public:
   }
 
   Config default_config(const Workload& wl, const Target& target) const override {
-    const int64_t lanes = target.vector_lanes();
-    const int64_t vecs = wl.k_per_group() > lanes ? 2 : 1;
-    const int64_t col_max = (target.vector_registers - vecs - 1) / vecs;
-    const int64_t col = least_waste_block(wl.p() * wl.q(), (col_max + 1) / 2, col_max);
-    const std::vector<int64_t> ic = divisors_up_to(wl.c_per_group(), 16);
+    const RegisterTile t = default_register_tile(wl, target, wl.p() * wl.q());
     // Chunks of 4 tiles: enough parallel work on small layers, long runs of one weight block.
-    return {{"oc_bn", vecs * lanes}, {"ic_bn", ic.back()}, {"col_bn", col}, {"chunk", 4}};
+    return {{"oc_bn", t.oc}, {"ic_bn", t.ic}, {"col_bn", t.columns}, {"chunk", 4}};
   }
 
   std::string algorithm() const override { return "im2col_gemm"; }

@@ -42,6 +42,23 @@ std::vector<int64_t> height_blocks(const Workload& wl) {
   return oh;
 }
 
+std::vector<int64_t> vector_multiples(const Workload& wl, const Target& target) {
+  const int64_t lanes = target.vector_lanes();
+  std::vector<int64_t> oc;
+  for (int64_t m = 1; m <= 4; ++m) {
+    if (m == 1 || (m - 1) * lanes < wl.k_per_group()) oc.push_back(m * lanes);
+  }
+  return oc;
+}
+
+RegisterTile default_register_tile(const Workload& wl, const Target& target, int64_t columns) {
+  const int64_t lanes = target.vector_lanes();
+  const int64_t vecs = wl.k_per_group() > lanes ? 2 : 1;
+  // Accumulators: columns * vecs; plus vecs weight vectors and one broadcast in flight.
+  const int64_t most = (target.vector_registers - vecs - 1) / vecs;
+  return {vecs * lanes, least_waste_block(columns, (most + 1) / 2, most), divisors_up_to(wl.c_per_group(), 16).back()};
+}
+
 void parallel_over(std::vector<Step>& steps, const std::vector<std::string>& loops) {
   std::string fused = loops.front();
   for (size_t i = 1; i < loops.size(); ++i) {

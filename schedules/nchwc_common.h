@@ -23,6 +23,20 @@ int64_t least_waste_block(int64_t extent, int64_t lo, int64_t hi);
 /// The register-tile width and height knobs: 1..min(Q, 28) columns, 1 or 2 rows.
 std::vector<int64_t> width_blocks(const Workload& wl);
 std::vector<int64_t> height_blocks(const Workload& wl);
+/// The output-channel block knob of a register tile: 1 to 4 vectors, no more than a group's
+/// channels need.
+std::vector<int64_t> vector_multiples(const Workload& wl, const Target& target);
+
+/// The default register tile of an output-stationary template (direct, im2col + GEMM): one
+/// vector of output channels, two when a group has more channels than lanes; as many
+/// columns as registers remain after one weight vector per channel vector and a broadcast,
+/// cut to waste the least of `columns`; the largest divisor of the group's channels up to 16
+/// as the packed block, short enough for its weights to stay in L1 across the tile.
+struct RegisterTile {
+  int64_t oc = 0, columns = 0, ic = 0;
+};
+RegisterTile default_register_tile(const Workload& wl, const Target& target, int64_t columns);
+
 /// Fuses the given outer loops (adjacent, outermost first) into one and makes it parallel.
 void parallel_over(std::vector<Step>& steps, const std::vector<std::string>& loops);
 
@@ -47,5 +61,6 @@ double utilisation(int64_t extent, int64_t block);
 std::unique_ptr<ScheduleTemplate> make_direct_template();
 std::unique_ptr<ScheduleTemplate> make_depthwise_template();
 std::unique_ptr<ScheduleTemplate> make_im2col_gemm_template();
+std::unique_ptr<ScheduleTemplate> make_pool_template();
 
 } // namespace convtune::nchwc

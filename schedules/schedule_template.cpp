@@ -15,6 +15,7 @@ const std::vector<std::unique_ptr<ScheduleTemplate>>& template_registry() {
     r.push_back(nchwc::make_direct_template());
     // After direct: chosen by name (`--template`, the bench row), not by default.
     r.push_back(nchwc::make_im2col_gemm_template());
+    r.push_back(nchwc::make_pool_template());
     return r;
   }();
   return registry;

@@ -58,7 +58,7 @@ Schedule make_schedule(const Workload& wl, const Target& target, const Config& c
 Schedule make_schedule(const Workload& wl, const KnobSpace& space, const Config& config);
 
 /// What `--schedule` names: "default" (the default config of the template that fits; the
-/// naive nest where no template applies, as for pooling and epilogues so far), "naive" (no
+/// naive nest where no template applies), "naive" (no
 /// schedule: empty steps), a template's name (its default config), or a file holding a
 /// schedule, a config ({"config": {...}}, with "template" naming another than the one that
 /// fits) or a bare config.

@@ -124,7 +124,7 @@ TEST_CASE("the descriptions' stages, parameters and temporaries", "[ir][algorith
   const Algorithm avg = pooling(parse_workload("n=1,c=3,h=7,w=7,r=3,s=3,stride=2,pad=1,op=avgpool"));
   std::vector<std::string> stages;
   for (const AlgorithmStage& s : avg.stages) stages.push_back(s.name);
-  CHECK(stages == std::vector<std::string>{"sum", "count", "average"});
+  CHECK(stages == std::vector<std::string>{"count", "sum", "average"});
   // Without padding every window is whole: no count stage.
   CHECK(pooling(parse_workload("n=1,c=3,h=7,w=7,r=3,s=3,stride=2,op=avgpool")).stages.size() == 2);
   CHECK(pooling(parse_workload("n=1,c=3,h=7,w=7,r=3,s=3,stride=2,pad=1,op=maxpool")).stages.size() == 1);

@@ -3,6 +3,7 @@
 /// schedules that replay from their JSON trace).
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -35,7 +36,7 @@ TEST_CASE("template_for picks depthwise for one channel per group and direct oth
 }
 
 TEST_CASE("the registry refuses unknown templates and targets no template serves", "[schedules][templates]") {
-  REQUIRE_USER_ERROR(template_named("winograd"), "unknown template 'winograd' (templates: depthwise_nchwc, direct_nchwc, im2col_gemm)");
+  REQUIRE_USER_ERROR(template_named("winograd"), "unknown template 'winograd' (templates: depthwise_nchwc, direct_nchwc, im2col_gemm, pool_nchwc)");
   const Workload wl = parse_workload("n=1,c=4,h=5,w=5,k=8,r=3,s=3");
   REQUIRE_USER_ERROR(template_for(wl, parse_target("cuda:sm_90")),
                      "no schedule template applies to " + wl.spec() + " on target 'cuda:sm_90'");
@@ -119,6 +120,31 @@ TEST_CASE("every template schedules the convolution epilogues, computed inside t
         KernelRunner runner(compile_jit(nest, target));
         CHECK(runner.check(problem).ok);
       }
+    }
+  }
+}
+
+TEST_CASE("pool_nchwc configs compute max and average pooling, padding included", "[schedules][templates][pool]") {
+  const Target target = host_target();
+  const ScheduleTemplate& tpl = template_named("pool_nchwc");
+  const char* layers[] = {"n=1,c=20,h=9,w=11,r=3,s=3,stride=2,pad=1,op=maxpool",
+                          "n=2,c=7,h=8,w=8,r=2,s=3,stride=1:2,pad=1:0:0:2,op=maxpool",
+                          "n=1,c=20,h=9,w=11,r=3,s=3,stride=2,pad=1,op=avgpool",
+                          "n=1,c=33,h=7,w=7,r=3,s=3,pad=1:2:1:0,op=avgpool,count_include_pad=1",
+                          "n=1,c=16,h=14,w=14,r=2,s=2,stride=2,dilation=2,op=maxpool"};
+  for (const char* spec : layers) {
+    const Workload wl = parse_workload(spec);
+    REQUIRE(std::string(template_for(wl, target).name()) == "pool_nchwc");
+    ConvProblem problem = ConvProblem::make(wl, 5);
+    // All-negative inputs: a padded tap read as 0 would win a max.
+    for (int64_t i = 0; i < problem.input.size(); ++i) problem.input[i] = -1.0f - std::abs(problem.input[i]);
+    problem.ref = reference_layer(wl, problem.input, problem.operands());
+    const KnobSpace space = tpl.space(wl, target);
+    for (const Config& c : {tpl.default_config(wl, target), space.at(0), space.at(space.size() / 2), space.at(space.size() - 1)}) {
+      const Schedule sch = make_schedule(wl, space, c);
+      INFO(spec << " " << to_json(sch).dump());
+      KernelRunner runner(compile_jit(scheduled_nest(wl, sch), target));
+      CHECK(runner.check(problem).ok);
     }
   }
 }
