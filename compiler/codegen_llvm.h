@@ -1,27 +1,180 @@
-/// \file Codegen: a loop nest into LLVM functions with the kernel ABI of ir/kernel_abi.h.
+/// \file The target-independent half of code generation: a visitor over the IR that emits
+/// LLVM IR for expressions and statements with a scope of values and ranges.
 ///
-/// The parameters are noalias, tensors dense row-major in the nest's buffer shapes. Integer math is
-/// 64-bit; Div and Mod round towards negative infinity (cheap signed ops where the operands
-/// are known non-negative). Unrolled loops are emitted once per iteration. Floating-point
-/// adds and multiplies may be reassociated and contracted into FMAs: any summation order is
-/// within the reference check's error bound.
+/// Integer math is 64-bit; Div and Mod round towards negative infinity (cheap signed ops where
+/// the operands are known non-negative). Unrolled loops are emitted once per iteration.
+/// Vectorized loops are widened lane by lane into LLVM vector instructions where the lane
+/// analysis (compiler/lane_analysis) allows, so vector code does not depend on LLVM's loop
+/// vectorizer noticing the opportunity. Floating-point adds and multiplies may be reassociated
+/// and contracted into FMAs: any summation order is within the reference check's error bound.
+///
+/// What depends on the target is left to a subclass: the module's layout and entries, parallel
+/// loops, heap buffers, GPU loops (compiler/codegen_cpu for the host; an NVPTX part next to it).
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 
+#include "compiler/lane_analysis.h"
+#include "ir/error.h"
+#include "ir/interval.h"
 #include "ir/ir.h"
-#include "ir/kernel_abi.h"
-#include "targets/target.h"
 
 namespace convtune {
 
-/// Builds a module holding the nest's function, named nest.name. Assumes a verified nest.
-/// Throws UserError when the nest uses what `target` cannot run (GPU loops on a CPU).
-/// `abi` is kernel_abi(nest).
-std::unique_ptr<llvm::Module> codegen_llvm(const LoopNest& nest, const KernelAbi& abi, const Target& target,
-                                           llvm::LLVMContext& context);
+/// A value in a vectorized region: scalar (the same in every lane) or one per lane. Integers
+/// that vary are kept affine: `value` is lane 0's value and `stride` the step per lane.
+struct LaneValue {
+  llvm::Value* value = nullptr;  ///< a vector of all lanes (floats, booleans) or a scalar
+  int64_t stride = 0;            ///< integers: per-lane step from lane 0 (value is lane 0's)
+};
+
+class CodeGenLLVM {
+public:
+  explicit CodeGenLLVM(llvm::LLVMContext& ctx);
+  virtual ~CodeGenLLVM() = default;
+
+protected:
+  // ---- what a target decides --------------------------------------------------------------
+
+  /// A loop whose iterations run on the target's threads.
+  virtual void emit_parallel_loop(const For* f) = 0;
+  /// A loop bound to a GPU index; a CPU refuses it (a UserError naming the loop).
+  virtual void emit_gpu_loop(const For* f);
+  /// A buffer of `bytes` on the heap, and its release.
+  virtual llvm::Value* heap_alloc(int64_t bytes, const std::string& name) = 0;
+  virtual void heap_free(llvm::Value* p) = 0;
+
+  // ---- the shared emission ----------------------------------------------------------------
+
+  void begin_function(llvm::Function* fn);
+
+  llvm::Value* emit(const Expr& e);
+
+  llvm::Value* lookup(const std::string& name);
+
+  /// A binary op on scalars or on vectors of the same shape.
+  llvm::Value* binary(const Binary* b, llvm::Value* x, llvm::Value* y);
+
+  /// Floor division and modulo. When the dividend is non-negative and the divisor positive,
+  /// truncation equals flooring and the plain signed ops suffice.
+  llvm::Value* floor_div_mod(const Binary* b, llvm::Value* x, llvm::Value* y);
+
+  llvm::Value* compare(CompareOp op, bool is_float, llvm::Value* x, llvm::Value* y);
+
+  /// The row-major flat index of buffer[indices] (scalar).
+  llvm::Value* flat_index(const Buffer& b, const std::vector<Expr>& indices);
+
+  llvm::Value* address(const Buffer& b, llvm::Value* flat);
+
+  llvm::Value* splat(llvm::Value* v);
+
+  /// An integer LaneValue as a vector of its lanes.
+  llvm::Value* int_lanes(const LaneValue& v);
+
+  LaneValue emit_lanes(const Expr& e);
+
+  /// Lane 0's flat index and the per-lane stride of buffer[indices].
+  std::pair<llvm::Value*, int64_t> flat_lanes(const Buffer& b, const std::vector<Expr>& indices);
+
+  llvm::Type* vec_type();
+
+  /// Contiguous lanes are one vector load; a uniform address is a broadcast; other strides
+  /// gather lane by lane.
+  llvm::Value* load_lanes(const Buffer& b, const std::vector<Expr>& indices);
+
+  void store_lanes(const Store* st);
+
+  void emit(const Stmt& s);
+
+  void emit_for(const For* f);
+
+  Interval loop_range(const For* f);
+
+  void emit_serial_loop(const For* f);
+
+  void emit_unrolled_loop(const For* f);
+
+  /// A loop's extent, which unrolling and vectorizing need to know (their primitives check it).
+  int64_t constant_extent(const For* f);
+
+  /// Widens the body over the loop's lanes when it allows; otherwise runs each lane as an
+  /// unrolled copy (still correct, and LLVM's SLP vectorizer may pack the copies).
+  void emit_vectorized_loop(const For* f);
+
+  /// One copy of the body per iteration, the variable bound to min + i (a constant when min is).
+  void emit_copies(const For* f, int64_t extent);
+
+  void emit_allocate(const Allocate* a);
+
+  void emit_if(const IfThenElse* op);
+
+  /// The row-major flat index of buffer[indices], each index emitted by `emit_index`.
+  template <class F>
+  llvm::Value* fold_flat(const Buffer& b, const std::vector<Expr>& indices, F&& emit_index) {
+    llvm::Value* flat = nullptr;
+    for (size_t d = 0; d < indices.size(); ++d) {
+      llvm::Value* i = emit_index(indices[d]);
+      flat = flat ? builder_.CreateAdd(builder_.CreateMul(flat, llvm::ConstantInt::get(i64_, b.shape[d]), "", false, true), i, "", false, true)
+                  : i;
+    }
+    return flat;
+  }
+
+  template <class F> void bind(const std::string& name, llvm::Value* v, Interval range, F&& body) {
+    internal_check(!values_.count(name), "codegen: '" + name + "' rebound");
+    values_[name] = v;
+    ranges_[name] = range;
+    body();
+    values_.erase(name);
+    ranges_.erase(name);
+  }
+
+  /// A counted loop from `begin` to `end` binding `name` to begin + i; rotated form.
+  template <class F>
+  void counted_loop(const std::string& name, llvm::Value* begin, llvm::Value* end, bool known_nonempty,
+                    Interval range, F&& body_fn) {
+    llvm::BasicBlock* pre = builder_.GetInsertBlock();
+    llvm::BasicBlock* body = llvm::BasicBlock::Create(ctx_, name + ".body", fn_);
+    llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, name + ".exit", fn_);
+    if (known_nonempty) {
+      builder_.CreateBr(body);
+    } else {
+      builder_.CreateCondBr(builder_.CreateICmpSLT(begin, end), body, exit);
+    }
+    builder_.SetInsertPoint(body);
+    llvm::PHINode* i = builder_.CreatePHI(i64_, 2, name);
+    i->addIncoming(begin, pre);
+    bind(name, i, range, body_fn);
+    llvm::Value* next = builder_.CreateAdd(i, llvm::ConstantInt::get(i64_, 1), name + ".next", false, true);
+    i->addIncoming(next, builder_.GetInsertBlock());
+    builder_.CreateCondBr(builder_.CreateICmpSLT(next, end), body, exit);
+    builder_.SetInsertPoint(exit);
+  }
+
+  llvm::LLVMContext& ctx_;
+  llvm::IRBuilder<> builder_;
+  llvm::Type* i64_;
+  llvm::Type* f32_;
+  llvm::Type* ptr_;
+  llvm::Module* module_ = nullptr;
+  std::string name_;
+  llvm::Function* fn_ = nullptr;
+  llvm::BasicBlock* entry_ = nullptr;
+  std::map<std::string, llvm::Value*> values_;
+  VarRanges ranges_;
+  std::map<const Buffer*, llvm::Value*> buffers_;
+  LaneInfo lanes_;
+
+};
 
 } // namespace convtune

@@ -10,7 +10,7 @@
 
 #include <llvm/Support/raw_ostream.h>
 
-#include "compiler/codegen_llvm.h"
+#include "compiler/codegen_cpu.h"
 #include "compiler/compile.h"
 #include "compiler/schedule_loops.h"
 #include "compiler/simplify.h"
@@ -88,7 +88,7 @@ LoweredModule lower(const LoopNest& input, const Target& target, llvm::TargetMac
   out.context = std::make_unique<llvm::LLVMContext>();
   out.function = nest.name;
   out.abi = kernel_abi(nest);
-  out.module = log.run("codegen", [&] { return codegen_llvm(nest, out.abi, target, *out.context); });
+  out.module = log.run("codegen", [&] { return codegen_cpu(nest, out.abi, *out.context); });
   prepare_module(*out.module, tm);
   log.dump("codegen", *out.module);
 

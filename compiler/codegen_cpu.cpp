@@ -1,0 +1,234 @@
+/// \file The host half of code generation: the module's layout and the kernel ABI's entries,
+/// parallel loops outlined into `(closure, begin, end)` functions handed to the thread pool
+/// (convtune_parallel_for), heap buffers through aligned_alloc.
+///
+/// Layout of the module: one internal function per stage taking the buffer table's pointers,
+/// then the entries of the kernel ABI (ir/kernel_abi.h): `NAME_run` over a caller's workspace,
+/// the allocating `NAME`, `NAME_call` over a table of parameters, and `NAME_stage(index,
+/// buffers)` that runs one stage alone (for timing layout transforms apart).
+#include "compiler/codegen_cpu.h"
+
+#include <algorithm>
+
+#include "compiler/codegen_llvm.h"
+#include "ir/error.h"
+#include "ir/kernel_abi.h"
+
+namespace convtune {
+
+namespace {
+
+class CodeGenCPU : public CodeGenLLVM {
+public:
+  using CodeGenLLVM::CodeGenLLVM;
+
+  std::unique_ptr<llvm::Module> run(const LoopNest& nest, const KernelAbi& abi) {
+    auto module = std::make_unique<llvm::Module>(nest.name, ctx_);
+    module_ = module.get();
+    name_ = nest.name;
+    const std::vector<BufferRef> buffers = nest.all_buffers();
+    std::vector<llvm::Type*> ptrs(buffers.size(), ptr_);
+    auto* stage_type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), ptrs, false);
+
+    // 1. One internal function per stage, over the whole buffer table.
+    std::vector<llvm::Function*> stage_fns;
+    for (size_t i = 0; i < nest.stages.size(); ++i) {
+      const NestStage& stage = nest.stages[i];
+      llvm::Function* fn = llvm::Function::Create(stage_type, llvm::Function::InternalLinkage,
+                                                  nest.name + "." + stage.name, module_);
+      fn->addFnAttr(llvm::Attribute::NoUnwind);
+      begin_function(fn);
+      for (size_t b = 0; b < buffers.size(); ++b) {
+        llvm::Argument* arg = fn->getArg(unsigned(b));
+        arg->setName(buffers[b]->name);
+        arg->addAttr(llvm::Attribute::NoAlias);
+        arg->addAttr(llvm::Attribute::NoCapture);
+        buffers_[buffers[b].get()] = arg;
+      }
+      emit(stage.body);
+      builder_.CreateRetVoid();
+      buffers_.clear();
+      stage_fns.push_back(fn);
+    }
+
+    // 2. `NAME_run(params..., workspace)`: the temporaries at their workspace offsets, the
+    //    stages in order.
+    llvm::Type* i32 = llvm::Type::getInt32Ty(ctx_);
+    const unsigned n_params = unsigned(abi.params.size());
+    std::vector<llvm::Type*> run_params(n_params + 1, ptr_);
+    auto* run_type = llvm::FunctionType::get(i32, run_params, false);
+    llvm::Function* run = llvm::Function::Create(run_type, llvm::Function::ExternalLinkage, nest.name + "_run", module_);
+    run->addFnAttr(llvm::Attribute::NoUnwind);
+    begin_function(run);
+    std::vector<llvm::Value*> args;
+    for (unsigned i = 0; i < n_params; ++i) {
+      run->getArg(i)->setName(abi.params[i].name);
+      run->getArg(i)->addAttr(llvm::Attribute::NoAlias);
+      args.push_back(run->getArg(i));
+    }
+    run->getArg(n_params)->setName("workspace");
+    for (const AbiTemporary& t : abi.temporaries) {
+      args.push_back(builder_.CreateConstInBoundsGEP1_64(llvm::Type::getInt8Ty(ctx_), run->getArg(n_params),
+                                                         uint64_t(t.offset_bytes), t.name));
+    }
+    for (llvm::Function* fn : stage_fns) builder_.CreateCall(fn, args);
+    builder_.CreateRet(llvm::ConstantInt::get(i32, kKernelOk));
+
+    // The convenience entry `NAME(params...)`: one workspace allocation per call.
+    std::vector<llvm::Type*> entry_params(n_params, ptr_);
+    auto* entry_type = llvm::FunctionType::get(i32, entry_params, false);
+    llvm::Function* entry = llvm::Function::Create(entry_type, llvm::Function::ExternalLinkage, nest.name, module_);
+    entry->addFnAttr(llvm::Attribute::NoUnwind);
+    begin_function(entry);
+    std::vector<llvm::Value*> entry_args;
+    for (unsigned i = 0; i < n_params; ++i) {
+      entry->getArg(i)->setName(abi.params[i].name);
+      entry_args.push_back(entry->getArg(i));
+    }
+    emit_workspace_call(run, entry_args, abi.workspace_bytes);
+
+    // `NAME_call(params_table, workspace)`: NAME_run with the parameters as a table, for callers
+    // that learn the parameter count at run time (the JIT's harness). A null workspace is
+    // allocated here.
+    auto* call_type = llvm::FunctionType::get(i32, {ptr_, ptr_}, false);
+    llvm::Function* call = llvm::Function::Create(call_type, llvm::Function::ExternalLinkage, nest.name + "_call", module_);
+    call->addFnAttr(llvm::Attribute::NoUnwind);
+    begin_function(call);
+    std::vector<llvm::Value*> call_args;
+    for (unsigned i = 0; i < n_params; ++i) {
+      llvm::Value* slot = builder_.CreateConstInBoundsGEP1_64(ptr_, call->getArg(0), i);
+      call_args.push_back(builder_.CreateLoad(ptr_, slot, abi.params[i].name));
+    }
+    llvm::BasicBlock* given = llvm::BasicBlock::Create(ctx_, "workspace_given", call);
+    llvm::BasicBlock* missing = llvm::BasicBlock::Create(ctx_, "workspace_missing", call);
+    builder_.CreateCondBr(builder_.CreateIsNull(call->getArg(1)), missing, given);
+    builder_.SetInsertPoint(given);
+    std::vector<llvm::Value*> with_workspace = call_args;
+    with_workspace.push_back(call->getArg(1));
+    builder_.CreateRet(builder_.CreateCall(run, with_workspace));
+    builder_.SetInsertPoint(missing);
+    emit_workspace_call(run, call_args, abi.workspace_bytes);
+
+    // 3. `NAME_stage(index, buffers)`: one stage alone, buffers as a table of pointers.
+    auto* one_type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), {i64_, ptr_}, false);
+    llvm::Function* one = llvm::Function::Create(one_type, llvm::Function::ExternalLinkage, nest.name + "_stage", module_);
+    begin_function(one);
+    std::vector<llvm::Value*> table;
+    for (size_t b = 0; b < buffers.size(); ++b) {
+      llvm::Value* slot = builder_.CreateConstInBoundsGEP1_64(ptr_, one->getArg(1), b);
+      table.push_back(builder_.CreateLoad(ptr_, slot, buffers[b]->name));
+    }
+    llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "done", one);
+    llvm::SwitchInst* sw = builder_.CreateSwitch(one->getArg(0), done, unsigned(stage_fns.size()));
+    for (size_t i = 0; i < stage_fns.size(); ++i) {
+      llvm::BasicBlock* bb = llvm::BasicBlock::Create(ctx_, nest.stages[i].name, one);
+      sw->addCase(llvm::ConstantInt::get(llvm::cast<llvm::IntegerType>(i64_), i), bb);
+      builder_.SetInsertPoint(bb);
+      builder_.CreateCall(stage_fns[i], table);
+      builder_.CreateBr(done);
+    }
+    builder_.SetInsertPoint(done);
+    builder_.CreateRetVoid();
+    return module;
+  }
+
+  /// Calls `run(args..., workspace)` with a workspace of `bytes` allocated around the call (a
+  /// null one when none is needed) and returns its status, or kKernelOutOfMemory.
+  void emit_workspace_call(llvm::Function* run, std::vector<llvm::Value*> args, int64_t bytes) {
+    llvm::Type* i32 = llvm::Type::getInt32Ty(ctx_);
+    if (bytes == 0) {
+      args.push_back(llvm::ConstantPointerNull::get(llvm::cast<llvm::PointerType>(ptr_)));
+      builder_.CreateRet(builder_.CreateCall(run, args));
+      return;
+    }
+    llvm::Value* workspace = heap_alloc(bytes, "workspace");
+    llvm::BasicBlock* ok = llvm::BasicBlock::Create(ctx_, "allocated", fn_);
+    llvm::BasicBlock* failed = llvm::BasicBlock::Create(ctx_, "out_of_memory", fn_);
+    builder_.CreateCondBr(builder_.CreateIsNull(workspace), failed, ok);
+    builder_.SetInsertPoint(failed);
+    builder_.CreateRet(llvm::ConstantInt::get(i32, kKernelOutOfMemory));
+    builder_.SetInsertPoint(ok);
+    args.push_back(workspace);
+    llvm::Value* status = builder_.CreateCall(run, args);
+    heap_free(workspace);
+    builder_.CreateRet(status);
+  }
+
+  /// aligned_alloc of `bytes` rounded up to the ABI's alignment (which aligned_alloc requires).
+  llvm::Value* heap_alloc(int64_t bytes, const std::string& name) override {
+    llvm::FunctionCallee alloc = module_->getOrInsertFunction("aligned_alloc", ptr_, i64_, i64_);
+    const int64_t align = KernelAbi::kWorkspaceAlign;
+    const int64_t rounded = (bytes + align - 1) / align * align;
+    return builder_.CreateCall(alloc, {llvm::ConstantInt::get(i64_, align), llvm::ConstantInt::get(i64_, rounded)}, name);
+  }
+
+  void heap_free(llvm::Value* p) override {
+    llvm::FunctionCallee release = module_->getOrInsertFunction("free", llvm::Type::getVoidTy(ctx_), ptr_);
+    builder_.CreateCall(release, {p});
+  }
+
+  /// Outlines the loop body into `void(closure, begin, end)` and hands it to the pool. The
+  /// closure is a stack array of every value and buffer pointer in scope.
+  void emit_parallel_loop(const For* f) override {
+    llvm::Value* mn = emit(f->min);
+    llvm::Value* extent = emit(f->extent);
+
+    // Capture: the loop's min, every bound variable, every live buffer pointer.
+    std::vector<std::pair<std::string, llvm::Value*>> vars(values_.begin(), values_.end());
+    std::vector<std::pair<const Buffer*, llvm::Value*>> bufs(buffers_.begin(), buffers_.end());
+    // By name, not by address: the same nest must give the same code in every run.
+    std::sort(bufs.begin(), bufs.end(), [](const auto& a, const auto& b) { return a.first->name < b.first->name; });
+    const size_t slots = 1 + vars.size() + bufs.size();
+    llvm::Value* closure;
+    {
+      llvm::IRBuilder<> eb(entry_, entry_->begin());
+      closure = eb.CreateAlloca(i64_, llvm::ConstantInt::get(i64_, slots), f->name + ".closure");
+    }
+    auto slot = [&](llvm::IRBuilder<>& b, llvm::Value* base, size_t i) { return b.CreateConstInBoundsGEP1_64(i64_, base, i); };
+    builder_.CreateStore(mn, slot(builder_, closure, 0));
+    for (size_t i = 0; i < vars.size(); ++i) builder_.CreateStore(vars[i].second, slot(builder_, closure, 1 + i));
+    for (size_t i = 0; i < bufs.size(); ++i) builder_.CreateStore(bufs[i].second, slot(builder_, closure, 1 + vars.size() + i));
+
+    // The outlined body, generated with a fresh scope.
+    auto* task_type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), {ptr_, i64_, i64_}, false);
+    llvm::Function* task = llvm::Function::Create(task_type, llvm::Function::InternalLinkage,
+                                                  name_ + "." + f->name + ".par" + std::to_string(next_task_++), module_);
+    task->addFnAttr(llvm::Attribute::NoUnwind);
+    llvm::Function* saved_fn = fn_;
+    llvm::BasicBlock* saved_entry = entry_;
+    llvm::BasicBlock* saved_block = builder_.GetInsertBlock();
+    auto saved_values = values_;
+    auto saved_buffers = buffers_;
+    begin_function(task);
+    llvm::Value* env = task->getArg(0);
+    llvm::Value* task_min = builder_.CreateLoad(i64_, slot(builder_, env, 0));
+    for (size_t i = 0; i < vars.size(); ++i) values_[vars[i].first] = builder_.CreateLoad(i64_, slot(builder_, env, 1 + i), vars[i].first);
+    for (size_t i = 0; i < bufs.size(); ++i) {
+      // Each thread writes a disjoint part: the pointers keep noalias-like freedom via scope.
+      buffers_[bufs[i].first] = builder_.CreateLoad(ptr_, slot(builder_, env, 1 + vars.size() + i), bufs[i].first->name);
+    }
+    llvm::Value* begin = builder_.CreateAdd(task_min, task->getArg(1));
+    llvm::Value* end = builder_.CreateAdd(task_min, task->getArg(2));
+    counted_loop(f->name, begin, end, false, loop_range(f), [&] { emit(f->body); });
+    builder_.CreateRetVoid();
+
+    fn_ = saved_fn;
+    entry_ = saved_entry;
+    values_ = saved_values;
+    buffers_ = saved_buffers;
+    builder_.SetInsertPoint(saved_block);
+    llvm::FunctionCallee pfor = module_->getOrInsertFunction("convtune_parallel_for", llvm::Type::getVoidTy(ctx_), ptr_, ptr_, i64_);
+    builder_.CreateCall(pfor, {task, closure, extent});
+  }
+
+private:
+  int next_task_ = 0;
+};
+
+} // namespace
+
+std::unique_ptr<llvm::Module> codegen_cpu(const LoopNest& nest, const KernelAbi& abi, llvm::LLVMContext& context) {
+  return CodeGenCPU(context).run(nest, abi);
+}
+
+} // namespace convtune
