@@ -22,10 +22,7 @@ public:
 
   KnobSpace space(const Workload& wl, const Target& target) const override {
     const std::vector<int64_t> oc = vector_multiples(wl, target);
-    KnobSpace space;
-    space.template_name = name();
-    space.template_version = version();
-    space.knobs = {
+    return space_of({
         {"oc_bn", KnobKind::Split, oc, "output channels in the register tile (vector multiples)"},
         {"ic_bn", KnobKind::Split, divisors_up_to(wl.c_per_group(), 64), "input channels per packed block"},
         {"ow_bn", KnobKind::Split, width_blocks(wl), "output columns in the register tile"},
@@ -34,8 +31,7 @@ public:
         {"unroll_kw", KnobKind::Annotate, {0, 1}, "unroll the kernel-width loop"},
         {"parallel", KnobKind::Choice, {0, 1},
          "parallel loop: 0 = batch, groups, channel blocks and row blocks fused; 1 = without row blocks"},
-    };
-    return space;
+    });
   }
 
   Config default_config(const Workload& wl, const Target& target) const override {
@@ -76,8 +72,7 @@ public:
 
   std::vector<std::string> feature_names() const override {
     std::vector<std::string> names = {"log2_oc_bn", "log2_ic_bn", "log2_ow_bn", "log2_oh_bn", "order", "unroll_kw", "parallel", "ic_util"};
-    for (const std::string& n : tile_feature_names()) names.push_back(n);
-    return names;
+    return with_tile_feature_names(std::move(names));
   }
 
   std::vector<double> features(const Workload& wl, const Target& target, int threads, const Config& c) const override {
@@ -94,8 +89,7 @@ public:
     std::vector<double> f = {lg(double(t.oc)), lg(double(t.ic)), lg(double(t.ow)), lg(double(t.oh)),
                              double(knob_value(c, "order")), double(knob_value(c, "unroll_kw")),
                              double(knob_value(c, "parallel")), utilisation(wl.c_per_group(), t.ic)};
-    for (double v : tile_features(wl, target, threads, t)) f.push_back(v);
-    return f;
+    return with_tile_features(std::move(f), wl, target, threads, t);
   }
 };
 

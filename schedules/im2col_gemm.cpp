@@ -24,17 +24,13 @@ public:
     std::vector<int64_t> col;
     // Up to 30 columns: with one weight vector and one broadcast, 32 registers hold 30 sums.
     for (int64_t b = 1; b <= std::min<int64_t>(cols, 30); ++b) col.push_back(b);
-    KnobSpace space;
-    space.template_name = name();
-    space.template_version = version();
-    space.knobs = {
+    return space_of({
         {"oc_bn", KnobKind::Split, oc, "output channels in the register tile (vector multiples)"},
         {"ic_bn", KnobKind::Split, divisors_up_to(wl.c_per_group(), 64), "input channels per packed weight block (rows step by ic_bn*r*s)"},
         {"col_bn", KnobKind::Split, col, "output columns (along p*Q + q) in the register tile"},
         {"chunk", KnobKind::Split, {0, 1, 4, 16},
          "column tiles per parallel chunk; 0 = none: the parallel loop is batch, groups and channel blocks only"},
-    };
-    return space;
+    });
   }
 
   Config default_config(const Workload& wl, const Target& target) const override {
@@ -74,8 +70,7 @@ public:
 
   std::vector<std::string> feature_names() const override {
     std::vector<std::string> names = {"log2_oc_bn", "log2_ic_bn", "log2_col_bn", "log2_chunk", "ic_util"};
-    for (const std::string& n : tile_feature_names()) names.push_back(n);
-    return names;
+    return with_tile_feature_names(std::move(names));
   }
 
   std::vector<double> features(const Workload& wl, const Target& target, int threads, const Config& c) const override {
@@ -90,8 +85,7 @@ public:
     const auto lg = log2_at_least_1;
     std::vector<double> f = {lg(double(t.oc)), lg(double(t.ic)), lg(double(t.ow)), lg(double(chunk)),
                              utilisation(wl.c_per_group(), t.ic)};
-    for (double v : tile_features(wl, target, threads, t)) f.push_back(v);
-    return f;
+    return with_tile_features(std::move(f), wl, target, threads, t);
   }
 };
 

@@ -102,3 +102,18 @@ std::vector<double> tile_features(const Workload& wl, const Target& target, int 
 }
 
 } // namespace convtune::nchwc
+
+namespace convtune::nchwc {
+
+std::vector<std::string> with_tile_feature_names(std::vector<std::string> own) {
+  for (const std::string& n : tile_feature_names()) own.push_back(n);
+  return own;
+}
+
+std::vector<double> with_tile_features(std::vector<double> own, const Workload& wl, const Target& target, int threads,
+                                       const TileShape& tile) {
+  for (double v : tile_features(wl, target, threads, tile)) own.push_back(v);
+  return own;
+}
+
+} // namespace convtune::nchwc

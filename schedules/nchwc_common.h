@@ -54,6 +54,10 @@ struct TileShape {
 /// of the workload's own.
 std::vector<std::string> tile_feature_names();
 std::vector<double> tile_features(const Workload& wl, const Target& target, int threads, const TileShape& tile);
+/// A template's own feature names (or values) followed by the tile's.
+std::vector<std::string> with_tile_feature_names(std::vector<std::string> own);
+std::vector<double> with_tile_features(std::vector<double> own, const Workload& wl, const Target& target, int threads,
+                                       const TileShape& tile);
 double log2_at_least_1(double v);
 /// extent / (ceil(extent/block)*block): how much of the padded-up extent is real work.
 double utilisation(int64_t extent, int64_t block);

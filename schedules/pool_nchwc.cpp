@@ -20,16 +20,12 @@ public:
 
   KnobSpace space(const Workload& wl, const Target& target) const override {
     const int64_t lanes = target.vector_lanes();
-    KnobSpace space;
-    space.template_name = name();
-    space.template_version = version();
-    space.knobs = {
+    return space_of({
         {"ch_bn", KnobKind::Split, {lanes, 2 * lanes}, "channels per vector block"},
         {"ow_bn", KnobKind::Split, width_blocks(wl), "output columns in the register tile"},
         {"unroll_kw", KnobKind::Annotate, {0, 1}, "unroll the window-width loop"},
         {"parallel", KnobKind::Choice, {0, 1}, "parallel loop: 0 = batch, channel blocks and rows fused; 1 = without rows"},
-    };
-    return space;
+    });
   }
 
   Config default_config(const Workload& wl, const Target& target) const override {
@@ -57,8 +53,7 @@ public:
 
   std::vector<std::string> feature_names() const override {
     std::vector<std::string> names = {"log2_ch_bn", "log2_ow_bn", "unroll_kw", "parallel"};
-    for (const std::string& n : tile_feature_names()) names.push_back(n);
-    return names;
+    return with_tile_feature_names(std::move(names));
   }
 
   std::vector<double> features(const Workload& wl, const Target& target, int threads, const Config& c) const override {
@@ -71,8 +66,7 @@ public:
     const auto lg = log2_at_least_1;
     std::vector<double> f = {lg(double(t.oc)), lg(double(t.ow)), double(knob_value(c, "unroll_kw")),
                              double(knob_value(c, "parallel"))};
-    for (double v : tile_features(wl, target, threads, t)) f.push_back(v);
-    return f;
+    return with_tile_features(std::move(f), wl, target, threads, t);
   }
 };
 

@@ -8,6 +8,14 @@
 
 namespace convtune {
 
+KnobSpace ScheduleTemplate::space_of(std::vector<Knob> knobs) const {
+  KnobSpace space;
+  space.template_name = name();
+  space.template_version = version();
+  space.knobs = std::move(knobs);
+  return space;
+}
+
 const std::vector<std::unique_ptr<ScheduleTemplate>>& template_registry() {
   static const std::vector<std::unique_ptr<ScheduleTemplate>> registry = [] {
     std::vector<std::unique_ptr<ScheduleTemplate>> r;

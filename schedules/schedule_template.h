@@ -35,6 +35,10 @@ public:
   virtual std::vector<std::string> feature_names() const = 0;
   virtual std::vector<double> features(const Workload& wl, const Target& target, int threads,
                                        const Config& config) const = 0;
+
+protected:
+  /// A space of these knobs with this template's name and version.
+  KnobSpace space_of(std::vector<Knob> knobs) const;
 };
 
 /// Every template, in the order template_for tries them (the more specific first).
