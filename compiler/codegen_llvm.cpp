@@ -283,7 +283,7 @@ void CodeGenLLVM::emit(const Stmt& s) {
 void CodeGenLLVM::emit_for(const For* f) {
   switch (f->for_kind) {
   case ForKind::Serial: return emit_serial_loop(f);
-  case ForKind::Unrolled: return emit_unrolled_loop(f);
+  case ForKind::Unrolled: throw InternalError("codegen: unrolled loop '" + f->name + "' left for the unroll pass");
   case ForKind::Parallel:
     // can_widen keeps parallel and vectorized loops out of a widened body.
     internal_check(lanes_.lanes == 0, "codegen: parallel loop '" + f->name + "' inside a widened body");
@@ -307,7 +307,7 @@ void CodeGenLLVM::emit_serial_loop(const For* f) {
   counted_loop(f->name, mn, end, bounds_of(f->extent, ranges_).lo > 0, loop_range(f), [&] { emit(f->body); });
 }
 
-void CodeGenLLVM::emit_unrolled_loop(const For* f) { emit_copies(f, constant_extent(f)); }
+
 
 /// A loop's extent, which unrolling and vectorizing need to know (their primitives check it).
 int64_t CodeGenLLVM::constant_extent(const For* f) {

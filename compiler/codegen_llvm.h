@@ -102,7 +102,6 @@ protected:
 
   void emit_serial_loop(const For* f);
 
-  void emit_unrolled_loop(const For* f);
 
   /// A loop's extent, which unrolling and vectorizing need to know (their primitives check it).
   int64_t constant_extent(const For* f);
