@@ -19,15 +19,6 @@ std::unique_ptr<KernelRunner> KernelRunner::compile(const Workload& wl, const Sc
   return std::make_unique<KernelRunner>(compile_jit(scheduled_nest(wl, schedule, "conv", options), target, options));
 }
 
-void KernelRunner::bind(const float* input, const float* weights, float* output) {
-  internal_check(abi().params.size() == 3 && abi().params[1].name == "weights",
-                 "kernel " + abi().name + " is not a plain convolution (input, weights, output)");
-  // The stage functions take non-const pointers; the input and weights are only read.
-  table_[0] = const_cast<float*>(input);
-  table_[1] = const_cast<float*>(weights);
-  table_[2] = output;
-}
-
 void KernelRunner::bind(ConvProblem& problem) {
   for (size_t i = 0; i < abi().params.size(); ++i) table_[i] = problem.tensor(abi().params[i].name).data();
 }

@@ -26,8 +26,6 @@ public:
 
   const KernelAbi& abi() const { return kernel_->abi(); }
 
-  /// Binds a plain convolution's tensors (input, weights, output).
-  void bind(const float* input, const float* weights, float* output);
   /// Binds every parameter to the problem's tensor of the same name.
   void bind(ConvProblem& problem);
   /// The whole kernel (NAME_call) over the held workspace: every stage, no allocation.

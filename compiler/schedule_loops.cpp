@@ -149,8 +149,9 @@ private:
     return nullptr;
   }
 
-  /// The conv layouts the pack primitives name: the input as NCHW[x]c with its padding as
-  /// zeros, the weights as KCRS[x]c[y]k, the stage's result as NKPQ[y]k.
+  /// The layouts the pack primitives name: the input as NCHW[x]c with its padding as the fold's
+  /// identity, the weights as KCRS[x]c[y]k, the stage's result blocked along its channels
+  /// (NKPQ[y]k for a convolution).
   void plan_packs() {
     const NestParam* input = param("input");
     const NestParam* weights = param("weights");
@@ -164,7 +165,12 @@ private:
           PackSpec{weights->buffer, weights->layout, {{1, x}, {0, st_.weight_out_block()}}, {}, false, {}, nullptr});
     }
     if (const int64_t y = st_.output_block()) {
-      output_pack_ = std::make_unique<PackSpec>(PackSpec{stage_.buffer, "NKPQ", {{1, y}}, {}, true, {}, nullptr});
+      // The result's layout: its parameter's, or for a temporary the output's it stands for.
+      std::string layout;
+      for (const NestParam& p : alg_.params) {
+        if (p.buffer == stage_.buffer || (layout.empty() && p.written)) layout = p.layout;
+      }
+      output_pack_ = std::make_unique<PackSpec>(PackSpec{stage_.buffer, layout, {{1, y}}, {}, true, {}, nullptr});
     }
   }
 
