@@ -64,10 +64,10 @@ LoopNest scheduled_nest(const Workload& wl, const Schedule& schedule, const std:
     return naive;
   }
   if (log.dumping()) log.dump("algorithm", naive_nest(algorithm_named(schedule.algorithm, wl), name));
-  // 2. Replay the steps on the main stage; each primitive checks its preconditions.
-  const ScheduleState state = log.run("schedule", [&] { return apply_schedule(wl, schedule); });
+  // 2. Replay the steps on their stages; each primitive checks its preconditions.
+  const StageStates states = log.run("schedule", [&] { return apply_schedule_stages(wl, schedule); });
   // 3. The stage's loops, guards, local tile and packed layouts, the other stages around it.
-  LoopNest nest = log.run("loops", [&] { return schedule_loops(state, name); });
+  LoopNest nest = log.run("loops", [&] { return schedule_loops(states, name); });
   log.dump("loops", nest);
   return nest;
 }

@@ -17,17 +17,38 @@ namespace {
 
 Expr var(const std::string& n) { return Var::make(n); }
 
+/// What lowering one scheduled stage gives: its statements (pack stages, the stage, the
+/// unpacking), the packed temporaries, and the consumer computed in the unpacking, if any.
+struct LoweredStage {
+  std::vector<NestStage> stages;
+  std::vector<BufferRef> packed;
+  const AlgorithmStage* fused = nullptr;
+};
+
+/// An update that folds nothing: what a pure stage has.
+const Update& no_update() {
+  static const Update none;
+  return none;
+}
+
 class Lowering {
 public:
-  explicit Lowering(const ScheduleState& st)
-      : st_(st), alg_(st.algorithm()), stage_(st.stage()), update_(*stage_.update) {}
-
-  LoopNest run(const std::string& name) {
+  /// `resized`: temporaries allocated larger than their stage's extent (the main stage's
+  /// analysis finds them); every stage lowered reads and writes the larger buffer.
+  Lowering(const ScheduleState& st, std::map<BufferRef, BufferRef> resized)
+      : st_(st), alg_(st.algorithm()), stage_(st.stage()), update_(stage_.update ? *stage_.update : no_update()),
+        resized_(std::move(resized)) {
     derive_indices();
     plan_packs();
-    size_producers();
+  }
 
-    Expr product = rewrite_reads(update_.value);
+  /// Storage: a temporary of an earlier stage that the update reads past its extent (a pure
+  /// tail over-running) is allocated large enough to hold the reads; the stage producing it
+  /// still writes only its own extent, so the over-run reads values the guarded write drops.
+  const std::map<BufferRef, BufferRef>& size_producers();
+
+  LoweredStage lower() {
+    Expr product = rewrite_reads(reads());
     // A pack the stage never reads (a layout the algorithm does not use) is dropped.
     if (input_pack_ && !input_pack_->packed) input_pack_.reset();
     if (weight_pack_ && !weight_pack_->packed) weight_pack_.reset();
@@ -43,36 +64,26 @@ public:
     tails_ = tail_guards(st_, reach, output_pack_ != nullptr);
     boundary_guards();
     build_target();
-    Stmt compute = compute_stage(product);
 
-    LoopNest nest;
-    nest.name = name;
-    nest.params = alg_.params;
+    LoweredStage out;
     for (PackSpec* spec : {input_pack_.get(), weight_pack_.get(), output_pack_.get()}) {
-      if (spec) nest.temporaries.push_back(spec->packed);
+      if (spec) out.packed.push_back(spec->packed);
     }
     // An epilogue right after the stage is computed inline in its unpacking: the stage's own
     // buffer is then never stored, only its packed form.
-    const AlgorithmStage* fused = fused_consumer();
-    for (const AlgorithmStage& s : alg_.stages) {
-      if (fused && &s == fused) continue;
-      const bool stored = !(fused && &s == &stage_);
-      if (stored && s.buffer->scope != MemoryScope::Param) nest.temporaries.push_back(resized(s.buffer));
-      if (s.name != stage_.name) {
-        nest.stages.push_back({s.name, s.kind, with_resized_buffers(naive_stage_loops(s, /*parallel=*/true))});
-        continue;
-      }
-      if (input_pack_) nest.stages.push_back({"pack_" + input_pack_->original->name, StageKind::PackInput, pack_stage(*input_pack_)});
-      if (weight_pack_) nest.stages.push_back({"pack_" + weight_pack_->original->name, StageKind::PackWeights, pack_stage(*weight_pack_)});
-      nest.stages.push_back({s.name, StageKind::Compute, compute});
-      if (output_pack_) {
-        const std::string name = fused ? "unpack_" + output_pack_->original->name + "_" + fused->name
-                                       : "unpack_" + output_pack_->original->name;
-        nest.stages.push_back({name, StageKind::UnpackOutput, unpack_stage(*output_pack_, fused)});
-      }
+    out.fused = fused_consumer();
+    if (input_pack_) out.stages.push_back({"pack_" + input_pack_->original->name, StageKind::PackInput, pack_stage(*input_pack_)});
+    if (weight_pack_) out.stages.push_back({"pack_" + weight_pack_->original->name, StageKind::PackWeights, pack_stage(*weight_pack_)});
+    out.stages.push_back({stage_.name, stage_.kind, with_resized_buffers(compute_stage(product))});
+    if (output_pack_) {
+      const std::string name = out.fused ? "unpack_" + output_pack_->original->name + "_" + out.fused->name
+                                         : "unpack_" + output_pack_->original->name;
+      out.stages.push_back({name, StageKind::UnpackOutput, unpack_stage(*output_pack_, out.fused)});
     }
-    return nest;
+    return out;
   }
+
+  Stmt with_resized_buffers(const Stmt& s) const;
 
 private:
   bool is_reduction_root(const std::string& r) const {
@@ -186,10 +197,10 @@ private:
     return nullptr;
   }
 
-  /// Storage: a temporary of an earlier stage that the update reads past its extent (a pure
-  /// tail over-running) is allocated large enough to hold the reads; the stage producing it
-  /// still writes only its own extent, so the over-run reads values the guarded write drops.
-  void size_producers() {
+  /// What the stage reads: its update's value, or a pure stage's definition.
+  const Expr& reads() const { return stage_.update ? update_.value : stage_.init; }
+
+  void size_producers_impl() {
     struct Reads : IRVisitor {
       std::vector<const Load*> loads;
       using IRVisitor::visit;
@@ -198,7 +209,7 @@ private:
         IRVisitor::visit(op);
       }
     } reads;
-    reads.IRVisitor::visit(update_.value);
+    reads.IRVisitor::visit(this->reads());
     for (const Load* load : reads.loads) {
       if (load->buffer->scope == MemoryScope::Param || resized_.count(load->buffer)) continue;
       std::vector<int64_t> shape = load->buffer->shape;
@@ -221,7 +232,7 @@ private:
     return it == resized_.end() ? b : it->second;
   }
 
-  Stmt with_resized_buffers(const Stmt& s) const {
+  Stmt with_resized_buffers_impl(const Stmt& s) const {
     if (resized_.empty()) return s;
     struct Swap : IRMutator {
       const Lowering* self;
@@ -267,6 +278,7 @@ private:
   /// Where the boundary tensor is read unpacked, a guard for each side its indices can cross
   /// over the scheduled ranges (tails included). Packed, its exterior holds zeros instead.
   void boundary_guards() {
+    if (!stage_.update) return;
     if (!update_.boundary) {
       if (update_.guard.defined()) boundary_.push_back(update_.guard);
       return;
@@ -325,6 +337,11 @@ private:
 
   Stmt compute_stage(const Expr& product) {
     const auto& loops = st_.loops();
+    if (!stage_.update) {
+      // A pure stage: its definition at each point of its loops (`product` is the definition
+      // with its reads rewritten).
+      return wrap(loops, with_lets(guarded(tails_.pure, Store::make(target_, target_index_, product, false)), false));
+    }
     std::vector<Expr> update_guards = boundary_;
     update_guards.insert(update_guards.end(), tails_.reduction.begin(), tails_.reduction.end());
     update_guards.insert(update_guards.end(), tails_.tile_reads.begin(), tails_.tile_reads.end());
@@ -383,8 +400,54 @@ private:
   std::vector<Expr> target_index_;
 };
 
+const std::map<BufferRef, BufferRef>& Lowering::size_producers() {
+  size_producers_impl();
+  return resized_;
+}
+
+Stmt Lowering::with_resized_buffers(const Stmt& s) const { return with_resized_buffers_impl(s); }
+
 } // namespace
 
-LoopNest schedule_loops(const ScheduleState& state, const std::string& name) { return Lowering(state).run(name); }
+LoopNest schedule_loops(const StageStates& states, const std::string& name) {
+  const ScheduleState& main_state = states.main();
+  const Algorithm& alg = main_state.algorithm();
+  internal_check(main_state.stage().name == alg.main_stage, "schedule_loops: the first state is not the main stage's");
+  Lowering main(main_state, {});
+  const std::map<BufferRef, BufferRef> resized = main.size_producers();
+  const auto sized = [&](const BufferRef& b) {
+    auto it = resized.find(b);
+    return it == resized.end() ? b : it->second;
+  };
+  LoweredStage main_lowered = main.lower();
+
+  LoopNest nest;
+  nest.name = name;
+  nest.params = alg.params;
+  nest.temporaries = main_lowered.packed;
+  const AlgorithmStage* fused = main_lowered.fused;
+  for (const AlgorithmStage& s : alg.stages) {
+    if (fused && &s == fused) continue;
+    const bool is_main = s.name == alg.main_stage;
+    // The main stage's own result is never stored when its consumer runs in the unpacking.
+    if (!(is_main && fused) && s.buffer->scope != MemoryScope::Param) nest.temporaries.push_back(sized(s.buffer));
+    if (is_main) {
+      nest.stages.insert(nest.stages.end(), main_lowered.stages.begin(), main_lowered.stages.end());
+    } else if (const ScheduleState* st = states.find(s.name)) {
+      LoweredStage other = Lowering(*st, resized).lower();
+      nest.temporaries.insert(nest.temporaries.end(), other.packed.begin(), other.packed.end());
+      nest.stages.insert(nest.stages.end(), other.stages.begin(), other.stages.end());
+    } else {
+      nest.stages.push_back({s.name, s.kind, main.with_resized_buffers(naive_stage_loops(s, /*parallel=*/true))});
+    }
+  }
+  return nest;
+}
+
+LoopNest schedule_loops(const ScheduleState& state, const std::string& name) {
+  StageStates states;
+  states.states.push_back(state);
+  return schedule_loops(states, name);
+}
 
 } // namespace convtune

@@ -18,7 +18,9 @@ std::set<std::string> tail_dims(const ScheduleState& st) {
   const AlgorithmStage& stage = st.stage();
   std::map<std::string, std::set<std::string>> roots;
   for (const Dim& d : stage.dims) roots[d.name] = {d.name};
-  for (const Dim& d : stage.update->rdims) roots[d.name] = {d.name};
+  if (stage.update) {
+    for (const Dim& d : stage.update->rdims) roots[d.name] = {d.name};
+  }
   std::set<std::string> tails;
   for (const LoopRelation& r : st.relations()) {
     if (r.kind == LoopRelation::Split) {
@@ -44,12 +46,14 @@ bool mentions(const Expr& e, const std::string& name) {
   return u.found;
 }
 
-/// Whether every read in the update whose index depends on `dim` reaches at least `needed`.
-bool reads_reach(const Update& update, const std::string& dim, const std::function<ReadReach(const Buffer*)>& reach,
+/// Whether every read of the stage (its update, or a pure stage's definition) whose index
+/// depends on `dim` reaches at least `needed`.
+bool reads_reach(const AlgorithmStage& stage, const std::string& dim, const std::function<ReadReach(const Buffer*)>& reach,
                  ReadReach needed) {
+  static const std::vector<LetBinding> no_lets;
   bool safe = true;
   struct Check : IRVisitor {
-    const Update* update;
+    const std::vector<LetBinding>* lets;
     const std::string* dim;
     const std::function<ReadReach(const Buffer*)>* reach;
     ReadReach needed;
@@ -57,17 +61,17 @@ bool reads_reach(const Update& update, const std::string& dim, const std::functi
     using IRVisitor::visit;
     void visit(const Load* op) override {
       bool depends = false;
-      for (const Expr& i : op->indices) depends = depends || mentions(substitute_lets(i, update->lets), *dim);
+      for (const Expr& i : op->indices) depends = depends || mentions(substitute_lets(i, *lets), *dim);
       if (depends && int((*reach)(op->buffer.get())) < int(needed)) *safe = false;
       IRVisitor::visit(op);
     }
   } c;
-  c.update = &update;
+  c.lets = stage.update ? &stage.update->lets : &no_lets;
   c.dim = &dim;
   c.reach = &reach;
   c.needed = needed;
   c.safe = &safe;
-  c.IRVisitor::visit(update.value);
+  c.IRVisitor::visit(stage.update ? stage.update->value : stage.init);
   return safe;
 }
 
@@ -75,8 +79,10 @@ int64_t extent_of(const AlgorithmStage& stage, const std::string& dim, bool& red
   for (const Dim& d : stage.dims) {
     if (d.name == dim) return reduction = false, d.extent;
   }
-  for (const Dim& d : stage.update->rdims) {
-    if (d.name == dim) return reduction = true, d.extent;
+  if (stage.update) {
+    for (const Dim& d : stage.update->rdims) {
+      if (d.name == dim) return reduction = true, d.extent;
+    }
   }
   throw InternalError("tail_guards: no dimension " + dim);
 }
@@ -93,7 +99,7 @@ TailGuards tail_guards(const ScheduleState& st, const std::function<ReadReach(co
     Expr guard = Var::make(dim) < Expr(extent_of(stage, dim, reduction));
     // What a reduction reads past the tensor is summed: it must be zero.
     const bool reads_safe =
-        !exact && reads_reach(*stage.update, dim, reach, reduction ? ReadReach::ZeroPadded : ReadReach::Sized);
+        !exact && reads_reach(stage, dim, reach, reduction ? ReadReach::ZeroPadded : ReadReach::Sized);
     if (reduction) {
       if (!reads_safe) g.reduction.push_back(guard);
       continue;

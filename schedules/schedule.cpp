@@ -31,7 +31,8 @@ const std::map<std::string, std::vector<std::string>>& primitive_fields() {
 } // namespace
 
 bool Step::operator==(const Step& o) const {
-  return primitive == o.primitive && loop == o.loop && outer == o.outer && inner == o.inner && fused == o.fused && to == o.to &&
+  return primitive == o.primitive && stage == o.stage && loop == o.loop && outer == o.outer && inner == o.inner &&
+         fused == o.fused && to == o.to &&
          loops == o.loops && factor == o.factor && block == o.block && in_block == o.in_block && out_block == o.out_block;
 }
 
@@ -100,6 +101,7 @@ Step Step::bind(const std::string& loop, const std::string& gpu_index) {
 
 nlohmann::json to_json(const Step& s) {
   nlohmann::json j = {{"step", s.primitive}};
+  if (!s.stage.empty()) j["stage"] = s.stage;
   for (const std::string& f : primitive_fields().at(s.primitive)) {
     if (f == "loop") j[f] = s.loop;
     if (f == "outer") j[f] = s.outer;
@@ -156,9 +158,13 @@ Schedule schedule_from_json(const nlohmann::json& j) {
     if (fields == primitive_fields().end()) throw ScheduleError(where + ": unknown primitive '" + s.primitive + "'");
     for (auto it = js.begin(); it != js.end(); ++it) {
       const auto& allowed = fields->second;
-      if (it.key() != "step" && std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end()) {
+      if (it.key() != "step" && it.key() != "stage" && std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end()) {
         throw ScheduleError(where + " (" + s.primitive + "): unknown field '" + it.key() + "'");
       }
+    }
+    if (js.contains("stage")) {
+      if (!js["stage"].is_string()) throw ScheduleError(where + " (" + s.primitive + "): field 'stage' must be a string");
+      s.stage = js["stage"].get<std::string>();
     }
     for (const std::string& f : fields->second) {
       if (!js.contains(f)) throw ScheduleError(where + " (" + s.primitive + "): missing field '" + f + "'");
@@ -189,31 +195,58 @@ Schedule schedule_from_json(const nlohmann::json& j) {
   return schedule;
 }
 
-ScheduleState apply_schedule(const Workload& wl, const Schedule& schedule) {
-  Algorithm algorithm = algorithm_named(schedule.algorithm, wl);
-  const std::string main = algorithm.main_stage;
-  ScheduleState st(std::move(algorithm), main);
+const ScheduleState* StageStates::find(const std::string& stage) const {
+  for (const ScheduleState& st : states) {
+    if (st.stage().name == stage) return &st;
+  }
+  return nullptr;
+}
+
+StageStates apply_schedule_stages(const Workload& wl, const Schedule& schedule) {
+  const Algorithm algorithm = algorithm_named(schedule.algorithm, wl);
+  StageStates out;
+  out.states.emplace_back(algorithm, algorithm.main_stage);
   int number = 0;
   for (const Step& s : schedule.steps) {
     ++number;
+    const std::string where = "schedule step " + std::to_string(number) + ": ";
+    const std::string stage = s.stage.empty() ? algorithm.main_stage : s.stage;
+    ScheduleState* st = nullptr;
+    for (ScheduleState& candidate : out.states) {
+      if (candidate.stage().name == stage) st = &candidate;
+    }
+    if (!st) {
+      std::string known;
+      bool exists = false;
+      for (const AlgorithmStage& a : algorithm.stages) {
+        known += (known.empty() ? "" : ", ") + a.name;
+        exists = exists || a.name == stage;
+      }
+      if (!exists) throw ScheduleError(where + "no stage '" + stage + "' in " + algorithm.name + " (stages: " + known + ")");
+      st = &out.states.emplace_back(algorithm, stage);
+    }
     try {
-      if (s.primitive == "split") st.split(s.loop, s.factor, s.outer, s.inner);
-      else if (s.primitive == "reorder") st.reorder(s.loops);
-      else if (s.primitive == "fuse") st.fuse(s.outer, s.inner, s.fused);
-      else if (s.primitive == "unroll") st.unroll(s.loop);
-      else if (s.primitive == "vectorize") st.vectorize(s.loop);
-      else if (s.primitive == "parallel") st.parallel(s.loop);
-      else if (s.primitive == "cache_write") st.cache_write(s.loop);
-      else if (s.primitive == "bind") st.bind(s.loop, s.to);
-      else if (s.primitive == "pack_input") st.pack_input(s.block);
-      else if (s.primitive == "pack_weights") st.pack_weights(s.in_block, s.out_block);
-      else if (s.primitive == "pack_output") st.pack_output(s.block);
+      if (s.primitive == "split") st->split(s.loop, s.factor, s.outer, s.inner);
+      else if (s.primitive == "reorder") st->reorder(s.loops);
+      else if (s.primitive == "fuse") st->fuse(s.outer, s.inner, s.fused);
+      else if (s.primitive == "unroll") st->unroll(s.loop);
+      else if (s.primitive == "vectorize") st->vectorize(s.loop);
+      else if (s.primitive == "parallel") st->parallel(s.loop);
+      else if (s.primitive == "cache_write") st->cache_write(s.loop);
+      else if (s.primitive == "bind") st->bind(s.loop, s.to);
+      else if (s.primitive == "pack_input") st->pack_input(s.block);
+      else if (s.primitive == "pack_weights") st->pack_weights(s.in_block, s.out_block);
+      else if (s.primitive == "pack_output") st->pack_output(s.block);
       else throw ScheduleError("unknown primitive '" + s.primitive + "'");
     } catch (const ScheduleError& e) {
-      throw ScheduleError("schedule step " + std::to_string(number) + ": " + e.what());
+      throw ScheduleError(where + e.what());
     }
   }
-  return st;
+  return out;
+}
+
+ScheduleState apply_schedule(const Workload& wl, const Schedule& schedule) {
+  return apply_schedule_stages(wl, schedule).main();
 }
 
 } // namespace convtune

@@ -20,6 +20,7 @@ struct Step {
   std::string primitive;
   std::string loop, outer, inner, fused;
   std::string to;  ///< bind: the GPU index
+  std::string stage;  ///< the stage it schedules; empty: the algorithm's main stage
   std::vector<std::string> loops;
   int64_t factor = 0, block = 0, in_block = 0, out_block = 0;
 
@@ -55,8 +56,19 @@ nlohmann::json to_json(const Schedule& schedule);
 /// Reads a schedule; a malformed step is a ScheduleError naming the step and the field.
 Schedule schedule_from_json(const nlohmann::json& j);
 
-/// Replays every step on a fresh state of the schedule's algorithm for `wl` (its main stage);
-/// a refused step names its number.
+/// The states a schedule leaves: one per stage its steps name, the main stage's first (it is
+/// always there, with no steps when none name it).
+struct StageStates {
+  std::vector<ScheduleState> states;
+  const ScheduleState& main() const { return states.front(); }
+  /// The state of `stage`; nullptr when no step scheduled it.
+  const ScheduleState* find(const std::string& stage) const;
+};
+
+/// Replays every step on a fresh state of its stage of the schedule's algorithm for `wl`; a
+/// refused step names its number, an unknown stage is refused naming it.
+StageStates apply_schedule_stages(const Workload& wl, const Schedule& schedule);
+/// The same, for the main stage's state alone.
 ScheduleState apply_schedule(const Workload& wl, const Schedule& schedule);
 
 } // namespace convtune

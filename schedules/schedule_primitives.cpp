@@ -60,9 +60,10 @@ ScheduleState::ScheduleState(const Workload& wl) : ScheduleState(algorithm_for(w
 ScheduleState::ScheduleState(Algorithm algorithm, const std::string& stage)
     : algorithm_(std::move(algorithm)), stage_(stage) {
   const AlgorithmStage& s = algorithm_.stage(stage_);
-  internal_check(s.update.has_value(), "schedule: stage " + stage + " of " + algorithm_.name + " has no update");
   for (const Dim& d : s.dims) loops_.push_back({d.name, d.extent, ForKind::Serial, false});
-  for (const Dim& d : s.update->rdims) loops_.push_back({d.name, d.extent, ForKind::Serial, true});
+  if (s.update) {
+    for (const Dim& d : s.update->rdims) loops_.push_back({d.name, d.extent, ForKind::Serial, true});
+  }
 }
 
 int ScheduleState::position(const std::string& name, const char* primitive) const {
@@ -97,8 +98,10 @@ void ScheduleState::check_new_name(const std::string& name, const char* primitiv
   const AlgorithmStage& s = stage();
   bool used = false;
   for (const Dim& d : s.dims) used = used || d.name == name;
-  for (const Dim& d : s.update->rdims) used = used || d.name == name;
-  for (const LetBinding& l : s.update->lets) used = used || l.first == name;
+  if (s.update) {
+    for (const Dim& d : s.update->rdims) used = used || d.name == name;
+    for (const LetBinding& l : s.update->lets) used = used || l.first == name;
+  }
   for (const std::string& r : s.reserved_names) used = used || r == name;
   for (const LoopRelation& r : relations_) used = used || r.parent == name || r.outer == name || r.inner == name;
   if (used) refuse(primitive, "the name '" + name + "' was used by an earlier loop");
@@ -286,6 +289,7 @@ void ScheduleState::bind(const std::string& name, const std::string& gpu_index) 
 
 void ScheduleState::cache_write(const std::string& name) {
   const int at = position(name, "cache_write");
+  if (!stage().update) refuse("cache_write", "stage '" + stage_ + "' has no reduction whose partial results a local tile could keep");
   if (!accumulate_at_.empty()) refuse("cache_write", "partial sums accumulate at '" + accumulate_at_ + "' already");
   for (int i = 0; i <= at; ++i) {
     const LoopDim& l = loops_[size_t(i)];
@@ -295,12 +299,20 @@ void ScheduleState::cache_write(const std::string& name) {
   accumulate_at_ = name;
 }
 
+void ScheduleState::require_main_stage(const char* primitive) const {
+  if (stage_ != algorithm_.main_stage) {
+    refuse(primitive, "stage '" + stage_ + "' is not the main stage '" + algorithm_.main_stage + "'; layouts are packed for the main stage");
+  }
+}
+
 void ScheduleState::pack_input(int64_t block) {
+  require_main_stage("pack_input");
   if (block < 1) refuse("pack_input", "block " + std::to_string(block) + " must be at least 1");
   input_block_ = block;
 }
 
 void ScheduleState::pack_weights(int64_t in_block, int64_t out_block) {
+  require_main_stage("pack_weights");
   if (in_block < 1) refuse("pack_weights", "input-channel block " + std::to_string(in_block) + " must be at least 1");
   if (out_block < 1) refuse("pack_weights", "output-channel block " + std::to_string(out_block) + " must be at least 1");
   weight_in_block_ = in_block;
@@ -308,6 +320,7 @@ void ScheduleState::pack_weights(int64_t in_block, int64_t out_block) {
 }
 
 void ScheduleState::pack_output(int64_t block) {
+  require_main_stage("pack_output");
   if (block < 1) refuse("pack_output", "block " + std::to_string(block) + " must be at least 1");
   output_block_ = block;
 }

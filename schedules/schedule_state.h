@@ -48,7 +48,7 @@ class ScheduleState {
 public:
   /// The main stage of the workload's own algorithm (direct convolution, or its pooling).
   explicit ScheduleState(const Workload& wl);
-  /// The stage `stage` of `algorithm`; it must have an update (something to schedule around).
+  /// The stage `stage` of `algorithm`: its pure dimensions, then its update's reductions.
   ScheduleState(Algorithm algorithm, const std::string& stage);
 
   const Algorithm& algorithm() const { return algorithm_; }
@@ -95,6 +95,8 @@ public:
   void pack_output(int64_t block);
 
 private:
+  /// The pack primitives re-lay out the main stage's tensors only.
+  void require_main_stage(const char* primitive) const;
   LoopDim& mutable_loop(const std::string& name, const char* primitive);
   void check_new_name(const std::string& name, const char* primitive) const;
 
