@@ -107,8 +107,7 @@ Stmt pack_stage(const PackSpec& spec) {
   const size_t dims = spec.original->shape.size();
   std::vector<Expr> c;
   return parallel_nest(packed_loop_names(spec), shape, c, [&] {
-    std::vector<Expr> load_index(dims);
-    Expr inside;
+    std::vector<Expr> load_index(dims), conds;
     for (size_t d = 0; d < dims; ++d) {
       Expr coord = c[d];
       int64_t hi = shape[d] - 1;
@@ -121,12 +120,11 @@ Stmt pack_stage(const PackSpec& spec) {
       const int64_t off = spec.offsets.empty() ? 0 : spec.offsets[d];
       if (off) coord = coord - Expr(off);
       const int64_t extent = spec.original->shape[d];
-      std::vector<Expr> conds;
       if (off) conds.push_back(coord >= Expr(0));
       if (hi - off >= extent) conds.push_back(coord < Expr(extent));
-      load_index[d] = conds.empty() ? coord : clamp(coord, extent);
-      for (const Expr& k : conds) inside = inside.defined() ? (inside && k) : k;
+      load_index[d] = off || hi - off >= extent ? clamp(coord, extent) : coord;
     }
+    const Expr inside = all_of(conds);
     Expr value = Load::make(spec.original, load_index);
     if (inside.defined()) value = Select::make(inside, value, FloatImm::make(spec.exterior_value));
     return Store::make(spec.packed, c, value, false);

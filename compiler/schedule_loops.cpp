@@ -45,7 +45,54 @@ public:
   /// Storage: a temporary of an earlier stage that the update reads past its extent (a pure
   /// tail over-running) is allocated large enough to hold the reads; the stage producing it
   /// still writes only its own extent, so the over-run reads values the guarded write drops.
-  const std::map<BufferRef, BufferRef>& size_producers();
+  /// Returns the temporaries that grew, each with its larger buffer.
+  const std::map<BufferRef, BufferRef>& size_producers() {
+    for (const Load* load : loads_in(reads())) {
+      if (load->buffer->scope == MemoryScope::Param || resized_.count(load->buffer)) continue;
+      std::vector<int64_t> shape = load->buffer->shape;
+      bool grows = false, holdable = true;
+      for (size_t d = 0; d < shape.size(); ++d) {
+        const Interval i = bounds_of(substitute_lets(load->indices[d], all_lets_), ranges_);
+        // Below zero or unbounded is not an over-run a larger buffer can hold.
+        holdable = holdable && i.bounded() && i.lo >= 0;
+        if (holdable && i.hi >= shape[d]) {
+          shape[d] = i.hi + 1;
+          grows = true;
+        }
+      }
+      if (holdable && grows) resized_[load->buffer] = make_buffer(load->buffer->name, shape, load->buffer->scope);
+    }
+    return resized_;
+  }
+
+  /// The buffer `b` is allocated as: itself, or its larger form.
+  BufferRef resized(const BufferRef& b) const {
+    auto it = resized_.find(b);
+    return it == resized_.end() ? b : it->second;
+  }
+
+  /// `s` with every load and store of a grown temporary on its larger buffer.
+  Stmt with_resized_buffers(const Stmt& s) const {
+    if (resized_.empty()) return s;
+    struct Swap : IRMutator {
+      const Lowering* self;
+      using IRMutator::mutate;
+      Expr visit(const Load* op, const Expr& e) override {
+        Expr out = IRMutator::visit(op, e);
+        const Load* l = out.as<Load>();
+        BufferRef b = self->resized(l->buffer);
+        return b == l->buffer ? out : Load::make(b, l->indices);
+      }
+      Stmt visit(const Store* op, const Stmt& st) override {
+        Stmt out = IRMutator::visit(op, st);
+        const Store* s = out.as<Store>();
+        BufferRef b = self->resized(s->buffer);
+        return b == s->buffer ? out : Store::make(b, s->indices, s->value, s->accumulate);
+      }
+    } swap;
+    swap.self = this;
+    return swap.mutate(s);
+  }
 
   LoweredStage lower() {
     Expr product = rewrite_reads(reads());
@@ -82,8 +129,6 @@ public:
     }
     return out;
   }
-
-  Stmt with_resized_buffers(const Stmt& s) const;
 
 private:
   bool is_reduction_root(const std::string& r) const {
@@ -145,27 +190,16 @@ private:
   /// `body` inside the lets of the stage's pure dimensions (and, for the update, of its
   /// reduction dimensions and its own lets).
   Stmt with_lets(Stmt body, bool update) const {
-    if (update) {
-      for (auto it = update_.lets.rbegin(); it != update_.lets.rend(); ++it) body = LetStmt::make(it->first, it->second, body);
-      for (auto it = reduction_lets_.rbegin(); it != reduction_lets_.rend(); ++it) body = LetStmt::make(it->first, it->second, body);
-    }
-    for (auto it = pure_lets_.rbegin(); it != pure_lets_.rend(); ++it) body = LetStmt::make(it->first, it->second, body);
-    return body;
-  }
-
-  const NestParam* param(const std::string& name) const {
-    for (const NestParam& p : alg_.params) {
-      if (p.buffer->name == name) return &p;
-    }
-    return nullptr;
+    if (update) body = wrap_lets(reduction_lets_, wrap_lets(update_.lets, body));
+    return wrap_lets(pure_lets_, body);
   }
 
   /// The layouts the pack primitives name: the input as NCHW[x]c with its padding as the fold's
   /// identity, the weights as KCRS[x]c[y]k, the stage's result blocked along its channels
   /// (NKPQ[y]k for a convolution).
   void plan_packs() {
-    const NestParam* input = param("input");
-    const NestParam* weights = param("weights");
+    const NestParam* input = find_param(alg_.params, "input");
+    const NestParam* weights = find_param(alg_.params, "weights");
     if (const int64_t x = st_.input_block(); x && input) {
       input_pack_ = std::make_unique<PackSpec>(PackSpec{input->buffer, input->layout, {{1, x}}, {2, 3}, false, {}, nullptr});
       // The padding must not change the fold: zeros for a sum, -infinity for a max.
@@ -200,60 +234,6 @@ private:
   /// What the stage reads: its update's value, or a pure stage's definition.
   const Expr& reads() const { return stage_.update ? update_.value : stage_.init; }
 
-  void size_producers_impl() {
-    struct Reads : IRVisitor {
-      std::vector<const Load*> loads;
-      using IRVisitor::visit;
-      void visit(const Load* op) override {
-        loads.push_back(op);
-        IRVisitor::visit(op);
-      }
-    } reads;
-    reads.IRVisitor::visit(this->reads());
-    for (const Load* load : reads.loads) {
-      if (load->buffer->scope == MemoryScope::Param || resized_.count(load->buffer)) continue;
-      std::vector<int64_t> shape = load->buffer->shape;
-      bool grows = false, holdable = true;
-      for (size_t d = 0; d < shape.size(); ++d) {
-        const Interval i = bounds_of(substitute_lets(load->indices[d], all_lets_), ranges_);
-        // Below zero or unbounded is not an over-run a larger buffer can hold.
-        holdable = holdable && i.bounded() && i.lo >= 0;
-        if (holdable && i.hi >= shape[d]) {
-          shape[d] = i.hi + 1;
-          grows = true;
-        }
-      }
-      if (holdable && grows) resized_[load->buffer] = make_buffer(load->buffer->name, shape, load->buffer->scope);
-    }
-  }
-
-  BufferRef resized(const BufferRef& b) const {
-    auto it = resized_.find(b);
-    return it == resized_.end() ? b : it->second;
-  }
-
-  Stmt with_resized_buffers_impl(const Stmt& s) const {
-    if (resized_.empty()) return s;
-    struct Swap : IRMutator {
-      const Lowering* self;
-      using IRMutator::mutate;
-      Expr visit(const Load* op, const Expr& e) override {
-        Expr out = IRMutator::visit(op, e);
-        const Load* l = out.as<Load>();
-        BufferRef b = self->resized(l->buffer);
-        return b == l->buffer ? out : Load::make(b, l->indices);
-      }
-      Stmt visit(const Store* op, const Stmt& st) override {
-        Stmt out = IRMutator::visit(op, st);
-        const Store* s = out.as<Store>();
-        BufferRef b = self->resized(s->buffer);
-        return b == s->buffer ? out : Store::make(b, s->indices, s->value, s->accumulate);
-      }
-    } swap;
-    swap.self = this;
-    return swap.mutate(s);
-  }
-
   /// The update's value with reads of packed tensors turned into reads of their packed form.
   Expr rewrite_reads(const Expr& value) {
     struct Rewrite : IRMutator {
@@ -266,8 +246,6 @@ private:
             return Load::make(spec->packed, idx);
           }
         }
-        const BufferRef sized = self->resized(op->buffer);
-        if (sized != op->buffer) return Load::make(sized, op->indices);
         return IRMutator::visit(op, self_expr);
       }
     } r;
@@ -285,18 +263,9 @@ private:
     }
     if (input_pack_ && input_pack_->original == update_.boundary) return;
     const Load* read = nullptr;
-    struct Find : IRVisitor {
-      const Buffer* buffer;
-      const Load** found;
-      using IRVisitor::visit;
-      void visit(const Load* op) override {
-        if (op->buffer.get() == buffer && !*found) *found = op;
-        IRVisitor::visit(op);
-      }
-    } f;
-    f.buffer = update_.boundary.get();
-    f.found = &read;
-    f.IRVisitor::visit(update_.value);
+    for (const Load* l : loads_in(update_.value)) {
+      if (!read && l->buffer == update_.boundary) read = l;
+    }
     internal_check(read != nullptr, "schedule_loops: the update does not read its boundary tensor");
     for (size_t d = 0; d < read->indices.size(); ++d) {
       const Expr& i = read->indices[d];
@@ -317,10 +286,8 @@ private:
   }
 
   static Stmt guarded(const std::vector<Expr>& conds, Stmt body) {
-    if (conds.empty()) return body;
-    Expr c = conds[0];
-    for (size_t i = 1; i < conds.size(); ++i) c = c && conds[i];
-    return IfThenElse::make(c, body);
+    const Expr c = all_of(conds);
+    return c.defined() ? IfThenElse::make(c, body) : body;
   }
 
   /// Wraps `body` in the given loops, innermost last in the list.
@@ -400,13 +367,6 @@ private:
   std::vector<Expr> target_index_;
 };
 
-const std::map<BufferRef, BufferRef>& Lowering::size_producers() {
-  size_producers_impl();
-  return resized_;
-}
-
-Stmt Lowering::with_resized_buffers(const Stmt& s) const { return with_resized_buffers_impl(s); }
-
 } // namespace
 
 LoopNest schedule_loops(const StageStates& states, const std::string& name) {
@@ -415,10 +375,6 @@ LoopNest schedule_loops(const StageStates& states, const std::string& name) {
   internal_check(main_state.stage().name == alg.main_stage, "schedule_loops: the first state is not the main stage's");
   Lowering main(main_state, {});
   const std::map<BufferRef, BufferRef> resized = main.size_producers();
-  const auto sized = [&](const BufferRef& b) {
-    auto it = resized.find(b);
-    return it == resized.end() ? b : it->second;
-  };
   LoweredStage main_lowered = main.lower();
 
   LoopNest nest;
@@ -430,7 +386,7 @@ LoopNest schedule_loops(const StageStates& states, const std::string& name) {
     if (fused && &s == fused) continue;
     const bool is_main = s.name == alg.main_stage;
     // The main stage's own result is never stored when its consumer runs in the unpacking.
-    if (!(is_main && fused) && s.buffer->scope != MemoryScope::Param) nest.temporaries.push_back(sized(s.buffer));
+    if (!(is_main && fused) && s.buffer->scope != MemoryScope::Param) nest.temporaries.push_back(main.resized(s.buffer));
     if (is_main) {
       nest.stages.insert(nest.stages.end(), main_lowered.stages.begin(), main_lowered.stages.end());
     } else if (const ScheduleState* st = states.find(s.name)) {

@@ -34,57 +34,35 @@ std::set<std::string> tail_dims(const ScheduleState& st) {
   return tails;
 }
 
-bool mentions(const Expr& e, const std::string& name) {
-  struct Uses : IRVisitor {
-    const std::string* name;
-    bool found = false;
-    using IRVisitor::visit;
-    void visit(const Var* v) override { found = found || v->name == *name; }
-  } u;
-  u.name = &name;
-  u.visit(e);
-  return u.found;
-}
-
 /// Whether every read of the stage (its update, or a pure stage's definition) whose index
 /// depends on `dim` reaches at least `needed`.
 bool reads_reach(const AlgorithmStage& stage, const std::string& dim, const std::function<ReadReach(const Buffer*)>& reach,
                  ReadReach needed) {
   static const std::vector<LetBinding> no_lets;
-  bool safe = true;
-  struct Check : IRVisitor {
-    const std::vector<LetBinding>* lets;
-    const std::string* dim;
-    const std::function<ReadReach(const Buffer*)>* reach;
-    ReadReach needed;
-    bool* safe;
-    using IRVisitor::visit;
-    void visit(const Load* op) override {
-      bool depends = false;
-      for (const Expr& i : op->indices) depends = depends || mentions(substitute_lets(i, *lets), *dim);
-      if (depends && int((*reach)(op->buffer.get())) < int(needed)) *safe = false;
-      IRVisitor::visit(op);
-    }
-  } c;
-  c.lets = stage.update ? &stage.update->lets : &no_lets;
-  c.dim = &dim;
-  c.reach = &reach;
-  c.needed = needed;
-  c.safe = &safe;
-  c.IRVisitor::visit(stage.update ? stage.update->value : stage.init);
-  return safe;
+  const std::vector<LetBinding>& lets = stage.update ? stage.update->lets : no_lets;
+  for (const Load* load : loads_in(stage.update ? stage.update->value : stage.init)) {
+    bool depends = false;
+    for (const Expr& i : load->indices) depends = depends || vars_in(substitute_lets(i, lets)).count(dim) > 0;
+    if (depends && int(reach(load->buffer.get())) < int(needed)) return false;
+  }
+  return true;
 }
 
-int64_t extent_of(const AlgorithmStage& stage, const std::string& dim, bool& reduction) {
+/// The dimension `name` of the stage: pure or a reduction of its update.
+const Dim& dimension(const AlgorithmStage& stage, const std::string& name, bool& reduction) {
   for (const Dim& d : stage.dims) {
-    if (d.name == dim) return reduction = false, d.extent;
+    if (d.name != name) continue;
+    reduction = false;
+    return d;
   }
   if (stage.update) {
     for (const Dim& d : stage.update->rdims) {
-      if (d.name == dim) return reduction = true, d.extent;
+      if (d.name != name) continue;
+      reduction = true;
+      return d;
     }
   }
-  throw InternalError("tail_guards: no dimension " + dim);
+  throw InternalError("tail_guards: no dimension " + name);
 }
 
 } // namespace
@@ -96,7 +74,7 @@ TailGuards tail_guards(const ScheduleState& st, const std::function<ReadReach(co
   for (const std::string& dim : tail_dims(st)) {
     const bool exact = std::count(stage.exact_dims.begin(), stage.exact_dims.end(), dim) > 0;
     bool reduction = false;
-    Expr guard = Var::make(dim) < Expr(extent_of(stage, dim, reduction));
+    Expr guard = Var::make(dim) < Expr(dimension(stage, dim, reduction).extent);
     // What a reduction reads past the tensor is summed: it must be zero.
     const bool reads_safe =
         !exact && reads_reach(stage, dim, reach, reduction ? ReadReach::ZeroPadded : ReadReach::Sized);

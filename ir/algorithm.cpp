@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 
 #include "ir/error.h"
 #include "ir/ir_visitor.h"
@@ -11,22 +10,6 @@
 namespace convtune {
 
 namespace {
-
-/// The names of the variables an expression reads.
-std::set<std::string> vars_of(const Expr& e) {
-  struct Collect : IRVisitor {
-    std::set<std::string> names;
-    using IRVisitor::visit;
-    void visit(const Var* v) override { names.insert(v->name); }
-  } c;
-  c.visit(e);
-  return c.names;
-}
-
-Stmt wrap_lets(const std::vector<LetBinding>& lets, Stmt body) {
-  for (auto it = lets.rbegin(); it != lets.rend(); ++it) body = LetStmt::make(it->first, it->second, body);
-  return body;
-}
 
 /// The update's loops around its store: each let just inside the innermost reduction loop
 /// whose variable (or an earlier let) it reads, so the index math runs no deeper than needed.
@@ -37,7 +20,7 @@ Stmt reduction_loops(const Update& u, Stmt body) {
   std::vector<std::vector<LetBinding>> at(u.rdims.size() + 1);
   for (const LetBinding& let : u.lets) {
     size_t l = 0;
-    for (const std::string& v : vars_of(let.second)) {
+    for (const std::string& v : vars_in(let.second)) {
       auto it = level.find(v);
       if (it != level.end()) l = std::max(l, it->second);
     }
@@ -73,7 +56,10 @@ Stmt naive_stage_loops(const AlgorithmStage& s, bool parallel) {
   return For::make(name, 0, a.extent * b.extent, ForKind::Parallel, point);
 }
 
-const char* to_string(ReduceOp op) { return op == ReduceOp::Sum ? "sum" : "max"; }
+Stmt wrap_lets(const std::vector<LetBinding>& lets, Stmt body) {
+  for (auto it = lets.rbegin(); it != lets.rend(); ++it) body = LetStmt::make(it->first, it->second, body);
+  return body;
+}
 
 const AlgorithmStage& Algorithm::stage(const std::string& stage_name) const {
   for (const AlgorithmStage& s : stages) {

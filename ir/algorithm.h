@@ -33,7 +33,6 @@ struct Dim {
 using LetBinding = std::pair<std::string, Expr>;
 
 enum class ReduceOp { Sum, Max };
-const char* to_string(ReduceOp op);
 
 struct Update {
   std::vector<Dim> rdims;         ///< reduction dimensions, outermost first
@@ -79,6 +78,9 @@ struct Algorithm {
 /// The unscheduled loop nest of `algorithm`: every stage whole, in order, its temporaries in
 /// the workspace.
 LoopNest naive_nest(const Algorithm& algorithm, const std::string& name);
+
+/// `body` inside `lets`, the first outermost.
+Stmt wrap_lets(const std::vector<LetBinding>& lets, Stmt body);
 
 /// One stage's unscheduled loops: its pure loops around the pure definition and the update.
 /// With `parallel`, its two outermost pure loops run fused on the thread pool (what a stage

@@ -19,13 +19,6 @@ Expr offset(Expr a, int64_t delta) {
   return delta > 0 ? a + Expr(delta) : a - Expr(-delta);
 }
 
-Expr all_of(const std::vector<Expr>& conds) {
-  if (conds.empty()) return Expr();
-  Expr c = conds[0];
-  for (size_t i = 1; i < conds.size(); ++i) c = c && conds[i];
-  return c;
-}
-
 /// The window arithmetic every sliding-window algorithm shares: the input row `ih` and column
 /// `iw` a tap (r, s) of output point (p, q) reads, and the guard of the sides it can cross
 /// (the highest row a tap reads is (P-1)*stride + (R-1)*dilation - pad_top).
@@ -78,10 +71,9 @@ std::vector<NestParam> conv_params(const Workload& wl) {
 }
 
 const BufferRef& param_named(const std::vector<NestParam>& params, const std::string& name) {
-  for (const NestParam& p : params) {
-    if (p.buffer->name == name) return p.buffer;
-  }
-  throw InternalError("no parameter " + name);
+  const NestParam* p = find_param(params, name);
+  internal_check(p != nullptr, "no parameter " + name);
+  return p->buffer;
 }
 
 /// Where a convolution's sums go: the output, or the temporary `conv` when an epilogue follows.

@@ -183,11 +183,16 @@ const NestStage& LoopNest::compute() const {
   throw InternalError("loop nest " + name + " has no compute stage");
 }
 
-BufferRef LoopNest::param(const std::string& param_name) const {
+const NestParam* find_param(const std::vector<NestParam>& params, const std::string& name) {
   for (const NestParam& p : params) {
-    if (p.buffer->name == param_name) return p.buffer;
+    if (p.buffer->name == name) return &p;
   }
   return nullptr;
+}
+
+BufferRef LoopNest::param(const std::string& param_name) const {
+  const NestParam* p = find_param(params, param_name);
+  return p ? p->buffer : nullptr;
 }
 
 std::vector<BufferRef> LoopNest::all_buffers() const {
@@ -210,5 +215,11 @@ Expr operator&&(Expr a, Expr b) { return Logical::make(LogicalOp::And, std::move
 Expr operator||(Expr a, Expr b) { return Logical::make(LogicalOp::Or, std::move(a), std::move(b)); }
 Expr min(Expr a, Expr b) { return Binary::make(BinaryOp::Min, std::move(a), std::move(b)); }
 Expr max(Expr a, Expr b) { return Binary::make(BinaryOp::Max, std::move(a), std::move(b)); }
+
+Expr all_of(const std::vector<Expr>& conds) {
+  Expr c;
+  for (const Expr& x : conds) c = c.defined() ? (c && x) : x;
+  return c;
+}
 
 } // namespace convtune

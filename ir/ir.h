@@ -253,6 +253,8 @@ Expr operator&&(Expr a, Expr b);
 Expr operator||(Expr a, Expr b);
 Expr min(Expr a, Expr b);
 Expr max(Expr a, Expr b);
+/// The conjunction of `conds`; undefined (no condition) when there are none.
+Expr all_of(const std::vector<Expr>& conds);
 
 /// What a stage of a nest does. Layout stages move data between the C ABI's dense tensors
 /// and the blocked layouts the compute stage reads; their cost is reported apart.
@@ -272,6 +274,9 @@ struct NestParam {
   std::string layout;    ///< its dimensions outermost first, e.g. "NCHW", "KCRS", "K", "NKPQ"
   bool written = false;  ///< the kernel writes it (an output); the others are only read
 };
+
+/// The parameter of `params` named `name`; nullptr when there is none.
+const NestParam* find_param(const std::vector<NestParam>& params, const std::string& name);
 
 /// The function a nest lowers to: the parameters (inputs, then the output), the temporaries
 /// it keeps in its workspace, and its stages in the order they run (see ir/kernel_abi.h).

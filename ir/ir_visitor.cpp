@@ -208,6 +208,29 @@ private:
 Expr substitute(const Expr& e, const std::string& name, const Expr& value) {
   return Substitute(name, value).mutate(e);
 }
+std::set<std::string> vars_in(const Expr& e) {
+  struct Collect : IRVisitor {
+    std::set<std::string> names;
+    using IRVisitor::visit;
+    void visit(const Var* v) override { names.insert(v->name); }
+  } c;
+  c.visit(e);
+  return c.names;
+}
+
+std::vector<const Load*> loads_in(const Expr& e) {
+  struct Collect : IRVisitor {
+    std::vector<const Load*> loads;
+    using IRVisitor::visit;
+    void visit(const Load* op) override {
+      loads.push_back(op);
+      IRVisitor::visit(op);
+    }
+  } c;
+  c.visit(e);
+  return c.loads;
+}
+
 Stmt substitute(const Stmt& s, const std::string& name, const Expr& value) {
   return Substitute(name, value).mutate(s);
 }

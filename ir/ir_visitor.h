@@ -2,6 +2,10 @@
 /// only when one of its children changed.
 #pragma once
 
+#include <set>
+#include <string>
+#include <vector>
+
 #include "ir/ir.h"
 
 namespace convtune {
@@ -64,6 +68,11 @@ protected:
 /// Replaces every free occurrence of the variable `name` by `value`.
 Expr substitute(const Expr& e, const std::string& name, const Expr& value);
 Stmt substitute(const Stmt& s, const std::string& name, const Expr& value);
+
+/// The names of the variables `e` reads.
+std::set<std::string> vars_in(const Expr& e);
+/// The loads in `e`, outermost first.
+std::vector<const Load*> loads_in(const Expr& e);
 
 /// True when two expressions compute the same thing by structure (same nodes, same values).
 bool equal(const Expr& a, const Expr& b);
