@@ -7,12 +7,6 @@
 
 namespace convtune {
 
-int64_t AbiParam::elements() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
-
 bool KernelAbi::has_stage(StageKind kind) const {
   return std::any_of(stages.begin(), stages.end(), [&](const AbiStage& s) { return s.kind == kind; });
 }

@@ -33,7 +33,6 @@ struct AbiParam {
   std::vector<int64_t> shape;
   std::string layout;            ///< the dimension letters outermost first, e.g. "NCHW"
   bool written = false;          ///< the kernel writes it (the output); others are only read
-  int64_t elements() const;
 };
 
 /// A temporary of the kernel, placed in the workspace.

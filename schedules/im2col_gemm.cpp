@@ -2,7 +2,9 @@
 /// stage), then an output-stationary GEMM over it like the direct template's: weights packed
 /// to KCRS[x]c[y]k, a register tile of col_bn output columns x (oc_bn / lanes) vector
 /// accumulators, one broadcast column value times one weight vector per FMA. Its columns run
-/// along p*Q + q, so a tile is never cut by a short row: the natural form of 1x1 layers.
+/// along p*Q + q, so a tile is never cut by a short row. Measured on ResNet-18's 1x1 layers it
+/// stays below the direct template (benchmarks/raw/tune-1x1-2026-11-29): the row-major columns
+/// cost a new cache line per reduction step of a tile.
 #include "schedules/nchwc_common.h"
 
 namespace convtune::nchwc {
@@ -35,7 +37,8 @@ public:
 
   Config default_config(const Workload& wl, const Target& target) const override {
     const RegisterTile t = default_register_tile(wl, target, wl.p() * wl.q());
-    // Chunks of 4 tiles: enough parallel work on small layers, long runs of one weight block.
+    // Chunks of 4 tiles: a starting point between parallel work and runs of one weight block
+    // (tuned sessions pick 0 to 16; see the knob).
     return {{"oc_bn", t.oc}, {"ic_bn", t.ic}, {"col_bn", t.columns}, {"chunk", 4}};
   }
 

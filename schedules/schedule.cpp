@@ -195,12 +195,14 @@ Schedule schedule_from_json(const nlohmann::json& j) {
   return schedule;
 }
 
-const ScheduleState* StageStates::find(const std::string& stage) const {
-  for (const ScheduleState& st : states) {
+ScheduleState* StageStates::find(const std::string& stage) {
+  for (ScheduleState& st : states) {
     if (st.stage().name == stage) return &st;
   }
   return nullptr;
 }
+
+const ScheduleState* StageStates::find(const std::string& stage) const { return const_cast<StageStates*>(this)->find(stage); }
 
 StageStates apply_schedule_stages(const Workload& wl, const Schedule& schedule) {
   const Algorithm algorithm = algorithm_named(schedule.algorithm, wl);
@@ -211,10 +213,7 @@ StageStates apply_schedule_stages(const Workload& wl, const Schedule& schedule) 
     ++number;
     const std::string where = "schedule step " + std::to_string(number) + ": ";
     const std::string stage = s.stage.empty() ? algorithm.main_stage : s.stage;
-    ScheduleState* st = nullptr;
-    for (ScheduleState& candidate : out.states) {
-      if (candidate.stage().name == stage) st = &candidate;
-    }
+    ScheduleState* st = out.find(stage);
     if (!st) {
       std::string known;
       bool exists = false;

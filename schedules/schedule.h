@@ -63,6 +63,7 @@ struct StageStates {
   const ScheduleState& main() const { return states.front(); }
   /// The state of `stage`; nullptr when no step scheduled it.
   const ScheduleState* find(const std::string& stage) const;
+  ScheduleState* find(const std::string& stage);
 };
 
 /// Replays every step on a fresh state of its stage of the schedule's algorithm for `wl`; a

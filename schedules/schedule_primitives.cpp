@@ -55,10 +55,10 @@ void check_gpu_order(const std::vector<LoopDim>& nest, const char* primitive);
 
 } // namespace
 
-ScheduleState::ScheduleState(const Workload& wl) : ScheduleState(algorithm_for(wl), algorithm_for(wl).main_stage) {}
+ScheduleState::ScheduleState(const Workload& wl) : ScheduleState(algorithm_for(wl), "") {}
 
 ScheduleState::ScheduleState(Algorithm algorithm, const std::string& stage)
-    : algorithm_(std::move(algorithm)), stage_(stage) {
+    : algorithm_(std::move(algorithm)), stage_(stage.empty() ? algorithm_.main_stage : stage) {
   const AlgorithmStage& s = algorithm_.stage(stage_);
   for (const Dim& d : s.dims) loops_.push_back({d.name, d.extent, ForKind::Serial, false});
   if (s.update) {

@@ -48,7 +48,8 @@ class ScheduleState {
 public:
   /// The main stage of the workload's own algorithm (direct convolution, or its pooling).
   explicit ScheduleState(const Workload& wl);
-  /// The stage `stage` of `algorithm`: its pure dimensions, then its update's reductions.
+  /// The stage `stage` of `algorithm` (empty: its main stage): its pure dimensions, then its
+  /// update's reductions.
   ScheduleState(Algorithm algorithm, const std::string& stage);
 
   const Algorithm& algorithm() const { return algorithm_; }

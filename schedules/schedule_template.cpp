@@ -50,6 +50,14 @@ const ScheduleTemplate& template_for(const Workload& wl, const Target& target) {
   throw UserError("no schedule template applies to " + wl.spec() + " on target '" + target.name + "'");
 }
 
+const ScheduleTemplate& template_named_for(const std::string& name, const Workload& wl, const Target& target) {
+  const ScheduleTemplate& t = template_named(name);
+  if (!t.applies(wl, target)) {
+    throw UserError("template '" + name + "' does not apply to " + wl.spec() + " on target '" + target.name + "'");
+  }
+  return t;
+}
+
 KnobSpace knob_space(const Workload& wl, const Target& target) { return template_for(wl, target).space(wl, target); }
 
 Config default_config(const Workload& wl, const Target& target) {
@@ -79,8 +87,8 @@ Schedule resolve_schedule(const std::string& what, const Workload& wl, const Tar
   if (what == "naive") return Schedule{};
   for (const auto& t : template_registry()) {
     if (what != t->name()) continue;
-    if (!t->applies(wl, target)) throw UserError("template '" + what + "' does not apply to " + wl.spec() + " on target '" + target.name + "'");
-    return make_schedule(wl, t->space(wl, target), t->default_config(wl, target));
+    const ScheduleTemplate& fit = template_named_for(what, wl, target);
+    return make_schedule(wl, fit.space(wl, target), fit.default_config(wl, target));
   }
   nlohmann::json j = read_json_file(what, "schedule");
   if (j.is_object() && j.contains("steps")) return schedule_from_json(j);

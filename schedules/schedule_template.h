@@ -50,6 +50,8 @@ const ScheduleTemplate& template_named(const std::string& name);
 const ScheduleTemplate& template_for(const Workload& wl, const Target& target);
 /// The same, or nullptr when none applies.
 const ScheduleTemplate* find_template(const Workload& wl, const Target& target);
+/// The template named `name`, which must apply to `wl` on `target`; UserError naming it otherwise.
+const ScheduleTemplate& template_named_for(const std::string& name, const Workload& wl, const Target& target);
 
 // The template that fits, used the common way.
 KnobSpace knob_space(const Workload& wl, const Target& target);

@@ -28,8 +28,6 @@ public:
   JitKernel& operator=(const JitKernel&) = delete;
   ~JitKernel();
   const KernelAbi& abi() const { return abi_; }
-  /// The allocating entry `NAME(params...)`, as an untyped address.
-  void* entry_address() const { return entry_; }
   KernelCallFn call_function() const { return call_fn_; }
   StageFn stage_function() const { return stage_fn_; }
   /// The allocating entry of a plain convolution (input, weights, output).

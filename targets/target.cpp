@@ -35,6 +35,17 @@ void set_vector_shape(Target& t) {
 
 int host_cores() { return int(std::max(1u, std::thread::hardware_concurrency())); }
 
+/// Whether the comma-separated feature list holds `token` ("+avx2", "-avx512f") whole.
+bool has_token(const std::string& features, const std::string& token) {
+  size_t pos = 0;
+  while ((pos = features.find(token, pos)) != std::string::npos) {
+    const size_t end = pos + token.size();
+    if ((pos == 0 || features[pos - 1] == ',') && (end == features.size() || features[end] == ',')) return true;
+    pos = end;
+  }
+  return false;
+}
+
 /// The x86-64 triple of this OS: the host's when the host is x86-64, else Linux's.
 std::string x86_triple() {
   llvm::Triple host(llvm::sys::getProcessTriple());
@@ -97,16 +108,7 @@ Target cuda_target(const std::string& name) {
 
 } // namespace
 
-bool Target::has_feature(const std::string& name) const {
-  const std::string needle = "+" + name;
-  size_t pos = 0;
-  while ((pos = features.find(needle, pos)) != std::string::npos) {
-    size_t end = pos + needle.size();
-    if ((pos == 0 || features[pos - 1] == ',') && (end == features.size() || features[end] == ',')) return true;
-    pos = end;
-  }
-  return false;
-}
+bool Target::has_feature(const std::string& name) const { return has_token(features, "+" + name); }
 
 std::string Target::key() const {
   std::string kind_name = kind == TargetKind::Cpu ? "cpu" : "cuda";
@@ -125,15 +127,19 @@ void to_json(nlohmann::json& j, const Target& t) {
 }
 
 Target host_target() {
-  Target t;
-  t.kind = TargetKind::Cpu;
-  t.name = "cpu";
-  t.triple = llvm::sys::getProcessTriple();
-  t.cpu = llvm::sys::getHostCPUName().str();
-  t.features = llvm_compat::host_cpu_features();
-  set_vector_shape(t);
-  t.cores = host_cores();
-  return t;
+  // The host does not change while the process runs: LLVM is asked once, not per candidate.
+  static const Target host = [] {
+    Target t;
+    t.kind = TargetKind::Cpu;
+    t.name = "cpu";
+    t.triple = llvm::sys::getProcessTriple();
+    t.cpu = llvm::sys::getHostCPUName().str();
+    t.features = llvm_compat::host_cpu_features();
+    set_vector_shape(t);
+    t.cores = host_cores();
+    return t;
+  }();
+  return host;
 }
 
 Target parse_target(const std::string& name) {
@@ -141,12 +147,6 @@ Target parse_target(const std::string& name) {
   if (name == "cuda" || name.rfind("cuda:", 0) == 0) return cuda_target(name);
   if (name.empty()) throw UserError("invalid --target '': expected cpu, cuda:sm_XX or an x86 CPU name");
   return named_cpu_target(name);
-}
-
-const std::vector<std::string>& example_cpu_targets() {
-  static const std::vector<std::string> names = {"x86-64-v2", "x86-64-v3", "x86-64-v4", "haswell", "skylake-avx512",
-                                                 "icelake-server", "sapphirerapids", "znver3", "znver4"};
-  return names;
 }
 
 void require_host_can_run(const Target& target) {
@@ -157,9 +157,8 @@ void require_host_can_run(const Target& target) {
   if (llvm::Triple(target.triple).getArch() != llvm::Triple(host.triple).getArch()) {
     throw UserError("target '" + target.name + "' (" + target.triple + ") cannot run on this host (" + host.triple + ")");
   }
-  // Only features the host reports on can be missing: LLVM's host query names ISA features,
-  // while a CPU's table also holds tuning flags that code never depends on.
-  const llvm::StringMap<bool> have = llvm::sys::getHostCPUFeatures();
+  // Only features the host reports as absent can be missing: LLVM's host query names ISA
+  // features, while a CPU's table also holds tuning flags that code never depends on.
   std::string missing;
   size_t start = 0;
   while (start < target.features.size()) {
@@ -168,8 +167,7 @@ void require_host_can_run(const Target& target) {
     const std::string f = target.features.substr(start, end - start);
     start = end + 1;
     if (f.size() < 2 || f[0] != '+') continue;
-    auto it = have.find(f.substr(1));
-    if (it != have.end() && !it->second) missing += (missing.empty() ? "" : ", ") + f.substr(1);
+    if (has_token(host.features, "-" + f.substr(1))) missing += (missing.empty() ? "" : ", ") + f.substr(1);
   }
   if (!missing.empty()) {
     throw UserError("target '" + target.name + "' cannot run on this host (" + host.cpu + "): it lacks " + missing);

@@ -46,9 +46,6 @@ Target host_target();
 /// Anything else is a UserError naming the value.
 Target parse_target(const std::string& name);
 
-/// Named CPU targets worth listing in help texts and tests (the factory takes any LLVM knows).
-const std::vector<std::string>& example_cpu_targets();
-
 /// Throws a UserError naming the target and what is missing when code for `target` cannot run
 /// in this process: a GPU target (no GPU runtime yet), another architecture, or a CPU feature
 /// the host lacks.

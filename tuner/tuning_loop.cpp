@@ -5,7 +5,7 @@
 #include <chrono>
 #include <cmath>
 
-#include "tuner/features.h"
+#include "schedules/schedule_template.h"
 #include "tuner/searcher.h"
 
 namespace convtune {
@@ -44,12 +44,7 @@ std::vector<Observation> transfer_records(const Database& db, const Workload& wl
 
 /// The template a session searches: the one named, or the one that fits.
 const ScheduleTemplate& chosen_template(const Workload& wl, const Target& target, const TuneOptions& options) {
-  if (options.template_name.empty()) return template_for(wl, target);
-  const ScheduleTemplate& t = template_named(options.template_name);
-  if (!t.applies(wl, target)) {
-    throw UserError("template '" + options.template_name + "' does not apply to " + wl.spec() + " on target '" + target.name + "'");
-  }
-  return t;
+  return options.template_name.empty() ? template_for(wl, target) : template_named_for(options.template_name, wl, target);
 }
 
 /// One layer's tuning state, kept across calls so a suite's batches share one searcher: its
@@ -69,15 +64,13 @@ public:
     ctx.seed = options.seed;
     ctx.acquisition = options.acquisition;
     space_ = ctx.space;
-    template_name_ = ctx.space.template_name;
-    template_version_ = ctx.space.template_version;
     if (options.transfer) ctx.transfer = transfer_records(db, wl, target, threads, template_);
     searcher_ = make_searcher(options.tuner, std::move(ctx));
 
     // Resume: what this workload and target already have counts, and warms the searcher.
     std::vector<Observation> earlier;
     for (const TrialRecord* r : db.find(wl.key(), slot_)) {
-      if (r->template_name != template_name_ || r->template_version != template_version_) continue;
+      if (r->template_name != template_.name() || r->template_version != template_.version()) continue;
       account(*r);
       earlier.push_back({config_from_json(r->config), cost_of(*r), {}});
     }
@@ -88,7 +81,7 @@ public:
   /// Measures until `trials` are counted (or the space or the patience runs out).
   void run_until(int trials, const std::function<void(const TuneProgress&)>& progress) {
     // The default config is the starting point: measured first unless it was already.
-    if (result.trials < trials && !db_.measured(wl_.key(), slot_, template_name_, template_version_, config_to_json(default_cfg_))) {
+    if (result.trials < trials && !db_.measured(wl_.key(), slot_, template_.name(), template_.version(), config_to_json(default_cfg_))) {
       measure_batch({default_cfg_}, trials, progress);
     }
     while (result.trials < trials) {
@@ -101,7 +94,7 @@ public:
       std::vector<Config> batch;
       for (const Config& c : proposed) {
         if (result.trials + int(batch.size()) >= trials) break;
-        if (!db_.measured(wl_.key(), slot_, template_name_, template_version_, config_to_json(c))) batch.push_back(c);
+        if (!db_.measured(wl_.key(), slot_, template_.name(), template_.version(), config_to_json(c))) batch.push_back(c);
       }
       measure_batch(batch, trials, progress);
     }
@@ -144,8 +137,8 @@ private:
     r.target_key = target_.key();
     r.target = target_;
     r.threads = measurer_.options().threads;
-    r.template_name = template_name_;
-    r.template_version = template_version_;
+    r.template_name = template_.name();
+    r.template_version = template_.version();
     r.config = config_to_json(c);
     r.schedule = to_json(schedule);
     r.ok = m.ok;
@@ -184,8 +177,6 @@ private:
   const Config default_cfg_;
   const std::chrono::steady_clock::time_point start_;
   KnobSpace space_;  ///< built once: each candidate's schedule is made from it
-  std::string template_name_;
-  int template_version_ = 0;
   std::unique_ptr<Searcher> searcher_;
   double best_at_last_gain_ = 0;
   int since_gain_ = 0;

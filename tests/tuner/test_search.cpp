@@ -13,7 +13,6 @@
 #include "schedules/schedule_template.h"
 #include "targets/target.h"
 #include "tests/test_support.h"
-#include "tuner/features.h"
 #include "tuner/searcher.h"
 
 using namespace convtune;
@@ -33,7 +32,7 @@ const std::vector<std::string> kSearchers = {"random", "gp", "anneal", "bted"};
 SearchContext context_for(const Workload& wl, const Target& target, uint64_t seed) {
   SearchContext ctx;
   ctx.space = knob_space(wl, target);
-  ctx.features = [wl, target](const Config& c) { return config_features(wl, target, 1, c); };
+  ctx.features = [wl, target](const Config& c) { return template_for(wl, target).features(wl, target, 1, c); };
   ctx.seed = seed;
   return ctx;
 }
@@ -73,7 +72,7 @@ struct ScaledSpace {
   std::vector<std::vector<double>> features;  ///< by space index
 
   ScaledSpace(const Workload& wl, const Target& target) : space(knob_space(wl, target)) {
-    for (uint64_t i = 0; i < space.size(); ++i) features.push_back(config_features(wl, target, 1, space.at(i)));
+    for (uint64_t i = 0; i < space.size(); ++i) features.push_back(template_for(wl, target).features(wl, target, 1, space.at(i)));
     const size_t d = features.front().size();
     for (size_t j = 0; j < d; ++j) {
       double lo = std::numeric_limits<double>::infinity(), hi = -lo;
