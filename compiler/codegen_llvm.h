@@ -102,8 +102,7 @@ protected:
 
   void emit_serial_loop(const For* f);
 
-
-  /// A loop's extent, which unrolling and vectorizing need to know (their primitives check it).
+  /// A loop's extent, which vectorizing needs to know (its primitive checks it).
   int64_t constant_extent(const For* f);
 
   /// Widens the body over the loop's lanes when it allows; otherwise runs each lane as an

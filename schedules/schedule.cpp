@@ -37,66 +37,20 @@ bool Step::operator==(const Step& o) const {
 }
 
 Step Step::split(const std::string& loop, int64_t factor, const std::string& outer, const std::string& inner) {
-  Step s;
-  s.primitive = "split";
-  s.loop = loop;
-  s.factor = factor;
-  s.outer = outer;
-  s.inner = inner;
-  return s;
+  return {.primitive = "split", .loop = loop, .outer = outer, .inner = inner, .factor = factor};
 }
-
-Step Step::reorder(std::vector<std::string> loops) {
-  Step s;
-  s.primitive = "reorder";
-  s.loops = std::move(loops);
-  return s;
-}
-
+Step Step::reorder(std::vector<std::string> loops) { return {.primitive = "reorder", .loops = std::move(loops)}; }
 Step Step::fuse(const std::string& outer, const std::string& inner, const std::string& fused) {
-  Step s;
-  s.primitive = "fuse";
-  s.outer = outer;
-  s.inner = inner;
-  s.fused = fused;
-  return s;
+  return {.primitive = "fuse", .outer = outer, .inner = inner, .fused = fused};
 }
-
-Step Step::on_loop(const char* primitive, const std::string& loop) {
-  Step s;
-  s.primitive = primitive;
-  s.loop = loop;
-  return s;
-}
-
-Step Step::pack_input(int64_t block) {
-  Step s;
-  s.primitive = "pack_input";
-  s.block = block;
-  return s;
-}
-
+Step Step::on_loop(const char* primitive, const std::string& loop) { return {.primitive = primitive, .loop = loop}; }
+Step Step::pack_input(int64_t block) { return {.primitive = "pack_input", .block = block}; }
 Step Step::pack_weights(int64_t in_block, int64_t out_block) {
-  Step s;
-  s.primitive = "pack_weights";
-  s.in_block = in_block;
-  s.out_block = out_block;
-  return s;
+  return {.primitive = "pack_weights", .in_block = in_block, .out_block = out_block};
 }
-
-Step Step::pack_output(int64_t block) {
-  Step s;
-  s.primitive = "pack_output";
-  s.block = block;
-  return s;
-}
-
+Step Step::pack_output(int64_t block) { return {.primitive = "pack_output", .block = block}; }
 Step Step::bind(const std::string& loop, const std::string& gpu_index) {
-  Step s;
-  s.primitive = "bind";
-  s.loop = loop;
-  s.to = gpu_index;
-  return s;
+  return {.primitive = "bind", .loop = loop, .to = gpu_index};
 }
 
 nlohmann::json to_json(const Step& s) {

@@ -17,11 +17,12 @@ namespace convtune {
 /// unroll/vectorize/parallel/cache_write(loop), bind(loop, to), pack_input(block),
 /// pack_weights(in_block, out_block), pack_output(block).
 struct Step {
-  std::string primitive;
-  std::string loop, outer, inner, fused;
-  std::string to;  ///< bind: the GPU index
-  std::string stage;  ///< the stage it schedules; empty: the algorithm's main stage
-  std::vector<std::string> loops;
+  // Default initialisers let the factories name only the fields their primitive takes.
+  std::string primitive{};
+  std::string loop{}, outer{}, inner{}, fused{};
+  std::string to{};     ///< bind: the GPU index
+  std::string stage{};  ///< the stage it schedules; empty: the algorithm's main stage
+  std::vector<std::string> loops{};
   int64_t factor = 0, block = 0, in_block = 0, out_block = 0;
 
   bool operator==(const Step& o) const;
