@@ -33,13 +33,19 @@ llvm::Value* CodeGenLLVM::emit(const Expr& e) {
   case NodeKind::IntImm: return llvm::ConstantInt::get(i64_, e.as<IntImm>()->value, true);
   case NodeKind::FloatImm: return llvm::ConstantFP::get(f32_, e.as<FloatImm>()->value);
   case NodeKind::Var: return lookup(e.as<Var>()->name);
+  // Operands are emitted left to right (a function's arguments would leave the order, and so
+  // the IR, to the C++ compiler).
   case NodeKind::Binary: {
     const Binary* b = e.as<Binary>();
-    return binary(b, emit(b->a), emit(b->b));
+    llvm::Value* x = emit(b->a);
+    llvm::Value* y = emit(b->b);
+    return binary(b, x, y);
   }
   case NodeKind::Compare: {
     const Compare* c = e.as<Compare>();
-    return compare(c->op, c->a.type() == ScalarType::Float, emit(c->a), emit(c->b));
+    llvm::Value* x = emit(c->a);
+    llvm::Value* y = emit(c->b);
+    return compare(c->op, c->a.type() == ScalarType::Float, x, y);
   }
   case NodeKind::Logical: {
     const Logical* l = e.as<Logical>();
@@ -50,11 +56,24 @@ llvm::Value* CodeGenLLVM::emit(const Expr& e) {
   case NodeKind::Select: {
     const Select* s = e.as<Select>();
     llvm::Value* c = emit(s->cond);
-    return builder_.CreateSelect(c, emit(s->true_value), emit(s->false_value));
+    llvm::Value* t = emit(s->true_value);
+    llvm::Value* f = emit(s->false_value);
+    return builder_.CreateSelect(c, t, f);
   }
   case NodeKind::Load: {
     const Load* l = e.as<Load>();
+    if (l->lanes > 1) return vector_load(l);
     return builder_.CreateLoad(f32_, address(*l->buffer, flat_index(*l->buffer, l->indices)), l->buffer->name);
+  }
+  case NodeKind::Ramp: {
+    const Ramp* r = e.as<Ramp>();
+    std::vector<llvm::Constant*> steps;
+    for (int l = 0; l < r->lanes; ++l) steps.push_back(llvm::ConstantInt::get(i64_, r->stride * l));
+    return builder_.CreateAdd(builder_.CreateVectorSplat(unsigned(r->lanes), emit(r->base)), llvm::ConstantVector::get(steps));
+  }
+  case NodeKind::Broadcast: {
+    const Broadcast* b = e.as<Broadcast>();
+    return builder_.CreateVectorSplat(unsigned(b->lanes), emit(b->value));
   }
   default: throw InternalError("codegen: statement kind in an expression");
   }
@@ -142,102 +161,47 @@ llvm::Value* CodeGenLLVM::address(const Buffer& b, llvm::Value* flat) {
   return builder_.CreateInBoundsGEP(f32_, it->second, flat);
 }
 
-llvm::Value* CodeGenLLVM::splat(llvm::Value* v) {
-  return v->getType()->isVectorTy() ? v : builder_.CreateVectorSplat(unsigned(lanes_.lanes), v);
+std::pair<llvm::Value*, int64_t> CodeGenLLVM::vector_access(const Buffer& b, const std::vector<Expr>& indices) {
+  int64_t stride = 0, dim_stride = 1;
+  for (size_t d = indices.size(); d-- > 0;) {
+    if (const Ramp* r = indices[d].as<Ramp>()) stride += r->stride * dim_stride;
+    dim_stride *= b.shape[d];
+  }
+  llvm::Value* flat = fold_flat(b, indices, [&](const Expr& i) {
+    if (const Ramp* r = i.as<Ramp>()) return emit(r->base);
+    if (const Broadcast* x = i.as<Broadcast>()) return emit(x->value);
+    internal_check(i.lanes() == 1, "codegen: a vector index of " + b.name + " that is neither ramp nor broadcast");
+    return emit(i);
+  });
+  return {flat, stride};
 }
 
-/// An integer LaneValue as a vector of its lanes.
-llvm::Value* CodeGenLLVM::int_lanes(const LaneValue& v) {
-  llvm::Value* base = splat(v.value);
-  if (v.stride == 0) return base;
-  std::vector<llvm::Constant*> steps;
-  for (int l = 0; l < lanes_.lanes; ++l) steps.push_back(llvm::ConstantInt::get(i64_, v.stride * l));
-  return builder_.CreateAdd(base, llvm::ConstantVector::get(steps));
-}
-
-LaneValue CodeGenLLVM::emit_lanes(const Expr& e) {
-  if (uniform(e, lanes_)) return {emit(e), 0};
-  switch (e.kind()) {
-  case NodeKind::Var: {
-    const std::string& n = e.as<Var>()->name;
-    return {lookup(n), lanes_.strides.at(n)};
-  }
-  case NodeKind::Binary: {
-    const Binary* b = e.as<Binary>();
-    LaneValue x = emit_lanes(b->a), y = emit_lanes(b->b);
-    if (b->type == ScalarType::Int) {
-      // Affine by construction (checked before widening): lane 0's value and a stride.
-      auto s = lane_stride(e, lanes_);
-      internal_check(s.has_value(), "codegen: non-affine integer in a vectorized loop");
-      return {binary(b, x.value, y.value), *s};
-    }
-    return {binary(b, splat(x.value), splat(y.value)), 0};
-  }
-  case NodeKind::Compare: {
-    const Compare* c = e.as<Compare>();
-    LaneValue x = emit_lanes(c->a), y = emit_lanes(c->b);
-    const bool is_float = c->a.type() == ScalarType::Float;
-    llvm::Value* xv = is_float ? splat(x.value) : int_lanes(x);
-    llvm::Value* yv = is_float ? splat(y.value) : int_lanes(y);
-    return {compare(c->op, is_float, xv, yv), 0};
-  }
-  case NodeKind::Logical: {
-    const Logical* l = e.as<Logical>();
-    llvm::Value *a = splat(emit_lanes(l->a).value), *b = splat(emit_lanes(l->b).value);
-    return {l->op == LogicalOp::And ? builder_.CreateAnd(a, b) : builder_.CreateOr(a, b), 0};
-  }
-  case NodeKind::Not: return {builder_.CreateNot(splat(emit_lanes(e.as<Not>()->a).value)), 0};
-  case NodeKind::Select: {
-    const Select* s = e.as<Select>();
-    LaneValue c = emit_lanes(s->cond), t = emit_lanes(s->true_value), f = emit_lanes(s->false_value);
-    if (s->type == ScalarType::Int) {
-      internal_check(!c.value->getType()->isVectorTy() && t.stride == f.stride, "codegen: varying integer select");
-      return {builder_.CreateSelect(c.value, t.value, f.value), t.stride};
-    }
-    return {builder_.CreateSelect(splat(c.value), splat(t.value), splat(f.value)), 0};
-  }
-  case NodeKind::Load: {
-    const Load* l = e.as<Load>();
-    return {load_lanes(*l->buffer, l->indices), 0};
-  }
-  default: throw InternalError("codegen: unexpected varying expression");
-  }
-}
-
-/// Lane 0's flat index and the per-lane stride of buffer[indices].
-std::pair<llvm::Value*, int64_t> CodeGenLLVM::flat_lanes(const Buffer& b, const std::vector<Expr>& indices) {
-  bool affine = true;
-  int64_t stride = flat_stride(b, indices, lanes_, affine);
-  internal_check(affine, "codegen: non-affine access in a vectorized loop");
-  return {fold_flat(b, indices, [&](const Expr& i) { return emit_lanes(i).value; }), stride};
-}
-
-llvm::Type* CodeGenLLVM::vec_type() { return llvm::FixedVectorType::get(f32_, unsigned(lanes_.lanes)); }
-
-/// Contiguous lanes are one vector load; a uniform address is a broadcast; other strides
-/// gather lane by lane.
-llvm::Value* CodeGenLLVM::load_lanes(const Buffer& b, const std::vector<Expr>& indices) {
-  auto [flat, stride] = flat_lanes(b, indices);
-  if (stride == 1) return builder_.CreateAlignedLoad(vec_type(), address(b, flat), llvm::Align(4), b.name);
-  if (stride == 0) return splat(builder_.CreateLoad(f32_, address(b, flat), b.name));
-  llvm::Value* v = llvm::PoisonValue::get(vec_type());
-  for (int l = 0; l < lanes_.lanes; ++l) {
-    llvm::Value* idx = builder_.CreateAdd(flat, llvm::ConstantInt::get(i64_, stride * l));
-    v = builder_.CreateInsertElement(v, builder_.CreateLoad(f32_, address(b, idx)), uint64_t(l));
+llvm::Value* CodeGenLLVM::vector_load(const Load* l) {
+  const Buffer& b = *l->buffer;
+  auto [flat, stride] = vector_access(b, l->indices);
+  auto* type = llvm::FixedVectorType::get(f32_, unsigned(l->lanes));
+  if (stride == 1) return builder_.CreateAlignedLoad(type, address(b, flat), llvm::Align(4), b.name);
+  if (stride == 0) return builder_.CreateVectorSplat(unsigned(l->lanes), builder_.CreateLoad(f32_, address(b, flat), b.name));
+  llvm::Value* v = llvm::PoisonValue::get(type);
+  for (int lane = 0; lane < l->lanes; ++lane) {
+    llvm::Value* idx = builder_.CreateAdd(flat, llvm::ConstantInt::get(i64_, stride * lane));
+    v = builder_.CreateInsertElement(v, builder_.CreateLoad(f32_, address(b, idx)), uint64_t(lane));
   }
   return v;
 }
 
-void CodeGenLLVM::store_lanes(const Store* st) {
-  llvm::Value* value = splat(emit_lanes(st->value).value);
-  auto [flat, stride] = flat_lanes(*st->buffer, st->indices);
+void CodeGenLLVM::vector_store(const Store* st, llvm::Value* value) {
+  auto [flat, stride] = vector_access(*st->buffer, st->indices);
+  internal_check(stride != 0, "codegen: the lanes of a store to " + st->buffer->name + " share one address");
+  const int lanes = st->value.lanes();
   if (stride == 1) {
     llvm::Value* addr = address(*st->buffer, flat);
-    if (st->accumulate) value = builder_.CreateFAdd(builder_.CreateAlignedLoad(vec_type(), addr, llvm::Align(4)), value);
+    auto* type = llvm::FixedVectorType::get(f32_, unsigned(lanes));
+    if (st->accumulate) value = builder_.CreateFAdd(builder_.CreateAlignedLoad(type, addr, llvm::Align(4)), value);
     builder_.CreateAlignedStore(value, addr, llvm::Align(4));
     return;
   }
-  for (int l = 0; l < lanes_.lanes; ++l) {
+  for (int l = 0; l < lanes; ++l) {
     llvm::Value* addr = address(*st->buffer, builder_.CreateAdd(flat, llvm::ConstantInt::get(i64_, stride * l)));
     llvm::Value* lane = builder_.CreateExtractElement(value, uint64_t(l));
     if (st->accumulate) lane = builder_.CreateFAdd(builder_.CreateLoad(f32_, addr), lane);
@@ -250,8 +214,8 @@ void CodeGenLLVM::emit(const Stmt& s) {
   case NodeKind::For: return emit_for(s.as<For>());
   case NodeKind::Store: {
     const Store* st = s.as<Store>();
-    if (lanes_.lanes > 0) return store_lanes(st);
     llvm::Value* value = emit(st->value);
+    if (st->value.lanes() > 1) return vector_store(st, value);
     llvm::Value* addr = address(*st->buffer, flat_index(*st->buffer, st->indices));
     if (st->accumulate) value = builder_.CreateFAdd(builder_.CreateLoad(f32_, addr), value);
     builder_.CreateStore(value, addr);
@@ -264,13 +228,6 @@ void CodeGenLLVM::emit(const Stmt& s) {
     return;
   case NodeKind::LetStmt: {
     const LetStmt* l = s.as<LetStmt>();
-    if (lanes_.lanes > 0 && !uniform(l->value, lanes_)) {
-      LaneValue v = emit_lanes(l->value);
-      lanes_.strides[l->name] = v.stride;
-      bind(l->name, v.value, Interval::everything(), [&] { emit(l->body); });
-      lanes_.strides.erase(l->name);
-      return;
-    }
     llvm::Value* v = emit(l->value);
     v->setName(l->name);
     bind(l->name, v, bounds_of(l->value, ranges_), [&] { emit(l->body); });
@@ -284,11 +241,8 @@ void CodeGenLLVM::emit_for(const For* f) {
   switch (f->for_kind) {
   case ForKind::Serial: return emit_serial_loop(f);
   case ForKind::Unrolled: throw InternalError("codegen: unrolled loop '" + f->name + "' left for the unroll pass");
-  case ForKind::Parallel:
-    // can_widen keeps parallel and vectorized loops out of a widened body.
-    internal_check(lanes_.lanes == 0, "codegen: parallel loop '" + f->name + "' inside a widened body");
-    return emit_parallel_loop(f);
-  case ForKind::Vectorized: return emit_vectorized_loop(f);
+  case ForKind::Vectorized: throw InternalError("codegen: vectorized loop '" + f->name + "' left for the vectorize pass");
+  case ForKind::Parallel: return emit_parallel_loop(f);
   default: return emit_gpu_loop(f);
   }
 }
@@ -308,44 +262,6 @@ void CodeGenLLVM::emit_serial_loop(const For* f) {
 }
 
 
-
-/// A loop's extent, which unrolling and vectorizing need to know (their primitives check it).
-int64_t CodeGenLLVM::constant_extent(const For* f) {
-  const Interval i = bounds_of(f->extent, ranges_);  // the ranges in scope may pin it
-  if (!i.is_point() || i.lo < 1) {
-    throw InternalError(std::string("codegen: ") + to_string(f->for_kind) + " loop '" + f->name +
-                        "' has a non-constant extent");
-  }
-  return i.lo;
-}
-
-/// Widens the body over the loop's lanes when it allows; otherwise runs each lane as an
-/// unrolled copy (still correct, and LLVM's SLP vectorizer may pack the copies).
-void CodeGenLLVM::emit_vectorized_loop(const For* f) {
-  const int64_t lanes = constant_extent(f);
-  LaneInfo info;
-  info.lanes = int(lanes);
-  info.strides[f->name] = 1;
-  internal_check(lanes_.lanes == 0, "codegen: vectorized loop '" + f->name + "' inside a widened body");
-  if (lanes == 1 || !can_widen(f->body, info)) return emit_copies(f, lanes);
-  lanes_ = info;
-  Interval range = loop_range(f);
-  bind(f->name, emit(f->min), range, [&] { emit(f->body); });
-  lanes_ = LaneInfo();
-}
-
-/// One copy of the body per iteration, the variable bound to min + i (a constant when min is).
-void CodeGenLLVM::emit_copies(const For* f, int64_t extent) {
-  llvm::Value* mn = emit(f->min);
-  Interval base = bounds_of(f->min, ranges_);
-  for (int64_t v = 0; v < extent; ++v) {
-    llvm::Value* value = builder_.CreateAdd(mn, llvm::ConstantInt::get(i64_, v), f->name, false, true);
-    Interval r = base;
-    if (r.has_lower()) r.lo += v;
-    if (r.has_upper()) r.hi += v;
-    bind(f->name, value, r, [&] { emit(f->body); });
-  }
-}
 
 void CodeGenLLVM::emit_allocate(const Allocate* a) {
   const Buffer& b = *a->buffer;

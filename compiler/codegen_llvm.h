@@ -2,10 +2,11 @@
 /// LLVM IR for expressions and statements with a scope of values and ranges.
 ///
 /// Integer math is 64-bit; Div and Mod round towards negative infinity (cheap signed ops where
-/// the operands are known non-negative). Unrolled loops are emitted once per iteration.
-/// Vectorized loops are widened lane by lane into LLVM vector instructions where the lane
-/// analysis (compiler/lane_analysis) allows, so vector code does not depend on LLVM's loop
-/// vectorizer noticing the opportunity. Floating-point adds and multiplies may be reassociated
+/// the operands are known non-negative). Vector expressions (what the vectorize pass made of
+/// vectorized loops) become LLVM vectors of their lanes: a load or store whose lanes are
+/// contiguous is one vector access, a uniform one a broadcast, others go lane by lane. Code
+/// generation decides nothing about vectorizing; vectorized and unrolled loops must be gone
+/// (the pipeline's passes remove them). Floating-point adds and multiplies may be reassociated
 /// and contracted into FMAs: any summation order is within the reference check's error bound.
 ///
 /// What depends on the target is left to a subclass: the module's layout and entries, parallel
@@ -24,19 +25,11 @@
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 
-#include "compiler/lane_analysis.h"
 #include "ir/error.h"
 #include "ir/interval.h"
 #include "ir/ir.h"
 
 namespace convtune {
-
-/// A value in a vectorized region: scalar (the same in every lane) or one per lane. Integers
-/// that vary are kept affine: `value` is lane 0's value and `stride` the step per lane.
-struct LaneValue {
-  llvm::Value* value = nullptr;  ///< a vector of all lanes (floats, booleans) or a scalar
-  int64_t stride = 0;            ///< integers: per-lane step from lane 0 (value is lane 0's)
-};
 
 class CodeGenLLVM {
 public:
@@ -76,23 +69,15 @@ protected:
 
   llvm::Value* address(const Buffer& b, llvm::Value* flat);
 
-  llvm::Value* splat(llvm::Value* v);
-
-  /// An integer LaneValue as a vector of its lanes.
-  llvm::Value* int_lanes(const LaneValue& v);
-
-  LaneValue emit_lanes(const Expr& e);
-
-  /// Lane 0's flat index and the per-lane stride of buffer[indices].
-  std::pair<llvm::Value*, int64_t> flat_lanes(const Buffer& b, const std::vector<Expr>& indices);
-
-  llvm::Type* vec_type();
+  /// Lane 0's flat index and the per-lane stride of a vector access buffer[indices], whose
+  /// indices are ramps, broadcasts or scalars (the vectorize pass makes no other vector index).
+  std::pair<llvm::Value*, int64_t> vector_access(const Buffer& b, const std::vector<Expr>& indices);
 
   /// Contiguous lanes are one vector load; a uniform address is a broadcast; other strides
   /// gather lane by lane.
-  llvm::Value* load_lanes(const Buffer& b, const std::vector<Expr>& indices);
+  llvm::Value* vector_load(const Load* l);
 
-  void store_lanes(const Store* st);
+  void vector_store(const Store* st, llvm::Value* value);
 
   void emit(const Stmt& s);
 
@@ -101,16 +86,6 @@ protected:
   Interval loop_range(const For* f);
 
   void emit_serial_loop(const For* f);
-
-  /// A loop's extent, which vectorizing needs to know (its primitive checks it).
-  int64_t constant_extent(const For* f);
-
-  /// Widens the body over the loop's lanes when it allows; otherwise runs each lane as an
-  /// unrolled copy (still correct, and LLVM's SLP vectorizer may pack the copies).
-  void emit_vectorized_loop(const For* f);
-
-  /// One copy of the body per iteration, the variable bound to min + i (a constant when min is).
-  void emit_copies(const For* f, int64_t extent);
 
   void emit_allocate(const Allocate* a);
 
@@ -171,7 +146,6 @@ protected:
   std::map<std::string, llvm::Value*> values_;
   VarRanges ranges_;
   std::map<const Buffer*, llvm::Value*> buffers_;
-  LaneInfo lanes_;
 
 };
 

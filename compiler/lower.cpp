@@ -15,6 +15,7 @@
 #include "compiler/schedule_loops.h"
 #include "compiler/simplify.h"
 #include "compiler/unroll_loops.h"
+#include "compiler/vectorize_loops.h"
 #include "ir/algorithms.h"
 #include "ir/ir_printer.h"
 #include "ir/verifier.h"
@@ -84,11 +85,15 @@ LoweredModule lower(const LoopNest& input, const Target& target, llvm::TargetMac
   LoopNest nest = log.run("simplify", [&] { return simplify(input); });
   log.dump("simplify", nest);
 
-  // 3. One copy per iteration of each unrolled loop, then fold what the copies made constant.
+  // 3. Vectorized loops into vector expressions (or unrolled lanes where they cannot widen).
+  nest = log.run("vectorize", [&] { return vectorize_loops(nest); });
+  log.dump("vectorize", nest);
+
+  // 4. One copy per iteration of each unrolled loop, then fold what the copies made constant.
   nest = log.run("unroll", [&] { return simplify(unroll_loops(nest)); });
   log.dump("unroll", nest);
 
-  // 4. Emit LLVM IR.
+  // 5. Emit LLVM IR.
   LoweredModule out;
   out.context = std::make_unique<llvm::LLVMContext>();
   out.function = nest.name;
@@ -97,7 +102,7 @@ LoweredModule lower(const LoopNest& input, const Target& target, llvm::TargetMac
   prepare_module(*out.module, tm);
   log.dump("codegen", *out.module);
 
-  // 5. LLVM's O3 pipeline, tuned for this target's CPU.
+  // 6. LLVM's O3 pipeline, tuned for this target's CPU.
   log.run("optimize", [&] { optimize_module(*out.module, tm, options.llvm_vectorizers); return 0; });
   log.dump("optimize", *out.module);
   return out;

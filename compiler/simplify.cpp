@@ -65,7 +65,11 @@ protected:
       case CompareOp::EQ: verdict = (x.is_point() && y.is_point()) ? x.lo == y.lo : -1; break;
       case CompareOp::NE: verdict = (x.is_point() && y.is_point()) ? x.lo != y.lo : -1; break;
       }
-      if (verdict >= 0) return make_bool(verdict == 1);
+      if (verdict >= 0) {
+        // Known in every lane: a vector comparison becomes the verdict in every lane.
+        Expr known = make_bool(verdict == 1);
+        return a.lanes() > 1 ? Broadcast::make(known, a.lanes()) : known;
+      }
     }
     if (a.same_as(op->a) && b.same_as(op->b)) return self;
     return Compare::make(op->op, a, b);

@@ -107,6 +107,13 @@ Interval bounds_of(const Expr& e, const VarRanges& ranges) {
     Interval t = bounds_of(s->true_value, ranges), f = bounds_of(s->false_value, ranges);
     return {std::min(t.lo, f.lo), std::max(t.hi, f.hi)};
   }
+  // A vector's range is that of all its lanes.
+  case NodeKind::Ramp: {
+    const Ramp* r = e.as<Ramp>();
+    const int64_t last = r->stride * (r->lanes - 1);
+    return add(bounds_of(r->base, ranges), {std::min<int64_t>(0, last), std::max<int64_t>(0, last)});
+  }
+  case NodeKind::Broadcast: return bounds_of(e.as<Broadcast>()->value, ranges);
   default: break;
   }
   return Interval::everything();

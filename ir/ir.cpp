@@ -13,6 +13,23 @@ void check_int(const Expr& e, const char* node, const char* field) {
   check_defined(e, node, field);
   internal_check(e.type() == ScalarType::Int, std::string(node) + ": " + field + " must be an integer");
 }
+void check_scalar(const Expr& e, const char* node, const char* field) {
+  internal_check(e.lanes() == 1, std::string(node) + ": " + field + " must be a scalar");
+}
+void check_lanes(const Expr& a, const Expr& b, const char* node) {
+  internal_check(a.lanes() == b.lanes(), std::string(node) + ": operands have " + std::to_string(a.lanes()) +
+                                             " and " + std::to_string(b.lanes()) + " lanes");
+}
+/// The lanes of an access: 1, or those of its vector indices (which must agree).
+int access_lanes(const std::vector<Expr>& idx, const std::string& what) {
+  int lanes = 1;
+  for (const Expr& i : idx) {
+    if (i.lanes() == 1) continue;
+    internal_check(lanes == 1 || lanes == i.lanes(), what + ": indices of different lanes");
+    lanes = i.lanes();
+  }
+  return lanes;
+}
 void check_indices(const BufferRef& b, const std::vector<Expr>& idx, const char* node) {
   internal_check(b != nullptr, std::string(node) + ": no buffer");
   internal_check(idx.size() == b->shape.size(),
@@ -49,6 +66,7 @@ Expr Binary::make(BinaryOp op, Expr a, Expr b) {
   internal_check(a.type() == b.type(), "Binary: operand types differ");
   internal_check(a.type() != ScalarType::Bool, "Binary: boolean operands");
   internal_check(op != BinaryOp::Mod || a.type() == ScalarType::Int, "Binary: float Mod");
+  check_lanes(a, b, "Binary");
   ScalarType t = a.type();
   return Expr(std::make_shared<const Binary>(op, std::move(a), std::move(b), t));
 }
@@ -57,6 +75,7 @@ Expr Compare::make(CompareOp op, Expr a, Expr b) {
   check_defined(a, "Compare", "a");
   check_defined(b, "Compare", "b");
   internal_check(a.type() == b.type() && a.type() != ScalarType::Bool, "Compare: operand types");
+  check_lanes(a, b, "Compare");
   return Expr(std::make_shared<const Compare>(op, std::move(a), std::move(b)));
 }
 
@@ -65,6 +84,7 @@ Expr Logical::make(LogicalOp op, Expr a, Expr b) {
   check_defined(b, "Logical", "b");
   internal_check(a.type() == ScalarType::Bool && b.type() == ScalarType::Bool,
                  "Logical: operands must be booleans");
+  check_lanes(a, b, "Logical");
   return Expr(std::make_shared<const Logical>(op, std::move(a), std::move(b)));
 }
 
@@ -80,13 +100,30 @@ Expr Select::make(Expr cond, Expr t, Expr f) {
   check_defined(f, "Select", "false_value");
   internal_check(cond.type() == ScalarType::Bool, "Select: condition must be a boolean");
   internal_check(t.type() == f.type(), "Select: branch types differ");
+  check_lanes(t, f, "Select");
+  internal_check(cond.lanes() == 1 || cond.lanes() == t.lanes(), "Select: condition lanes");
   ScalarType ty = t.type();
   return Expr(std::make_shared<const Select>(std::move(cond), std::move(t), std::move(f), ty));
 }
 
 Expr Load::make(BufferRef buffer, std::vector<Expr> indices) {
   check_indices(buffer, indices, "Load");
-  return Expr(std::make_shared<const Load>(std::move(buffer), std::move(indices)));
+  const int lanes = access_lanes(indices, "Load of " + buffer->name);
+  return Expr(std::make_shared<const Load>(std::move(buffer), std::move(indices), lanes));
+}
+
+Expr Ramp::make(Expr base, int64_t stride, int lanes) {
+  check_int(base, "Ramp", "base");
+  check_scalar(base, "Ramp", "base");
+  internal_check(lanes > 1, "Ramp: fewer than 2 lanes");
+  return Expr(std::make_shared<const Ramp>(std::move(base), stride, lanes));
+}
+
+Expr Broadcast::make(Expr value, int lanes) {
+  check_defined(value, "Broadcast", "value");
+  check_scalar(value, "Broadcast", "value");
+  internal_check(lanes > 1, "Broadcast: fewer than 2 lanes");
+  return Expr(std::make_shared<const Broadcast>(std::move(value), lanes));
 }
 
 const char* to_string(ForKind kind) {
@@ -109,6 +146,8 @@ Stmt For::make(std::string name, Expr min, Expr extent, ForKind kind, Stmt body)
   internal_check(!name.empty(), "For: empty loop name");
   check_int(min, "For", "min");
   check_int(extent, "For", "extent");
+  check_scalar(min, "For", "min");
+  check_scalar(extent, "For", "extent");
   internal_check(body.defined(), "For " + name + ": undefined body");
   return Stmt(std::make_shared<const For>(std::move(name), std::move(min), std::move(extent), kind,
                                           std::move(body)));
@@ -118,6 +157,8 @@ Stmt Store::make(BufferRef buffer, std::vector<Expr> indices, Expr value, bool a
   check_indices(buffer, indices, "Store");
   check_defined(value, "Store", "value");
   internal_check(value.type() == ScalarType::Float, "Store to " + buffer->name + ": value must be fp32");
+  internal_check(value.lanes() == access_lanes(indices, "Store to " + buffer->name),
+                 "Store to " + buffer->name + ": value and indices differ in lanes");
   return Stmt(std::make_shared<const Store>(std::move(buffer), std::move(indices), std::move(value),
                                             accumulate));
 }
@@ -131,6 +172,7 @@ Stmt Allocate::make(BufferRef buffer, Stmt body) {
 Stmt IfThenElse::make(Expr cond, Stmt then_case, Stmt else_case) {
   check_defined(cond, "IfThenElse", "cond");
   internal_check(cond.type() == ScalarType::Bool, "IfThenElse: condition must be a boolean");
+  check_scalar(cond, "IfThenElse", "cond");
   internal_check(then_case.defined(), "IfThenElse: undefined then_case");
   return Stmt(std::make_shared<const IfThenElse>(std::move(cond), std::move(then_case),
                                                  std::move(else_case)));
@@ -154,6 +196,7 @@ Stmt Block::make(std::vector<Stmt> stmts) {
 Stmt LetStmt::make(std::string name, Expr value, Stmt body) {
   internal_check(!name.empty(), "LetStmt: empty name");
   check_int(value, "LetStmt", "value");
+  check_scalar(value, "LetStmt", "value");
   internal_check(body.defined(), "LetStmt " + name + ": undefined body");
   return Stmt(std::make_shared<const LetStmt>(std::move(name), std::move(value), std::move(body)));
 }

@@ -11,7 +11,7 @@ namespace convtune {
 /// Every node kind, in one list; the visitor, the mutator and the printer switch over it.
 enum class NodeKind {
   // expressions
-  IntImm, FloatImm, Var, Binary, Compare, Logical, Not, Select, Load,
+  IntImm, FloatImm, Var, Binary, Compare, Logical, Not, Select, Load, Ramp, Broadcast,
   // statements
   For, Store, Allocate, IfThenElse, Block, LetStmt,
 };
@@ -24,9 +24,12 @@ struct Node {
   const NodeKind kind;
 };
 
+/// An expression's value: one scalar, or a vector of `lanes` of them (what the vectorize
+/// pass makes of a vectorized loop's body; before it every expression has one lane).
 struct ExprNode : Node {
-  ExprNode(NodeKind k, ScalarType t) : Node(k), type(t) {}
+  ExprNode(NodeKind k, ScalarType t, int l = 1) : Node(k), type(t), lanes(l) {}
   const ScalarType type;
+  const int lanes;
 };
 struct StmtNode : Node {
   using Node::Node;
@@ -44,6 +47,7 @@ public:
   bool defined() const { return node_ != nullptr; }
   bool same_as(const Expr& o) const { return node_ == o.node_; }
   ScalarType type() const { return node_->type; }
+  int lanes() const { return node_->lanes; }
   NodeKind kind() const { return node_->kind; }
   /// The node as T (T::kind_v must match); nullptr when it is another kind.
   template <class T> const T* as() const {
@@ -115,10 +119,10 @@ enum class BinaryOp { Add, Sub, Mul, Div, Mod, Min, Max };
 struct Binary : ExprNode {
   static constexpr NodeKind kind_v = NodeKind::Binary;
   Binary(BinaryOp o, Expr x, Expr y, ScalarType t)
-      : ExprNode(kind_v, t), op(o), a(std::move(x)), b(std::move(y)) {}
+      : ExprNode(kind_v, t, x.lanes()), op(o), a(std::move(x)), b(std::move(y)) {}
   const BinaryOp op;
   const Expr a, b;
-  /// Both operands must have the same type (Int or Float); Mod is integer-only.
+  /// Both operands must have the same type (Int or Float) and lanes; Mod is integer-only.
   static Expr make(BinaryOp op, Expr a, Expr b);
 };
 
@@ -126,7 +130,7 @@ enum class CompareOp { EQ, NE, LT, LE, GT, GE };
 struct Compare : ExprNode {
   static constexpr NodeKind kind_v = NodeKind::Compare;
   Compare(CompareOp o, Expr x, Expr y)
-      : ExprNode(kind_v, ScalarType::Bool), op(o), a(std::move(x)), b(std::move(y)) {}
+      : ExprNode(kind_v, ScalarType::Bool, x.lanes()), op(o), a(std::move(x)), b(std::move(y)) {}
   const CompareOp op;
   const Expr a, b;
   static Expr make(CompareOp op, Expr a, Expr b);
@@ -136,7 +140,7 @@ enum class LogicalOp { And, Or };
 struct Logical : ExprNode {
   static constexpr NodeKind kind_v = NodeKind::Logical;
   Logical(LogicalOp o, Expr x, Expr y)
-      : ExprNode(kind_v, ScalarType::Bool), op(o), a(std::move(x)), b(std::move(y)) {}
+      : ExprNode(kind_v, ScalarType::Bool, x.lanes()), op(o), a(std::move(x)), b(std::move(y)) {}
   const LogicalOp op;
   const Expr a, b;
   static Expr make(LogicalOp op, Expr a, Expr b);
@@ -144,28 +148,48 @@ struct Logical : ExprNode {
 
 struct Not : ExprNode {
   static constexpr NodeKind kind_v = NodeKind::Not;
-  explicit Not(Expr x) : ExprNode(kind_v, ScalarType::Bool), a(std::move(x)) {}
+  explicit Not(Expr x) : ExprNode(kind_v, ScalarType::Bool, x.lanes()), a(std::move(x)) {}
   const Expr a;
   static Expr make(Expr a);
 };
 
-/// cond ? t : f. Both sides are evaluated, so neither may load out of bounds.
+/// cond ? t : f. Both sides are evaluated, so neither may load out of bounds. A scalar
+/// condition may choose between vectors; a vector one chooses lane by lane.
 struct Select : ExprNode {
   static constexpr NodeKind kind_v = NodeKind::Select;
   Select(Expr c, Expr t, Expr f, ScalarType ty)
-      : ExprNode(kind_v, ty), cond(std::move(c)), true_value(std::move(t)), false_value(std::move(f)) {}
+      : ExprNode(kind_v, ty, t.lanes()), cond(std::move(c)), true_value(std::move(t)), false_value(std::move(f)) {}
   const Expr cond, true_value, false_value;
   static Expr make(Expr cond, Expr true_value, Expr false_value);
 };
 
-/// An fp32 element of a buffer, one index per dimension.
+/// An fp32 element of a buffer, one index per dimension. With vector indices (each a ramp,
+/// a broadcast or a scalar) it loads one element per lane.
 struct Load : ExprNode {
   static constexpr NodeKind kind_v = NodeKind::Load;
-  Load(BufferRef b, std::vector<Expr> idx)
-      : ExprNode(kind_v, ScalarType::Float), buffer(std::move(b)), indices(std::move(idx)) {}
+  Load(BufferRef b, std::vector<Expr> idx, int l)
+      : ExprNode(kind_v, ScalarType::Float, l), buffer(std::move(b)), indices(std::move(idx)) {}
   const BufferRef buffer;
   const std::vector<Expr> indices;
   static Expr make(BufferRef buffer, std::vector<Expr> indices);
+};
+
+/// The integers base, base + stride, ..., base + (lanes - 1) * stride: a vectorized loop's
+/// variable and the affine index math over it. `base` is a scalar.
+struct Ramp : ExprNode {
+  static constexpr NodeKind kind_v = NodeKind::Ramp;
+  Ramp(Expr b, int64_t s, int l) : ExprNode(kind_v, ScalarType::Int, l), base(std::move(b)), stride(s) {}
+  const Expr base;
+  const int64_t stride;
+  static Expr make(Expr base, int64_t stride, int lanes);
+};
+
+/// A scalar repeated in every lane.
+struct Broadcast : ExprNode {
+  static constexpr NodeKind kind_v = NodeKind::Broadcast;
+  Broadcast(Expr v, int l) : ExprNode(kind_v, v.type(), l), value(std::move(v)) {}
+  const Expr value;
+  static Expr make(Expr value, int lanes);
 };
 
 // ---- statements -------------------------------------------------------------------------
@@ -188,7 +212,8 @@ struct For : StmtNode {
   static Stmt make(std::string name, Expr min, Expr extent, ForKind kind, Stmt body);
 };
 
-/// buffer[indices] = value, or += value when `accumulate`.
+/// buffer[indices] = value, or += value when `accumulate`. With vector indices the value has
+/// as many lanes, and each lane's address must differ from the others'.
 struct Store : StmtNode {
   static constexpr NodeKind kind_v = NodeKind::Store;
   Store(BufferRef b, std::vector<Expr> idx, Expr v, bool acc)

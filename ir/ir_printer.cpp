@@ -124,6 +124,14 @@ std::string to_text(const Expr& e) {
     const Load* l = e.as<Load>();
     return l->buffer->name + indices_text(l->indices);
   }
+  case NodeKind::Ramp: {
+    const Ramp* r = e.as<Ramp>();
+    return "ramp(" + to_text(r->base) + ", " + std::to_string(r->stride) + ", " + std::to_string(r->lanes) + ")";
+  }
+  case NodeKind::Broadcast: {
+    const Broadcast* b = e.as<Broadcast>();
+    return "x" + std::to_string(b->lanes) + "(" + to_text(b->value) + ")";
+  }
   default: throw InternalError("to_text: statement kind in an expression");
   }
 }

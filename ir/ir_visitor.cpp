@@ -16,6 +16,8 @@ void IRVisitor::visit(const Expr& e) {
   case NodeKind::Not: return visit(e.as<Not>());
   case NodeKind::Select: return visit(e.as<Select>());
   case NodeKind::Load: return visit(e.as<Load>());
+  case NodeKind::Ramp: return visit(e.as<Ramp>());
+  case NodeKind::Broadcast: return visit(e.as<Broadcast>());
   default: throw InternalError("IRVisitor: statement kind in an expression");
   }
 }
@@ -44,6 +46,8 @@ void IRVisitor::visit(const Select* op) {
 void IRVisitor::visit(const Load* op) {
   for (const Expr& i : op->indices) visit(i);
 }
+void IRVisitor::visit(const Ramp* op) { visit(op->base); }
+void IRVisitor::visit(const Broadcast* op) { visit(op->value); }
 void IRVisitor::visit(const For* op) {
   visit(op->min);
   visit(op->extent);
@@ -78,6 +82,8 @@ Expr IRMutator::mutate(const Expr& e) {
   case NodeKind::Not: return visit(e.as<Not>(), e);
   case NodeKind::Select: return visit(e.as<Select>(), e);
   case NodeKind::Load: return visit(e.as<Load>(), e);
+  case NodeKind::Ramp: return visit(e.as<Ramp>(), e);
+  case NodeKind::Broadcast: return visit(e.as<Broadcast>(), e);
   default: throw InternalError("IRMutator: statement kind in an expression");
   }
 }
@@ -128,6 +134,16 @@ Expr IRMutator::visit(const Select* op, const Expr& self) {
   Expr c = mutate(op->cond), t = mutate(op->true_value), f = mutate(op->false_value);
   if (c.same_as(op->cond) && t.same_as(op->true_value) && f.same_as(op->false_value)) return self;
   return Select::make(c, t, f);
+}
+Expr IRMutator::visit(const Ramp* op, const Expr& self) {
+  Expr b = mutate(op->base);
+  if (b.same_as(op->base)) return self;
+  return Ramp::make(b, op->stride, op->lanes);
+}
+Expr IRMutator::visit(const Broadcast* op, const Expr& self) {
+  Expr v = mutate(op->value);
+  if (v.same_as(op->value)) return self;
+  return Broadcast::make(v, op->lanes);
 }
 Expr IRMutator::visit(const Load* op, const Expr& self) {
   bool changed = false;
@@ -237,7 +253,9 @@ Stmt substitute(const Stmt& s, const std::string& name, const Expr& value) {
 
 bool equal(const Expr& a, const Expr& b) {
   if (a.same_as(b)) return true;
-  if (!a.defined() || !b.defined() || a.kind() != b.kind() || a.type() != b.type()) return false;
+  if (!a.defined() || !b.defined() || a.kind() != b.kind() || a.type() != b.type() || a.lanes() != b.lanes()) {
+    return false;
+  }
   switch (a.kind()) {
   case NodeKind::IntImm: return a.as<IntImm>()->value == b.as<IntImm>()->value;
   case NodeKind::FloatImm: return a.as<FloatImm>()->value == b.as<FloatImm>()->value;
@@ -268,6 +286,11 @@ bool equal(const Expr& a, const Expr& b) {
     }
     return true;
   }
+  case NodeKind::Ramp: {
+    const Ramp *x = a.as<Ramp>(), *y = b.as<Ramp>();
+    return x->stride == y->stride && equal(x->base, y->base);
+  }
+  case NodeKind::Broadcast: return equal(a.as<Broadcast>()->value, b.as<Broadcast>()->value);
   default: return false;
   }
 }

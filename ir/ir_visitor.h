@@ -28,6 +28,8 @@ protected:
   virtual void visit(const Not* op);
   virtual void visit(const Select* op);
   virtual void visit(const Load* op);
+  virtual void visit(const Ramp* op);
+  virtual void visit(const Broadcast* op);
   virtual void visit(const For* op);
   virtual void visit(const Store* op);
   virtual void visit(const Allocate* op);
@@ -54,6 +56,8 @@ protected:
   virtual Expr visit(const Not* op, const Expr& self);
   virtual Expr visit(const Select* op, const Expr& self);
   virtual Expr visit(const Load* op, const Expr& self);
+  virtual Expr visit(const Ramp* op, const Expr& self);
+  virtual Expr visit(const Broadcast* op, const Expr& self);
   virtual Stmt visit(const For* op, const Stmt& self);
   virtual Stmt visit(const Store* op, const Stmt& self);
   virtual Stmt visit(const Allocate* op, const Stmt& self);
