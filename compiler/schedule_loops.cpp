@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "compiler/layout_packing.h"
+#include "compiler/region_bounds.h"
 #include "compiler/tail_guards.h"
 #include "ir/interval.h"
 #include "ir/ir_visitor.h"
@@ -25,6 +26,33 @@ struct LoweredStage {
   const AlgorithmStage* fused = nullptr;
 };
 
+/// A stage computed at a loop of the one being lowered (schedules/stage_placement.h).
+struct PlacedProducer {
+  const AlgorithmStage* stage;
+  StagePlacement placement;
+};
+
+/// The loads of `buffer` in `s`.
+std::vector<const Load*> loads_of(const Stmt& s, const BufferRef& buffer) {
+  struct Collect : IRVisitor {
+    BufferRef buffer;
+    std::vector<const Load*> loads;
+    using IRVisitor::visit;
+    void visit(const Load* op) override {
+      if (op->buffer == buffer) loads.push_back(op);
+      IRVisitor::visit(op);
+    }
+  } c;
+  c.buffer = buffer;
+  c.visit(s);
+  return c.loads;
+}
+
+/// The most a local region may hold: it lives on the stack of the thread that computes it.
+constexpr int64_t kMaxLocalBytes = 128 * 1024;
+/// The most a region kept in registers may hold (its loops are unrolled).
+constexpr int64_t kMaxRegisterElements = 256;
+
 /// An update that folds nothing: what a pure stage has.
 const Update& no_update() {
   static const Update none;
@@ -35,9 +63,9 @@ class Lowering {
 public:
   /// `resized`: temporaries allocated larger than their stage's extent (the main stage's
   /// analysis finds them); every stage lowered reads and writes the larger buffer.
-  Lowering(const ScheduleState& st, std::map<BufferRef, BufferRef> resized)
+  Lowering(const ScheduleState& st, std::map<BufferRef, BufferRef> resized, std::vector<PlacedProducer> placed = {})
       : st_(st), alg_(st.algorithm()), stage_(st.stage()), update_(stage_.update ? *stage_.update : no_update()),
-        resized_(std::move(resized)) {
+        resized_(std::move(resized)), placed_(std::move(placed)) {
     derive_indices();
     plan_packs();
   }
@@ -48,7 +76,7 @@ public:
   /// Returns the temporaries that grew, each with its larger buffer.
   const std::map<BufferRef, BufferRef>& size_producers() {
     for (const Load* load : loads_in(reads())) {
-      if (load->buffer->scope == MemoryScope::Param || resized_.count(load->buffer)) continue;
+      if (load->buffer->scope == MemoryScope::Param || resized_.count(load->buffer) || placed_locally(load->buffer)) continue;
       std::vector<int64_t> shape = load->buffer->shape;
       bool grows = false, holdable = true;
       for (size_t d = 0; d < shape.size(); ++d) {
@@ -106,6 +134,11 @@ public:
       for (const auto& [old, sized] : resized_) {
         if (old.get() == b) return ReadReach::Sized;
       }
+      // A region computed at a loop covers every read below it; past the stage's extent it
+      // holds values nothing defined, as a grown temporary does.
+      for (const PlacedProducer& p : placed_) {
+        if (p.stage->buffer.get() == b) return ReadReach::Sized;
+      }
       return ReadReach::None;
     };
     tails_ = tail_guards(st_, reach, output_pack_ != nullptr);
@@ -153,6 +186,117 @@ private:
     for (const Dim& d : stage_.dims) names.push_back(d.name);
     for (const Dim& d : update_.rdims) names.push_back(d.name);
     return names;
+  }
+
+  bool placed_locally(const BufferRef& b) const {
+    for (const PlacedProducer& p : placed_) {
+      if (p.stage->buffer == b && p.placement.storage != "workspace") return true;
+    }
+    return false;
+  }
+
+  /// Wraps `body` in the given loops, innermost last in the list; inside a loop that a stage
+  /// is computed at, that stage's region comes first.
+  /// `further_in`: the loops of `body` itself (a cache_write's tile and reductions), which are
+  /// inside every loop of `loops` too.
+  Stmt wrap_placed(const std::vector<LoopDim>& loops, Stmt body, const std::vector<LoopDim>& further_in = {}) const {
+    for (size_t i = loops.size(); i-- > 0;) {
+      InnerLoops inner;
+      for (size_t j = i + 1; j < loops.size(); ++j) inner.push_back({loops[j].name, loops[j].extent});
+      for (const LoopDim& l : further_in) inner.push_back({l.name, l.extent});
+      for (const PlacedProducer& p : placed_) {
+        if (p.placement.loop == loops[i].name) body = compute_region(p, inner, body);
+      }
+      body = For::make(loops[i].name, 0, loops[i].extent, loops[i].kind, body);
+    }
+    return body;
+  }
+
+  /// `body` (inside the loop `p` is computed at) after the region of `p` it reads, computed
+  /// into a local buffer or the stage's own; the reads of a local one move to it. Unchanged
+  /// when `body` does not read the stage (a loop nest of the stage that does not read it).
+  Stmt compute_region(const PlacedProducer& p, const InnerLoops& inner, const Stmt& body) const {
+    const AlgorithmStage& producer = *p.stage;
+    const std::vector<const Load*> loads = loads_of(body, producer.buffer);
+    if (loads.empty()) return body;
+    std::vector<std::vector<Expr>> reads;
+    for (const Load* l : loads) {
+      std::vector<Expr> idx;
+      for (const Expr& i : l->indices) idx.push_back(substitute_lets(i, all_lets_));
+      reads.push_back(idx);
+    }
+    const std::string where = "compute_at: stage '" + stage_.name + "' reads '" + producer.name + "' below loop '" + p.placement.loop + "'";
+    std::string why;
+    const std::optional<ReadRegion> region = read_region(reads, inner, why);
+    if (!region) throw ScheduleError(where + " at an " + why);
+
+    const bool local = p.placement.storage != "workspace";
+    int64_t elements = 1;
+    for (int64_t e : region->extent) elements *= e;
+    if (p.placement.storage == "registers" && elements > kMaxRegisterElements) {
+      throw ScheduleError(where + ": its region holds " + std::to_string(elements) + " values; registers hold at most " +
+                          std::to_string(kMaxRegisterElements) + " (use 'local')");
+    }
+    if (local && elements * int64_t(sizeof(float)) > kMaxLocalBytes) {
+      throw ScheduleError(where + ": its region holds " + std::to_string(elements) + " values (" +
+                          std::to_string(elements * int64_t(sizeof(float)) / 1024) + " KiB); a local buffer holds at most " +
+                          std::to_string(kMaxLocalBytes / 1024) + " KiB (compute it at a loop further in, or use 'workspace')");
+    }
+    const BufferRef store = local ? make_buffer(producer.name + "_at_" + p.placement.loop, region->extent, MemoryScope::Stack)
+                                  : resized(producer.buffer);
+
+    // The region: one loop per dimension of the buffer, guarded to the stage's extent, each
+    // point the stage's definition at the dimensions its buffer index inverts to.
+    std::vector<Expr> coords, at, inside;
+    for (size_t d = 0; d < region->extent.size(); ++d) {
+      const std::string x = producer.name + "_x" + std::to_string(d);
+      at.push_back(var(x));
+      coords.push_back(region->min[d] + var(x));
+    }
+    std::optional<std::vector<LetBinding>> point = stage_point(producer, coords);
+    internal_check(point.has_value(), "compute_region: the stage's index does not invert");
+    Expr value = producer.init;
+    std::vector<LetBinding> dims;
+    for (const auto& [dim, v] : *point) {
+      // Its dimensions take names of their own: the consumer's loops may share them.
+      const std::string renamed = producer.name + "_" + dim;
+      value = substitute(value, dim, var(renamed));
+      dims.push_back({renamed, v});
+      // Only the points of the stage: the box may reach past it (a tail of the reads).
+      int64_t extent = 1;
+      for (const Dim& d : producer.dims) {
+        if (d.name == dim) extent = d.extent;
+      }
+      inside.push_back(var(renamed) >= Expr(0));
+      inside.push_back(var(renamed) < Expr(extent));
+    }
+    Stmt fill = wrap_lets(dims, IfThenElse::make(all_of(inside), Store::make(store, local ? at : coords, value, false)));
+    const ForKind kind = p.placement.storage == "registers" ? ForKind::Unrolled : ForKind::Serial;
+    for (size_t d = region->extent.size(); d-- > 0;) {
+      fill = For::make(producer.name + "_x" + std::to_string(d), 0, region->extent[d], kind, fill);
+    }
+    if (!local) return Block::make({fill, body});
+
+    struct ToLocal : IRMutator {
+      const Lowering* self;
+      const AlgorithmStage* producer;
+      const ReadRegion* region;
+      const InnerLoops* inner;
+      BufferRef local;
+      using IRMutator::mutate;
+      Expr visit(const Load* op, const Expr& e) override {
+        if (op->buffer != producer->buffer) return IRMutator::visit(op, e);
+        std::vector<Expr> idx;
+        for (const Expr& i : op->indices) idx.push_back(substitute_lets(i, self->all_lets_));
+        return Load::make(local, index_in_region(idx, *region, *inner));
+      }
+    } to_local;
+    to_local.self = this;
+    to_local.producer = &producer;
+    to_local.region = &*region;
+    to_local.inner = &inner;
+    to_local.local = store;
+    return Allocate::make(store, Block::make({fill, to_local.mutate(body)}));
   }
 
   /// Expresses every dimension of the stage through the scheduled loops, walking the relations
@@ -307,7 +451,7 @@ private:
     if (!stage_.update) {
       // A pure stage: its definition at each point of its loops (`product` is the definition
       // with its reads rewritten).
-      return wrap(loops, with_lets(guarded(tails_.pure, Store::make(target_, target_index_, product, false)), false));
+      return wrap_placed(loops, with_lets(guarded(tails_.pure, Store::make(target_, target_index_, product, false)), false));
     }
     std::vector<Expr> update_guards = boundary_;
     update_guards.insert(update_guards.end(), tails_.reduction.begin(), tails_.reduction.end());
@@ -322,7 +466,7 @@ private:
       Stmt init = wrap(pure, with_lets(guarded(tails_.pure, Store::make(target_, target_index_, stage_.init, false)), false));
       std::vector<Expr> all = tails_.pure;
       all.insert(all.end(), update_guards.begin(), update_guards.end());
-      Stmt update = wrap(loops, with_lets(guarded(all, fold(target_, target_index_, product)), true));
+      Stmt update = wrap_placed(loops, with_lets(guarded(all, fold(target_, target_index_, product)), true));
       return Block::make({init, update});
     }
 
@@ -348,9 +492,9 @@ private:
     }
     BufferRef acc = make_buffer("acc", tile_shape, MemoryScope::Stack);
     Stmt init = wrap(tile, Store::make(acc, tile_index, stage_.init, false));
-    Stmt update = wrap(inner, with_lets(guarded(update_guards, fold(acc, tile_index, product)), true));
+    Stmt update = wrap_placed(inner, with_lets(guarded(update_guards, fold(acc, tile_index, product)), true));
     Stmt write = wrap(tile, with_lets(guarded(tails_.pure, Store::make(target_, target_index_, Load::make(acc, tile_index), false)), false));
-    return wrap(outer, Allocate::make(acc, Block::make({init, update, write})));
+    return wrap_placed(outer, Allocate::make(acc, Block::make({init, update, write})), inner);
   }
 
   const ScheduleState& st_;
@@ -361,19 +505,29 @@ private:
   std::vector<std::pair<std::string, Expr>> pure_lets_, reduction_lets_, all_lets_;
   TailGuards tails_;
   std::map<BufferRef, BufferRef> resized_;  ///< temporaries allocated larger for the update's reads
+  std::vector<PlacedProducer> placed_;       ///< stages computed at its loops
   std::vector<Expr> boundary_;
   std::unique_ptr<PackSpec> input_pack_, weight_pack_, output_pack_;
   BufferRef target_;
   std::vector<Expr> target_index_;
 };
 
+/// The stages computed at a loop of `consumer`.
+std::vector<PlacedProducer> placed_at(const StageStates& states, const std::string& consumer) {
+  std::vector<PlacedProducer> out;
+  for (const auto& [stage, p] : states.placements) {
+    if (p.kind == StagePlacement::At && p.consumer == consumer) out.push_back({&states.algorithm.stage(stage), p});
+  }
+  return out;
+}
+
 } // namespace
 
 LoopNest schedule_loops(const StageStates& states, const std::string& name) {
   const ScheduleState& main_state = states.main();
-  const Algorithm& alg = main_state.algorithm();
+  const Algorithm& alg = states.algorithm;
   internal_check(main_state.stage().name == alg.main_stage, "schedule_loops: the first state is not the main stage's");
-  Lowering main(main_state, {});
+  Lowering main(main_state, {}, placed_at(states, alg.main_stage));
   const std::map<BufferRef, BufferRef> resized = main.size_producers();
   LoweredStage main_lowered = main.lower();
 
@@ -383,14 +537,20 @@ LoopNest schedule_loops(const StageStates& states, const std::string& name) {
   nest.temporaries = main_lowered.packed;
   const AlgorithmStage* fused = main_lowered.fused;
   for (const AlgorithmStage& s : alg.stages) {
-    if (fused && &s == fused) continue;
+    if (fused && s.name == fused->name) continue;
     const bool is_main = s.name == alg.main_stage;
+    const StagePlacement placement = states.placement(s.name);
+    // A stage computed at a loop runs inside its consumer; in the workspace, its buffer stays.
+    if (placement.kind == StagePlacement::At) {
+      if (placement.storage == "workspace") nest.temporaries.push_back(main.resized(s.buffer));
+      continue;
+    }
     // The main stage's own result is never stored when its consumer runs in the unpacking.
     if (!(is_main && fused) && s.buffer->scope != MemoryScope::Param) nest.temporaries.push_back(main.resized(s.buffer));
     if (is_main) {
       nest.stages.insert(nest.stages.end(), main_lowered.stages.begin(), main_lowered.stages.end());
     } else if (const ScheduleState* st = states.find(s.name)) {
-      LoweredStage other = Lowering(*st, resized).lower();
+      LoweredStage other = Lowering(*st, resized, placed_at(states, s.name)).lower();
       nest.temporaries.insert(nest.temporaries.end(), other.packed.begin(), other.packed.end());
       nest.stages.insert(nest.stages.end(), other.stages.begin(), other.stages.end());
     } else {
@@ -402,6 +562,7 @@ LoopNest schedule_loops(const StageStates& states, const std::string& name) {
 
 LoopNest schedule_loops(const ScheduleState& state, const std::string& name) {
   StageStates states;
+  states.algorithm = state.algorithm();
   states.states.push_back(state);
   return schedule_loops(states, name);
 }

@@ -56,6 +56,113 @@ Stmt naive_stage_loops(const AlgorithmStage& s, bool parallel) {
   return For::make(name, 0, a.extent * b.extent, ForKind::Parallel, point);
 }
 
+namespace {
+
+/// `e` as a sum of dimension * constant terms (in `dims`) plus a constant; false when it is not.
+bool dim_terms(const Expr& e, int64_t scale, const std::vector<Dim>& dims, std::map<std::string, int64_t>& terms, int64_t& constant) {
+  if (const IntImm* i = e.as<IntImm>()) {
+    constant += scale * i->value;
+    return true;
+  }
+  if (const Var* v = e.as<Var>()) {
+    for (const Dim& d : dims) {
+      if (d.name == v->name) {
+        terms[v->name] += scale;
+        return true;
+      }
+    }
+    return false;
+  }
+  const Binary* b = e.as<Binary>();
+  if (!b) return false;
+  if (b->op == BinaryOp::Add) return dim_terms(b->a, scale, dims, terms, constant) && dim_terms(b->b, scale, dims, terms, constant);
+  if (b->op == BinaryOp::Mul) {
+    if (const IntImm* c = b->b.as<IntImm>()) return dim_terms(b->a, scale * c->value, dims, terms, constant);
+    if (const IntImm* c = b->a.as<IntImm>()) return dim_terms(b->b, scale * c->value, dims, terms, constant);
+  }
+  return false;
+}
+
+} // namespace
+
+std::optional<std::vector<LetBinding>> stage_point(const AlgorithmStage& stage, const std::vector<Expr>& coords) {
+  internal_check(coords.size() == stage.index.size(), "stage_point: coordinates of another rank");
+  std::map<std::string, Expr> value;
+  for (size_t c = 0; c < stage.index.size(); ++c) {
+    std::map<std::string, int64_t> terms;
+    int64_t constant = 0;
+    if (!dim_terms(stage.index[c], 1, stage.dims, terms, constant) || constant != 0) return std::nullopt;
+    // Mixed radix: the innermost term has coefficient 1, each outer one the product of the
+    // extents inside it; the outermost is not reduced modulo its extent.
+    std::vector<std::pair<int64_t, std::string>> by_coefficient;
+    for (const auto& [name, coefficient] : terms) {
+      // A dimension of extent 1 is 0 wherever it is, whatever its coefficient.
+      int64_t extent = 0;
+      for (const Dim& d : stage.dims) {
+        if (d.name == name) extent = d.extent;
+      }
+      if (extent == 1 && !value.count(name)) value[name] = Expr(0);
+      else by_coefficient.push_back({coefficient, name});
+    }
+    std::sort(by_coefficient.begin(), by_coefficient.end());
+    int64_t radix = 1;
+    for (size_t t = 0; t < by_coefficient.size(); ++t) {
+      const auto& [coefficient, name] = by_coefficient[t];
+      if (coefficient != radix || value.count(name)) return std::nullopt;
+      int64_t extent = 0;
+      for (const Dim& d : stage.dims) {
+        if (d.name == name) extent = d.extent;
+      }
+      Expr v = radix == 1 ? coords[c] : coords[c] / Expr(radix);
+      if (t + 1 < by_coefficient.size()) v = v % Expr(extent);
+      value[name] = v;
+      radix *= extent;
+    }
+  }
+  std::vector<LetBinding> point;
+  for (const Dim& d : stage.dims) {
+    auto it = value.find(d.name);
+    if (it == value.end()) return std::nullopt;
+    point.push_back({d.name, it->second});
+  }
+  return point;
+}
+
+Algorithm inline_stage(const Algorithm& algorithm, const std::string& name) {
+  const AlgorithmStage& inlined = algorithm.stage(name);
+  internal_check(!inlined.update && inlined.buffer->scope != MemoryScope::Param, "inline_stage: " + name + " cannot be inlined");
+  struct Inline : IRMutator {
+    const AlgorithmStage* stage;
+    using IRMutator::mutate;
+    Expr visit(const Load* op, const Expr& self) override {
+      Expr out = IRMutator::visit(op, self);
+      const Load* l = out.as<Load>();
+      if (l->buffer != stage->buffer) return out;
+      auto point = stage_point(*stage, l->indices);
+      internal_check(point.has_value(), "inline_stage: the index of " + stage->name + " is not invertible");
+      // Simultaneously: the reader's names may be the stage's own dimensions, in another order.
+      Expr value = stage->init;
+      for (const auto& [dim, v] : *point) value = substitute(value, dim, Var::make(dim + ".inlined"));
+      for (const auto& [dim, v] : *point) value = substitute(value, dim + ".inlined", v);
+      return value;
+    }
+  } rewrite;
+  rewrite.stage = &inlined;
+  Algorithm out = algorithm;
+  out.stages.clear();
+  for (const AlgorithmStage& s : algorithm.stages) {
+    if (s.name == name) continue;
+    AlgorithmStage r = s;
+    r.init = rewrite.mutate(s.init);
+    if (r.update) {
+      r.update->value = rewrite.mutate(r.update->value);
+      if (r.update->guard.defined()) r.update->guard = rewrite.mutate(r.update->guard);
+    }
+    out.stages.push_back(r);
+  }
+  return out;
+}
+
 Stmt wrap_lets(const std::vector<LetBinding>& lets, Stmt body) {
   for (auto it = lets.rbegin(); it != lets.rend(); ++it) body = LetStmt::make(it->first, it->second, body);
   return body;

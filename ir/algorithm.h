@@ -79,6 +79,17 @@ struct Algorithm {
 /// the workspace.
 LoopNest naive_nest(const Algorithm& algorithm, const std::string& name);
 
+/// The stage's dimensions at the point of its buffer `coords`: one binding per dimension,
+/// inverting `index` where each index component is a mixed-radix combination of dimensions
+/// (d0*E1*E2 + d1*E2 + d2, as im2col flattens c, r, s), each dimension in one component.
+/// nullopt when the index is not of that form or leaves a dimension out.
+std::optional<std::vector<LetBinding>> stage_point(const AlgorithmStage& stage, const std::vector<Expr>& coords);
+
+/// `algorithm` with the pure stage `name` computed inline: each read of its buffer becomes its
+/// definition at the point read (stage_point), and the stage is gone. The caller checks that
+/// it can be (a pure temporary stage, not the main one, with an invertible index).
+Algorithm inline_stage(const Algorithm& algorithm, const std::string& name);
+
 /// `body` inside `lets`, the first outermost.
 Stmt wrap_lets(const std::vector<LetBinding>& lets, Stmt body);
 

@@ -2,6 +2,7 @@
 #include "schedules/schedule.h"
 
 #include "ir/algorithms.h"
+#include "schedules/stage_placement.h"
 
 #include <algorithm>
 #include <map>
@@ -24,6 +25,8 @@ const std::map<std::string, std::vector<std::string>>& primitive_fields() {
       {"pack_input", {"block"}},
       {"pack_weights", {"in_block", "out_block"}},
       {"pack_output", {"block"}},
+      {"compute_at", {"consumer", "loop", "storage"}},
+      {"compute_inline", {}},
   };
   return fields;
 }
@@ -32,7 +35,7 @@ const std::map<std::string, std::vector<std::string>>& primitive_fields() {
 
 bool Step::operator==(const Step& o) const {
   return primitive == o.primitive && stage == o.stage && loop == o.loop && outer == o.outer && inner == o.inner &&
-         fused == o.fused && to == o.to &&
+         fused == o.fused && to == o.to && consumer == o.consumer && storage == o.storage &&
          loops == o.loops && factor == o.factor && block == o.block && in_block == o.in_block && out_block == o.out_block;
 }
 
@@ -52,6 +55,11 @@ Step Step::pack_output(int64_t block) { return {.primitive = "pack_output", .blo
 Step Step::bind(const std::string& loop, const std::string& gpu_index) {
   return {.primitive = "bind", .loop = loop, .to = gpu_index};
 }
+Step Step::compute_at(const std::string& stage, const std::string& consumer, const std::string& loop,
+                      const std::string& storage) {
+  return {.primitive = "compute_at", .loop = loop, .stage = stage, .consumer = consumer, .storage = storage};
+}
+Step Step::compute_inline(const std::string& stage) { return {.primitive = "compute_inline", .stage = stage}; }
 
 nlohmann::json to_json(const Step& s) {
   nlohmann::json j = {{"step", s.primitive}};
@@ -62,6 +70,8 @@ nlohmann::json to_json(const Step& s) {
     if (f == "inner") j[f] = s.inner;
     if (f == "fused") j[f] = s.fused;
     if (f == "to") j[f] = s.to;
+    if (f == "consumer") j[f] = s.consumer;
+    if (f == "storage") j[f] = s.storage;
     if (f == "loops") j[f] = s.loops;
     if (f == "factor") j[f] = s.factor;
     if (f == "block") j[f] = s.block;
@@ -119,6 +129,8 @@ Schedule schedule_from_json(const nlohmann::json& j) {
     if (js.contains("stage")) {
       if (!js["stage"].is_string()) throw ScheduleError(where + " (" + s.primitive + "): field 'stage' must be a string");
       s.stage = js["stage"].get<std::string>();
+    } else if (s.primitive == "compute_at" || s.primitive == "compute_inline") {
+      throw ScheduleError(where + " (" + s.primitive + "): missing field 'stage'");
     }
     for (const std::string& f : fields->second) {
       if (!js.contains(f)) throw ScheduleError(where + " (" + s.primitive + "): missing field '" + f + "'");
@@ -139,6 +151,8 @@ Schedule schedule_from_json(const nlohmann::json& j) {
       if (f == "inner") s.inner = v.get<std::string>();
       if (f == "fused") s.fused = v.get<std::string>();
       if (f == "to") s.to = v.get<std::string>();
+      if (f == "consumer") s.consumer = v.get<std::string>();
+      if (f == "storage") s.storage = v.get<std::string>();
       if (f == "factor") s.factor = v.get<int64_t>();
       if (f == "block") s.block = v.get<int64_t>();
       if (f == "in_block") s.in_block = v.get<int64_t>();
@@ -158,25 +172,41 @@ ScheduleState* StageStates::find(const std::string& stage) {
 
 const ScheduleState* StageStates::find(const std::string& stage) const { return const_cast<StageStates*>(this)->find(stage); }
 
+StagePlacement StageStates::placement(const std::string& stage) const {
+  auto it = placements.find(stage);
+  return it == placements.end() ? StagePlacement{} : it->second;
+}
+
 StageStates apply_schedule_stages(const Workload& wl, const Schedule& schedule) {
-  const Algorithm algorithm = algorithm_named(schedule.algorithm, wl);
   StageStates out;
-  out.states.emplace_back(algorithm, algorithm.main_stage);
+  out.algorithm = algorithm_named(schedule.algorithm, wl);
+  out.states.emplace_back(out.algorithm, out.algorithm.main_stage);
   int number = 0;
   for (const Step& s : schedule.steps) {
     ++number;
     const std::string where = "schedule step " + std::to_string(number) + ": ";
-    const std::string stage = s.stage.empty() ? algorithm.main_stage : s.stage;
+    try {
+      if (s.primitive == "compute_at") {
+        compute_at(out, s.stage, s.consumer, s.loop, s.storage, number);
+        continue;
+      }
+      if (s.primitive == "compute_inline") {
+        compute_inline(out, s.stage);
+        continue;
+      }
+    } catch (const ScheduleError& e) {
+      throw ScheduleError(where + e.what());
+    }
+    const std::string stage = s.stage.empty() ? out.algorithm.main_stage : s.stage;
     ScheduleState* st = out.find(stage);
     if (!st) {
-      std::string known;
-      bool exists = false;
-      for (const AlgorithmStage& a : algorithm.stages) {
-        known += (known.empty() ? "" : ", ") + a.name;
-        exists = exists || a.name == stage;
+      try {
+        require_stage(out, stage);
+        require_own_loops(out, stage);
+      } catch (const ScheduleError& e) {
+        throw ScheduleError(where + e.what());
       }
-      if (!exists) throw ScheduleError(where + "no stage '" + stage + "' in " + algorithm.name + " (stages: " + known + ")");
-      st = &out.states.emplace_back(algorithm, stage);
+      st = &out.states.emplace_back(out.algorithm, stage);
     }
     try {
       if (s.primitive == "split") st->split(s.loop, s.factor, s.outer, s.inner);
@@ -195,6 +225,7 @@ StageStates apply_schedule_stages(const Workload& wl, const Schedule& schedule) 
       throw ScheduleError(where + e.what());
     }
   }
+  check_placements(out);
   return out;
 }
 

@@ -2,6 +2,7 @@
 /// a fresh schedule state of a workload.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,13 +16,15 @@ namespace convtune {
 /// One primitive application. Which fields matter depends on the primitive:
 /// split(loop, factor, outer, inner), reorder(loops), fuse(outer, inner, fused),
 /// unroll/vectorize/parallel/cache_write(loop), bind(loop, to), pack_input(block),
-/// pack_weights(in_block, out_block), pack_output(block).
+/// pack_weights(in_block, out_block), pack_output(block); compute_at(stage, consumer, loop,
+/// storage) and compute_inline(stage) place a stage (schedules/stage_placement.h).
 struct Step {
   // Default initialisers let the factories name only the fields their primitive takes.
   std::string primitive{};
   std::string loop{}, outer{}, inner{}, fused{};
   std::string to{};     ///< bind: the GPU index
   std::string stage{};  ///< the stage it schedules; empty: the algorithm's main stage
+  std::string consumer{}, storage{};  ///< compute_at: the stage whose loop, where it is stored
   std::vector<std::string> loops{};
   int64_t factor = 0, block = 0, in_block = 0, out_block = 0;
 
@@ -37,6 +40,9 @@ struct Step {
   static Step pack_weights(int64_t in_block, int64_t out_block);
   static Step pack_output(int64_t block);
   static Step bind(const std::string& loop, const std::string& gpu_index);
+  static Step compute_at(const std::string& stage, const std::string& consumer, const std::string& loop,
+                         const std::string& storage);
+  static Step compute_inline(const std::string& stage);
 };
 
 struct Schedule {
@@ -57,14 +63,31 @@ nlohmann::json to_json(const Schedule& schedule);
 /// Reads a schedule; a malformed step is a ScheduleError naming the step and the field.
 Schedule schedule_from_json(const nlohmann::json& j);
 
+/// Where a stage other than the main one runs (Halide's compute_root, compute_at/store_at and
+/// compute_inline). Root, the default: whole, before its consumers, its buffer in the
+/// workspace.
+struct StagePlacement {
+  enum Kind { Root, Inline, At } kind = Root;
+  std::string consumer, loop;  ///< At: inside this loop of that stage
+  /// At: "local" (a buffer of the region inside the loop), "registers" (the same, its loops
+  /// unrolled so that it can live in registers) or "workspace" (the region computed into the
+  /// stage's whole buffer in the workspace).
+  std::string storage;
+  int step = 0;  ///< the schedule step that placed it, for refusals found later
+};
+
 /// The states a schedule leaves: one per stage its steps name, the main stage's first (it is
-/// always there, with no steps when none name it).
+/// always there, with no steps when none name it), and where the other stages run.
 struct StageStates {
+  Algorithm algorithm;  ///< the schedule's algorithm, its inlined stages gone
   std::vector<ScheduleState> states;
+  std::map<std::string, StagePlacement> placements;  ///< by stage; absent: Root
   const ScheduleState& main() const { return states.front(); }
   /// The state of `stage`; nullptr when no step scheduled it.
   const ScheduleState* find(const std::string& stage) const;
   ScheduleState* find(const std::string& stage);
+  /// The placement of `stage` (Root when none was given).
+  StagePlacement placement(const std::string& stage) const;
 };
 
 /// Replays every step on a fresh state of its stage of the schedule's algorithm for `wl`; a

@@ -75,6 +75,11 @@ int ScheduleState::position(const std::string& name, const char* primitive) cons
   refuse(primitive, "no loop named '" + name + "' (loops: " + known + ")");
 }
 
+void ScheduleState::replace_algorithm(Algorithm algorithm) {
+  internal_check(algorithm.stage(stage_).dims.size() == stage().dims.size(), "replace_algorithm: the stage's dimensions changed");
+  algorithm_ = std::move(algorithm);
+}
+
 const LoopDim& ScheduleState::loop(const std::string& name, const char* primitive) const {
   return loops_[size_t(position(name, primitive))];
 }

@@ -65,6 +65,9 @@ public:
   const std::string& accumulate_at() const { return accumulate_at_; }
 
   const LoopDim& loop(const std::string& name, const char* primitive) const;
+  /// The same algorithm rewritten without changing this stage's dimensions (a stage it reads
+  /// computed inline).
+  void replace_algorithm(Algorithm algorithm);
   int position(const std::string& name, const char* primitive) const;
 
   // ---- primitives (each checks, then rewrites; see schedule_primitives.cpp) ----------------
