@@ -2,6 +2,9 @@
 #include "compiler/compile.h"
 
 #include "compiler/lower.h"
+
+#include <llvm/Support/raw_ostream.h>
+
 #include "targets/host_jit.h"
 #include "targets/llvm_target.h"
 
@@ -21,11 +24,21 @@ std::string compile_assembly(const LoopNest& nest, const Target& target, const L
   return emit_assembly(*lowered.module, *tm);
 }
 
-void compile_object(const LoopNest& nest, const Target& target, const std::string& path,
-                    const LowerOptions& options) {
+CompiledArtifact compile_artifact(const LoopNest& nest, const Target& target, EmitKind kind, const LowerOptions& options) {
   auto tm = make_target_machine(target);
   LoweredModule lowered = lower(nest, target, *tm, options);
-  emit_object_file(*lowered.module, *tm, path);
+  CompiledArtifact out;
+  out.abi = std::move(lowered.abi);
+  switch (kind) {
+  case EmitKind::Object: out.bytes = emit_object(*lowered.module, *tm); break;
+  case EmitKind::Assembly: out.bytes = emit_assembly(*lowered.module, *tm); break;
+  case EmitKind::LlvmIr: {
+    llvm::raw_string_ostream os(out.bytes);
+    lowered.module->print(os, nullptr);
+    break;
+  }
+  }
+  return out;
 }
 
 } // namespace convtune

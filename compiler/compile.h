@@ -7,6 +7,7 @@
 
 #include "compiler/lower_options.h"
 #include "ir/ir.h"
+#include "ir/kernel_abi.h"
 #include "ir/workload.h"
 #include "schedules/schedule.h"
 #include "targets/jit_kernel.h"
@@ -28,8 +29,20 @@ std::unique_ptr<JitKernel> compile_jit(const LoopNest& nest, const Target& targe
 std::string compile_assembly(const LoopNest& nest, const Target& target,
                              const LowerOptions& options = {});
 
-/// Writes a relocatable object file exporting `void NAME(const float*, const float*, float*)`.
-void compile_object(const LoopNest& nest, const Target& target, const std::string& path,
-                    const LowerOptions& options = {});
+/// What ahead-of-time compilation writes: an object file, its assembly, or its LLVM IR.
+enum class EmitKind { Object, Assembly, LlvmIr };
+
+/// A kernel compiled ahead of time: the file's bytes and the ABI of its entries (which the C
+/// header is written from).
+struct CompiledArtifact {
+  std::string bytes;
+  KernelAbi abi;
+};
+
+/// Lowers `nest` for `target`, which need not be able to run here (cross-compiling), and
+/// emits it as `kind`. The object exports the entries ir/kernel_abi.h lists, named after the
+/// nest, and calls only libconvtune_rt (convtune_parallel_for) and the C library.
+CompiledArtifact compile_artifact(const LoopNest& nest, const Target& target, EmitKind kind,
+                                  const LowerOptions& options = {});
 
 } // namespace convtune

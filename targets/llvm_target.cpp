@@ -88,11 +88,11 @@ std::string emit_assembly(llvm::Module& module, llvm::TargetMachine& tm) {
   return std::string(text.str());
 }
 
-void emit_object_file(llvm::Module& module, llvm::TargetMachine& tm, const std::string& path) {
-  std::error_code ec;
-  llvm::raw_fd_ostream out(path, ec);
-  if (ec) throw UserError("cannot write object file '" + path + "': " + ec.message());
-  emit(module, tm, out, llvm_compat::kObjectFile);
+std::string emit_object(llvm::Module& module, llvm::TargetMachine& tm) {
+  llvm::SmallString<0> bytes;
+  llvm::raw_svector_ostream os(bytes);
+  emit(module, tm, os, llvm_compat::kObjectFile);
+  return std::string(bytes.str());
 }
 
 } // namespace convtune

@@ -29,7 +29,7 @@ void optimize_module(llvm::Module& module, llvm::TargetMachine& tm, bool llvm_ve
 /// The module as target assembly text (for inspection and tests).
 std::string emit_assembly(llvm::Module& module, llvm::TargetMachine& tm);
 
-/// Writes the module as a relocatable object file. Throws UserError naming the path on failure.
-void emit_object_file(llvm::Module& module, llvm::TargetMachine& tm, const std::string& path);
+/// The module as a relocatable object file's bytes (ELF on Linux).
+std::string emit_object(llvm::Module& module, llvm::TargetMachine& tm);
 
 } // namespace convtune

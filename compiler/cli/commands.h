@@ -11,6 +11,7 @@ int cmd_run(const std::vector<std::string>& argv);
 int cmd_bench(const std::vector<std::string>& argv);
 int cmd_tune(const std::vector<std::string>& argv);
 int cmd_db(const std::vector<std::string>& argv);
+int cmd_compile(const std::vector<std::string>& argv);
 int cmd_worker(const std::vector<std::string>& argv);
 
 /// "231.2 M" style: a value with an SI prefix and 4 significant digits.

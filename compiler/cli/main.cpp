@@ -21,6 +21,7 @@ const char* kUsage =
     "  bench   the layer through several backends (naive, im2col, oneDNN, convtune), side by side\n"
     "  tune    search schedules on this machine, recording every trial in the tuning database\n"
     "  db      the tuning database: best, list, export\n"
+    "  compile the layer ahead of time into an object file and a C header, with its best config\n"
     "\n"
     "A workload (--workload) is a suite entry (resnet18:C6, mobilenet:D4), an inline spec\n"
     "(n=1,c=64,h=56,w=56,k=64,r=3,s=3,stride=1,pad=1) or a benchdnn descriptor\n"
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
     if (command == "bench") return cli::cmd_bench(args);
     if (command == "tune") return cli::cmd_tune(args);
     if (command == "db") return cli::cmd_db(args);
+    if (command == "compile") return cli::cmd_compile(args);
     if (command == "worker") return cli::cmd_worker(args);
     throw UserError("unknown command '" + command + "' (see convtune --help)");
   } catch (const UserError& e) {

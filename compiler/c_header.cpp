@@ -1,0 +1,92 @@
+/// \file The C header of an ahead-of-time kernel (see the header).
+#include "compiler/c_header.h"
+
+#include <cctype>
+#include <set>
+
+namespace convtune {
+
+namespace {
+
+std::string upper(std::string s) {
+  for (char& c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string dims_text(const std::vector<int64_t>& shape) {
+  std::string t;
+  for (int64_t d : shape) t += "[" + std::to_string(d) + "]";
+  return t;
+}
+
+int64_t elements(const std::vector<int64_t>& shape) {
+  int64_t e = 1;
+  for (int64_t d : shape) e *= d;
+  return e;
+}
+
+/// The parameter list of the entries: `const float* input, ...` in the ABI's order.
+std::string params_text(const KernelAbi& abi) {
+  std::string t;
+  for (const AbiParam& p : abi.params) {
+    if (!t.empty()) t += ", ";
+    t += std::string(p.written ? "float* " : "const float* ") + p.name;
+  }
+  return t;
+}
+
+} // namespace
+
+bool is_c_identifier(const std::string& name) {
+  static const std::set<std::string> keywords = {
+      "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern",
+      "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed",
+      "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while",
+      "_Bool", "_Complex", "_Imaginary"};
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  }
+  return !keywords.count(name);
+}
+
+std::string c_header(const KernelAbi& abi, const HeaderProvenance& from) {
+  const std::string& n = abi.name;
+  const std::string N = upper(n);
+  std::string h;
+  h += "/* " + n + ".h: a convolution kernel compiled ahead of time by convtune.\n";
+  h += " *   workload  " + from.workload + "\n";
+  h += " *   key       " + from.key + "\n";
+  h += " *   target    " + from.target + "\n";
+  h += " *   schedule  " + from.schedule + "\n";
+  h += " * Link with the object and libconvtune_rt.a (and -lpthread). Tensors are dense, row-major\n";
+  h += " * fp32 arrays in the layouts below; the kernel reads the inputs and writes every element\n";
+  h += " * of the output. */\n";
+  h += "#ifndef CONVTUNE_KERNEL_" + N + "_H\n#define CONVTUNE_KERNEL_" + N + "_H\n\n";
+  h += "#include <stddef.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
+  for (const AbiParam& p : abi.params) {
+    h += "/* " + p.name + ": float" + dims_text(p.shape) + ", layout " + p.layout + (p.written ? ", written" : ", read") + " */\n";
+    h += "#define " + N + "_" + upper(p.name) + "_ELEMENTS " + std::to_string(elements(p.shape)) + "\n";
+  }
+  h += "\n/* The workspace " + n + "_run needs: its temporaries (packed layouts, intermediate stages). */\n";
+  h += "#define " + N + "_WORKSPACE_BYTES " + std::to_string(abi.workspace_bytes) + "\n";
+  h += "#define " + N + "_WORKSPACE_ALIGN " + std::to_string(KernelAbi::kWorkspaceAlign) + "\n\n";
+  h += "/* Return codes of the entries. */\n";
+  h += "#define " + N + "_OK " + std::to_string(kKernelOk) + "\n";
+  h += "#define " + N + "_OUT_OF_MEMORY " + std::to_string(kKernelOutOfMemory) + "\n\n";
+  h += "/* Runs the kernel; allocates its workspace for the call and frees it. Returns " + N + "_OK, or\n";
+  h += " * " + N + "_OUT_OF_MEMORY when the workspace cannot be allocated. */\n";
+  h += "int " + n + "(" + params_text(abi) + ");\n\n";
+  h += "/* Runs the kernel with the caller's workspace (" + N + "_WORKSPACE_BYTES bytes, aligned to\n";
+  h += " * " + N + "_WORKSPACE_ALIGN; NULL when that is 0): no allocation. Returns " + N + "_OK. */\n";
+  h += "int " + n + "_run(" + params_text(abi) + ", void* workspace);\n\n";
+  h += "static inline size_t " + n + "_workspace_size(void) { return " + N + "_WORKSPACE_BYTES; }\n\n";
+  h += "/* The threads the parallel loops of every convtune kernel in the program use (1 at start).\n";
+  h += " * From libconvtune_rt; set it outside the kernels' calls. */\n";
+  h += "void convtune_set_num_threads(int threads);\n";
+  h += "static inline void " + n + "_set_threads(int threads) { convtune_set_num_threads(threads); }\n\n";
+  h += "#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
+  return h;
+}
+
+} // namespace convtune

@@ -1,0 +1,174 @@
+/// \file `convtune compile`: layers compiled ahead of time, linked into a C program with the
+/// system C compiler and libconvtune_rt.a (no C++ runtime), run, and checked against the
+/// reference through both entries at 1 and 2 threads; cross-target assembly; the refusals.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "ir/workload.h"
+#include "runtime/reference_conv.h"
+#include "runtime/tensor.h"
+#include "tests/test_support.h"
+
+using namespace convtune;
+using convtune::testing::read_file;
+using convtune::testing::require_user_error;
+using convtune::testing::run_convtune;
+using convtune::testing::shell_quoted;
+using convtune::testing::TempPath;
+
+namespace {
+
+/// Reads the input and weights from files, runs `layer` through its allocating entry and
+/// through layer_run with its own workspace, and writes both outputs.
+const char* kDriver = R"(#include <stdio.h>
+#include <stdlib.h>
+#include "layer.h"
+
+static int load(const char* path, float* data, size_t n) {
+  FILE* f = fopen(path, "rb");
+  if (!f) return 0;
+  size_t got = fread(data, sizeof(float), n, f);
+  fclose(f);
+  return got == n;
+}
+static int save(const char* path, const float* data, size_t n) {
+  FILE* f = fopen(path, "wb");
+  if (!f) return 0;
+  size_t put = fwrite(data, sizeof(float), n, f);
+  fclose(f);
+  return put == n;
+}
+int main(int argc, char** argv) {
+  if (argc != 6) return 10;
+  float* input = malloc(sizeof(float) * LAYER_INPUT_ELEMENTS);
+  float* weights = malloc(sizeof(float) * LAYER_WEIGHTS_ELEMENTS);
+  float* plain = malloc(sizeof(float) * LAYER_OUTPUT_ELEMENTS);
+  float* with_workspace = malloc(sizeof(float) * LAYER_OUTPUT_ELEMENTS);
+  if (!load(argv[2], input, LAYER_INPUT_ELEMENTS) || !load(argv[3], weights, LAYER_WEIGHTS_ELEMENTS)) return 11;
+  layer_set_threads(atoi(argv[1]));
+  if (layer(input, weights, plain) != LAYER_OK) return 12;
+  size_t bytes = (layer_workspace_size() + LAYER_WORKSPACE_ALIGN - 1) / LAYER_WORKSPACE_ALIGN * LAYER_WORKSPACE_ALIGN;
+  void* workspace = bytes ? aligned_alloc(LAYER_WORKSPACE_ALIGN, bytes) : NULL;
+  if (layer_run(input, weights, with_workspace, workspace) != LAYER_OK) return 13;
+  if (!save(argv[4], plain, LAYER_OUTPUT_ELEMENTS) || !save(argv[5], with_workspace, LAYER_OUTPUT_ELEMENTS)) return 14;
+  free(workspace);
+  return 0;
+}
+)";
+
+void write_floats(const std::string& path, const Tensor& t) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(t.data()), std::streamsize(t.size() * sizeof(float)));
+}
+
+Tensor read_floats(const std::string& path, int64_t n) {
+  Tensor t(n);
+  std::ifstream in(path, std::ios::binary);
+  in.read(reinterpret_cast<char*>(t.data()), std::streamsize(n * sizeof(float)));
+  REQUIRE(in.gcount() == std::streamsize(n * sizeof(float)));
+  return t;
+}
+
+int shell(const std::string& command) {
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/// Compiles `spec`, builds the driver against it with `cc`, runs it at 1 and 2 threads and
+/// checks both outputs against the reference.
+void compile_link_run(const std::string& spec, const std::vector<std::string>& extra = {}) {
+  const Workload wl = parse_workload(spec);
+  TempPath dir("aot", "");
+  std::filesystem::create_directories(dir.str());
+  const std::string d = dir.str() + "/";
+  std::vector<std::string> args = {"compile", "--workload", spec, "--name", "layer", "-o", d + "layer.o", "--header", d + "layer.h",
+                                   "--db", d + "none.jsonl"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const auto compiled = run_convtune(args);
+  INFO(spec << "\n" << compiled.err);
+  REQUIRE(compiled.exit_code == 0);
+  { std::ofstream(d + "driver.c") << kDriver; }
+  // C11 (aligned_alloc) with every warning an error; the header must also be strict C99.
+  const std::string cc = "cc -std=c11 -O2 -Wall -Wextra -Werror -I" + shell_quoted(d) + " " + shell_quoted(d + "driver.c") + " " +
+                         shell_quoted(d + "layer.o") + " " + shell_quoted(CONVTUNE_RT_LIBRARY) + " -lpthread -o " + shell_quoted(d + "app");
+  REQUIRE(shell(cc) == 0);
+  REQUIRE(shell("echo '#include \"layer.h\"' | cc -std=c99 -pedantic -Werror -fsyntax-only -I" + shell_quoted(d) + " -x c -") == 0);
+  REQUIRE(shell("echo '#include \"layer.h\"' | c++ -std=c++17 -Werror -fsyntax-only -I" + shell_quoted(d) + " -x c++ -") == 0);
+
+  Tensor input(wl.input_elems()), weights(wl.weight_elems());
+  input.fill_random(3);
+  weights.fill_random(4);
+  write_floats(d + "input.bin", input);
+  write_floats(d + "weights.bin", weights);
+  const auto reference = reference_conv(wl, input, weights);
+  for (int threads : {1, 2}) {
+    INFO(threads << " thread(s)");
+    REQUIRE(shell(shell_quoted(d + "app") + " " + std::to_string(threads) + " " + shell_quoted(d + "input.bin") + " " +
+                  shell_quoted(d + "weights.bin") + " " + shell_quoted(d + "plain.bin") + " " + shell_quoted(d + "run.bin")) == 0);
+    for (const char* which : {"plain.bin", "run.bin"}) {
+      const Agreement a = check_against_reference(wl, reference, read_floats(d + which, wl.output_elems()));
+      INFO(which << ": max rel err " << a.max_rel_err << ", bound " << a.tolerance);
+      CHECK(a.ok);
+    }
+  }
+}
+
+} // namespace
+
+TEST_CASE("compile: a layer's object links into a C program with libconvtune_rt and agrees with the reference", "[cli][compile]") {
+  SECTION("plain 3x3") { compile_link_run("n=1,c=32,h=14,w=14,k=48,r=3,s=3,pad=1"); }
+  SECTION("strided with asymmetric padding, batch 2") { compile_link_run("n=2,c=12,h=15,w=13,k=20,r=3,s=3,stride=2,pad=1:0:1:2"); }
+  SECTION("depthwise") { compile_link_run("n=1,c=40,h=12,w=12,k=40,r=3,s=3,pad=1,groups=40"); }
+  SECTION("grouped with odd channels") { compile_link_run("n=1,c=15,h=9,w=11,k=21,r=3,s=3,pad=1,groups=3"); }
+  SECTION("im2col + GEMM, 1x1") { compile_link_run("n=1,c=24,h=7,w=7,k=36,r=1,s=1", {"--schedule", "im2col_gemm"}); }
+}
+
+TEST_CASE("compile: the object is built for the target named, not the host", "[cli][compile]") {
+  TempPath dir("aot_asm", "");
+  std::filesystem::create_directories(dir.str());
+  const std::string spec = "n=1,c=32,h=8,w=8,k=32,r=3,s=3,pad=1";
+  for (const auto& [target, zmm] : {std::pair<std::string, bool>{"x86-64-v4", true}, {"x86-64-v3", false}}) {
+    const std::string out = dir.str() + "/" + target + ".s";
+    const auto run = run_convtune({"compile", "--workload", spec, "--name", "k", "--emit", "asm", "-o", out, "--target", target,
+                                   "--db", dir.str() + "/none.jsonl"});
+    INFO(run.err);
+    REQUIRE(run.exit_code == 0);
+    const std::string assembly = read_file(out);
+    CHECK(assembly.find("vfmadd") != std::string::npos);
+    CHECK((assembly.find("%zmm") != std::string::npos) == zmm);
+  }
+  const std::string ll = dir.str() + "/k.ll";
+  REQUIRE(run_convtune({"compile", "--workload", spec, "--name", "k", "--emit", "llvm", "-o", ll, "--db", dir.str() + "/none.jsonl"}).exit_code == 0);
+  CHECK(read_file(ll).find("i32 @k_run(ptr noalias %input, ptr noalias %weights, ptr noalias %output, ptr %workspace)") != std::string::npos);
+}
+
+TEST_CASE("compile: without a tuned record it compiles the default and says so", "[cli][compile]") {
+  TempPath dir("aot_default", "");
+  std::filesystem::create_directories(dir.str());
+  const auto run = run_convtune({"compile", "--workload", "n=1,c=8,h=6,w=6,k=8,r=3,s=3,pad=1", "--name", "k", "-o", dir.str() + "/k.o",
+                                 "--db", dir.str() + "/empty.jsonl"});
+  CHECK(run.exit_code == 0);
+  CHECK(run.err.rfind("convtune: warning: no tuned record for conv2d_f32_NCHW_n1_c8_h6_w6_k8_r3_s3_st1x1_pad1x1x1x1_dil1x1_g1 on ", 0) == 0);
+  CHECK(run.err.find("; compiling the default config\n") != std::string::npos);
+  CHECK(std::filesystem::exists(dir.str() + "/k.o"));
+}
+
+TEST_CASE("compile refuses a bad name, a missing output, an unknown emit kind and an unwritable path, leaving nothing", "[cli][compile][refusals]") {
+  TempPath dir("aot_refusals", "");
+  std::filesystem::create_directories(dir.str());
+  const std::string o = dir.str() + "/k.o", spec = "n=1,c=4,h=5,w=5,k=4,r=3,s=3";
+  require_user_error({"compile", "--workload", spec, "--name", "2fast", "-o", o}, "convtune: error: --name '2fast' is not a C identifier");
+  require_user_error({"compile", "--workload", spec, "--name", "int", "-o", o}, "convtune: error: --name 'int' is not a C identifier");
+  require_user_error({"compile", "--workload", spec, "--name", "k"}, "convtune: error: missing option '--output' for 'convtune compile' (see convtune compile --help)");
+  require_user_error({"compile", "--workload", spec, "--name", "k", "-o", o, "--emit", "exe"},
+                     "convtune: error: --emit 'exe' is not one of obj, asm, llvm");
+  const auto run = run_convtune({"compile", "--workload", spec, "--name", "k", "-o", o, "--header", dir.str() + "/missing/k.h",
+                                 "--schedule", "default"});
+  CHECK(run.exit_code == 2);
+  CHECK(run.err == "convtune: error: cannot write '" + dir.str() + "/missing/k.h'\n");
+  CHECK(std::filesystem::is_empty(dir.str()));  // the object was not left behind either
+}
