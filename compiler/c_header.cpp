@@ -25,12 +25,14 @@ int64_t elements(const std::vector<int64_t>& shape) {
   return e;
 }
 
-/// The parameter list of the entries: `const float* input, ...` in the ABI's order.
-std::string params_text(const KernelAbi& abi) {
+/// The parameter list of the entries: `const float* input, ...` in the ABI's order; with
+/// `packed`, the weights are their packed form.
+std::string params_text(const KernelAbi& abi, bool packed = false) {
   std::string t;
-  for (const AbiParam& p : abi.params) {
+  for (size_t i = 0; i < abi.params.size(); ++i) {
+    const AbiParam& p = abi.params[i];
     if (!t.empty()) t += ", ";
-    t += std::string(p.written ? "float* " : "const float* ") + p.name;
+    t += std::string(p.written ? "float* " : "const float* ") + (packed && int(i) == abi.weights_param ? "packed_weights" : p.name);
   }
   return t;
 }
@@ -77,9 +79,20 @@ std::string c_header(const KernelAbi& abi, const HeaderProvenance& from) {
   h += "/* Runs the kernel; allocates its workspace for the call and frees it. Returns " + N + "_OK, or\n";
   h += " * " + N + "_OUT_OF_MEMORY when the workspace cannot be allocated. */\n";
   h += "int " + n + "(" + params_text(abi) + ");\n\n";
-  h += "/* Runs the kernel with the caller's workspace (" + N + "_WORKSPACE_BYTES bytes, aligned to\n";
-  h += " * " + N + "_WORKSPACE_ALIGN; NULL when that is 0): no allocation. Returns " + N + "_OK. */\n";
-  h += "int " + n + "_run(" + params_text(abi) + ", void* workspace);\n\n";
+  if (abi.weights_param >= 0) {
+    h += "/* For repeated calls with fixed weights: " + n + "_pack_weights writes the weights in the\n";
+    h += " * kernel's own layout (" + N + "_PACKED_WEIGHTS_BYTES bytes); " + n + "_run takes that packed form\n";
+    h += " * and the caller's workspace (" + N + "_WORKSPACE_BYTES bytes, aligned to " + N + "_WORKSPACE_ALIGN;\n";
+    h += " * NULL when that is 0) and does no allocation. Returns " + N + "_OK. */\n";
+    h += "#define " + N + "_PACKED_WEIGHTS_BYTES " + std::to_string(abi.packed_weights_bytes) + "\n";
+    h += "void " + n + "_pack_weights(const float* weights, float* packed_weights);\n";
+    h += "static inline size_t " + n + "_packed_weights_size(void) { return " + N + "_PACKED_WEIGHTS_BYTES; }\n";
+    h += "int " + n + "_run(" + params_text(abi, true) + ", void* workspace);\n\n";
+  } else {
+    h += "/* Runs the kernel with the caller's workspace (" + N + "_WORKSPACE_BYTES bytes, aligned to\n";
+    h += " * " + N + "_WORKSPACE_ALIGN; NULL when that is 0): no allocation. Returns " + N + "_OK. */\n";
+    h += "int " + n + "_run(" + params_text(abi) + ", void* workspace);\n\n";
+  }
   h += "static inline size_t " + n + "_workspace_size(void) { return " + N + "_WORKSPACE_BYTES; }\n\n";
   h += "/* The threads the parallel loops of every convtune kernel in the program use (1 at start).\n";
   h += " * From libconvtune_rt; set it outside the kernels' calls. */\n";

@@ -3,8 +3,9 @@
 /// (convtune_parallel_for), heap buffers through aligned_alloc.
 ///
 /// Layout of the module: one internal function per stage taking the buffer table's pointers,
-/// then the entries of the kernel ABI (ir/kernel_abi.h): `NAME_run` over a caller's workspace,
-/// the allocating `NAME`, `NAME_call` over a table of parameters, and `NAME_stage(index,
+/// an internal `NAME.run` of every stage over a caller's workspace, then the entries of the
+/// kernel ABI (ir/kernel_abi.h): the allocating `NAME`, `NAME_call` over a table of
+/// parameters, `NAME_run` and `NAME_pack_weights` for fixed weights, and `NAME_stage(index,
 /// buffers)` that runs one stage alone (for timing layout transforms apart).
 #include "compiler/codegen_cpu.h"
 
@@ -51,28 +52,17 @@ public:
       stage_fns.push_back(fn);
     }
 
-    // 2. `NAME_run(params..., workspace)`: the temporaries at their workspace offsets, the
-    //    stages in order.
+    // 2. `NAME.run(params..., workspace)`: the temporaries at their workspace offsets, the
+    //    stages in order (what the allocating entries call).
     llvm::Type* i32 = llvm::Type::getInt32Ty(ctx_);
     const unsigned n_params = unsigned(abi.params.size());
-    std::vector<llvm::Type*> run_params(n_params + 1, ptr_);
-    auto* run_type = llvm::FunctionType::get(i32, run_params, false);
-    llvm::Function* run = llvm::Function::Create(run_type, llvm::Function::ExternalLinkage, nest.name + "_run", module_);
-    run->addFnAttr(llvm::Attribute::NoUnwind);
-    begin_function(run);
-    std::vector<llvm::Value*> args;
-    for (unsigned i = 0; i < n_params; ++i) {
-      run->getArg(i)->setName(abi.params[i].name);
-      run->getArg(i)->addAttr(llvm::Attribute::NoAlias);
-      args.push_back(run->getArg(i));
-    }
-    run->getArg(n_params)->setName("workspace");
-    for (const AbiTemporary& t : abi.temporaries) {
-      args.push_back(builder_.CreateConstInBoundsGEP1_64(llvm::Type::getInt8Ty(ctx_), run->getArg(n_params),
-                                                         uint64_t(t.offset_bytes), t.name));
-    }
-    for (llvm::Function* fn : stage_fns) builder_.CreateCall(fn, args);
-    builder_.CreateRet(llvm::ConstantInt::get(i32, kKernelOk));
+    llvm::Function* run = run_function(nest.name + ".run", llvm::Function::InternalLinkage, abi, stage_fns, nest, false);
+
+    // For kernels with weights: `NAME_run` takes the weights as NAME_pack_weights leaves them
+    // and skips their packing; `NAME_pack_weights(weights, packed)` is that packing alone.
+    // A kernel without weights (pooling) exports NAME_run as every stage over the workspace.
+    run_function(nest.name + "_run", llvm::Function::ExternalLinkage, abi, stage_fns, nest, abi.weights_param >= 0);
+    if (abi.weights_param >= 0) emit_pack_weights(nest, abi, stage_fns);
 
     // The convenience entry `NAME(params...)`: one workspace allocation per call.
     std::vector<llvm::Type*> entry_params(n_params, ptr_);
@@ -131,6 +121,65 @@ public:
     builder_.CreateRetVoid();
     return module;
   }
+
+  /// `name(params..., workspace)` running the stages with the temporaries at their workspace
+  /// offsets. With `packed`, the weights argument is their packed form: it stands for the
+  /// packed temporary (the plain weights are never read), and the packing stage is skipped.
+  llvm::Function* run_function(const std::string& name, llvm::Function::LinkageTypes linkage, const KernelAbi& abi,
+                               const std::vector<llvm::Function*>& stage_fns, const LoopNest& nest, bool packed) {
+    llvm::Type* i32 = llvm::Type::getInt32Ty(ctx_);
+    const unsigned n_params = unsigned(abi.params.size());
+    std::vector<llvm::Type*> run_params(n_params + 1, ptr_);
+    auto* run_type = llvm::FunctionType::get(i32, run_params, false);
+    llvm::Function* run = llvm::Function::Create(run_type, linkage, name, module_);
+    run->addFnAttr(llvm::Attribute::NoUnwind);
+    begin_function(run);
+    std::vector<llvm::Value*> args;
+    for (unsigned i = 0; i < n_params; ++i) {
+      run->getArg(i)->setName(packed && int(i) == abi.weights_param ? "packed_weights" : abi.params[i].name);
+      run->getArg(i)->addAttr(llvm::Attribute::NoAlias);
+      args.push_back(run->getArg(i));
+    }
+    run->getArg(n_params)->setName("workspace");
+    for (size_t t = 0; t < abi.temporaries.size(); ++t) {
+      args.push_back(builder_.CreateConstInBoundsGEP1_64(llvm::Type::getInt8Ty(ctx_), run->getArg(n_params),
+                                                         uint64_t(abi.temporaries[t].offset_bytes), abi.temporaries[t].name));
+    }
+    if (packed && abi.packed_weights >= 0) {
+      args[n_params + size_t(abi.packed_weights)] = run->getArg(unsigned(abi.weights_param));
+      args[size_t(abi.weights_param)] = null_pointer();
+    }
+    for (size_t i = 0; i < stage_fns.size(); ++i) {
+      if (packed && nest.stages[i].kind == StageKind::PackWeights) continue;
+      builder_.CreateCall(stage_fns[i], args);
+    }
+    builder_.CreateRet(llvm::ConstantInt::get(i32, kKernelOk));
+    return run;
+  }
+
+  /// `NAME_pack_weights(weights, packed)`: the weights' packing stages with only those two
+  /// buffers, or a copy when the kernel packs no weights.
+  void emit_pack_weights(const LoopNest& nest, const KernelAbi& abi, const std::vector<llvm::Function*>& stage_fns) {
+    auto* type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), {ptr_, ptr_}, false);
+    llvm::Function* fn = llvm::Function::Create(type, llvm::Function::ExternalLinkage, nest.name + "_pack_weights", module_);
+    fn->addFnAttr(llvm::Attribute::NoUnwind);
+    fn->getArg(0)->setName("weights");
+    fn->getArg(1)->setName("packed");
+    begin_function(fn);
+    if (abi.packed_weights < 0) {
+      builder_.CreateMemCpy(fn->getArg(1), llvm::MaybeAlign(4), fn->getArg(0), llvm::MaybeAlign(4), uint64_t(abi.packed_weights_bytes));
+    } else {
+      std::vector<llvm::Value*> args(abi.params.size() + abi.temporaries.size(), null_pointer());
+      args[size_t(abi.weights_param)] = fn->getArg(0);
+      args[abi.params.size() + size_t(abi.packed_weights)] = fn->getArg(1);
+      for (size_t i = 0; i < stage_fns.size(); ++i) {
+        if (nest.stages[i].kind == StageKind::PackWeights) builder_.CreateCall(stage_fns[i], args);
+      }
+    }
+    builder_.CreateRetVoid();
+  }
+
+  llvm::Value* null_pointer() { return llvm::ConstantPointerNull::get(llvm::cast<llvm::PointerType>(ptr_)); }
 
   /// Calls `run(args..., workspace)` with a workspace of `bytes` allocated around the call (a
   /// null one when none is needed) and returns its status, or kKernelOutOfMemory.

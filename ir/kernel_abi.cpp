@@ -5,11 +5,39 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ir/error.h"
+#include "ir/ir_visitor.h"
+
 namespace convtune {
 
 bool KernelAbi::has_stage(StageKind kind) const {
   return std::any_of(stages.begin(), stages.end(), [&](const AbiStage& s) { return s.kind == kind; });
 }
+
+namespace {
+
+bool stores_to(const Stmt& s, const BufferRef& buffer) {
+  struct Find : IRVisitor {
+    BufferRef buffer;
+    bool found = false;
+    using IRVisitor::visit;
+    void visit(const Store* op) override {
+      found = found || op->buffer == buffer;
+      IRVisitor::visit(op);
+    }
+  } f;
+  f.buffer = buffer;
+  f.visit(s);
+  return f.found;
+}
+
+int64_t elements_of(const std::vector<int64_t>& shape) {
+  int64_t e = 1;
+  for (int64_t d : shape) e *= d;
+  return e;
+}
+
+} // namespace
 
 KernelAbi kernel_abi(const LoopNest& nest) {
   KernelAbi abi;
@@ -21,6 +49,20 @@ KernelAbi kernel_abi(const LoopNest& nest) {
     abi.workspace_bytes += (bytes + KernelAbi::kWorkspaceAlign - 1) / KernelAbi::kWorkspaceAlign * KernelAbi::kWorkspaceAlign;
   }
   for (const NestStage& s : nest.stages) abi.stages.push_back({s.name, s.kind});
+  for (size_t i = 0; i < abi.params.size(); ++i) {
+    if (abi.params[i].name == "weights") abi.weights_param = int(i);
+  }
+  // The temporary the weights' packing stores into: the packed form NAME_run takes.
+  for (const NestStage& s : nest.stages) {
+    if (s.kind != StageKind::PackWeights) continue;
+    for (size_t t = 0; t < nest.temporaries.size(); ++t) {
+      if (!stores_to(s.body, nest.temporaries[t])) continue;
+      internal_check(abi.packed_weights < 0 || abi.packed_weights == int(t), "kernel_abi: weights packed into two buffers");
+      abi.packed_weights = int(t);
+    }
+  }
+  if (abi.packed_weights >= 0) abi.packed_weights_bytes = abi.temporaries[size_t(abi.packed_weights)].bytes;
+  else if (abi.weights_param >= 0) abi.packed_weights_bytes = elements_of(abi.params[size_t(abi.weights_param)].shape) * int64_t(sizeof(float));
   return abi;
 }
 
@@ -36,6 +78,10 @@ void to_json(nlohmann::json& j, const KernelAbi& abi) {
   }
   for (const AbiStage& s : abi.stages) j["stages"].push_back({{"name", s.name}, {"kind", to_string(s.kind)}});
   j["workspace_bytes"] = abi.workspace_bytes;
+  if (abi.weights_param >= 0) {
+    j["packed_weights"] = abi.packed_weights >= 0 ? nlohmann::json(abi.temporaries[size_t(abi.packed_weights)].name) : nlohmann::json();
+    j["packed_weights_bytes"] = abi.packed_weights_bytes;
+  }
 }
 
 } // namespace convtune

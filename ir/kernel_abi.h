@@ -2,15 +2,19 @@
 ///
 /// Every consumer of a kernel (code generation, the JIT wrapper, the kernel runner, and the C
 /// header writer of ahead-of-time compilation) reads the parameters, the workspace and the
-/// stages from here, so they cannot disagree. A kernel exports:
-/// - `int NAME_run(const float* input, const float* weights, float* output, void* workspace)`:
-///   runs the stages in order with the temporaries carved out of `workspace` (at least
-///   `workspace_bytes`, 64-byte aligned); no allocation;
-/// - `int NAME(const float* input, const float* weights, float* output)`: the convenience entry
-///   that allocates the workspace, calls NAME_run and frees it;
+/// stages from here, so they cannot disagree. A kernel NAME exports:
+/// - `int NAME(params...)`: the convenience entry (input, weights, ..., output in the plain
+///   layouts) that allocates its workspace, runs every stage and frees it;
+/// - `int NAME_call(float* const* params, void* workspace)`: the same over a table of the
+///   parameters and a caller's workspace (allocated when null);
+/// - for kernels with weights, the entries of repeated inference with fixed weights:
+///   `void NAME_pack_weights(const float* weights, float* packed)` writes the weights in the
+///   kernel's own layout (`packed_weights_bytes`; a copy when the kernel packs none), and
+///   `int NAME_run(params..., void* workspace)` takes that packed form in the weights' place and
+///   runs every stage but the weights' packing over the caller's workspace: no allocation;
 /// - `void NAME_stage(int64_t stage, float* const* buffers)`: one stage alone, over a table of
 ///   the parameters then the temporaries (for timing layout transforms apart).
-/// The entries return 0, or kKernelOutOfMemory when the convenience entry cannot allocate.
+/// The entries return 0, or kKernelOutOfMemory when an allocating entry cannot allocate.
 #pragma once
 
 #include <cstdint>
@@ -54,8 +58,11 @@ struct KernelAbi {
   std::string name;                      ///< the kernel's symbol
   std::vector<AbiParam> params;          ///< in the entry's argument order
   std::vector<AbiTemporary> temporaries; ///< in the stage table's order, after the params
-  std::vector<AbiStage> stages;          ///< in the order NAME_run runs them
+  std::vector<AbiStage> stages;          ///< in the order they run
   int64_t workspace_bytes = 0;
+  int weights_param = -1;   ///< the parameter called "weights"; -1 when there is none
+  int packed_weights = -1;  ///< the temporary the weights' packing writes; -1 when none
+  int64_t packed_weights_bytes = 0;  ///< what NAME_pack_weights writes (the weights' own size without packing)
 
   bool has_stage(StageKind kind) const;
 };

@@ -23,7 +23,8 @@ using convtune::testing::TempPath;
 namespace {
 
 /// Reads the input and weights from files, runs `layer` through its allocating entry and
-/// through layer_run with its own workspace, and writes both outputs.
+/// through layer_pack_weights + layer_run (packed weights, its own workspace), and writes both
+/// outputs.
 const char* kDriver = R"(#include <stdio.h>
 #include <stdlib.h>
 #include "layer.h"
@@ -53,7 +54,12 @@ int main(int argc, char** argv) {
   if (layer(input, weights, plain) != LAYER_OK) return 12;
   size_t bytes = (layer_workspace_size() + LAYER_WORKSPACE_ALIGN - 1) / LAYER_WORKSPACE_ALIGN * LAYER_WORKSPACE_ALIGN;
   void* workspace = bytes ? aligned_alloc(LAYER_WORKSPACE_ALIGN, bytes) : NULL;
-  if (layer_run(input, weights, with_workspace, workspace) != LAYER_OK) return 13;
+  float* packed = malloc(layer_packed_weights_size());
+  layer_pack_weights(weights, packed);
+  /* The plain weights are not needed any more: a kernel that read them would fail. */
+  for (size_t i = 0; i < LAYER_WEIGHTS_ELEMENTS; ++i) weights[i] = 1e30f;
+  if (layer_run(input, packed, with_workspace, workspace) != LAYER_OK) return 13;
+  free(packed);
   if (!save(argv[4], plain, LAYER_OUTPUT_ELEMENTS) || !save(argv[5], with_workspace, LAYER_OUTPUT_ELEMENTS)) return 14;
   free(workspace);
   return 0;
@@ -125,6 +131,7 @@ TEST_CASE("compile: a layer's object links into a C program with libconvtune_rt 
   SECTION("depthwise") { compile_link_run("n=1,c=40,h=12,w=12,k=40,r=3,s=3,pad=1,groups=40"); }
   SECTION("grouped with odd channels") { compile_link_run("n=1,c=15,h=9,w=11,k=21,r=3,s=3,pad=1,groups=3"); }
   SECTION("im2col + GEMM, 1x1") { compile_link_run("n=1,c=24,h=7,w=7,k=36,r=1,s=1", {"--schedule", "im2col_gemm"}); }
+  SECTION("naive: no packing, the packed weights are a copy") { compile_link_run("n=1,c=5,h=6,w=7,k=3,r=3,s=2,pad=1", {"--schedule", "naive"}); }
 }
 
 TEST_CASE("compile: the object is built for the target named, not the host", "[cli][compile]") {
@@ -143,7 +150,20 @@ TEST_CASE("compile: the object is built for the target named, not the host", "[c
   }
   const std::string ll = dir.str() + "/k.ll";
   REQUIRE(run_convtune({"compile", "--workload", spec, "--name", "k", "--emit", "llvm", "-o", ll, "--db", dir.str() + "/none.jsonl"}).exit_code == 0);
-  CHECK(read_file(ll).find("i32 @k_run(ptr noalias %input, ptr noalias %weights, ptr noalias %output, ptr %workspace)") != std::string::npos);
+  CHECK(read_file(ll).find("i32 @k_run(ptr noalias %input, ptr noalias %packed_weights, ptr noalias %output, ptr %workspace)") != std::string::npos);
+}
+
+TEST_CASE("compile: a pooling kernel has no weight entries", "[cli][compile]") {
+  TempPath dir("aot_pool", "");
+  std::filesystem::create_directories(dir.str());
+  const auto run = run_convtune({"compile", "--workload", "n=1,c=16,h=9,w=9,r=3,s=3,stride=2,pad=1,op=maxpool", "--name", "pool",
+                                 "-o", dir.str() + "/pool.o", "--header", dir.str() + "/pool.h", "--db", dir.str() + "/none.jsonl"});
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  const std::string header = read_file(dir.str() + "/pool.h");
+  CHECK(header.find("int pool(const float* input, float* output);") != std::string::npos);
+  CHECK(header.find("int pool_run(const float* input, float* output, void* workspace);") != std::string::npos);
+  CHECK(header.find("pack_weights") == std::string::npos);
 }
 
 TEST_CASE("compile: without a tuned record it compiles the default and says so", "[cli][compile]") {
