@@ -52,20 +52,18 @@ bool is_c_identifier(const std::string& name) {
   return !keywords.count(name);
 }
 
-std::string c_header(const KernelAbi& abi, const HeaderProvenance& from) {
+namespace {
+
+/// The declarations of one kernel.
+std::string kernel_section(const KernelAbi& abi, const HeaderProvenance& from) {
   const std::string& n = abi.name;
   const std::string N = upper(n);
   std::string h;
-  h += "/* " + n + ".h: a convolution kernel compiled ahead of time by convtune.\n";
+  h += "/* ---- " + n + "\n";
   h += " *   workload  " + from.workload + "\n";
   h += " *   key       " + from.key + "\n";
   h += " *   target    " + from.target + "\n";
-  h += " *   schedule  " + from.schedule + "\n";
-  h += " * Link with the object and libconvtune_rt.a (and -lpthread). Tensors are dense, row-major\n";
-  h += " * fp32 arrays in the layouts below; the kernel reads the inputs and writes every element\n";
-  h += " * of the output. */\n";
-  h += "#ifndef CONVTUNE_KERNEL_" + N + "_H\n#define CONVTUNE_KERNEL_" + N + "_H\n\n";
-  h += "#include <stddef.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
+  h += " *   schedule  " + from.schedule + " */\n";
   for (const AbiParam& p : abi.params) {
     h += "/* " + p.name + ": float" + dims_text(p.shape) + ", layout " + p.layout + (p.written ? ", written" : ", read") + " */\n";
     h += "#define " + N + "_" + upper(p.name) + "_ELEMENTS " + std::to_string(elements(p.shape)) + "\n";
@@ -94,12 +92,28 @@ std::string c_header(const KernelAbi& abi, const HeaderProvenance& from) {
     h += "int " + n + "_run(" + params_text(abi) + ", void* workspace);\n\n";
   }
   h += "static inline size_t " + n + "_workspace_size(void) { return " + N + "_WORKSPACE_BYTES; }\n\n";
+  h += "static inline void " + n + "_set_threads(int threads) { convtune_set_num_threads(threads); }\n\n";
+  return h;
+}
+
+} // namespace
+
+std::string c_header(const std::vector<HeaderKernel>& kernels, const std::string& guard) {
+  std::string h;
+  h += "/* " + guard + ": convolution kernels compiled ahead of time by convtune.\n";
+  h += " * Link with their objects (or library) and libconvtune_rt.a (and -lpthread). Tensors are\n";
+  h += " * dense, row-major fp32 arrays in the layouts below; a kernel reads its inputs and writes\n";
+  h += " * every element of its output. */\n";
+  h += "#ifndef CONVTUNE_" + upper(guard) + "_H\n#define CONVTUNE_" + upper(guard) + "_H\n\n";
+  h += "#include <stddef.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   h += "/* The threads the parallel loops of every convtune kernel in the program use (1 at start).\n";
   h += " * From libconvtune_rt; set it outside the kernels' calls. */\n";
-  h += "void convtune_set_num_threads(int threads);\n";
-  h += "static inline void " + n + "_set_threads(int threads) { convtune_set_num_threads(threads); }\n\n";
+  h += "void convtune_set_num_threads(int threads);\n\n";
+  for (const HeaderKernel& k : kernels) h += kernel_section(k.abi, k.from);
   h += "#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
   return h;
 }
+
+std::string c_header(const KernelAbi& abi, const HeaderProvenance& from) { return c_header({{abi, from}}, "kernel_" + abi.name); }
 
 } // namespace convtune

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "ir/kernel_abi.h"
 
@@ -18,7 +19,17 @@ struct HeaderProvenance {
   std::string schedule;  ///< "template NAME {config}", or how the schedule was chosen
 };
 
-/// The header of the kernel whose entries `abi` describes (its symbols start with abi.name).
+/// A kernel the header declares: the ABI of its entries (whose symbols start with abi.name)
+/// and where it came from.
+struct HeaderKernel {
+  KernelAbi abi;
+  HeaderProvenance from;
+};
+
+/// One header declaring every kernel of `kernels`; `guard` names its include guard.
+std::string c_header(const std::vector<HeaderKernel>& kernels, const std::string& guard);
+
+/// The header of one kernel.
 std::string c_header(const KernelAbi& abi, const HeaderProvenance& from);
 
 /// True when `name` can name a C function: a letter or '_', then letters, digits and '_', not

@@ -41,4 +41,6 @@ CompiledArtifact compile_artifact(const LoopNest& nest, const Target& target, Em
   return out;
 }
 
+std::string compile_library(const std::vector<std::pair<std::string, std::string>>& objects) { return static_library(objects); }
+
 } // namespace convtune

@@ -4,6 +4,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "compiler/lower_options.h"
 #include "ir/ir.h"
@@ -44,5 +46,8 @@ struct CompiledArtifact {
 /// nest, and calls only libconvtune_rt (convtune_parallel_for) and the C library.
 CompiledArtifact compile_artifact(const LoopNest& nest, const Target& target, EmitKind kind,
                                   const LowerOptions& options = {});
+
+/// A static library of objects (member name, bytes): a GNU archive with a symbol table.
+std::string compile_library(const std::vector<std::pair<std::string, std::string>>& objects);
 
 } // namespace convtune

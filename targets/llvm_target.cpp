@@ -1,6 +1,8 @@
 /// \file TargetMachine creation, the new-pass-manager O3 pipeline, and code emission.
 #include "targets/llvm_target.h"
 
+#include <llvm/Object/ArchiveWriter.h>
+
 #include <mutex>
 
 #include <llvm/IR/LegacyPassManager.h>
@@ -86,6 +88,19 @@ std::string emit_assembly(llvm::Module& module, llvm::TargetMachine& tm) {
   llvm::raw_svector_ostream os(text);
   emit(module, tm, os, llvm_compat::kAssemblyFile);
   return std::string(text.str());
+}
+
+std::string static_library(const std::vector<std::pair<std::string, std::string>>& objects) {
+  std::vector<llvm::NewArchiveMember> members;
+  for (const auto& [name, bytes] : objects) members.emplace_back(llvm::MemoryBufferRef(bytes, name));
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  if (llvm::Error e = llvm::writeArchiveToStream(os, members, llvm::SymtabWritingMode::NormalSymtab,
+                                                 llvm::object::Archive::K_GNU, /*Deterministic=*/true, /*Thin=*/false)) {
+    throw InternalError("writing a static library: " + llvm::toString(std::move(e)));
+  }
+  os.flush();
+  return out;
 }
 
 std::string emit_object(llvm::Module& module, llvm::TargetMachine& tm) {

@@ -4,6 +4,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <llvm/IR/Module.h>
 #include <llvm/Target/TargetMachine.h>
@@ -31,5 +33,9 @@ std::string emit_assembly(llvm::Module& module, llvm::TargetMachine& tm);
 
 /// The module as a relocatable object file's bytes (ELF on Linux).
 std::string emit_object(llvm::Module& module, llvm::TargetMachine& tm);
+
+/// A static library (a GNU `ar` archive with a symbol table) of the objects, given as member
+/// name and bytes; deterministic (no dates, owners or modes from this machine).
+std::string static_library(const std::vector<std::pair<std::string, std::string>>& objects);
 
 } // namespace convtune

@@ -1,5 +1,7 @@
 /// \file `convtune compile`: a layer ahead of time into an object file (or its assembly or LLVM
 /// IR) and a C header, with the best config the tuning database holds for it.
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -50,6 +52,55 @@ void write_all(const std::vector<std::pair<std::string, std::string>>& files) {
   }
 }
 
+/// The kernel name of a workload in a library: its database key, any character that is not a
+/// letter, digit or '_' written as '_'.
+std::string name_for_key(const std::string& key) {
+  std::string n = key;
+  for (char& c : n) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
+  }
+  if (n.empty() || std::isdigit(static_cast<unsigned char>(n[0]))) n = "k_" + n;
+  return n;
+}
+
+/// `compile --all`: every workload tuned for `slot` in `db_path` into DIR/libconvtune_layers.a,
+/// DIR/convtune_layers.h and DIR/convtune_layers.json.
+int compile_all(const std::string& db_path, const Target& target, int threads, const std::string& dir) {
+  if (!std::ifstream(db_path)) throw UserError("--all: tuning database '" + db_path + "' cannot be read");
+  Database db(db_path);
+  db.load(std::cerr);
+  const std::string slot = target_slot(target.key(), threads);
+  std::vector<std::string> keys;
+  for (const TrialRecord& r : db.records()) {
+    if (r.ok && r.target_slot() == slot && std::find(keys.begin(), keys.end(), r.workload_key) == keys.end()) keys.push_back(r.workload_key);
+  }
+  if (keys.empty()) throw UserError("--all: no tuned workload for " + slot + " in '" + db_path + "'");
+  std::vector<std::pair<std::string, std::string>> objects;
+  std::vector<HeaderKernel> kernels;
+  nlohmann::json manifest = nlohmann::json::array();
+  for (const std::string& key : keys) {
+    const TrialRecord* best = db.best(key, slot);
+    Workload wl;
+    from_json(best->workload, wl);
+    const std::string name = name_for_key(key);
+    const Schedule schedule = schedule_from_json(best->schedule);
+    const CompiledArtifact artifact = compile_artifact(scheduled_nest(wl, schedule, name), target, EmitKind::Object);
+    objects.push_back({name + ".o", artifact.bytes});
+    char measured[64];
+    std::snprintf(measured, sizeof measured, "tuned (%.1f GFLOP/s measured)", best->gflops);
+    kernels.push_back({artifact.abi, {wl.spec(), key, target.key(), best->template_name + " " + best->config.dump() + ", " + measured}});
+    manifest.push_back({{"name", name}, {"workload", wl.spec()}, {"key", key}, {"template", best->template_name},
+                        {"config", best->config}, {"gflops", best->gflops}, {"threads", threads}, {"target", target.key()}});
+  }
+  std::filesystem::create_directories(dir);
+  write_all({{dir + "/libconvtune_layers.a", compile_library(objects)},
+             {dir + "/convtune_layers.h", c_header(kernels, "layers")},
+             {dir + "/convtune_layers.json", manifest.dump(2) + "\n"}});
+  std::printf("compiled %zu workloads tuned for %s into %s/libconvtune_layers.a, convtune_layers.h, convtune_layers.json\n",
+              keys.size(), slot.c_str(), dir.c_str());
+  return 0;
+}
+
 EmitKind emit_kind(const std::string& s) {
   if (s == "obj") return EmitKind::Object;
   if (s == "asm") return EmitKind::Assembly;
@@ -69,18 +120,28 @@ int cmd_compile(const std::vector<std::string>& argv_in) {
                         {"output", "FILE", "the file to write (also -o)", ""},
                         {"header", "FILE", "the C header to write next to it", ""},
                         {"emit", "KIND", "obj (an ELF object), asm (its assembly) or llvm (its LLVM IR)", "obj"},
-                        {"schedule", "S", "a template's default config, a template name, or a schedule/config JSON file, instead of the database's best", ""}});
+                        {"schedule", "S", "a template's default config, a template name, or a schedule/config JSON file, instead of the database's best", ""},
+                        {"all", "", "every workload the database holds a tuned config for (this target and thread count) into -o DIR: "
+                                    "libconvtune_layers.a, convtune_layers.h and convtune_layers.json (a manifest); each kernel is "
+                                    "named after its workload's key", ""}});
   // `-o FILE` as compilers spell it.
   std::vector<std::string> argv;
   for (const std::string& a : argv_in) argv.push_back(a == "-o" ? "--output" : a);
   if (!args.parse(argv)) {
     std::cout << args.help("usage: convtune compile --workload SPEC --name NAME -o OUT.o [--header OUT.h] [--db FILE] "
-                           "[--target T] [--threads T] [--emit obj|asm|llvm] [--schedule S]");
+                           "[--target T] [--threads T] [--emit obj|asm|llvm] [--schedule S]\n"
+                           "       convtune compile --all --db FILE -o DIR [--target T] [--threads T]");
     return 0;
   }
-  const Workload wl = parse_workload(args.require("workload"));
   const Target target = parse_target(args.get("target"));
   const int64_t threads = args.get_int("threads", 1);
+  if (args.has("all")) {
+    for (const char* single : {"workload", "name", "header", "schedule"}) {
+      if (args.has(single)) throw UserError(std::string("--all compiles every tuned workload; --") + single + " is for one");
+    }
+    return compile_all(args.get("db"), target, int(threads), args.require("output"));
+  }
+  const Workload wl = parse_workload(args.require("workload"));
   const std::string name = args.require("name");
   if (!is_c_identifier(name)) throw UserError("--name '" + name + "' is not a C identifier");
   const std::string output = args.require("output");

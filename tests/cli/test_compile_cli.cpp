@@ -8,6 +8,8 @@
 #include <fstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "ir/workload.h"
 #include "runtime/reference_conv.h"
 #include "runtime/tensor.h"
@@ -151,6 +153,60 @@ TEST_CASE("compile: the object is built for the target named, not the host", "[c
   const std::string ll = dir.str() + "/k.ll";
   REQUIRE(run_convtune({"compile", "--workload", spec, "--name", "k", "--emit", "llvm", "-o", ll, "--db", dir.str() + "/none.jsonl"}).exit_code == 0);
   CHECK(read_file(ll).find("i32 @k_run(ptr noalias %input, ptr noalias %packed_weights, ptr noalias %output, ptr %workspace)") != std::string::npos);
+}
+
+TEST_CASE("compile --all: three tuned workloads in one static library, one header, one manifest, one C program", "[cli][compile]") {
+  TempPath dir("aot_all", "");
+  std::filesystem::create_directories(dir.str());
+  const std::string d = dir.str() + "/", db = d + "tuned.jsonl";
+  const std::vector<std::string> specs = {"n=1,c=8,h=9,w=9,k=16,r=3,s=3,pad=1", "n=1,c=12,h=7,w=7,k=12,r=3,s=3,pad=1,groups=12",
+                                          "n=2,c=6,h=11,w=10,k=10,r=1,s=1,stride=2"};
+  for (const std::string& spec : specs) REQUIRE(run_convtune({"tune", "--workload", spec, "--trials", "2", "--db", db}).exit_code == 0);
+  const auto compiled = run_convtune({"compile", "--all", "--db", db, "-o", d + "lib"});
+  INFO(compiled.err);
+  REQUIRE(compiled.exit_code == 0);
+  const nlohmann::json manifest = nlohmann::json::parse(read_file(d + "lib/convtune_layers.json"));
+  REQUIRE(manifest.size() == 3);
+
+  // The driver runs each kernel on its own files: NAME(input, weights, output).
+  std::string driver = "#include <stdio.h>\n#include <stdlib.h>\n#include \"convtune_layers.h\"\n"
+                       "static float* load(const char* p, size_t n) { float* d = malloc(n * sizeof(float)); FILE* f = fopen(p, \"rb\");\n"
+                       "  if (!f || fread(d, sizeof(float), n, f) != n) exit(20);\n  fclose(f);\n  return d;\n}\n"
+                       "static void save(const char* p, const float* d, size_t n) { FILE* f = fopen(p, \"wb\");\n"
+                       "  if (!f || fwrite(d, sizeof(float), n, f) != n) exit(21);\n  fclose(f);\n}\nint main(void) {\n";
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const Workload wl = parse_workload(specs[i]);
+    const std::string name = wl.key(), i_s = std::to_string(i);
+    CHECK(manifest[i]["name"] == name);
+    driver += "  { float* out = malloc(" + std::to_string(wl.output_elems()) + " * sizeof(float));\n"
+              "    if (" + name + "(load(\"" + d + "in" + i_s + "\", " + std::to_string(wl.input_elems()) + "), load(\"" + d + "w" + i_s + "\", " +
+              std::to_string(wl.weight_elems()) + "), out) != 0) return 1;\n    save(\"" + d + "out" + i_s + "\", out, " +
+              std::to_string(wl.output_elems()) + "); }\n";
+    Tensor input(wl.input_elems()), weights(wl.weight_elems());
+    input.fill_random(30 + i);
+    weights.fill_random(40 + i);
+    write_floats(d + "in" + i_s, input);
+    write_floats(d + "w" + i_s, weights);
+  }
+  driver += "  return 0;\n}\n";
+  { std::ofstream(d + "driver.c") << driver; }
+  REQUIRE(shell("cc -std=c11 -Wall -Werror -I" + shell_quoted(d + "lib") + " " + shell_quoted(d + "driver.c") + " -L" + shell_quoted(d + "lib") +
+                " -lconvtune_layers " + shell_quoted(CONVTUNE_RT_LIBRARY) + " -lpthread -o " + shell_quoted(d + "app")) == 0);
+  REQUIRE(shell(shell_quoted(d + "app")) == 0);
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const Workload wl = parse_workload(specs[i]);
+    Tensor input(wl.input_elems()), weights(wl.weight_elems());
+    input.fill_random(30 + i);
+    weights.fill_random(40 + i);
+    const Agreement a = check_against_reference(wl, reference_conv(wl, input, weights), read_floats(d + "out" + std::to_string(i), wl.output_elems()));
+    INFO(specs[i] << ": max rel err " << a.max_rel_err);
+    CHECK(a.ok);
+  }
+  // Refusals: a database with nothing for this target, and one-workload options with --all.
+  require_user_error({"compile", "--all", "--db", db, "-o", d + "lib2", "--threads", "2"},
+                     "convtune: error: --all: no tuned workload for " + manifest[0]["target"].get<std::string>() + "/t2 in '" + db + "'");
+  require_user_error({"compile", "--all", "--db", db, "-o", d + "lib2", "--name", "k"},
+                     "convtune: error: --all compiles every tuned workload; --name is for one");
 }
 
 TEST_CASE("compile: a pooling kernel has no weight entries", "[cli][compile]") {
