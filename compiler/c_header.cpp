@@ -73,7 +73,10 @@ std::string kernel_section(const KernelAbi& abi, const HeaderProvenance& from) {
   h += "#define " + N + "_WORKSPACE_ALIGN " + std::to_string(KernelAbi::kWorkspaceAlign) + "\n\n";
   h += "/* Return codes of the entries. */\n";
   h += "#define " + N + "_OK " + std::to_string(kKernelOk) + "\n";
-  h += "#define " + N + "_OUT_OF_MEMORY " + std::to_string(kKernelOutOfMemory) + "\n\n";
+  h += "#define " + N + "_OUT_OF_MEMORY " + std::to_string(kKernelOutOfMemory) + "\n";
+  h += "/* The kernel was compiled for CPU features this machine lacks (checked on the first call, with\n";
+  h += " * a message on stderr); nothing ran. */\n";
+  h += "#define " + N + "_CPU_UNSUPPORTED " + std::to_string(kKernelCpuUnsupported) + "\n\n";
   h += "/* Runs the kernel; allocates its workspace for the call and frees it. Returns " + N + "_OK, or\n";
   h += " * " + N + "_OUT_OF_MEMORY when the workspace cannot be allocated. */\n";
   h += "int " + n + "(" + params_text(abi) + ");\n\n";

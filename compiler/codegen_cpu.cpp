@@ -21,12 +21,16 @@ namespace {
 
 class CodeGenCPU : public CodeGenLLVM {
 public:
-  using CodeGenLLVM::CodeGenLLVM;
+  CodeGenCPU(llvm::LLVMContext& ctx, std::string cpu_features) : CodeGenLLVM(ctx), cpu_features_(std::move(cpu_features)) {}
 
   std::unique_ptr<llvm::Module> run(const LoopNest& nest, const KernelAbi& abi) {
     auto module = std::make_unique<llvm::Module>(nest.name, ctx_);
     module_ = module.get();
     name_ = nest.name;
+    // What the entries learn on their first call: 0 not checked yet, 1 this CPU can run the
+    // kernel, 2 it cannot.
+    cpu_state_ = new llvm::GlobalVariable(*module_, llvm::Type::getInt32Ty(ctx_), false, llvm::GlobalValue::InternalLinkage,
+                                          llvm::ConstantInt::get(llvm::Type::getInt32Ty(ctx_), 0), nest.name + ".cpu_state");
     const std::vector<BufferRef> buffers = nest.all_buffers();
     std::vector<llvm::Type*> ptrs(buffers.size(), ptr_);
     auto* stage_type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), ptrs, false);
@@ -70,6 +74,7 @@ public:
     llvm::Function* entry = llvm::Function::Create(entry_type, llvm::Function::ExternalLinkage, nest.name, module_);
     entry->addFnAttr(llvm::Attribute::NoUnwind);
     begin_function(entry);
+    guard_cpu(true);
     std::vector<llvm::Value*> entry_args;
     for (unsigned i = 0; i < n_params; ++i) {
       entry->getArg(i)->setName(abi.params[i].name);
@@ -84,6 +89,7 @@ public:
     llvm::Function* call = llvm::Function::Create(call_type, llvm::Function::ExternalLinkage, nest.name + "_call", module_);
     call->addFnAttr(llvm::Attribute::NoUnwind);
     begin_function(call);
+    guard_cpu(true);
     std::vector<llvm::Value*> call_args;
     for (unsigned i = 0; i < n_params; ++i) {
       llvm::Value* slot = builder_.CreateConstInBoundsGEP1_64(ptr_, call->getArg(0), i);
@@ -103,6 +109,7 @@ public:
     auto* one_type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), {i64_, ptr_}, false);
     llvm::Function* one = llvm::Function::Create(one_type, llvm::Function::ExternalLinkage, nest.name + "_stage", module_);
     begin_function(one);
+    guard_cpu(false);
     std::vector<llvm::Value*> table;
     for (size_t b = 0; b < buffers.size(); ++b) {
       llvm::Value* slot = builder_.CreateConstInBoundsGEP1_64(ptr_, one->getArg(1), b);
@@ -141,6 +148,7 @@ public:
       args.push_back(run->getArg(i));
     }
     run->getArg(n_params)->setName("workspace");
+    if (linkage == llvm::Function::ExternalLinkage) guard_cpu(true);
     for (size_t t = 0; t < abi.temporaries.size(); ++t) {
       args.push_back(builder_.CreateConstInBoundsGEP1_64(llvm::Type::getInt8Ty(ctx_), run->getArg(n_params),
                                                          uint64_t(abi.temporaries[t].offset_bytes), abi.temporaries[t].name));
@@ -166,6 +174,7 @@ public:
     fn->getArg(0)->setName("weights");
     fn->getArg(1)->setName("packed");
     begin_function(fn);
+    guard_cpu(false);
     if (abi.packed_weights < 0) {
       builder_.CreateMemCpy(fn->getArg(1), llvm::MaybeAlign(4), fn->getArg(0), llvm::MaybeAlign(4), uint64_t(abi.packed_weights_bytes));
     } else {
@@ -177,6 +186,33 @@ public:
       }
     }
     builder_.CreateRetVoid();
+  }
+
+  /// At an entry's start: on the first call, asks the runtime whether this CPU has the
+  /// target's features and remembers the answer; when it has not, returns at once
+  /// (kKernelCpuUnsupported, or nothing from a void entry), so no instruction it lacks runs.
+  void guard_cpu(bool returns_status) {
+    llvm::Type* i32 = llvm::Type::getInt32Ty(ctx_);
+    llvm::BasicBlock* check = llvm::BasicBlock::Create(ctx_, "cpu_check", fn_);
+    llvm::BasicBlock* decided = llvm::BasicBlock::Create(ctx_, "cpu_decided", fn_);
+    llvm::BasicBlock* refuse = llvm::BasicBlock::Create(ctx_, "cpu_unsupported", fn_);
+    llvm::BasicBlock* go = llvm::BasicBlock::Create(ctx_, "cpu_ok", fn_);
+    llvm::Value* known = builder_.CreateLoad(i32, cpu_state_, "cpu_state");
+    builder_.CreateCondBr(builder_.CreateICmpEQ(known, llvm::ConstantInt::get(i32, 0)), check, decided);
+    builder_.SetInsertPoint(check);
+    llvm::FunctionCallee supports = module_->getOrInsertFunction("convtune_cpu_supports", i32, ptr_, ptr_);
+    llvm::Value* ok = builder_.CreateCall(supports, {builder_.CreateGlobalStringPtr(name_), builder_.CreateGlobalStringPtr(cpu_features_)});
+    builder_.CreateStore(builder_.CreateSelect(builder_.CreateICmpNE(ok, llvm::ConstantInt::get(i32, 0)),
+                                               llvm::ConstantInt::get(i32, 1), llvm::ConstantInt::get(i32, 2)),
+                         cpu_state_);
+    builder_.CreateBr(decided);
+    builder_.SetInsertPoint(decided);
+    llvm::Value* state = builder_.CreateLoad(i32, cpu_state_);
+    builder_.CreateCondBr(builder_.CreateICmpEQ(state, llvm::ConstantInt::get(i32, 1)), go, refuse);
+    builder_.SetInsertPoint(refuse);
+    if (returns_status) builder_.CreateRet(llvm::ConstantInt::get(i32, kKernelCpuUnsupported));
+    else builder_.CreateRetVoid();
+    builder_.SetInsertPoint(go);
   }
 
   llvm::Value* null_pointer() { return llvm::ConstantPointerNull::get(llvm::cast<llvm::PointerType>(ptr_)); }
@@ -271,13 +307,17 @@ public:
   }
 
 private:
+  std::string cpu_features_;
+  llvm::GlobalVariable* cpu_state_ = nullptr;
+
   int next_task_ = 0;
 };
 
 } // namespace
 
-std::unique_ptr<llvm::Module> codegen_cpu(const LoopNest& nest, const KernelAbi& abi, llvm::LLVMContext& context) {
-  return CodeGenCPU(context).run(nest, abi);
+std::unique_ptr<llvm::Module> codegen_cpu(const LoopNest& nest, const KernelAbi& abi, const std::string& cpu_features,
+                                          llvm::LLVMContext& context) {
+  return CodeGenCPU(context, cpu_features).run(nest, abi);
 }
 
 } // namespace convtune

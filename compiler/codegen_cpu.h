@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
@@ -13,8 +14,10 @@
 namespace convtune {
 
 /// Builds a module holding the nest's entries, named after nest.name; `abi` is
-/// kernel_abi(nest). Assumes a verified nest. Throws UserError when the nest uses what a CPU
-/// cannot run (GPU loops, GPU shared memory).
-std::unique_ptr<llvm::Module> codegen_cpu(const LoopNest& nest, const KernelAbi& abi, llvm::LLVMContext& context);
+/// kernel_abi(nest). `cpu_features` (an LLVM feature string) is what the entries check the
+/// running CPU for on their first call. Assumes a verified nest. Throws UserError when the
+/// nest uses what a CPU cannot run (GPU loops, GPU shared memory).
+std::unique_ptr<llvm::Module> codegen_cpu(const LoopNest& nest, const KernelAbi& abi, const std::string& cpu_features,
+                                          llvm::LLVMContext& context);
 
 } // namespace convtune

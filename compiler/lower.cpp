@@ -98,7 +98,7 @@ LoweredModule lower(const LoopNest& input, const Target& target, llvm::TargetMac
   out.context = std::make_unique<llvm::LLVMContext>();
   out.function = nest.name;
   out.abi = kernel_abi(nest);
-  out.module = log.run("codegen", [&] { return codegen_cpu(nest, out.abi, *out.context); });
+  out.module = log.run("codegen", [&] { return codegen_cpu(nest, out.abi, target.features, *out.context); });
   prepare_module(*out.module, tm);
   log.dump("codegen", *out.module);
 

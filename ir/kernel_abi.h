@@ -14,7 +14,9 @@
 ///   runs every stage but the weights' packing over the caller's workspace: no allocation;
 /// - `void NAME_stage(int64_t stage, float* const* buffers)`: one stage alone, over a table of
 ///   the parameters then the temporaries (for timing layout transforms apart).
-/// The entries return 0, or kKernelOutOfMemory when an allocating entry cannot allocate.
+/// The entries return 0, kKernelOutOfMemory when an allocating entry cannot allocate, or
+/// kKernelCpuUnsupported when the kernel was compiled for CPU features this machine lacks
+/// (checked on the first call, through libconvtune_rt; NAME_pack_weights then writes nothing).
 #pragma once
 
 #include <cstdint>
@@ -30,6 +32,7 @@ namespace convtune {
 /// Return codes of the kernel entries.
 constexpr int kKernelOk = 0;
 constexpr int kKernelOutOfMemory = 1;
+constexpr int kKernelCpuUnsupported = 2;
 
 /// A parameter of the entry: a dense row-major fp32 tensor the caller owns.
 struct AbiParam {

@@ -2,7 +2,10 @@
  * header). C11 atomics and pthreads. */
 #include "runtime/convtune_rt.h"
 
+#include <cpuid.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <string.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -145,3 +148,80 @@ void convtune_set_num_threads(int threads) {
 }
 
 int convtune_get_num_threads(void) { return atomic_load(&wanted); }
+
+/* ---- CPU features ------------------------------------------------------------------------ */
+
+/* Where cpuid reports a feature: leaf, subleaf, register (0 eax .. 3 edx), bit; and which
+ * register state the OS must save for it (XCR0 bits). */
+typedef struct {
+  const char* name;
+  unsigned leaf, subleaf, reg, bit;
+  unsigned long long xcr0;
+} Feature;
+
+enum { kAvxState = 0x6, kAvx512State = 0xE6 };
+
+static const Feature kFeatures[] = {
+    {"sse", 1, 0, 3, 25, 0},           {"sse2", 1, 0, 3, 26, 0},          {"sse3", 1, 0, 2, 0, 0},
+    {"ssse3", 1, 0, 2, 9, 0},          {"sse4.1", 1, 0, 2, 19, 0},        {"sse4.2", 1, 0, 2, 20, 0},
+    {"popcnt", 1, 0, 2, 23, 0},        {"movbe", 1, 0, 2, 22, 0},         {"xsave", 1, 0, 2, 26, 0},
+    {"avx", 1, 0, 2, 28, kAvxState},   {"fma", 1, 0, 2, 12, kAvxState},   {"f16c", 1, 0, 2, 29, kAvxState},
+    {"bmi", 7, 0, 1, 3, 0},            {"bmi2", 7, 0, 1, 8, 0},           {"avx2", 7, 0, 1, 5, kAvxState},
+    {"lzcnt", 0x80000001u, 0, 2, 5, 0},
+    {"avx512f", 7, 0, 1, 16, kAvx512State},        {"avx512dq", 7, 0, 1, 17, kAvx512State},
+    {"avx512ifma", 7, 0, 1, 21, kAvx512State},     {"avx512cd", 7, 0, 1, 28, kAvx512State},
+    {"avx512bw", 7, 0, 1, 30, kAvx512State},       {"avx512vl", 7, 0, 1, 31, kAvx512State},
+    {"avx512vbmi", 7, 0, 2, 1, kAvx512State},      {"avx512vbmi2", 7, 0, 2, 6, kAvx512State},
+    {"avx512vnni", 7, 0, 2, 11, kAvx512State},     {"avx512bitalg", 7, 0, 2, 12, kAvx512State},
+    {"avx512vpopcntdq", 7, 0, 2, 14, kAvx512State}, {"avx512fp16", 7, 0, 3, 23, kAvx512State},
+    {"avx512bf16", 7, 1, 0, 5, kAvx512State},      {"avxvnni", 7, 1, 0, 4, kAvxState},
+    {"avxifma", 7, 1, 0, 23, kAvxState},           {"avxvnniint8", 7, 1, 3, 4, kAvxState},
+    {"avxneconvert", 7, 1, 3, 5, kAvxState},       {"cmpccxadd", 7, 1, 0, 7, 0},
+    {"amx-bf16", 7, 0, 3, 22, 0},                  {"amx-tile", 7, 0, 3, 24, 0},
+    {"amx-int8", 7, 0, 3, 25, 0},                  {"amx-fp16", 7, 1, 0, 21, 0},
+    /* AMD's own. */
+    {"sse4a", 0x80000001u, 0, 2, 6, 0},            {"xop", 0x80000001u, 0, 2, 11, kAvxState},
+    {"fma4", 0x80000001u, 0, 2, 16, kAvxState},    {"tbm", 0x80000001u, 0, 2, 21, 0},
+    {"clzero", 0x80000008u, 0, 1, 0, 0},
+};
+
+static unsigned long long xcr0(void) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return 0; /* no OSXSAVE: no xgetbv */
+  unsigned lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return ((unsigned long long)hi << 32) | lo;
+}
+
+static int has_feature(const Feature* f, unsigned long long os_state) {
+  unsigned r[4] = {0, 0, 0, 0};
+  if ((unsigned)__get_cpuid_max(f->leaf & 0x80000000u, NULL) < f->leaf) return 0;
+  __cpuid_count(f->leaf, f->subleaf, r[0], r[1], r[2], r[3]);
+  return ((r[f->reg] >> f->bit) & 1u) && (os_state & f->xcr0) == f->xcr0;
+}
+
+int convtune_cpu_supports(const char* kernel, const char* features) {
+  const unsigned long long os_state = xcr0();
+  char missing[512] = "";
+  const char* p = features;
+  while (p && *p) {
+    const char* end = strchr(p, ',');
+    const size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len > 1 && p[0] != '-') {
+      const char* name = p[0] == '+' ? p + 1 : p;
+      const size_t n = p[0] == '+' ? len - 1 : len;
+      for (size_t i = 0; i < sizeof kFeatures / sizeof kFeatures[0]; ++i) {
+        if (strlen(kFeatures[i].name) == n && strncmp(kFeatures[i].name, name, n) == 0 && !has_feature(&kFeatures[i], os_state)) {
+          if (strlen(missing) + n + 3 < sizeof missing) {
+            if (missing[0]) strcat(missing, ", ");
+            strncat(missing, name, n);
+          }
+        }
+      }
+    }
+    p = end ? end + 1 : NULL;
+  }
+  if (!missing[0]) return 1;
+  fprintf(stderr, "convtune: kernel %s was compiled for CPU features this machine lacks: %s\n", kernel, missing);
+  return 0;
+}

@@ -25,6 +25,14 @@ void convtune_parallel_for(convtune_task_fn fn, void* closure, int64_t n);
 void convtune_set_num_threads(int threads);
 int convtune_get_num_threads(void);
 
+/* Whether this CPU (and the OS, for the AVX and AVX-512 register state) supports every feature
+ * of `features`, a comma-separated list of LLVM x86 feature names ("+avx2,+fma,..."; a leading
+ * '+' is ignored, '-' entries are skipped). Names this runtime does not know (features that
+ * change no instruction a kernel uses) are not checked. When something is missing it prints
+ * once, to stderr, "convtune: kernel KERNEL was compiled for CPU features this machine lacks:
+ * ..." and returns 0. Compiled kernels call it once, on their first call. */
+int convtune_cpu_supports(const char* kernel, const char* features);
+
 #ifdef __cplusplus
 }
 #endif

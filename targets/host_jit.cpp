@@ -68,6 +68,7 @@ HostJit::HostJit() : state_(std::make_unique<State>()) {
                          "searching the process for symbols"));
   // The runtime that generated code calls, resolved to this process's copy.
   define_runtime_symbol("convtune_parallel_for", reinterpret_cast<void*>(&convtune_parallel_for));
+  define_runtime_symbol("convtune_cpu_supports", reinterpret_cast<void*>(&convtune_cpu_supports));
 }
 
 HostJit& HostJit::instance() {
