@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   k_set_threads(threads);
   size_t bytes = (k_workspace_size() + 63) / 64 * 64;
   void* ws = bytes ? aligned_alloc(64, bytes) : NULL;
-  float* packed = malloc(k_packed_weights_size());
+  float* packed = aligned_alloc(64, (k_packed_weights_size() + 63) / 64 * 64);
   k_pack_weights(w, packed);
   float* table[3] = {in, w, out};
   double call_ms, run_ms;

@@ -82,7 +82,8 @@ std::string kernel_section(const KernelAbi& abi, const HeaderProvenance& from) {
   h += "int " + n + "(" + params_text(abi) + ");\n\n";
   if (abi.weights_param >= 0) {
     h += "/* For repeated calls with fixed weights: " + n + "_pack_weights writes the weights in the\n";
-    h += " * kernel's own layout (" + N + "_PACKED_WEIGHTS_BYTES bytes); " + n + "_run takes that packed form\n";
+    h += " * kernel's own layout (" + N + "_PACKED_WEIGHTS_BYTES bytes; aligned to " + N + "_WORKSPACE_ALIGN, the\n";
+    h += " * kernel's vector loads do not cross cache lines); " + n + "_run takes that packed form\n";
     h += " * and the caller's workspace (" + N + "_WORKSPACE_BYTES bytes, aligned to " + N + "_WORKSPACE_ALIGN;\n";
     h += " * NULL when that is 0) and does no allocation. Returns " + N + "_OK. */\n";
     h += "#define " + N + "_PACKED_WEIGHTS_BYTES " + std::to_string(abi.packed_weights_bytes) + "\n";

@@ -2,10 +2,12 @@
 #include "runtime/conv_problem.h"
 
 #include "ir/error.h"
+#include "runtime/memory_budget.h"
 
 namespace convtune {
 
 ConvProblem ConvProblem::make(const Workload& wl, uint64_t seed) {
+  require_memory_for(wl);
   ConvProblem p{wl,
                 Tensor(wl.input_elems()),
                 Tensor(wl.weight_elems()),

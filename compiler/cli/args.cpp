@@ -1,6 +1,8 @@
 /// \file Strict option parsing: every mistake is one line naming the option.
 #include "compiler/cli/args.h"
 
+#include "runtime/memory_budget.h"
+
 #include <cerrno>
 #include <cstdlib>
 
@@ -126,6 +128,10 @@ TimingOptions timing_options(const Args& args) {
   timing.measurements = int(args.get_int("repeat", 1));
   timing.min_measurement_ms = args.get_double("min-repeat-ms", 0);
   return timing;
+}
+
+void apply_memory_limit(const Args& args) {
+  if (args.has("max-memory")) set_memory_budget(parse_memory_size(args.get("max-memory")));
 }
 
 } // namespace convtune::cli

@@ -33,7 +33,14 @@ inline OptionSpec min_repeat_ms(const char* fallback) {
 inline OptionSpec seed(const char* what) { return {"seed", "S", what, "1"}; }
 inline OptionSpec db(const char* what) { return {"db", "FILE", what, "convtune.db.jsonl"}; }
 inline OptionSpec json() { return {"json", "", "print one JSON object", ""}; }
+inline OptionSpec max_memory() {
+  return {"max-memory", "SIZE", "the memory a layer's tensors may take (512M, 8G, ...); default: what the machine has available", ""};
+}
 } // namespace options
+
+class Args;
+/// Applies --max-memory when given (runtime/memory_budget.h).
+void apply_memory_limit(const Args& args);
 
 /// Parsed options of one command. Unknown options, missing values and malformed numbers are
 /// UserErrors naming the option.

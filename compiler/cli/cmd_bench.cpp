@@ -19,6 +19,7 @@
 #include "runtime/baseline.h"
 #include "runtime/measure.h"
 #include "runtime/conv_problem.h"
+#include "runtime/memory_budget.h"
 #include "runtime/thread_pool.h"
 #include "schedules/schedule_template.h"
 #include "tuner/database.h"
@@ -237,6 +238,7 @@ void print_layer_table(const Layer& layer, const std::vector<Row>& rows, const R
 
 int cmd_bench(const std::vector<std::string>& argv) {
   Args args("bench", {options::workload(),
+                      options::max_memory(),
                       options::suite("every layer of a suite (resnet18, mobilenet) instead of one workload"),
                       {"backends", "LIST", "comma list of naive, im2col (Eigen), onednn, default, tuned, a template name (im2col_gemm, ...), schedule:FILE", "all available"},
                       options::threads("threads for every backend"),
@@ -251,6 +253,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
     return 0;
   }
   const std::vector<Workload> workloads = selected_workloads(args);
+  apply_memory_limit(args);
+  for (const Workload& wl : workloads) require_memory_for(wl);  // before any layer is allocated
   const int threads = int(args.get_int("threads", 1));
   const TimingOptions timing = timing_options(args);
   const uint64_t seed = uint64_t(args.get_int("seed", 0));

@@ -9,6 +9,7 @@
 #include "compiler/kernel_runner.h"
 #include "ir/workload.h"
 #include "runtime/measure.h"
+#include "runtime/memory_budget.h"
 #include "runtime/conv_problem.h"
 #include "runtime/thread_pool.h"
 #include "schedules/schedule_template.h"
@@ -24,6 +25,7 @@ int cmd_run(const std::vector<std::string>& argv) {
                     options::repeat("7"),
                     options::min_repeat_ms("100"),
                     options::seed("seed of the random input and weights"),
+                    options::max_memory(),
                     {"dump-ir", "", "print the IR after every lowering step to stderr", ""},
                     options::json()});
   if (!args.parse(argv)) {
@@ -31,6 +33,8 @@ int cmd_run(const std::vector<std::string>& argv) {
     return 0;
   }
   Workload wl = parse_workload(args.require("workload"));
+  apply_memory_limit(args);
+  require_memory_for(wl);  // before anything is compiled or allocated
   Target target = parse_target(args.get("target"));
   const int64_t threads = args.get_int("threads", 1);
   const TimingOptions timing = timing_options(args);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "compiler/cli/args.h"
+#include "runtime/memory_budget.h"
 #include "compiler/cli/commands.h"
 #include "ir/suites.h"
 #include "runtime/measure.h"
@@ -125,12 +126,15 @@ int cmd_tune(const std::vector<std::string>& argv) {
                      {"transfer", "", "warm the model with other layers' records on this target", ""},
                      {"template", "NAME", "search this template's space (direct_nchwc, depthwise_nchwc, im2col_gemm); default: the one that fits", ""},
                      {"plot", "FILE", "write the tuning curve as SVG", ""},
+                     options::max_memory(),
                      options::json()});
   if (!args.parse(argv)) {
     std::cout << args.help("usage: convtune tune (--workload SPEC | --suite NAME) [--trials N] [--tuner T] [--db FILE] [--threads T] [--json]");
     return 0;
   }
   const std::vector<Workload> layers = selected_workloads(args);
+  apply_memory_limit(args);
+  for (const Workload& wl : layers) require_memory_for(wl);  // before a worker allocates them
   const Target target = parse_target(args.get("target"));
   require_host_can_run(target);  // before the database is touched or a worker started
   TuneOptions options;

@@ -1,6 +1,7 @@
 /// \file The `convtune` tool end to end: its JSON output, exit codes and exact error lines.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -181,4 +182,28 @@ TEST_CASE("cli --version prints the version", "[cli]") {
   const ToolRun o = run_convtune({"--version"});
   REQUIRE(o.exit_code == 0);
   REQUIRE_THAT(o.out, StartsWith("convtune 0."));
+}
+
+TEST_CASE("a workload whose tensors cannot fit is refused before anything is allocated, naming the largest", "[cli][memory]") {
+  const std::string huge = "n=1,c=3,h=99999999999,w=8,k=2,r=3,s=3";
+  const std::string line = "convtune: error: workload n=1,c=3,h=99999999999,w=8,k=2,r=3,s=3,stride=1,pad=0 needs 30.6 TiB for its "
+                           "tensors (the largest, 'reference', is 17.5 TiB: two doubles per output element); --max-memory allows 1 GiB";
+  convtune::testing::require_user_error({"run", "--workload", huge, "--max-memory", "1G"}, line);
+  convtune::testing::require_user_error({"bench", "--workload", huge, "--max-memory", "1G"}, line);
+  TempPath db("memory", ".jsonl");
+  convtune::testing::require_user_error({"tune", "--workload", huge, "--max-memory", "1G", "--db", db.str()}, line);
+  CHECK_FALSE(std::filesystem::exists(db.str()));  // refused before the database was touched
+  // Without a limit, against what the machine has: the same refusal, the machine's figure.
+  const auto run = run_convtune({"run", "--workload", huge});
+  CHECK(run.exit_code == 2);
+  CHECK(run.err.find("needs 30.6 TiB for its tensors") != std::string::npos);
+  CHECK(run.err.find("is available (--max-memory sets another limit)\n") != std::string::npos);
+  // A small layer under a small limit.
+  convtune::testing::require_user_error({"run", "--workload", "n=1,c=64,h=9,w=9,r=3,s=3,op=maxpool", "--max-memory", "1K"},
+                                        "convtune: error: workload n=1,c=64,h=9,w=9,k=64,r=3,s=3,stride=1,pad=0,op=maxpool needs 81.5 KiB "
+                                        "for its tensors (the largest, 'reference', is 49 KiB: two doubles per output element); "
+                                        "--max-memory allows 1 KiB");
+  convtune::testing::require_user_error({"run", "--workload", "resnet18:C1", "--max-memory", "12X"},
+                                        "convtune: error: --max-memory '12X' is not a size (e.g. 512M, 8G, 1.5T or bytes)");
+  CHECK(run_convtune({"run", "--workload", "n=1,c=4,h=6,w=6,k=4,r=3,s=3", "--max-memory", "64M"}).exit_code == 0);
 }

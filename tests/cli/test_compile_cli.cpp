@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   if (layer(input, weights, plain) != LAYER_OK) return 12;
   size_t bytes = (layer_workspace_size() + LAYER_WORKSPACE_ALIGN - 1) / LAYER_WORKSPACE_ALIGN * LAYER_WORKSPACE_ALIGN;
   void* workspace = bytes ? aligned_alloc(LAYER_WORKSPACE_ALIGN, bytes) : NULL;
-  float* packed = malloc(layer_packed_weights_size());
+  float* packed = aligned_alloc(LAYER_WORKSPACE_ALIGN, (layer_packed_weights_size() + LAYER_WORKSPACE_ALIGN - 1) / LAYER_WORKSPACE_ALIGN * LAYER_WORKSPACE_ALIGN);
   layer_pack_weights(weights, packed);
   /* The plain weights are not needed any more: a kernel that read them would fail. */
   for (size_t i = 0; i < LAYER_WEIGHTS_ELEMENTS; ++i) weights[i] = 1e30f;
