@@ -3,6 +3,7 @@
 #include <charconv>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -184,6 +185,50 @@ std::string benchdnn_name(std::string_view rest) {
   return std::string(rest.substr(1, rest.size() - 2));
 }
 
+/// One spatial side of a descriptor (h or w) as benchdnn reads it: absent parts are unset.
+struct Side {
+  std::optional<int64_t> in, out, kernel, stride, pad, dilation;
+  /// benchdnn's test for a side the descriptor does not mention at all.
+  bool absent() const { return !in && !out && !kernel && !dilation && stride.value_or(1) == 1 && pad.value_or(-1) < 1; }
+};
+
+/// Sizes, padding (near, far) and dilation of one resolved side.
+struct ResolvedSide {
+  int64_t in = 1, kernel = 1, stride = 1, pad = 0, far_pad = 0, dilation = 1;
+};
+
+/// benchdnn's rules for a mentioned side: in and kernel required; stride 1 and dilation 0 by
+/// default; with the output given and no pad, the pad that centres the window (truncated, as
+/// benchdnn divides), and the far pad whatever gives that output.
+ResolvedSide resolve_side(const Side& side, char letter) {
+  const std::string l(1, letter);
+  if (!side.in) refuse("missing 'i" + l + "'");
+  if (!side.kernel) refuse("missing 'k" + l + "'");
+  ResolvedSide r;
+  r.in = *side.in;
+  r.kernel = *side.kernel;
+  r.stride = side.stride.value_or(1);
+  // benchdnn's dilation counts the gaps: d0 is a dense kernel, d1 skips one row.
+  const int64_t gaps = side.dilation.value_or(0);
+  if (gaps == std::numeric_limits<int64_t>::max()) {
+    refuse("part 'd" + l + "' has value '" + std::to_string(gaps) + "': not an integer in range");
+  }
+  r.dilation = gaps + 1;
+  if (side.pad) {
+    r.pad = *side.pad;
+  } else if (side.out) {
+    const Int128 total = static_cast<Int128>(*side.out - 1) * r.stride - r.in + static_cast<Int128>(r.kernel - 1) * r.dilation + 1;
+    r.pad = total > 0 ? static_cast<int64_t>(total / 2) : 0;
+  }
+  r.far_pad = r.pad;
+  // With the output given, the far pad is whatever makes the output that size.
+  if (side.out) {
+    const std::string inputs = "i" + l + ", k" + l + ", s" + l + ", p" + l;
+    r.far_pad = far_pad(("o" + l).c_str(), *side.out, r.in, r.kernel, r.stride, r.dilation, r.pad, inputs.c_str());
+  }
+  return r;
+}
+
 Workload parse_benchdnn(std::string_view text) {
   static const char* const known_parts[] = {"g",  "mb", "ic", "ih", "iw", "oc", "oh", "ow",
                                             "kh", "kw", "sh", "sw", "ph", "pw", "dh", "dw"};
@@ -192,8 +237,12 @@ Workload parse_benchdnn(std::string_view text) {
   std::string name;
   size_t i = 0;
   while (i < text.size()) {
+    // Parts may be separated by '_' (as benchdnn's shape files write them).
+    if (text[i] == '_') {
+      ++i;
+      continue;
+    }
     // The name runs to the end: n"name", _n"name" or nNAME. No size part starts with 'n'.
-    if (text[i] == '_' && i + 1 < text.size() && text[i + 1] == 'n') ++i;
     if (text[i] == 'n') {
       name = benchdnn_name(text.substr(i + 1));
       break;
@@ -217,53 +266,53 @@ Workload parse_benchdnn(std::string_view text) {
     for (const char* p : known_parts) known = known || prefix == p;
     if (!known) refuse("unknown benchdnn part '" + part + "'");
     if (digits.empty()) refuse("benchdnn part '" + prefix + "' has no value");
-    if (parts.count(prefix)) refuse("benchdnn part '" + prefix + "' given twice");
-    parts[prefix] = parse_int(digits, "part", prefix, digits);
+    const int64_t value = parse_int(digits, "part", prefix, digits);
+    // A part repeated with its value (oneDNN's own files have "kh5_kh5") is the same part.
+    if (parts.count(prefix) && parts[prefix] != value) {
+      refuse("benchdnn part '" + prefix + "' given twice (" + std::to_string(parts[prefix]) + " and " + std::to_string(value) + ")");
+    }
+    parts[prefix] = value;
   }
 
-  for (const char* required : {"ic", "oc", "ih", "kh"}) {
+  const auto opt = [&](const char* key) {
+    const auto it = parts.find(key);
+    return it == parts.end() ? std::optional<int64_t>() : std::optional<int64_t>(it->second);
+  };
+  for (const char* required : {"ic", "oc"}) {
     if (!parts.count(required)) refuse("missing '" + std::string(required) + "'");
   }
-  const auto get = [&](const char* key, int64_t fallback) {
-    const auto it = parts.find(key);
-    return it == parts.end() ? fallback : it->second;
-  };
-  // benchdnn's dilation counts the gaps: dh0 is a dense kernel, dh1 skips one row.
-  const auto dilation = [&](const char* key, int64_t zero_based) {
-    if (zero_based == std::numeric_limits<int64_t>::max())
-      refuse("part '" + std::string(key) + "' has value '" + std::to_string(zero_based) +
-             "': not an integer in range");
-    return zero_based + 1;
-  };
+  Side h{opt("ih"), opt("oh"), opt("kh"), opt("sh"), opt("ph"), opt("dh")};
+  Side w{opt("iw"), opt("ow"), opt("kw"), opt("sw"), opt("pw"), opt("dw")};
+  // A side not mentioned copies the other (benchdnn's square default); a 1-D descriptor (only
+  // w) is a convolution over one row.
+  if (h.absent() && w.absent()) refuse("missing 'ih'");
+  if (w.absent()) w = h;
+  // A mentioned width side without its input or kernel size takes the height side's (benchdnn
+  // would refuse; its stride, pad and dilation still take benchdnn's defaults).
+  if (!h.absent()) {
+    if (!w.in) w.in = h.in;
+    if (!w.kernel) w.kernel = h.kernel;
+  }
+  const ResolvedSide rh = h.absent() ? ResolvedSide{} : resolve_side(h, 'h');
+  const ResolvedSide rw = resolve_side(w, 'w');
 
   Workload wl;
-  wl.groups = get("g", 1);
-  wl.n = get("mb", 2); // benchdnn's default minibatch
-  wl.c = get("ic", 0);
-  wl.k = get("oc", 0);
-  // A missing width-side part copies the height side (benchdnn's square default).
-  wl.h = get("ih", 0);
-  wl.w = get("iw", wl.h);
-  wl.r = get("kh", 0);
-  wl.s = get("kw", wl.r);
-  wl.stride_h = get("sh", 1);
-  wl.stride_w = get("sw", wl.stride_h);
-  wl.pad_top = get("ph", 0);
-  wl.pad_left = get("pw", wl.pad_top);
-  const int64_t dh = get("dh", 0);
-  wl.dilation_h = dilation("dh", dh);
-  wl.dilation_w = dilation("dw", get("dw", dh));
-  wl.pad_bottom = wl.pad_top;
-  wl.pad_right = wl.pad_left;
-  // With oh (ow) given, the bottom (right) pad is whatever makes the output that size.
-  if (parts.count("oh")) {
-    wl.pad_bottom = far_pad("oh", parts["oh"], wl.h, wl.r, wl.stride_h, wl.dilation_h,
-                            wl.pad_top, "ih, kh, sh, ph");
-  }
-  if (parts.count("ow") || parts.count("oh")) {
-    wl.pad_right = far_pad("ow", get("ow", get("oh", 0)), wl.w, wl.s, wl.stride_w,
-                           wl.dilation_w, wl.pad_left, "iw, kw, sw, pw");
-  }
+  wl.groups = opt("g").value_or(1);
+  wl.n = opt("mb").value_or(2); // benchdnn's default minibatch
+  wl.c = *opt("ic");
+  wl.k = *opt("oc");
+  wl.h = rh.in;
+  wl.r = rh.kernel;
+  wl.stride_h = rh.stride;
+  wl.pad_top = rh.pad;
+  wl.pad_bottom = rh.far_pad;
+  wl.dilation_h = rh.dilation;
+  wl.w = rw.in;
+  wl.s = rw.kernel;
+  wl.stride_w = rw.stride;
+  wl.pad_left = rw.pad;
+  wl.pad_right = rw.far_pad;
+  wl.dilation_w = rw.dilation;
   wl.name = name;
   return wl;
 }

@@ -200,11 +200,10 @@ TEST_CASE("parse_workload refuses", "[workload][parse][refusal]") {
       {"mb1ic3ih8oc4kh3xy5", "invalid workload spec: unknown benchdnn part 'xy5'"},
       {"mb1ic3ih8OC4kh3", "invalid workload spec: unknown benchdnn part 'OC4'"},
       {"mb1ic3ih8oc4kh", "invalid workload spec: benchdnn part 'kh' has no value"},
-      {"mb1ic3ic4ih8oc4kh3", "invalid workload spec: benchdnn part 'ic' given twice"},
+      {"mb1ic3ic4ih8oc4kh3", "invalid workload spec: benchdnn part 'ic' given twice (3 and 4)"},
       {"mb1ic3ih8oc4kh3 sh1", "invalid workload spec: unexpected ' ' in benchdnn descriptor "
                               "'mb1ic3ih8oc4kh3 sh1'"},
-      {"mb1ic3ih8oc4kh3_sh1", "invalid workload spec: unexpected '_' in benchdnn descriptor "
-                              "'mb1ic3ih8oc4kh3_sh1'"},
+      {"mb1ic3ih8oc4kh3_sh1-", "invalid workload spec: unexpected '-' in benchdnn descriptor 'mb1ic3ih8oc4kh3_sh1-'"},
       {"mb1ic99999999999999999999ih8oc4kh3",
        "invalid workload spec: part 'ic' has value '99999999999999999999': not an integer in range"},
       {"mb1ic3ih8oc4kh3dh9223372036854775807",
@@ -268,4 +267,54 @@ TEST_CASE("pooling and epilogue workloads refuse what does not fit, naming the f
     INFO(spec);
     REQUIRE_USER_ERROR(parse_workload(spec), message);
   }
+}
+
+TEST_CASE("benchdnn descriptors exactly as oneDNN's shape files write them", "[ir][workload][benchdnn]") {
+  // Lines of oneDNN's tests/benchdnn/inputs/conv/shapes_tails, shapes_regression_dw and
+  // shapes_regression_padding, names and all: '_' between parts, a part repeated, sides left
+  // out, the minibatch left to benchdnn's default of 2.
+  const char* lines[] = {
+      "ic32oc13_ih13oh12kh3ph0_n\"tails_conv:1\"",
+      "ic64oc33_ih13oh13kh3ph1_n\"tails_conv:2\"",
+      "g64ic512oc512_ih240oh120kh3sh2dh0ph1_n\"tails_conv:21\"",
+      "g1ic4ih84oc16oh20kh8sh4ph0_n\"tails_conv:23\"",
+      "g4ic20ih5oc20oh5kh3ph1_n\"tails_conv:24\"",
+      "ic29oc65_ih13oh13kh1ph0_n\"tails_conv_1x1:20\"",
+      "ic19oc32_iw13ow12kw3pw1_n\"tails_conv_1d:1\"",
+      "ic20oc32_iw13kw1pw0_n\"tails_conv_1d_1x1:2\"",
+      "ic207oc207_ih5oh5kh3ph1_n\"2d_conv:large_channel_tail\"",
+      "mb1_g16ic16oc16_ih202oh202kh1sh1dh0ph0_iw202ow202kw7sw1dw0pw3",
+      "mb1_g64ic64oc64_ih201oh202kh1sh1dh0ph0_iw202ow202kw7sw1dw0pw3",
+      "mb1_g16ic16oc16_ih16kh3oh9_sh2ph2",
+      "mb1_g16ic16oc16_ih15oh7kh6sh2ph3_iw10ow10kw3",
+      "mb1_g16ic16oc16_ih10oh10kh3_iw15ow8kw1sw2pw0",
+      "mb1_g7ic7oc7_ih32oh32kh5ph2",
+      "g128mb1ic128ih56oh29oc128kh4sh2ph1",
+      "g113mb1ic113ih1oc113oh1kh3ph1n\"depthwise_channel_tail_nxc_format\"",
+      "mb1ic16oc16_ih10kh5_kh5ph7sh1",
+      "mb1ic16oc16_ih10kh1_kh1ph3sh1",
+      "mb1_ic128ih1_oc16oh1_kh3_ph1",
+  };
+  for (const char* line : lines) {
+    INFO(line);
+    CHECK_NOTHROW(parse_workload(line));
+  }
+  SECTION("what they mean") {
+    const Workload tails = parse_workload("ic32oc13_ih13oh12kh3ph0_n\"tails_conv:1\"");
+    CHECK(tails.name == "tails_conv:1");
+    CHECK(tails == parse_workload("n=2,c=32,h=13,w=13,k=13,r=3,s=3,pad=0:0:1:1"));
+    // A width side of its own: its stride is 1 and its pad centres ow, whatever the height's.
+    CHECK(parse_workload("mb1_g16ic16oc16_ih15oh7kh6sh2ph3_iw10ow10kw3") ==
+          parse_workload("n=1,c=16,h=15,w=10,k=16,r=6,s=3,stride=2:1,pad=3:1:0:1,groups=16"));
+    // No ph with oh given: the pad that centres the window, as benchdnn computes it.
+    CHECK(parse_workload("mb1_g16ic16oc16_ih10oh10kh3_iw15ow8kw1sw2pw0") ==
+          parse_workload("n=1,c=16,h=10,w=15,k=16,r=3,s=1,stride=1:2,pad=1:0:1:0,groups=16"));
+    // 1-D: one row.
+    CHECK(parse_workload("ic19oc32_iw13ow12kw3pw1_n\"tails_conv_1d:1\"") ==
+          parse_workload("n=2,c=19,h=1,w=13,k=32,r=1,s=3,pad=0:1:0:0"));
+    CHECK(parse_workload("mb1ic16oc16_ih10kh5_kh5ph7sh1").p() == 20);
+    CHECK(parse_workload("g128mb1ic128ih56oh29oc128kh4sh2ph1").p() == 29);
+  }
+  REQUIRE_THROWS_MATCHES(parse_workload("mb1ic16oc16_ih10kh5_kh3"), convtune::UserError,
+                         Catch::Matchers::Message("invalid workload spec: benchdnn part 'kh' given twice (5 and 3)"));
 }
