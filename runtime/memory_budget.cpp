@@ -30,7 +30,7 @@ double memory_budget() { return budget_override > 0 ? budget_override : availabl
 
 void set_memory_budget(double bytes) { budget_override = bytes; }
 
-double parse_memory_size(const std::string& text) {
+double parse_memory_size(const std::string& text, const std::string& option) {
   double value = 0;
   char unit = 0;
   std::istringstream in(text);
@@ -48,7 +48,7 @@ double parse_memory_size(const std::string& text) {
   default: scale = 0;
   }
   if (!number || scale == 0 || !rest.empty() || !(value > 0) || !std::isfinite(value)) {
-    throw UserError("--max-memory '" + text + "' is not a size (e.g. 512M, 8G, 1.5T or bytes)");
+    throw UserError(option + " '" + text + "' is not a size (e.g. 512M, 8G, 1.5T or bytes)");
   }
   return value * scale;
 }

@@ -14,8 +14,8 @@ double memory_budget();
 /// Sets the limit (bytes > 0); 0 returns to the machine's available memory.
 void set_memory_budget(double bytes);
 /// Reads a size such as 512M, 8G, 1.5T or a plain number of bytes (K, M, G, T are powers of
-/// 1024); UserError naming --max-memory and the value otherwise.
-double parse_memory_size(const std::string& text);
+/// 1024); UserError naming `option` and the value otherwise.
+double parse_memory_size(const std::string& text, const std::string& option = "--max-memory");
 
 /// "8.73 TiB", "512 MiB": bytes in binary units (as --max-memory reads them), 3 significant digits.
 std::string bytes_text(double bytes);

@@ -28,7 +28,7 @@ struct TrialRecord {
   nlohmann::json config;     ///< the knob values
   nlohmann::json schedule;   ///< the schedule trace the config produced
   bool ok = false;
-  /// The failure reason when !ok: "wrong_result", "timeout", "crash:SIGSEGV",
+  /// The failure reason when !ok: "wrong_result", "compile_timeout", "run_timeout", "out_of_memory", "crash:SIGSEGV",
   /// "compile_error: ...". Empty when ok.
   std::string error;
   std::vector<double> times_ms;  ///< one entry per timed measurement

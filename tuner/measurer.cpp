@@ -58,6 +58,9 @@ Measurer::Measurer(std::string worker_binary, MeasureOptions options)
   // A compile running beside a measurement that uses every core would slow it down.
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   window_ = options_.overlap_compile && unsigned(options_.threads) < cores ? 2 : 1;
+  double limit = options_.worker_memory_bytes;
+  if (limit <= 0) limit = 0.75 * double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
+  memory_limit_arg_ = std::to_string(int64_t(limit));
   // A worker that dies while we write to it must not kill the parent.
   signal(SIGPIPE, SIG_IGN);
 }
@@ -74,7 +77,7 @@ void Measurer::start_worker() {
     // process that may hold threads.
     dup2(in[0], 0);
     dup2(out[1], 1);
-    execl(binary_.c_str(), binary_.c_str(), "worker", static_cast<char*>(nullptr));
+    execl(binary_.c_str(), binary_.c_str(), "worker", "--memory-limit", memory_limit_arg_.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   close(in[0]);
@@ -83,6 +86,7 @@ void Measurer::start_worker() {
   to_worker_ = in[1];
   from_worker_ = out[0];
   pending_.clear();
+  compiled_.clear();
 }
 
 void Measurer::stop_worker() {
@@ -117,6 +121,13 @@ std::variant<nlohmann::json, std::string> Measurer::next_reply(Clock::time_point
         stop_worker();
         return std::string("crash:garbled_reply");
       }
+      // A progress line: the job's compile is done (a later silence is its run's).
+      if (reply.contains("phase")) {
+        if (reply["phase"] == "compiled" && reply.contains("id") && reply["id"].is_number_integer()) {
+          compiled_.insert(reply["id"].get<int64_t>());
+        }
+        continue;
+      }
       return reply;
     }
     const double left_ms = std::chrono::duration<double, std::milli>(deadline - Clock::now()).count();
@@ -146,6 +157,7 @@ std::variant<nlohmann::json, std::string> Measurer::next_reply(Clock::time_point
 
 void Measurer::run_jobs(std::vector<nlohmann::json> jobs, const std::function<void(size_t, const MeasureResult&)>& done) {
   for (size_t i = 0; i < jobs.size(); ++i) jobs[i]["id"] = i;
+  compiled_.clear();  // ids count from 0 again
   size_t next = 0;             // the first job not yet sent
   size_t solo_before = 0;      // jobs below this index run alone (replays after a crash)
   int failed_sends = 0;
@@ -197,6 +209,8 @@ void Measurer::run_jobs(std::vector<nlohmann::json> jobs, const std::function<vo
         continue;
       }
       result.error = *why;
+      // A silence is the compile's until the worker says the head is compiled.
+      if (*why == "timeout") result.error = compiled_.count(int64_t(head)) ? "run_timeout" : "compile_timeout";
       in_flight.pop_front();
       requeue();
     } else {

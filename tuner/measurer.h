@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <set>
 #include <string>
 #include <variant>
 #include <sys/types.h>
@@ -27,11 +28,17 @@ struct MeasureOptions {
   /// Compile the next candidate while the current one is measured. Taken only when the
   /// measurement leaves a core free (threads < cores), so the compile never competes with it.
   bool overlap_compile = true;
+  /// The worker's address-space limit (RLIMIT_AS), so a runaway candidate fails as
+  /// `out_of_memory` instead of taking the machine's memory; 0: three quarters of the
+  /// machine's physical memory.
+  double worker_memory_bytes = 0;
 };
 
 struct MeasureResult {
   bool ok = false;
-  std::string error;             ///< "wrong_result", "timeout", "crash:SIGSEGV", "compile_error: ..."
+  /// "wrong_result", "compile_timeout" (its compile ran past the limit), "run_timeout" (its
+  /// check or timing did), "out_of_memory", "crash:SIGSEGV", "compile_error: ..."
+  std::string error;
   std::vector<double> times_ms;  ///< ms per call, one per measurement
   double median_ms = 0;
   double gflops = 0;
@@ -41,7 +48,7 @@ struct MeasureResult {
   std::string target_key;        ///< the key of the target the worker compiled for
 };
 
-/// One candidate to measure. `test_hook` ("crash", "hang" or "wrong") makes the worker
+/// One candidate to measure. `test_hook` ("crash", "hang", "slow_compile", "wrong" or "alloc") makes the worker
 /// misbehave on purpose; it honours it only when CONVTUNE_TEST_HOOKS=1 is in its environment.
 struct Candidate {
   Workload wl;
@@ -91,6 +98,8 @@ private:
   pid_t pid_ = -1;
   int to_worker_ = -1, from_worker_ = -1;
   std::string pending_;  ///< bytes read from the worker past the last full line
+  std::set<int64_t> compiled_;  ///< ids of jobs in flight the worker said it has compiled
+  std::string memory_limit_arg_;  ///< the worker's --memory-limit value, made before any fork
 };
 
 /// The path of the running executable (/proc/self/exe).

@@ -127,6 +127,7 @@ int cmd_tune(const std::vector<std::string>& argv) {
                      {"template", "NAME", "search this template's space (direct_nchwc, depthwise_nchwc, im2col_gemm); default: the one that fits", ""},
                      {"plot", "FILE", "write the tuning curve as SVG", ""},
                      options::max_memory(),
+                     {"worker-memory", "SIZE", "the address space a measuring worker may take (512M, 8G, ...); a candidate past it fails as out_of_memory; default: 3/4 of physical memory", ""},
                      options::json()});
   if (!args.parse(argv)) {
     std::cout << args.help("usage: convtune tune (--workload SPEC | --suite NAME) [--trials N] [--tuner T] [--db FILE] [--threads T] [--json]");
@@ -162,6 +163,7 @@ int cmd_tune(const std::vector<std::string>& argv) {
   mo.timeout_s = args.get_double("timeout", 0.1);
   mo.flush_cache = args.has("flush-cache");
   mo.overlap_compile = !args.has("serial-compile");
+  if (args.has("worker-memory")) mo.worker_memory_bytes = parse_memory_size(args.get("worker-memory"), "--worker-memory");
   const bool json = args.has("json");
 
   Database db(args.get("db"));

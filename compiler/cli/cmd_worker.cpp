@@ -7,6 +7,7 @@
 /// does so only when a core is spare), its compile overlaps the current measurement; the
 /// measurements themselves never overlap.
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -20,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -101,7 +103,21 @@ private:
   std::map<std::string, Target> targets_;
 };
 
-/// The reader's half: parse, validate, and compile a candidate for the job's target. Never throws.
+/// Writes one line to the tuner; the reader's progress lines and the answers share stdout.
+void emit_line(const nlohmann::json& j) {
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  std::cout << j.dump() << std::endl;
+}
+
+/// The test hook a job asks for, honoured only with CONVTUNE_TEST_HOOKS=1 in the environment.
+std::string test_hook(const nlohmann::json& job) {
+  return std::getenv("CONVTUNE_TEST_HOOKS") && job.is_object() ? job.value("test_hook", "") : "";
+}
+
+/// The reader's half: parse, validate, and compile a candidate for the job's target. Never
+/// throws. A compiled candidate is announced (`{"id": ..., "phase": "compiled"}`), so that a
+/// silence after it is the run's, not the compile's.
 Prepared prepare(const std::string& line, TargetCache& targets) {
   Prepared p;
   const Target* target = nullptr;
@@ -122,12 +138,18 @@ Prepared prepare(const std::string& line, TargetCache& targets) {
     return p;
   }
   const auto start = std::chrono::steady_clock::now();
+  if (test_hook(p.job) == "slow_compile") {
+    for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
   try {
     p.runner = KernelRunner::compile(*p.wl, schedule_from_json(p.job.at("schedule")), *target);
+  } catch (const std::bad_alloc&) {
+    p.error = "out_of_memory";
   } catch (const std::exception& e) {
     p.error = "compile_error: " + clipped(e.what());
   }
   p.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  if (p.job.contains("id")) emit_line({{"id", p.job["id"]}, {"phase", "compiled"}});
   return p;
 }
 
@@ -169,10 +191,15 @@ nlohmann::json run_prepared(Prepared& p, std::map<std::string, std::unique_ptr<C
     return result;
   }
 
-  const std::string hook = std::getenv("CONVTUNE_TEST_HOOKS") ? p.job.value("test_hook", "") : "";
+  const std::string hook = test_hook(p.job);
   if (hook == "crash") raise(SIGSEGV);
   if (hook == "hang") {
     for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  if (hook == "alloc") {
+    // A candidate that allocates without bound: the worker's memory limit stops it.
+    std::vector<std::unique_ptr<char[]>> hoard;
+    for (;;) hoard.emplace_back(new char[size_t(1) << 30]);
   }
   KernelRunner& runner = *p.runner;
   runner.bind(c);
@@ -192,7 +219,14 @@ nlohmann::json run_prepared(Prepared& p, std::map<std::string, std::unique_ptr<C
 } // namespace
 
 int cmd_worker(const std::vector<std::string>& argv) {
-  if (!argv.empty()) throw UserError("convtune worker takes no options: it is started by convtune tune");
+  // `--memory-limit BYTES`: the address space this process may take (the tuner sets it).
+  if (argv.size() == 2 && argv[0] == "--memory-limit") {
+    const rlim_t bytes = rlim_t(std::stoll(argv[1]));
+    const rlimit limit{bytes, bytes};
+    if (setrlimit(RLIMIT_AS, &limit) != 0) throw UserError("convtune worker: cannot set --memory-limit " + argv[1]);
+  } else if (!argv.empty()) {
+    throw UserError("convtune worker takes only --memory-limit BYTES: it is started by convtune tune");
+  }
   TargetCache targets;
   PreparedQueue queue;
   std::thread reader([&] {
@@ -205,13 +239,15 @@ int cmd_worker(const std::vector<std::string>& argv) {
     nlohmann::json reply;
     try {
       reply = run_prepared(*p, cases);
+    } catch (const std::bad_alloc&) {
+      reply = {{"ok", false}, {"error", "out_of_memory"}};
     } catch (const std::exception& e) {
       reply = {{"ok", false}, {"error", "bad_job: " + clipped(e.what())}};
     }
     if (p->job.is_object() && p->job.contains("id")) reply["id"] = p->job["id"];
     if (!p->target_key.empty()) reply["target"] = p->target_key;
     reply["rss_kb"] = resident_kb();
-    std::cout << reply.dump() << std::endl;
+    emit_line(reply);
     // Each candidate's JIT code is freed here, after its answer is out.
     p.reset();
   }

@@ -77,11 +77,26 @@ TEST_CASE("isolation turns a crash, a hang and a wrong result into failed trials
     const MeasureResult m = measurer.measure(wl, schedule, "hang");
     const double took = seconds_since(start);
     REQUIRE_FALSE(m.ok);
-    REQUIRE(m.error == "timeout");
+    REQUIRE(m.error == "run_timeout");  // it compiled, then its run hung
     CHECK(took >= 1.9);
     CHECK(took < 4.0);
     CHECK(m.wall_ms >= 1900);
     require_measures_ok(measurer, wl, schedule);
+  }
+  SECTION("a compile that never ends") {
+    const MeasureResult m = measurer.measure(wl, schedule, "slow_compile");
+    REQUIRE_FALSE(m.ok);
+    REQUIRE(m.error == "compile_timeout");
+    require_measures_ok(measurer, wl, schedule);
+  }
+  SECTION("a candidate that allocates without bound stops at the worker's memory limit") {
+    MeasureOptions o = quick_options();
+    o.worker_memory_bytes = 4.0 * (1 << 30);
+    Measurer limited(CONVTUNE_BINARY, o);
+    const MeasureResult m = limited.measure(wl, schedule, "alloc");
+    REQUIRE_FALSE(m.ok);
+    REQUIRE(m.error == "out_of_memory");
+    require_measures_ok(limited, wl, schedule);
   }
   SECTION("a wrong result") {
     const MeasureResult m = measurer.measure(wl, schedule, "wrong");
@@ -135,7 +150,7 @@ TEST_CASE("isolation lets a tuning session survive a crashing and a hanging tria
   REQUIRE(progress_calls == 6);
   REQUIRE(result.failed.size() == 2);
   REQUIRE(result.failed.at("crash:SIGSEGV") == 1);
-  REQUIRE(result.failed.at("timeout") == 1);
+  REQUIRE(result.failed.at("run_timeout") == 1);
   REQUIRE(result.best_gflops > 0);
   REQUIRE(result.trial_gflops.size() == 6);
   CHECK(result.trial_gflops[1] == 0);
@@ -156,7 +171,7 @@ TEST_CASE("isolation lets a tuning session survive a crashing and a hanging tria
       REQUIRE(records[i].error == "crash:SIGSEGV");
     } else if (i == 3) {
       REQUIRE_FALSE(records[i].ok);
-      REQUIRE(records[i].error == "timeout");
+      REQUIRE(records[i].error == "run_timeout");
     } else {
       REQUIRE(records[i].ok);
       REQUIRE(records[i].gflops > 0);
@@ -174,7 +189,7 @@ TEST_CASE("isolation blames each failure of a batch on its own candidate, compil
   // A crash and a hang right after a good candidate, and back to back: with overlap, the
   // next candidate is in flight each time one fails.
   const std::vector<std::string> hooks_in_order = {"", "crash", "", "hang", "crash", "", "wrong", ""};
-  const std::vector<std::string> expected = {"", "crash:SIGSEGV", "", "timeout", "crash:SIGSEGV", "", "wrong_result", ""};
+  const std::vector<std::string> expected = {"", "crash:SIGSEGV", "", "run_timeout", "crash:SIGSEGV", "", "wrong_result", ""};
   std::vector<Candidate> batch;
   for (const std::string& hook : hooks_in_order) batch.push_back({wl, schedule, hook});
 
