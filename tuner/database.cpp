@@ -1,6 +1,8 @@
 /// \file The tuning database: append-only JSON lines, torn-line tolerant loading, queries, CSV.
 #include "tuner/database.h"
 
+#include <sys/file.h>
+
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -203,7 +205,8 @@ Database::~Database() {
 Database::Database(Database&& other) noexcept
     : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)),
       records_(std::move(other.records_)), by_slot_(std::move(other.by_slot_)),
-      measured_configs_(std::move(other.measured_configs_)) {}
+      measured_configs_(std::move(other.measured_configs_)), read_offset_(other.read_offset_),
+      lines_read_(other.lines_read_), own_lines_(std::move(other.own_lines_)) {}
 
 Database& Database::operator=(Database&& other) noexcept {
   if (this == &other) return *this;
@@ -213,36 +216,77 @@ Database& Database::operator=(Database&& other) noexcept {
   records_ = std::move(other.records_);
   by_slot_ = std::move(other.by_slot_);
   measured_configs_ = std::move(other.measured_configs_);
+  read_offset_ = other.read_offset_;
+  lines_read_ = other.lines_read_;
+  own_lines_ = std::move(other.own_lines_);
   return *this;
 }
 
+/// Holds an advisory lock on the database file for a scope (flock: between processes).
+class FileLock {
+public:
+  FileLock(int fd, int how) : fd_(fd) {
+    while (::flock(fd_, how) != 0 && errno == EINTR) {
+    }
+  }
+  ~FileLock() { ::flock(fd_, LOCK_UN); }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+private:
+  int fd_;
+};
+
 void Database::load(std::ostream& warnings) {
   internal_check(fd_ >= 0, "Database::load on a moved-from database");
-  // Read through our own descriptor, from the start (O_APPEND only affects writes).
-  std::string text;
-  char buffer[1 << 16];
-  for (off_t offset = 0;;) {
-    const ssize_t n = ::pread(fd_, buffer, sizeof buffer, offset);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0)
-      throw UserError("cannot read tuning database '" + path_ + "': " + std::strerror(errno));
-    if (n == 0) break;
-    text.append(buffer, size_t(n));
-    offset += n;
-  }
-
   records_.clear();
   by_slot_.clear();
   measured_configs_.clear();
-  size_t line_number = 0;
+  read_offset_ = 0;
+  lines_read_ = 0;
+  own_lines_.clear();  // whatever this process wrote is in the file now
+  read_new(warnings, true);
+}
+
+size_t Database::refresh(std::ostream& warnings) {
+  internal_check(fd_ >= 0, "Database::refresh on a moved-from database");
+  return read_new(warnings, false);
+}
+
+size_t Database::read_new(std::ostream& warnings, bool warn_torn) {
+  // Read through our own descriptor (O_APPEND only affects writes), under a shared lock: a
+  // writer's line is never seen half written.
+  std::string text;
+  {
+    FileLock lock(fd_, LOCK_SH);
+    char buffer[1 << 16];
+    for (off_t offset = read_offset_;;) {
+      const ssize_t n = ::pread(fd_, buffer, sizeof buffer, offset);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0)
+        throw UserError("cannot read tuning database '" + path_ + "': " + std::strerror(errno));
+      if (n == 0) break;
+      text.append(buffer, size_t(n));
+      offset += n;
+    }
+  }
+  const size_t before = records_.size();
   for (size_t begin = 0; begin < text.size();) {
-    ++line_number;
     const size_t newline = text.find('\n', begin);
     const bool torn = newline == std::string::npos;  // a crash mid-write leaves no '\n'
     const size_t end = torn ? text.size() : newline;
     const std::string_view line(text.data() + begin, end - begin);
+    // A refresh leaves a torn last line for later: it is warned about once it is ended.
+    if (torn && !warn_torn) break;
+    ++lines_read_;
+    if (!torn) read_offset_ += off_t(end + 1 - begin);
     begin = end + 1;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;  // blank line
+    // This process's own record: indexed when it was appended.
+    if (auto own = own_lines_.find(std::string(line)); own != own_lines_.end()) {
+      own_lines_.erase(own);
+      continue;
+    }
 
     std::string reason;
     try {
@@ -255,9 +299,12 @@ void Database::load(std::ostream& warnings) {
       reason = e.what();
     }
     if (torn) reason = "torn last line: " + reason;
-    warnings << "warning: " << path_ << ":" << line_number << ": skipped a corrupt record ("
+    warnings << "warning: " << path_ << ":" << lines_read_ << ": skipped a corrupt record ("
              << reason << ")\n";
   }
+  // A torn last line stays unread (and is counted again when it is read again).
+  if (warn_torn && !text.empty() && text.back() != '\n') --lines_read_;
+  return records_.size() - before;
 }
 
 void Database::append(const TrialRecord& r) {
@@ -268,6 +315,9 @@ void Database::append(const TrialRecord& r) {
   // `replace`: a failure message captured from a crashed child may hold invalid UTF-8.
   std::string line = json(r).dump(-1, ' ', false, json::error_handler_t::replace) + '\n';
 
+  // Other processes append under the same lock: lines never interleave, and the torn-line
+  // check below and the write see the same end of file.
+  FileLock lock(fd_, LOCK_EX);
   // A torn last line from an earlier crash: end it first, so this record starts its own line.
   struct stat st {};
   if (::fstat(fd_, &st) != 0) fail(std::strerror(errno));
@@ -293,6 +343,8 @@ void Database::append(const TrialRecord& r) {
 
   records_.push_back(r);
   index(records_.size() - 1);
+  // A refresh will meet this line in the file: it is this process's, and known already.
+  own_lines_.insert(line.substr(line.front() == '\n' ? 1 : 0, line.size() - (line.front() == '\n' ? 2 : 1)));
 }
 
 void Database::index(size_t i) {

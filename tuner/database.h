@@ -2,6 +2,7 @@
 #pragma once
 
 #include <iosfwd>
+#include <sys/types.h>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -53,8 +54,10 @@ std::string iso_timestamp_now();
 /// The tuning database: one JSON record per line, only ever appended to, never rewritten.
 ///
 /// Invariance: every line that reached the disk stays readable. append() writes each record
-/// with one write(2) on an O_APPEND descriptor and fsyncs it, so a crash loses at most the
-/// record in flight; load() skips a torn or corrupt line with a warning and keeps going.
+/// with one write(2) on an O_APPEND descriptor under an exclusive flock (so lines of concurrent
+/// writers never interleave, and a torn line is ended before the next) and fsyncs it, so a
+/// crash loses at most the record in flight; load() skips a torn or corrupt line with a
+/// warning and keeps going.
 ///
 /// Pointers returned by find() and best() point into records(); append() and load() invalidate
 /// them.
@@ -79,6 +82,12 @@ public:
   /// If the file's last line is torn (no final '\n'), the record starts on a new line.
   /// Throws UserError "cannot write tuning database 'PATH': <reason>" when the write fails.
   void append(const TrialRecord& r);
+
+  /// Reads the records other processes appended since load() or the last refresh (this
+  /// process's own appends are known already) and indexes them; returns how many were added,
+  /// at the end of records(). Corrupt lines are skipped with a warning, as load() does. Tuning
+  /// sessions sharing a file call it before each batch.
+  size_t refresh(std::ostream& warnings);
 
   /// Every valid record, in file order (then the ones appended since load()).
   const std::vector<TrialRecord>& records() const { return records_; }
@@ -106,6 +115,10 @@ public:
 private:
   /// Adds records_[index] to the lookup indexes.
   void index(size_t index);
+  /// Parses the complete lines from `read_offset_` to the end, skipping this process's own
+  /// appends; returns how many records it added. A torn last line is warned about only with
+  /// `warn_torn` (a load; a refresh waits until the line is ended).
+  size_t read_new(std::ostream& warnings, bool warn_torn);
 
   std::string path_;
   int fd_ = -1;
@@ -115,6 +128,10 @@ private:
   /// Same key -> template, version and canonical (key-sorted, compact) config text of every
   /// config measured there.
   std::unordered_map<std::string, std::unordered_set<std::string>> measured_configs_;
+  off_t read_offset_ = 0;   ///< the end of the last complete line read
+  size_t lines_read_ = 0;   ///< lines before read_offset_, for warnings' line numbers
+  /// Lines this process appended that a refresh has not passed yet (it skips them).
+  std::unordered_multiset<std::string> own_lines_;
 };
 
 } // namespace convtune

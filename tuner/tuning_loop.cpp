@@ -1,6 +1,8 @@
 /// \file The tuning loop and the suite scheduler.
 #include "tuner/tuning_loop.h"
 
+#include <iostream>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -80,6 +82,7 @@ public:
 
   /// Measures until `trials` are counted (or the space or the patience runs out).
   void run_until(int trials, const std::function<void(const TuneProgress&)>& progress) {
+    absorb_others();
     // The default config is the starting point: measured first unless it was already.
     if (result.trials < trials && !db_.measured(wl_.key(), slot_, template_.name(), template_.version(), config_to_json(default_cfg_))) {
       measure_batch({default_cfg_}, trials, progress);
@@ -89,6 +92,10 @@ public:
         result.early_stopped = true;
         return;
       }
+      // What other sessions on this file measured since: counted, and known to the model, so
+      // that it is never proposed again.
+      absorb_others();
+      if (result.trials >= trials) return;
       std::vector<Config> proposed = searcher_->propose(std::min(options_.batch, trials - result.trials));
       if (proposed.empty()) return;  // the whole space is measured
       std::vector<Config> batch;
@@ -100,9 +107,31 @@ public:
     }
   }
 
+  /// Counts what other sessions appended since the last look (the summary then holds them).
+  void finish() { absorb_others(); }
+
   TuneResult result;
 
 private:
+  /// Reads the records other processes appended to the database since the last look; those of
+  /// this workload, target and template count as trials and feed the searcher.
+  void absorb_others() {
+    const size_t before = db_.records().size();
+    const size_t added = db_.refresh(std::cerr);
+    std::vector<Observation> seen;
+    for (size_t i = before; i < before + added; ++i) {
+      const TrialRecord& r = db_.records()[i];
+      if (r.workload_key != wl_.key() || r.target_slot() != slot_ || r.template_name != template_.name() ||
+          r.template_version != template_.version()) {
+        continue;
+      }
+      account(r);
+      ++result.shared_trials;
+      seen.push_back({config_from_json(r.config), cost_of(r), {}});
+    }
+    if (!seen.empty()) searcher_->observe(seen);
+  }
+
   void account(const TrialRecord& r) {
     ++result.trials;
     result.trial_gflops.push_back(r.ok ? r.gflops : 0);
@@ -195,6 +224,7 @@ TuneResult tune_workload(const Workload& wl, const Target& target, Database& db,
                          const TuneOptions& options, const std::function<void(const TuneProgress&)>& progress) {
   LayerTuner tuner(wl, target, db, measurer, options);
   tuner.run_until(options.trials, progress);
+  tuner.finish();
   return tuner.result;
 }
 

@@ -45,6 +45,7 @@ struct TuneResult {
   double default_gflops = 0;    ///< the default config's speed (0 when it failed)
   int trials = 0;               ///< counted for this workload and target, earlier ones included
   int new_trials = 0;           ///< measured in this call
+  int shared_trials = 0;        ///< appended by other sessions on the same database while this one ran
   std::map<std::string, int> failed;  ///< failure reason (its kind, before ':' detail) -> count
   std::vector<double> trial_gflops;   ///< each counted trial's GFLOP/s (0 when it failed)
   bool early_stopped = false;

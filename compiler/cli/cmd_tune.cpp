@@ -74,6 +74,7 @@ nlohmann::json result_json(const TuneResult& r, double onednn_gflops) {
                       {"default_gflops", r.default_gflops},
                       {"trials", r.trials},
                       {"new_trials", r.new_trials},
+                      {"shared_trials", r.shared_trials},
                       {"failed", failed},
                       {"failed_total", failed_total},
                       {"curve", r.curve()},
@@ -90,7 +91,9 @@ nlohmann::json result_json(const TuneResult& r, double onednn_gflops) {
 
 void print_summary(const TuneResult& r, double onednn_gflops) {
   std::printf("\n%s  %s\n", r.workload.name.c_str(), r.workload.spec().c_str());
-  std::printf("  trials      %d (%d new)%s\n", r.trials, r.new_trials, r.early_stopped ? ", stopped early" : "");
+  std::printf("  trials      %d (%d new%s)%s\n", r.trials, r.new_trials,
+              r.shared_trials ? (", " + std::to_string(r.shared_trials) + " by another session meanwhile").c_str() : "",
+              r.early_stopped ? ", stopped early" : "");
   std::printf("  best        %.1f GFLOP/s (%.4g ms)  %s\n", r.best_gflops, r.best_median_ms, config_to_json(r.best_config).dump().c_str());
   if (r.default_gflops > 0) std::printf("  vs default  %.2fx (default config %.1f GFLOP/s)\n", r.best_gflops / r.default_gflops, r.default_gflops);
   if (onednn_gflops > 0) std::printf("  vs oneDNN   %.2fx (oneDNN %.1f GFLOP/s, same threads, same worker)\n", r.best_gflops / onednn_gflops, onednn_gflops);

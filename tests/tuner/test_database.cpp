@@ -345,3 +345,34 @@ TEST_CASE("Database iso_timestamp_now is ISO 8601 UTC", "[tuner][database]") {
   CHECK(now.back() == 'Z');
   CHECK(now.substr(0, 2) == "20");
 }
+
+TEST_CASE("Database refresh reads what another writer appended, never this one's own records twice", "[tuner][database][shared]") {
+  TempPath path("shared", ".jsonl");
+  Database a(path.str()), b(path.str());
+  std::ostringstream warnings;
+  a.load(warnings);
+  b.load(warnings);
+  a.append(make_record(8, 10));
+  a.append(make_record(16, 20));
+  CHECK(a.refresh(warnings) == 0);  // its own
+  REQUIRE(b.refresh(warnings) == 2);
+  CHECK(b.measured(kWorkload, kSlot, "direct_nchwc", 2, make_record(16, 0).config));
+  b.append(make_record(32, 30));
+  REQUIRE(a.refresh(warnings) == 1);
+  CHECK(a.records().size() == 3);
+  CHECK(a.best(kWorkload, kSlot)->gflops == 30);
+  CHECK(b.refresh(warnings) == 0);
+  CHECK(b.records().size() == 3);
+  // A torn line from a writer that crashed: skipped with a warning once it is ended.
+  append_raw(path.str(), "{\"workload_key\": \"torn");
+  CHECK(a.refresh(warnings) == 0);
+  CHECK(warnings.str().empty());  // not yet: it may still be completed
+  b.append(make_record(64, 40));
+  CHECK(a.refresh(warnings) == 1);
+  CHECK_THAT(warnings.str(), Contains(":4: skipped a corrupt record"));
+  CHECK(a.records().size() == 4);
+  // A fresh load agrees with what the refreshes built.
+  Database c(path.str());
+  c.load(warnings);
+  CHECK(c.records().size() == 4);
+}

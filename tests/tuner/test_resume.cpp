@@ -1,7 +1,10 @@
 /// \file Resuming a tuning session from the database: only the missing trials are measured, other target slots do not count, a damaged database still loads.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -287,4 +290,38 @@ TEST_CASE("resume neither counts nor skips configs recorded under an older templ
   REQUIRE(db.records().size() == 2);
   REQUIRE(db.records()[1].template_version == space.template_version);
   REQUIRE(db.records()[1].config == db.records()[0].config);
+}
+
+TEST_CASE("two tune sessions on one database share their trials: no config measured twice beyond a batch in flight", "[tuner][shared][cli]") {
+  TempPath dir("two_sessions", "");
+  std::filesystem::create_directories(dir.str());
+  const std::string d = dir.str() + "/", db = d + "tuned.jsonl";
+  const std::string tune = convtune::testing::shell_quoted(CONVTUNE_BINARY) + " tune --workload n=1,c=16,h=10,w=10,k=16,r=3,s=3,pad=1 " +
+                           "--trials 16 --batch 2 --repeat 2 --min-repeat-ms 5 --json --db " + convtune::testing::shell_quoted(db);
+  // Both at once, different seeds (two users), the way the issue saw 30 + 30 trials duplicate.
+  const std::string both = tune + " --seed 1 > " + d + "a.json 2> " + d + "a.err & " + tune + " --seed 2 > " + d + "b.json 2> " +
+                           d + "b.err & wait";
+  REQUIRE(std::system(both.c_str()) == 0);
+  const nlohmann::json a = nlohmann::json::parse(convtune::testing::read_file(d + "a.json"));
+  const nlohmann::json b = nlohmann::json::parse(convtune::testing::read_file(d + "b.json"));
+  Database shared(db);
+  std::ostringstream warnings;
+  shared.load(warnings);
+  CHECK(warnings.str().empty());
+  const size_t total = shared.records().size();
+  INFO("a: " << a.dump() << "\nb: " << b.dump());
+  CHECK(int(total) == a["new_trials"].get<int>() + b["new_trials"].get<int>());
+  // The budget is shared: 16 in all, plus at most the batch each had in flight.
+  CHECK(total <= 16 + 2 * 2);
+  std::map<std::string, int> times_measured;
+  for (const TrialRecord& r : shared.records()) ++times_measured[r.config.dump()];
+  int repeated = 0;
+  for (const auto& [config, n] : times_measured) repeated += n - 1;
+  // Only what both had in flight at once can repeat: both start with the default config, and
+  // their first designs are proposed before either has seen the other's results.
+  CHECK(repeated <= 1 + 2 * 2);
+  // Each session counted what the other measured while it ran.
+  CHECK(a["shared_trials"].get<int>() > 0);
+  CHECK(b["shared_trials"].get<int>() > 0);
+  CHECK(std::max(a["trials"].get<int>(), b["trials"].get<int>()) >= int(total) - 2 * 2);
 }
