@@ -41,6 +41,17 @@ case "${1:-}" in
   test)
     build
     ctest --test-dir build --output-on-failure -j 2 --timeout 600
+    # The suite again under AddressSanitizer + UndefinedBehaviorSanitizer, then the thread
+    # pool and the worker's threads under ThreadSanitizer. Code convtune JITs is not
+    # instrumented; a crash hook's SIGSEGV must reach the worker's parent, not ASan's handler.
+    cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONVTUNE_SANITIZE=address,undefined >/dev/null
+    cmake --build build-asan -j 2
+    ASAN_OPTIONS=detect_leaks=1:handle_segv=0 UBSAN_OPTIONS=print_stacktrace=1 \
+      ctest --test-dir build-asan --output-on-failure -j 2 --timeout 900
+    cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONVTUNE_SANITIZE=thread >/dev/null
+    cmake --build build-tsan -j 2 --target convtune_tests convtune
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+      build-tsan/convtune_tests "[thread_pool],[isolation]"
     ;;
   *)
     echo "usage: ./bootstrap.sh [main|test]" >&2

@@ -284,14 +284,7 @@ Expr simplify(const Expr& e, const VarRanges& ranges) { return Simplifier(ranges
 
 Stmt simplify(const Stmt& s) { return Simplifier({}).mutate(s); }
 
-LoopNest simplify(const LoopNest& nest) {
-  LoopNest out = nest;
-  for (NestStage& stage : out.stages) {
-    Stmt body = simplify(stage.body);
-    // A stage whose every statement folded away does nothing; keep a well-formed body.
-    if (body.defined()) stage.body = body;
-  }
-  return out;
-}
+// A stage whose every statement folded away does nothing: map_stages keeps a well-formed body.
+LoopNest simplify(const LoopNest& nest) { return map_stages(nest, [](const Stmt& s) { return simplify(s); }); }
 
 } // namespace convtune

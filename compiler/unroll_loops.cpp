@@ -37,10 +37,6 @@ protected:
 
 Stmt unroll_loops(const Stmt& s) { return Unroll().mutate(s); }
 
-LoopNest unroll_loops(const LoopNest& nest) {
-  LoopNest out = nest;
-  for (NestStage& stage : out.stages) stage.body = unroll_loops(stage.body);
-  return out;
-}
+LoopNest unroll_loops(const LoopNest& nest) { return map_stages(nest, [](const Stmt& s) { return unroll_loops(s); }); }
 
 } // namespace convtune

@@ -151,10 +151,6 @@ protected:
 
 Stmt vectorize_loops(const Stmt& s) { return VectorizeLoops().mutate(s); }
 
-LoopNest vectorize_loops(const LoopNest& nest) {
-  LoopNest out = nest;
-  for (NestStage& stage : out.stages) stage.body = vectorize_loops(stage.body);
-  return out;
-}
+LoopNest vectorize_loops(const LoopNest& nest) { return map_stages(nest, [](const Stmt& s) { return vectorize_loops(s); }); }
 
 } // namespace convtune

@@ -251,6 +251,15 @@ Stmt substitute(const Stmt& s, const std::string& name, const Expr& value) {
   return Substitute(name, value).mutate(s);
 }
 
+LoopNest map_stages(const LoopNest& nest, const std::function<Stmt(const Stmt&)>& pass) {
+  LoopNest out = nest;
+  for (NestStage& stage : out.stages) {
+    Stmt body = pass(stage.body);
+    if (body.defined()) stage.body = body;
+  }
+  return out;
+}
+
 bool equal(const Expr& a, const Expr& b) {
   if (a.same_as(b)) return true;
   if (!a.defined() || !b.defined() || a.kind() != b.kind() || a.type() != b.type() || a.lanes() != b.lanes()) {

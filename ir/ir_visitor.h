@@ -2,6 +2,7 @@
 /// only when one of its children changed.
 #pragma once
 
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -68,6 +69,10 @@ protected:
   /// Mutates each index; `changed` is set when any differs.
   std::vector<Expr> mutate_all(const std::vector<Expr>& exprs, bool& changed);
 };
+
+/// `nest` with `pass` applied to each stage's body: how a pass over statements runs over a
+/// whole nest. A body the pass folds away entirely (an undefined result) stays as it was.
+LoopNest map_stages(const LoopNest& nest, const std::function<Stmt(const Stmt&)>& pass);
 
 /// Replaces every free occurrence of the variable `name` by `value`.
 Expr substitute(const Expr& e, const std::string& name, const Expr& value);

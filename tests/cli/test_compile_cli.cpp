@@ -67,6 +67,10 @@ int main(int argc, char** argv) {
   free(packed);
   if (!save(argv[4], plain, LAYER_OUTPUT_ELEMENTS) || !save(argv[5], with_workspace, LAYER_OUTPUT_ELEMENTS)) return 14;
   free(workspace);
+  free(input);
+  free(weights);
+  free(plain);
+  free(with_workspace);
   return 0;
 }
 )";
@@ -105,7 +109,7 @@ void compile_link_run(const std::string& spec, const std::vector<std::string>& e
   { std::ofstream(d + "driver.c") << kDriver; }
   // C11 (aligned_alloc) with every warning an error; the header must also be strict C99.
   const std::string cc = "cc -std=c11 -O2 -Wall -Wextra -Werror -I" + shell_quoted(d) + " " + shell_quoted(d + "driver.c") + " " +
-                         shell_quoted(d + "layer.o") + " " + shell_quoted(CONVTUNE_RT_LIBRARY) + " -lpthread -o " + shell_quoted(d + "app");
+                         shell_quoted(d + "layer.o") + " " + shell_quoted(CONVTUNE_RT_LIBRARY) + " -lpthread " CONVTUNE_SANITIZE_LINK " -o " + shell_quoted(d + "app");
   REQUIRE(shell(cc) == 0);
   REQUIRE(shell("echo '#include \"layer.h\"' | cc -std=c99 -pedantic -Werror -fsyntax-only -I" + shell_quoted(d) + " -x c -") == 0);
   REQUIRE(shell("echo '#include \"layer.h\"' | c++ -std=c++17 -Werror -fsyntax-only -I" + shell_quoted(d) + " -x c++ -") == 0);
@@ -182,9 +186,10 @@ TEST_CASE("compile --all: three tuned workloads in one static library, one heade
     const std::string name = wl.key(), i_s = std::to_string(i);
     CHECK(manifest[i]["name"] == name);
     driver += "  { float* out = malloc(" + std::to_string(wl.output_elems()) + " * sizeof(float));\n"
-              "    if (" + name + "(load(\"" + d + "in" + i_s + "\", " + std::to_string(wl.input_elems()) + "), load(\"" + d + "w" + i_s + "\", " +
-              std::to_string(wl.weight_elems()) + "), out) != 0) return 1;\n    save(\"" + d + "out" + i_s + "\", out, " +
-              std::to_string(wl.output_elems()) + "); }\n";
+              "    float* in = load(\"" + d + "in" + i_s + "\", " + std::to_string(wl.input_elems()) + ");\n"
+              "    float* w = load(\"" + d + "w" + i_s + "\", " + std::to_string(wl.weight_elems()) + ");\n"
+              "    if (" + name + "(in, w, out) != 0) return 1;\n    save(\"" + d + "out" + i_s + "\", out, " +
+              std::to_string(wl.output_elems()) + ");\n    free(in);\n    free(w);\n    free(out);\n  }\n";
     Tensor input(wl.input_elems()), weights(wl.weight_elems());
     input.fill_random(30 + i);
     weights.fill_random(40 + i);
@@ -194,7 +199,7 @@ TEST_CASE("compile --all: three tuned workloads in one static library, one heade
   driver += "  return 0;\n}\n";
   { std::ofstream(d + "driver.c") << driver; }
   REQUIRE(shell("cc -std=c11 -Wall -Werror -I" + shell_quoted(d + "lib") + " " + shell_quoted(d + "driver.c") + " -L" + shell_quoted(d + "lib") +
-                " -lconvtune_layers " + shell_quoted(CONVTUNE_RT_LIBRARY) + " -lpthread -o " + shell_quoted(d + "app")) == 0);
+                " -lconvtune_layers " + shell_quoted(CONVTUNE_RT_LIBRARY) + " -lpthread " CONVTUNE_SANITIZE_LINK " -o " + shell_quoted(d + "app")) == 0);
   REQUIRE(shell(shell_quoted(d + "app")) == 0);
   for (size_t i = 0; i < specs.size(); ++i) {
     const Workload wl = parse_workload(specs[i]);
@@ -239,9 +244,10 @@ TEST_CASE("compile: an object for CPU features this machine lacks refuses to run
                                       "  float* out = calloc(LAYER_OUTPUT_ELEMENTS, sizeof(float));\n"
                                       "  int first = layer(in, w, out), second = layer(in, w, out);\n"
                                       "  printf(\"%d %d\\n\", first, second);\n"
+                                      "  free(in);\n  free(w);\n  free(out);\n"
                                       "  return first == LAYER_CPU_UNSUPPORTED && second == LAYER_CPU_UNSUPPORTED ? 0 : 1;\n}\n"; }
   REQUIRE(shell("cc -std=c11 -Wall -Werror -I" + shell_quoted(d) + " " + shell_quoted(d + "driver.c") + " " + shell_quoted(d + "layer.o") + " " +
-                shell_quoted(CONVTUNE_RT_LIBRARY) + " -lpthread -o " + shell_quoted(d + "app")) == 0);
+                shell_quoted(CONVTUNE_RT_LIBRARY) + " -lpthread " CONVTUNE_SANITIZE_LINK " -o " + shell_quoted(d + "app")) == 0);
   REQUIRE(shell(shell_quoted(d + "app") + " > " + shell_quoted(d + "out.txt") + " 2> " + shell_quoted(d + "err.txt")) == 0);
   CHECK(read_file(d + "out.txt") == "2 2\n");
   const std::string err = read_file(d + "err.txt");
