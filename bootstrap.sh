@@ -50,7 +50,7 @@ case "${1:-}" in
       ctest --test-dir build-asan --output-on-failure -j 2 --timeout 900
     cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONVTUNE_SANITIZE=thread >/dev/null
     cmake --build build-tsan -j 2 --target convtune_tests convtune
-    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:handle_segv=0 \
       build-tsan/convtune_tests "[thread_pool],[isolation]"
     ;;
   *)

@@ -2,6 +2,8 @@
 /// the result line with a deadline, and turn a death or a silence into a failed trial.
 #include "tuner/measurer.h"
 
+#include <sys/prctl.h>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -70,11 +72,15 @@ Measurer::~Measurer() { stop_worker(); }
 void Measurer::start_worker() {
   int in[2], out[2];
   if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) throw InternalError("pipe: " + std::string(strerror(errno)));
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) throw InternalError("fork: " + std::string(strerror(errno)));
   if (pid == 0) {
     // The child only sets up its pipes and execs: nothing else is safe after fork in a
-    // process that may hold threads.
+    // process that may hold threads. It dies with the tuner (kill -9 included): a worker
+    // measuring on for a tuner that is gone would only take a core.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(0);  // the tuner died before prctl took effect
     dup2(in[0], 0);
     dup2(out[1], 1);
     execl(binary_.c_str(), binary_.c_str(), "worker", "--memory-limit", memory_limit_arg_.c_str(), static_cast<char*>(nullptr));
