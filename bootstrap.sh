@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(build-essential cmake ninja-build llvm-19-dev libeigen3-dev libboost-graph-dev
-          nlohmann-json3-dev catch2 libdnnl-dev)
+          nlohmann-json3-dev catch2 libdnnl-dev clang-19 libclang-rt-19-dev libomp-19-dev)
 
 install_missing() {
   local missing=()
@@ -52,6 +52,11 @@ case "${1:-}" in
     cmake --build build-tsan -j 2 --target convtune_tests convtune
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:handle_segv=0 \
       build-tsan/convtune_tests "[thread_pool],[isolation]"
+    # The parsers fuzzed for a while each (tests/fuzz: libFuzzer, a clang build of its own).
+    CC=clang-19 CXX=clang++-19 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCONVTUNE_FUZZ=ON -DCONVTUNE_TESTS=OFF >/dev/null
+    cmake --build build-fuzz -j 2 --target fuzz_workload fuzz_schedule_json fuzz_database_line fuzz_worker_job
+    tests/fuzz/run.sh build-fuzz 30
     ;;
   *)
     echo "usage: ./bootstrap.sh [main|test]" >&2
