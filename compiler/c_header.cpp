@@ -19,12 +19,6 @@ std::string dims_text(const std::vector<int64_t>& shape) {
   return t;
 }
 
-int64_t elements(const std::vector<int64_t>& shape) {
-  int64_t e = 1;
-  for (int64_t d : shape) e *= d;
-  return e;
-}
-
 /// The parameter list of the entries: `const float* input, ...` in the ABI's order; with
 /// `packed`, the weights are their packed form.
 std::string params_text(const KernelAbi& abi, bool packed = false) {
@@ -66,7 +60,7 @@ std::string kernel_section(const KernelAbi& abi, const HeaderProvenance& from) {
   h += " *   schedule  " + from.schedule + " */\n";
   for (const AbiParam& p : abi.params) {
     h += "/* " + p.name + ": float" + dims_text(p.shape) + ", layout " + p.layout + (p.written ? ", written" : ", read") + " */\n";
-    h += "#define " + N + "_" + upper(p.name) + "_ELEMENTS " + std::to_string(elements(p.shape)) + "\n";
+    h += "#define " + N + "_" + upper(p.name) + "_ELEMENTS " + std::to_string(elements_of(p.shape)) + "\n";
   }
   h += "\n/* The workspace " + n + "_run needs: its temporaries (packed layouts, intermediate stages). */\n";
   h += "#define " + N + "_WORKSPACE_BYTES " + std::to_string(abi.workspace_bytes) + "\n";

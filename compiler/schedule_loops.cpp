@@ -32,22 +32,6 @@ struct PlacedProducer {
   StagePlacement placement;
 };
 
-/// The loads of `buffer` in `s`.
-std::vector<const Load*> loads_of(const Stmt& s, const BufferRef& buffer) {
-  struct Collect : IRVisitor {
-    BufferRef buffer;
-    std::vector<const Load*> loads;
-    using IRVisitor::visit;
-    void visit(const Load* op) override {
-      if (op->buffer == buffer) loads.push_back(op);
-      IRVisitor::visit(op);
-    }
-  } c;
-  c.buffer = buffer;
-  c.visit(s);
-  return c.loads;
-}
-
 /// The most a local region may hold: it lives on the stack of the thread that computes it.
 constexpr int64_t kMaxLocalBytes = 128 * 1024;
 /// The most a region kept in registers may hold (its loops are unrolled).
@@ -217,14 +201,17 @@ private:
   /// when `body` does not read the stage (a loop nest of the stage that does not read it).
   Stmt compute_region(const PlacedProducer& p, const InnerLoops& inner, const Stmt& body) const {
     const AlgorithmStage& producer = *p.stage;
-    const std::vector<const Load*> loads = loads_of(body, producer.buffer);
-    if (loads.empty()) return body;
-    std::vector<std::vector<Expr>> reads;
-    for (const Load* l : loads) {
+    // Each read's indices in the loops alone (its lets substituted).
+    const auto in_loops = [this](const Load* l) {
       std::vector<Expr> idx;
       for (const Expr& i : l->indices) idx.push_back(substitute_lets(i, all_lets_));
-      reads.push_back(idx);
+      return idx;
+    };
+    std::vector<std::vector<Expr>> reads;
+    for (const Load* l : loads_in(body)) {
+      if (l->buffer == producer.buffer) reads.push_back(in_loops(l));
     }
+    if (reads.empty()) return body;
     const std::string where = "compute_at: stage '" + stage_.name + "' reads '" + producer.name + "' below loop '" + p.placement.loop + "'";
     std::string why;
     const std::optional<ReadRegion> region = read_region(reads, inner, why);
@@ -277,26 +264,10 @@ private:
     }
     if (!local) return Block::make({fill, body});
 
-    struct ToLocal : IRMutator {
-      const Lowering* self;
-      const AlgorithmStage* producer;
-      const ReadRegion* region;
-      const InnerLoops* inner;
-      BufferRef local;
-      using IRMutator::mutate;
-      Expr visit(const Load* op, const Expr& e) override {
-        if (op->buffer != producer->buffer) return IRMutator::visit(op, e);
-        std::vector<Expr> idx;
-        for (const Expr& i : op->indices) idx.push_back(substitute_lets(i, self->all_lets_));
-        return Load::make(local, index_in_region(idx, *region, *inner));
-      }
-    } to_local;
-    to_local.self = this;
-    to_local.producer = &producer;
-    to_local.region = &*region;
-    to_local.inner = &inner;
-    to_local.local = store;
-    return Allocate::make(store, Block::make({fill, to_local.mutate(body)}));
+    const Stmt reads_local = replace_loads(body, [&](const Load* l) {
+      return l->buffer == producer.buffer ? Load::make(store, index_in_region(in_loops(l), *region, inner)) : Expr();
+    });
+    return Allocate::make(store, Block::make({fill, reads_local}));
   }
 
   /// Expresses every dimension of the stage through the scheduled loops, walking the relations

@@ -131,32 +131,27 @@ std::optional<std::vector<LetBinding>> stage_point(const AlgorithmStage& stage, 
 Algorithm inline_stage(const Algorithm& algorithm, const std::string& name) {
   const AlgorithmStage& inlined = algorithm.stage(name);
   internal_check(!inlined.update && inlined.buffer->scope != MemoryScope::Param, "inline_stage: " + name + " cannot be inlined");
-  struct Inline : IRMutator {
-    const AlgorithmStage* stage;
-    using IRMutator::mutate;
-    Expr visit(const Load* op, const Expr& self) override {
-      Expr out = IRMutator::visit(op, self);
-      const Load* l = out.as<Load>();
-      if (l->buffer != stage->buffer) return out;
-      auto point = stage_point(*stage, l->indices);
-      internal_check(point.has_value(), "inline_stage: the index of " + stage->name + " is not invertible");
+  const auto rewrite = [&inlined](const Expr& e) {
+    return replace_loads(e, [&inlined](const Load* l) {
+      if (l->buffer != inlined.buffer) return Expr();
+      auto point = stage_point(inlined, l->indices);
+      internal_check(point.has_value(), "inline_stage: the index of " + inlined.name + " is not invertible");
       // Simultaneously: the reader's names may be the stage's own dimensions, in another order.
-      Expr value = stage->init;
+      Expr value = inlined.init;
       for (const auto& [dim, v] : *point) value = substitute(value, dim, Var::make(dim + ".inlined"));
       for (const auto& [dim, v] : *point) value = substitute(value, dim + ".inlined", v);
       return value;
-    }
-  } rewrite;
-  rewrite.stage = &inlined;
+    });
+  };
   Algorithm out = algorithm;
   out.stages.clear();
   for (const AlgorithmStage& s : algorithm.stages) {
     if (s.name == name) continue;
     AlgorithmStage r = s;
-    r.init = rewrite.mutate(s.init);
+    r.init = rewrite(s.init);
     if (r.update) {
-      r.update->value = rewrite.mutate(r.update->value);
-      if (r.update->guard.defined()) r.update->guard = rewrite.mutate(r.update->guard);
+      r.update->value = rewrite(r.update->value);
+      if (r.update->guard.defined()) r.update->guard = rewrite(r.update->guard);
     }
     out.stages.push_back(r);
   }

@@ -234,18 +234,49 @@ std::set<std::string> vars_in(const Expr& e) {
   return c.names;
 }
 
+namespace {
+
+struct CollectLoads : IRVisitor {
+  std::vector<const Load*> loads;
+  using IRVisitor::visit;
+  void visit(const Load* op) override {
+    loads.push_back(op);
+    IRVisitor::visit(op);
+  }
+};
+
+class ReplaceLoads : public IRMutator {
+public:
+  explicit ReplaceLoads(const std::function<Expr(const Load*)>& replace) : replace_(replace) {}
+  using IRMutator::mutate;
+
+protected:
+  Expr visit(const Load* op, const Expr& self) override {
+    Expr out = IRMutator::visit(op, self);
+    Expr replaced = replace_(out.as<Load>());
+    return replaced.defined() ? replaced : out;
+  }
+
+private:
+  const std::function<Expr(const Load*)>& replace_;
+};
+
+} // namespace
+
 std::vector<const Load*> loads_in(const Expr& e) {
-  struct Collect : IRVisitor {
-    std::vector<const Load*> loads;
-    using IRVisitor::visit;
-    void visit(const Load* op) override {
-      loads.push_back(op);
-      IRVisitor::visit(op);
-    }
-  } c;
+  CollectLoads c;
   c.visit(e);
   return c.loads;
 }
+
+std::vector<const Load*> loads_in(const Stmt& s) {
+  CollectLoads c;
+  c.visit(s);
+  return c.loads;
+}
+
+Expr replace_loads(const Expr& e, const std::function<Expr(const Load*)>& replace) { return ReplaceLoads(replace).mutate(e); }
+Stmt replace_loads(const Stmt& s, const std::function<Expr(const Load*)>& replace) { return ReplaceLoads(replace).mutate(s); }
 
 Stmt substitute(const Stmt& s, const std::string& name, const Expr& value) {
   return Substitute(name, value).mutate(s);

@@ -80,8 +80,14 @@ Stmt substitute(const Stmt& s, const std::string& name, const Expr& value);
 
 /// The names of the variables `e` reads.
 std::set<std::string> vars_in(const Expr& e);
-/// The loads in `e`, outermost first.
+/// The loads in `e` (or in `s`), outermost first.
 std::vector<const Load*> loads_in(const Expr& e);
+std::vector<const Load*> loads_in(const Stmt& s);
+
+/// `e` (or `s`) with each load that `replace` maps to a defined expression replaced by it;
+/// `replace` sees the load with its indices already rewritten. Other loads stay.
+Expr replace_loads(const Expr& e, const std::function<Expr(const Load*)>& replace);
+Stmt replace_loads(const Stmt& s, const std::function<Expr(const Load*)>& replace);
 
 /// True when two expressions compute the same thing by structure (same nodes, same values).
 bool equal(const Expr& a, const Expr& b);

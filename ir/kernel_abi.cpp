@@ -31,13 +31,13 @@ bool stores_to(const Stmt& s, const BufferRef& buffer) {
   return f.found;
 }
 
+} // namespace
+
 int64_t elements_of(const std::vector<int64_t>& shape) {
   int64_t e = 1;
   for (int64_t d : shape) e *= d;
   return e;
 }
-
-} // namespace
 
 KernelAbi kernel_abi(const LoopNest& nest) {
   KernelAbi abi;

@@ -70,6 +70,9 @@ struct KernelAbi {
   bool has_stage(StageKind kind) const;
 };
 
+/// The number of elements of a dense tensor of `shape`.
+int64_t elements_of(const std::vector<int64_t>& shape);
+
 /// The ABI of `nest`: its three parameters, its temporaries packed into one workspace (each
 /// slot rounded up to kWorkspaceAlign bytes), its stages.
 KernelAbi kernel_abi(const LoopNest& nest);

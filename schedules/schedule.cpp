@@ -194,21 +194,13 @@ StageStates apply_schedule_stages(const Workload& wl, const Schedule& schedule) 
         compute_inline(out, s.stage);
         continue;
       }
-    } catch (const ScheduleError& e) {
-      throw ScheduleError(where + e.what());
-    }
-    const std::string stage = s.stage.empty() ? out.algorithm.main_stage : s.stage;
-    ScheduleState* st = out.find(stage);
-    if (!st) {
-      try {
+      const std::string stage = s.stage.empty() ? out.algorithm.main_stage : s.stage;
+      ScheduleState* st = out.find(stage);
+      if (!st) {
         require_stage(out, stage);
         require_own_loops(out, stage);
-      } catch (const ScheduleError& e) {
-        throw ScheduleError(where + e.what());
+        st = &out.states.emplace_back(out.algorithm, stage);
       }
-      st = &out.states.emplace_back(out.algorithm, stage);
-    }
-    try {
       if (s.primitive == "split") st->split(s.loop, s.factor, s.outer, s.inner);
       else if (s.primitive == "reorder") st->reorder(s.loops);
       else if (s.primitive == "fuse") st->fuse(s.outer, s.inner, s.fused);

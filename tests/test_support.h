@@ -57,6 +57,14 @@ inline std::string read_file(const std::string& path) {
   return text.str();
 }
 
+/// How many non-empty lines the file at `path` holds (a database's records).
+inline size_t non_empty_lines(const std::string& path) {
+  std::ifstream in(path);
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) n += !line.empty();
+  return n;
+}
+
 /// `word` quoted for /bin/sh: in single quotes, each `'` written as `'\''`.
 inline std::string shell_quoted(const std::string& word) {
   std::string q = "'";

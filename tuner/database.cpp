@@ -313,7 +313,8 @@ void Database::append(const TrialRecord& r) {
     throw UserError("cannot write tuning database '" + path_ + "': " + what);
   };
   // `replace`: a failure message captured from a crashed child may hold invalid UTF-8.
-  std::string line = json(r).dump(-1, ' ', false, json::error_handler_t::replace) + '\n';
+  const std::string text = json(r).dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string line = text + '\n';
 
   // Other processes append under the same lock: lines never interleave, and the torn-line
   // check below and the write see the same end of file.
@@ -344,7 +345,7 @@ void Database::append(const TrialRecord& r) {
   records_.push_back(r);
   index(records_.size() - 1);
   // A refresh will meet this line in the file: it is this process's, and known already.
-  own_lines_.insert(line.substr(line.front() == '\n' ? 1 : 0, line.size() - (line.front() == '\n' ? 2 : 1)));
+  own_lines_.insert(text);
 }
 
 void Database::index(size_t i) {

@@ -52,6 +52,13 @@ void write_all(const std::vector<std::pair<std::string, std::string>>& files) {
   }
 }
 
+/// How a schedule taken from the database is described (header, manifest, output).
+std::string tuned_description(const TrialRecord& best) {
+  char measured[64];
+  std::snprintf(measured, sizeof measured, "tuned (%.1f GFLOP/s measured)", best.gflops);
+  return measured;
+}
+
 /// The kernel name of a workload in a library: its database key, any character that is not a
 /// letter, digit or '_' written as '_'.
 std::string name_for_key(const std::string& key) {
@@ -86,9 +93,8 @@ int compile_all(const std::string& db_path, const Target& target, int threads, c
     const Schedule schedule = schedule_from_json(best->schedule);
     const CompiledArtifact artifact = compile_artifact(scheduled_nest(wl, schedule, name), target, EmitKind::Object);
     objects.push_back({name + ".o", artifact.bytes});
-    char measured[64];
-    std::snprintf(measured, sizeof measured, "tuned (%.1f GFLOP/s measured)", best->gflops);
-    kernels.push_back({artifact.abi, {wl.spec(), key, target.key(), best->template_name + " " + best->config.dump() + ", " + measured}});
+    kernels.push_back({artifact.abi, {wl.spec(), key, target.key(),
+                                      best->template_name + " " + best->config.dump() + ", " + tuned_description(*best)}});
     manifest.push_back({{"name", name}, {"workload", wl.spec()}, {"key", key}, {"template", best->template_name},
                         {"config", best->config}, {"gflops", best->gflops}, {"threads", threads}, {"target", target.key()}});
   }
@@ -163,9 +169,7 @@ int cmd_compile(const std::vector<std::string>& argv_in) {
     const TrialRecord* best = db ? db->best(wl.key(), slot) : nullptr;
     if (best) {
       schedule = schedule_from_json(best->schedule);
-      char measured[64];
-      std::snprintf(measured, sizeof measured, "tuned (%.1f GFLOP/s measured)", best->gflops);
-      chosen = measured;
+      chosen = tuned_description(*best);
     } else {
       std::fprintf(stderr, "convtune: warning: no tuned record for %s on %s in '%s'; compiling the default config\n",
                    wl.key().c_str(), slot.c_str(), args.get("db").c_str());

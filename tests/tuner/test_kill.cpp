@@ -40,13 +40,6 @@ int processes_marked(const std::string& marker) {
   return found;
 }
 
-size_t lines_in(const std::string& path) {
-  std::ifstream in(path);
-  size_t n = 0;
-  for (std::string line; std::getline(in, line);) n += !line.empty();
-  return n;
-}
-
 } // namespace
 
 TEST_CASE("kill -9 of a tuning session loses no record, leaves no worker, and the rerun measures only what is missing", "[tuner][kill][cli]") {
@@ -69,7 +62,7 @@ TEST_CASE("kill -9 of a tuning session loses no record, leaves no worker, and th
   }
   // Kill it once a few trials are on disk, in the middle of the session.
   const auto start = std::chrono::steady_clock::now();
-  while (lines_in(db) < 4 && std::chrono::steady_clock::now() - start < std::chrono::seconds(60)) {
+  while (convtune::testing::non_empty_lines(db) < 4 && std::chrono::steady_clock::now() - start < std::chrono::seconds(60)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   REQUIRE(kill(tuner, SIGKILL) == 0);
@@ -78,7 +71,7 @@ TEST_CASE("kill -9 of a tuning session loses no record, leaves no worker, and th
   REQUIRE(WIFSIGNALED(status));
 
   // Every line on disk is a whole record (a completed trial was fsynced before the next).
-  const size_t on_disk = lines_in(db);
+  const size_t on_disk = convtune::testing::non_empty_lines(db);
   Database after(db);
   std::ostringstream warnings;
   after.load(warnings);
@@ -103,5 +96,5 @@ TEST_CASE("kill -9 of a tuning session loses no record, leaves no worker, and th
   const nlohmann::json j = nlohmann::json::parse(again.out);
   CHECK(j["trials"] == 14);
   CHECK(j["new_trials"] == int(14 - on_disk));
-  CHECK(lines_in(db) == 14);
+  CHECK(convtune::testing::non_empty_lines(db) == 14);
 }

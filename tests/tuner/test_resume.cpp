@@ -69,13 +69,6 @@ std::multiset<std::string> configs_in(const Database& db, const Workload& wl, co
   return out;
 }
 
-size_t line_count(const std::string& path) {
-  std::ifstream in(path);
-  size_t n = 0;
-  for (std::string line; std::getline(in, line);) n += !line.empty();
-  return n;
-}
-
 } // namespace
 
 TEST_CASE("resume measures only the trials a session is missing", "[tuner][resume]") {
@@ -109,7 +102,7 @@ TEST_CASE("resume measures only the trials a session is missing", "[tuner][resum
   const TuneResult third = session(path.str(), wl, tune_options(6));
   REQUIRE(third.new_trials == 0);
   REQUIRE(third.trials == 8);
-  REQUIRE(line_count(path.str()) == 8);
+  REQUIRE(convtune::testing::non_empty_lines(path.str()) == 8);
 
   // A resumed session with another searcher still measures no config twice.
   const TuneResult fourth = session(path.str(), wl, tune_options(10, "random"));
