@@ -22,6 +22,9 @@ namespace convtune {
 /// (no steps: the algorithm's naive nest). Each step logged, timed and dumped as the rest.
 LoopNest scheduled_nest(const Workload& wl, const Schedule& schedule, const std::string& name = "conv",
                         const LowerOptions& options = {});
+/// The same from replayed states on: the scheduling pass, bounds inference, storage, tail
+/// guards and padding.
+LoopNest scheduled_nest(const StageStates& states, const std::string& name = "conv", const LowerOptions& options = {});
 
 /// Lowers `nest` and loads it into the host JIT; the code is freed with the returned kernel.
 std::unique_ptr<JitKernel> compile_jit(const LoopNest& nest, const Target& target,

@@ -91,15 +91,11 @@ std::vector<Expr> packed_index(PackSpec& spec, const std::vector<Expr>& index, c
       shape.push_back(needed(outer[d], whole, ranges));
     }
     for (const auto& block : spec.blocks) shape.push_back(block.second);
-    spec.packed = make_buffer(spec.original->name + "_packed", shape, MemoryScope::Heap);
+    // A read tensor's pack fills what lies outside it with the reading fold's identity.
+    spec.packed = make_buffer(spec.original->name + "_packed", shape, MemoryScope::Heap, /*exterior_identity=*/!spec.written);
   }
   outer.insert(outer.end(), inner.begin(), inner.end());
   return outer;
-}
-
-Expr substitute_lets(Expr e, const std::vector<LetBinding>& lets) {
-  for (auto it = lets.rbegin(); it != lets.rend(); ++it) e = substitute(e, it->first, it->second);
-  return e;
 }
 
 Stmt pack_stage(const PackSpec& spec) {

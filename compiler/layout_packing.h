@@ -43,9 +43,6 @@ struct PackSpec {
   bool uses_value(size_t d) const { return block_of(d) || exterior_dims.count(d); }
 };
 
-/// Replaces every let-bound name in `e` by its value, innermost first, until none is left.
-Expr substitute_lets(Expr e, const std::vector<LetBinding>& lets);
-
 /// The index of `spec.packed` for an access of the original at `index`, where `lets` are the
 /// names bound around the access and `ranges` the ranges of the loops and lets. The first call
 /// fixes the exterior offsets and creates `spec.packed`, sized by bounds inference to hold

@@ -1,6 +1,7 @@
 /// \file The lowering pipeline, top to bottom: scheduled_nest (the description, the schedule's
-/// replay, the scheduling pass) then lower (verify, simplify, codegen, LLVM's O3). Each step is
-/// timed (CONVTUNE_LOG_PASSES=1) and its IR dumped (CONVTUNE_DUMP_IR=1).
+/// replay, the scheduling pass, bounds inference, storage, tail guards, padding) then lower
+/// (verify, simplify, vectorize, unroll, codegen, LLVM's O3). Each step is timed
+/// (CONVTUNE_LOG_PASSES=1) and its IR dumped (CONVTUNE_DUMP_IR=1).
 #include "compiler/lower.h"
 
 #include <chrono>
@@ -10,10 +11,14 @@
 
 #include <llvm/Support/raw_ostream.h>
 
+#include "compiler/bounds_inference.h"
 #include "compiler/codegen_cpu.h"
 #include "compiler/compile.h"
+#include "compiler/padding.h"
 #include "compiler/schedule_loops.h"
 #include "compiler/simplify.h"
+#include "compiler/storage.h"
+#include "compiler/tail_guards.h"
 #include "compiler/unroll_loops.h"
 #include "compiler/vectorize_loops.h"
 #include "ir/algorithms.h"
@@ -67,9 +72,31 @@ LoopNest scheduled_nest(const Workload& wl, const Schedule& schedule, const std:
   if (log.dumping()) log.dump("algorithm", naive_nest(algorithm_named(schedule.algorithm, wl), name));
   // 2. Replay the steps on their stages; each primitive checks its preconditions.
   const StageStates states = log.run("schedule", [&] { return apply_schedule_stages(wl, schedule); });
-  // 3. The stage's loops, guards, local tile and packed layouts, the other stages around it.
+  return scheduled_nest(states, name, options);
+}
+
+LoopNest scheduled_nest(const StageStates& states, const std::string& name, const LowerOptions& options) {
+  StepLog log(options);
+  // 3. The scheduled stages' loops, lets, register tiles, packed layouts and placed regions;
+  //    the other stages whole around them. No guards yet: every temporary at its stage's extent.
   LoopNest nest = log.run("loops", [&] { return schedule_loops(states, name); });
   log.dump("loops", nest);
+
+  // 4. Bounds inference: the box of each buffer every stage reads, split tails included.
+  nest = log.run("bounds", [&] { return infer_bounds(nest); });
+  log.dump("bounds", nest);
+
+  // 5. Storage: temporaries grown to hold what their consumers' tails read.
+  nest = log.run("storage", [&] { return size_storage(nest); });
+  log.dump("storage", nest);
+
+  // 6. Tail guards where an over-running split would touch what it must not.
+  nest = log.run("tails", [&] { return guard_tails(nest); });
+  log.dump("tails", nest);
+
+  // 7. Padding: guards on the sides of the boundary tensor the reads can cross.
+  nest = log.run("padding", [&] { return guard_padding(nest); });
+  log.dump("padding", nest);
   return nest;
 }
 

@@ -8,7 +8,6 @@
 
 #include "compiler/layout_packing.h"
 #include "compiler/region_bounds.h"
-#include "compiler/tail_guards.h"
 #include "ir/interval.h"
 #include "ir/ir_visitor.h"
 
@@ -45,65 +44,11 @@ const Update& no_update() {
 
 class Lowering {
 public:
-  /// `resized`: temporaries allocated larger than their stage's extent (the main stage's
-  /// analysis finds them); every stage lowered reads and writes the larger buffer.
-  Lowering(const ScheduleState& st, std::map<BufferRef, BufferRef> resized, std::vector<PlacedProducer> placed = {})
+  Lowering(const ScheduleState& st, std::vector<PlacedProducer> placed = {})
       : st_(st), alg_(st.algorithm()), stage_(st.stage()), update_(stage_.update ? *stage_.update : no_update()),
-        resized_(std::move(resized)), placed_(std::move(placed)) {
+        placed_(std::move(placed)) {
     derive_indices();
     plan_packs();
-  }
-
-  /// Storage: a temporary of an earlier stage that the update reads past its extent (a pure
-  /// tail over-running) is allocated large enough to hold the reads; the stage producing it
-  /// still writes only its own extent, so the over-run reads values the guarded write drops.
-  /// Returns the temporaries that grew, each with its larger buffer.
-  const std::map<BufferRef, BufferRef>& size_producers() {
-    for (const Load* load : loads_in(reads())) {
-      if (load->buffer->scope == MemoryScope::Param || resized_.count(load->buffer) || placed_locally(load->buffer)) continue;
-      std::vector<int64_t> shape = load->buffer->shape;
-      bool grows = false, holdable = true;
-      for (size_t d = 0; d < shape.size(); ++d) {
-        const Interval i = bounds_of(substitute_lets(load->indices[d], all_lets_), ranges_);
-        // Below zero or unbounded is not an over-run a larger buffer can hold.
-        holdable = holdable && i.bounded() && i.lo >= 0;
-        if (holdable && i.hi >= shape[d]) {
-          shape[d] = i.hi + 1;
-          grows = true;
-        }
-      }
-      if (holdable && grows) resized_[load->buffer] = make_buffer(load->buffer->name, shape, load->buffer->scope);
-    }
-    return resized_;
-  }
-
-  /// The buffer `b` is allocated as: itself, or its larger form.
-  BufferRef resized(const BufferRef& b) const {
-    auto it = resized_.find(b);
-    return it == resized_.end() ? b : it->second;
-  }
-
-  /// `s` with every load and store of a grown temporary on its larger buffer.
-  Stmt with_resized_buffers(const Stmt& s) const {
-    if (resized_.empty()) return s;
-    struct Swap : IRMutator {
-      const Lowering* self;
-      using IRMutator::mutate;
-      Expr visit(const Load* op, const Expr& e) override {
-        Expr out = IRMutator::visit(op, e);
-        const Load* l = out.as<Load>();
-        BufferRef b = self->resized(l->buffer);
-        return b == l->buffer ? out : Load::make(b, l->indices);
-      }
-      Stmt visit(const Store* op, const Stmt& st) override {
-        Stmt out = IRMutator::visit(op, st);
-        const Store* s = out.as<Store>();
-        BufferRef b = self->resized(s->buffer);
-        return b == s->buffer ? out : Store::make(b, s->indices, s->value, s->accumulate);
-      }
-    } swap;
-    swap.self = this;
-    return swap.mutate(s);
   }
 
   LoweredStage lower() {
@@ -111,22 +56,6 @@ public:
     // A pack the stage never reads (a layout the algorithm does not use) is dropped.
     if (input_pack_ && !input_pack_->packed) input_pack_.reset();
     if (weight_pack_ && !weight_pack_->packed) weight_pack_.reset();
-    const auto reach = [this](const Buffer* b) {
-      if ((input_pack_ && input_pack_->original.get() == b) || (weight_pack_ && weight_pack_->original.get() == b)) {
-        return ReadReach::ZeroPadded;
-      }
-      for (const auto& [old, sized] : resized_) {
-        if (old.get() == b) return ReadReach::Sized;
-      }
-      // A region computed at a loop covers every read below it; past the stage's extent it
-      // holds values nothing defined, as a grown temporary does.
-      for (const PlacedProducer& p : placed_) {
-        if (p.stage->buffer.get() == b) return ReadReach::Sized;
-      }
-      return ReadReach::None;
-    };
-    tails_ = tail_guards(st_, reach, output_pack_ != nullptr);
-    boundary_guards();
     build_target();
 
     LoweredStage out;
@@ -138,7 +67,8 @@ public:
     out.fused = fused_consumer();
     if (input_pack_) out.stages.push_back({"pack_" + input_pack_->original->name, StageKind::PackInput, pack_stage(*input_pack_)});
     if (weight_pack_) out.stages.push_back({"pack_" + weight_pack_->original->name, StageKind::PackWeights, pack_stage(*weight_pack_)});
-    out.stages.push_back({stage_.name, stage_.kind, with_resized_buffers(compute_stage(product))});
+    NestStage compute{stage_.name, stage_.kind, compute_stage(product), dimensions(), update_.boundary, {}};
+    out.stages.push_back(std::move(compute));
     if (output_pack_) {
       const std::string name = out.fused ? "unpack_" + output_pack_->original->name + "_" + out.fused->name
                                          : "unpack_" + output_pack_->original->name;
@@ -230,7 +160,7 @@ private:
                           std::to_string(kMaxLocalBytes / 1024) + " KiB (compute it at a loop further in, or use 'workspace')");
     }
     const BufferRef store = local ? make_buffer(producer.name + "_at_" + p.placement.loop, region->extent, MemoryScope::Stack)
-                                  : resized(producer.buffer);
+                                  : producer.buffer;
 
     // The region: one loop per dimension of the buffer, guarded to the stage's extent, each
     // point the stage's definition at the dimensions its buffer index inverts to.
@@ -368,26 +298,25 @@ private:
     return r.mutate(value);
   }
 
-  /// Where the boundary tensor is read unpacked, a guard for each side its indices can cross
-  /// over the scheduled ranges (tails included). Packed, its exterior holds zeros instead.
-  void boundary_guards() {
-    if (!stage_.update) return;
-    if (!update_.boundary) {
-      if (update_.guard.defined()) boundary_.push_back(update_.guard);
-      return;
+  /// The stage's dimensions, for the passes that guard its tails.
+  std::vector<StageDim> dimensions() const {
+    std::vector<StageDim> dims;
+    for (const Dim& d : stage_.dims) {
+      const bool exact = std::count(stage_.exact_dims.begin(), stage_.exact_dims.end(), d.name) > 0;
+      dims.push_back({d.name, d.extent, false, exact});
     }
-    if (input_pack_ && input_pack_->original == update_.boundary) return;
-    const Load* read = nullptr;
-    for (const Load* l : loads_in(update_.value)) {
-      if (!read && l->buffer == update_.boundary) read = l;
+    for (const Dim& d : update_.rdims) {
+      const bool exact = std::count(stage_.exact_dims.begin(), stage_.exact_dims.end(), d.name) > 0;
+      dims.push_back({d.name, d.extent, true, exact});
     }
-    internal_check(read != nullptr, "schedule_loops: the update does not read its boundary tensor");
-    for (size_t d = 0; d < read->indices.size(); ++d) {
-      const Expr& i = read->indices[d];
-      const Interval range = bounds_of(i, ranges_);
-      if (range.lo < 0) boundary_.push_back(i >= Expr(0));
-      if (range.hi >= read->buffer->shape[d]) boundary_.push_back(i < Expr(read->buffer->shape[d]));
-    }
+    return dims;
+  }
+
+  /// The guard the definition itself puts on its fold: none where it skips the taps outside a
+  /// boundary tensor (compiler/padding derives that guard again over the scheduled ranges).
+  std::vector<Expr> definition_guard() const {
+    if (update_.boundary || !update_.guard.defined()) return {};
+    return {update_.guard};
   }
 
   void build_target() {
@@ -422,11 +351,9 @@ private:
     if (!stage_.update) {
       // A pure stage: its definition at each point of its loops (`product` is the definition
       // with its reads rewritten).
-      return wrap_placed(loops, with_lets(guarded(tails_.pure, Store::make(target_, target_index_, product, false)), false));
+      return wrap_placed(loops, with_lets(Store::make(target_, target_index_, product, false), false));
     }
-    std::vector<Expr> update_guards = boundary_;
-    update_guards.insert(update_guards.end(), tails_.reduction.begin(), tails_.reduction.end());
-    update_guards.insert(update_guards.end(), tails_.tile_reads.begin(), tails_.tile_reads.end());
+    const std::vector<Expr> update_guards = definition_guard();
 
     if (st_.accumulate_at().empty()) {
       // The result is initialised by its own nest over the pure loops, then folded into.
@@ -434,10 +361,8 @@ private:
       for (const LoopDim& l : loops) {
         if (!l.reduction) pure.push_back(l);
       }
-      Stmt init = wrap(pure, with_lets(guarded(tails_.pure, Store::make(target_, target_index_, stage_.init, false)), false));
-      std::vector<Expr> all = tails_.pure;
-      all.insert(all.end(), update_guards.begin(), update_guards.end());
-      Stmt update = wrap_placed(loops, with_lets(guarded(all, fold(target_, target_index_, product)), true));
+      Stmt init = wrap(pure, with_lets(Store::make(target_, target_index_, stage_.init, false), false));
+      Stmt update = wrap_placed(loops, with_lets(guarded(update_guards, fold(target_, target_index_, product)), true));
       return Block::make({init, update});
     }
 
@@ -464,7 +389,7 @@ private:
     BufferRef acc = make_buffer("acc", tile_shape, MemoryScope::Stack);
     Stmt init = wrap(tile, Store::make(acc, tile_index, stage_.init, false));
     Stmt update = wrap_placed(inner, with_lets(guarded(update_guards, fold(acc, tile_index, product)), true));
-    Stmt write = wrap(tile, with_lets(guarded(tails_.pure, Store::make(target_, target_index_, Load::make(acc, tile_index), false)), false));
+    Stmt write = wrap(tile, with_lets(Store::make(target_, target_index_, Load::make(acc, tile_index), false), false));
     return wrap_placed(outer, Allocate::make(acc, Block::make({init, update, write})), inner);
   }
 
@@ -474,10 +399,7 @@ private:
   const Update& update_;
   VarRanges ranges_;
   std::vector<std::pair<std::string, Expr>> pure_lets_, reduction_lets_, all_lets_;
-  TailGuards tails_;
-  std::map<BufferRef, BufferRef> resized_;  ///< temporaries allocated larger for the update's reads
-  std::vector<PlacedProducer> placed_;       ///< stages computed at its loops
-  std::vector<Expr> boundary_;
+  std::vector<PlacedProducer> placed_;  ///< stages computed at its loops
   std::unique_ptr<PackSpec> input_pack_, weight_pack_, output_pack_;
   BufferRef target_;
   std::vector<Expr> target_index_;
@@ -498,9 +420,7 @@ LoopNest schedule_loops(const StageStates& states, const std::string& name) {
   const ScheduleState& main_state = states.main();
   const Algorithm& alg = states.algorithm;
   internal_check(main_state.stage().name == alg.main_stage, "schedule_loops: the first state is not the main stage's");
-  Lowering main(main_state, {}, placed_at(states, alg.main_stage));
-  const std::map<BufferRef, BufferRef> resized = main.size_producers();
-  LoweredStage main_lowered = main.lower();
+  LoweredStage main_lowered = Lowering(main_state, placed_at(states, alg.main_stage)).lower();
 
   LoopNest nest;
   nest.name = name;
@@ -513,29 +433,22 @@ LoopNest schedule_loops(const StageStates& states, const std::string& name) {
     const StagePlacement placement = states.placement(s.name);
     // A stage computed at a loop runs inside its consumer; in the workspace, its buffer stays.
     if (placement.kind == StagePlacement::At) {
-      if (placement.storage == "workspace") nest.temporaries.push_back(main.resized(s.buffer));
+      if (placement.storage == "workspace") nest.temporaries.push_back(s.buffer);
       continue;
     }
     // The main stage's own result is never stored when its consumer runs in the unpacking.
-    if (!(is_main && fused) && s.buffer->scope != MemoryScope::Param) nest.temporaries.push_back(main.resized(s.buffer));
+    if (!(is_main && fused) && s.buffer->scope != MemoryScope::Param) nest.temporaries.push_back(s.buffer);
     if (is_main) {
       nest.stages.insert(nest.stages.end(), main_lowered.stages.begin(), main_lowered.stages.end());
     } else if (const ScheduleState* st = states.find(s.name)) {
-      LoweredStage other = Lowering(*st, resized, placed_at(states, s.name)).lower();
+      LoweredStage other = Lowering(*st, placed_at(states, s.name)).lower();
       nest.temporaries.insert(nest.temporaries.end(), other.packed.begin(), other.packed.end());
       nest.stages.insert(nest.stages.end(), other.stages.begin(), other.stages.end());
     } else {
-      nest.stages.push_back({s.name, s.kind, main.with_resized_buffers(naive_stage_loops(s, /*parallel=*/true))});
+      nest.stages.push_back({s.name, s.kind, naive_stage_loops(s, /*parallel=*/true)});
     }
   }
   return nest;
-}
-
-LoopNest schedule_loops(const ScheduleState& state, const std::string& name) {
-  StageStates states;
-  states.algorithm = state.algorithm();
-  states.states.push_back(state);
-  return schedule_loops(states, name);
 }
 
 } // namespace convtune

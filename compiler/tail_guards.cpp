@@ -1,92 +1,86 @@
-/// \file Which statements a tail needs guarded.
+/// \file Which stores a tail needs guarded.
 #include "compiler/tail_guards.h"
 
-#include <algorithm>
 #include <map>
 #include <set>
 
-#include "compiler/layout_packing.h"
-#include "ir/ir_visitor.h"
+#include "compiler/scoped_mutator.h"
 
 namespace convtune {
 
 namespace {
 
-/// The dimensions a split tail makes over-run: walking the relations forwards, the dimensions
-/// each loop covers, collected where a split's factor does not divide its loop.
-std::set<std::string> tail_dims(const ScheduleState& st) {
-  const AlgorithmStage& stage = st.stage();
-  std::map<std::string, std::set<std::string>> roots;
-  for (const Dim& d : stage.dims) roots[d.name] = {d.name};
-  if (stage.update) {
-    for (const Dim& d : stage.update->rdims) roots[d.name] = {d.name};
+class GuardTails : public ScopedMutator {
+public:
+  explicit GuardTails(const std::vector<StageDim>& dims) {
+    for (const StageDim& d : dims) dims_[d.name] = &d;
   }
-  std::set<std::string> tails;
-  for (const LoopRelation& r : st.relations()) {
-    if (r.kind == LoopRelation::Split) {
-      roots[r.outer] = roots[r.inner] = roots[r.parent];
-      if (r.parent_extent % r.factor != 0) tails.insert(roots[r.parent].begin(), roots[r.parent].end());
-    } else {
-      roots[r.parent] = roots[r.outer];
-      roots[r.parent].insert(roots[r.inner].begin(), roots[r.inner].end());
-    }
-  }
-  return tails;
-}
 
-/// Whether every read of the stage (its update, or a pure stage's definition) whose index
-/// depends on `dim` reaches at least `needed`.
-bool reads_reach(const AlgorithmStage& stage, const std::string& dim, const std::function<ReadReach(const Buffer*)>& reach,
-                 ReadReach needed) {
-  static const std::vector<LetBinding> no_lets;
-  const std::vector<LetBinding>& lets = stage.update ? stage.update->lets : no_lets;
-  for (const Load* load : loads_in(stage.update ? stage.update->value : stage.init)) {
-    bool depends = false;
-    for (const Expr& i : load->indices) depends = depends || vars_in(substitute_lets(i, lets)).count(dim) > 0;
-    if (depends && int(reach(load->buffer.get())) < int(needed)) return false;
-  }
-  return true;
-}
+protected:
+  using ScopedMutator::visit;
 
-/// The dimension `name` of the stage: pure or a reduction of its update.
-const Dim& dimension(const AlgorithmStage& stage, const std::string& name, bool& reduction) {
-  for (const Dim& d : stage.dims) {
-    if (d.name != name) continue;
-    reduction = false;
-    return d;
+  Stmt visit(const IfThenElse* op, const Stmt& self) override {
+    return join_guards(op, ScopedMutator::visit(op, self), /*own_first=*/false);
   }
-  if (stage.update) {
-    for (const Dim& d : stage.update->rdims) {
-      if (d.name != name) continue;
-      reduction = true;
-      return d;
+
+  Stmt visit(const Store* op, const Stmt& self) override {
+    // An access depends on a dimension when it varies with a loop the dimension's let is
+    // made of (indices may name the dimension, or its value already substituted).
+    const auto loops_of = [&](const Expr& e) { return vars_in(scope_.in_loops(e)); };
+    const auto depends = [&](const std::vector<Expr>& index, const std::string& dim) {
+      const std::set<std::string> dim_loops = loops_of(Var::make(dim));
+      for (const Expr& i : index) {
+        for (const std::string& v : loops_of(i)) {
+          if (dim_loops.count(v)) return true;
+        }
+      }
+      return false;
+    };
+    const auto leaves = [&](const Buffer& b, const std::vector<Expr>& index) {
+      for (size_t d = 0; d < index.size(); ++d) {
+        const Interval i = bounds_of(scope_.in_loops(index[d]), scope_.ranges);
+        if (!i.bounded() || i.lo < 0 || i.hi >= b.shape[d]) return true;
+      }
+      return false;
+    };
+    const std::vector<const Load*> loads = loads_in(self);
+    std::vector<Expr> reduction, pure;
+    for (const auto& [name, dim] : dims_) {
+      if (!over_runs(*dim)) continue;
+      bool guard = false, touched = depends(op->indices, name);
+      if (touched && leaves(*op->buffer, op->indices)) guard = true;
+      for (const Load* l : loads) {
+        if (!depends(l->indices, name)) continue;
+        touched = true;
+        if (leaves(*l->buffer, l->indices) || (dim->reduction && !l->buffer->exterior_identity)) guard = true;
+      }
+      if (touched && (guard || dim->exact)) (dim->reduction ? reduction : pure).push_back(Var::make(name) < Expr(dim->extent));
     }
+    reduction.insert(reduction.end(), pure.begin(), pure.end());
+    return reduction.empty() ? self : IfThenElse::make(all_of(reduction), self);
   }
-  throw InternalError("tail_guards: no dimension " + name);
-}
+
+private:
+  /// Whether the dimension is let-bound here with values past its extent.
+  bool over_runs(const StageDim& dim) const {
+    bool bound = false;
+    for (const LetBinding& l : scope_.lets) bound = bound || l.first == dim.name;
+    if (!bound) return false;
+    const Interval i = scope_.ranges.at(dim.name);
+    return !i.bounded() || i.hi >= dim.extent;
+  }
+
+  std::map<std::string, const StageDim*> dims_;
+};
 
 } // namespace
 
-TailGuards tail_guards(const ScheduleState& st, const std::function<ReadReach(const Buffer*)>& reach, bool result_packed) {
-  const AlgorithmStage& stage = st.stage();
-  const bool cache_write = !st.accumulate_at().empty();
-  TailGuards g;
-  for (const std::string& dim : tail_dims(st)) {
-    const bool exact = std::count(stage.exact_dims.begin(), stage.exact_dims.end(), dim) > 0;
-    bool reduction = false;
-    Expr guard = Var::make(dim) < Expr(dimension(stage, dim, reduction).extent);
-    // What a reduction reads past the tensor is summed: it must be zero.
-    const bool reads_safe =
-        !exact && reads_reach(stage, dim, reach, reduction ? ReadReach::ZeroPadded : ReadReach::Sized);
-    if (reduction) {
-      if (!reads_safe) g.reduction.push_back(guard);
-      continue;
-    }
-    const bool writes_safe = !exact && result_packed;
-    if (!writes_safe || (!reads_safe && !cache_write)) g.pure.push_back(guard);
-    if (!reads_safe && cache_write) g.tile_reads.push_back(guard);
+LoopNest guard_tails(const LoopNest& nest) {
+  LoopNest out = nest;
+  for (NestStage& stage : out.stages) {
+    if (!stage.dims.empty()) stage.body = GuardTails(stage.dims).mutate(stage.body);
   }
-  return g;
+  return out;
 }
 
 } // namespace convtune

@@ -1,41 +1,23 @@
-/// \file Tail guards: where a split whose factor does not divide its loop makes a dimension
-/// over-run, which statements need a guard on that dimension.
-///
-/// A tail needs a guard where it would reach memory outside a buffer or another point's data:
-/// - reads in the update that depend on the dimension, unless every such read is of a buffer
-///   sized for the over-run by bounds inference: for a reduction dimension it must also hold
-///   zeros past the tensor (a packed layout), since what it reads there is summed; for a pure
-///   one any value will do (it lands in results the guarded write drops);
-/// - writes of the result, unless it is packed (sized the same way);
-/// - always for the stage's exact dimensions (a group's channels).
-/// Each guard is `dim < extent`, on the dimension's let, which the verifier and the
-/// simplifier can narrow.
+/// \file Tail guards: a split whose factor does not divide its loop takes the dimension's let
+/// past the dimension's extent (NestStage::dims). A store below such a let gets a guard
+/// `dim < extent` where the over-run would touch memory it must not (an access depends on a
+/// dimension when it varies with a loop the dimension's let is made of):
+/// - the dimension is exact (past it lie other points' data, e.g. the next group's channels);
+/// - an access that depends on the dimension leaves its buffer (a write to the unpacked result,
+///   a read of a tensor; a temporary that compiler/storage grew, or a packed layout sized by
+///   its own bounds, holds the over-run);
+/// - the dimension is a reduction and a read that depends on it is of a buffer without the
+///   fold's identity outside its tensor (what the tail reads is folded in).
+/// Otherwise the tail computes points nobody reads back (a packed result's spare rows, a tile
+/// of registers). Runs after compiler/storage, whose sizes it trusts.
 #pragma once
 
-#include <functional>
-#include <vector>
-
 #include "ir/ir.h"
-#include "schedules/schedule_state.h"
 
 namespace convtune {
 
-struct TailGuards {
-  std::vector<Expr> pure;        ///< on the result's init and write (and the update without cache_write)
-  std::vector<Expr> reduction;   ///< on the update
-  std::vector<Expr> tile_reads;  ///< on the update below a cache_write, for reads a pure tail takes too far
-};
-
-/// How the reads of a tensor reach memory past its extent.
-enum class ReadReach {
-  None,        ///< not at all: a read there is out of bounds
-  Sized,       ///< the buffer holds the over-run (with unspecified values)
-  ZeroPadded,  ///< the buffer holds the over-run as zeros (a packed layout)
-};
-
-/// The guards the tails of `state` need; `reach(b)` tells how reads of tensor `b` reach past
-/// it, `result_packed` whether the result is written to a layout sized for the over-run.
-TailGuards tail_guards(const ScheduleState& state, const std::function<ReadReach(const Buffer*)>& reach,
-                       bool result_packed);
+/// `nest` with the guards each scheduled stage's tails need (reduction dimensions first, then
+/// pure ones, each in name order), joined to a store's existing guard.
+LoopNest guard_tails(const LoopNest& nest);
 
 } // namespace convtune

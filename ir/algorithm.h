@@ -29,9 +29,6 @@ struct Dim {
   int64_t extent = 1;
 };
 
-/// An integer name bound over a stage's body, e.g. the input row `ih` of a convolution.
-using LetBinding = std::pair<std::string, Expr>;
-
 enum class ReduceOp { Sum, Max };
 
 struct Update {

@@ -45,9 +45,9 @@ int64_t Buffer::elements() const {
   return e;
 }
 
-BufferRef make_buffer(std::string name, std::vector<int64_t> shape, MemoryScope scope) {
+BufferRef make_buffer(std::string name, std::vector<int64_t> shape, MemoryScope scope, bool exterior_identity) {
   for (int64_t d : shape) internal_check(d > 0, "buffer " + name + " has an extent <= 0");
-  return std::make_shared<const Buffer>(Buffer{std::move(name), std::move(shape), scope});
+  return std::make_shared<const Buffer>(Buffer{std::move(name), std::move(shape), scope, exterior_identity});
 }
 
 Expr::Expr(int64_t v) : node_(std::make_shared<const IntImm>(v)) {}

@@ -84,10 +84,17 @@ struct Buffer {
   std::string name;
   std::vector<int64_t> shape;
   MemoryScope scope = MemoryScope::Param;
+  /// It re-lays out a tensor and holds, outside that tensor's extent, the identity of the fold
+  /// that reads it (zeros for a sum, -infinity for a max): a read there changes no result, so
+  /// a reduction's tail may run into it unguarded (compiler/tail_guards).
+  bool exterior_identity = false;
   int64_t elements() const;
 };
 using BufferRef = std::shared_ptr<const Buffer>;
-BufferRef make_buffer(std::string name, std::vector<int64_t> shape, MemoryScope scope);
+BufferRef make_buffer(std::string name, std::vector<int64_t> shape, MemoryScope scope, bool exterior_identity = false);
+
+/// An integer name bound over a statement, e.g. the input row `ih` of a convolution.
+using LetBinding = std::pair<std::string, Expr>;
 
 // ---- expressions ------------------------------------------------------------------------
 
@@ -286,11 +293,34 @@ Expr all_of(const std::vector<Expr>& conds);
 enum class StageKind { PackInput, PackWeights, Compute, UnpackOutput };
 const char* to_string(StageKind kind);
 
+/// A dimension of the definition a scheduled stage computes. Where the schedule split or fused
+/// it, a let of its name binds it inside the stage's loops, and a split tail can take that let
+/// past `extent`.
+struct StageDim {
+  std::string name;
+  int64_t extent = 1;
+  bool reduction = false;  ///< a dimension of the stage's update (summed or maxed over)
+  bool exact = false;      ///< past its extent lie other points' data (a group's channels)
+};
+
+/// The box of a buffer a stage reads: per dimension, the first and last index (inclusive).
+/// `bounded` is false when some index has no bound the analysis could find.
+struct AccessBox {
+  BufferRef buffer;
+  std::vector<int64_t> lo, hi;
+  bool bounded = true;
+};
+
 /// One step of a nest: a statement over the nest's buffers, run after the previous one.
 struct NestStage {
   std::string name;
   StageKind kind = StageKind::Compute;
   Stmt body;
+  // What the passes after scheduling need of a scheduled stage's definition (empty for the
+  // stages written whole, which carry their own guards):
+  std::vector<StageDim> dims;  ///< its dimensions (compiler/tail_guards)
+  BufferRef boundary;          ///< the tensor whose reads outside it the fold skips (compiler/padding)
+  std::vector<AccessBox> reads;  ///< filled by compiler/bounds_inference, read by compiler/storage
 };
 
 /// A parameter of the kernel: a dense row-major fp32 tensor the caller owns.

@@ -178,6 +178,32 @@ std::string to_text(const Stmt& s, int indent) {
   }
 }
 
+namespace {
+
+/// What the passes after scheduling know of a stage: its dimensions, the boundary tensor, the
+/// boxes it reads (as comments; empty for a stage written whole).
+std::string stage_facts(const NestStage& stage) {
+  std::string text;
+  if (!stage.dims.empty()) {
+    text += "  // dims";
+    for (const StageDim& d : stage.dims) {
+      text += " " + d.name + "<" + std::to_string(d.extent) + (d.reduction ? " (reduction)" : "") + (d.exact ? " (exact)" : "");
+    }
+    text += "\n";
+  }
+  if (stage.boundary) text += "  // boundary " + stage.boundary->name + "\n";
+  for (const AccessBox& box : stage.reads) {
+    text += "  // reads " + box.buffer->name;
+    for (size_t d = 0; d < box.lo.size(); ++d) {
+      text += box.bounded ? "[" + std::to_string(box.lo[d]) + ", " + std::to_string(box.hi[d]) + "]" : std::string("[?]");
+    }
+    text += "\n";
+  }
+  return text;
+}
+
+} // namespace
+
 std::string to_text(const LoopNest& nest) {
   std::string text = "void " + nest.name + "(";
   for (size_t i = 0; i < nest.params.size(); ++i) {
@@ -190,6 +216,7 @@ std::string to_text(const LoopNest& nest) {
   }
   for (const NestStage& stage : nest.stages) {
     if (nest.stages.size() > 1) text += "  // stage " + stage.name + " (" + to_string(stage.kind) + ")\n";
+    text += stage_facts(stage);
     text += to_text(stage.body, 1);
   }
   return text + "}\n";

@@ -224,6 +224,11 @@ private:
 Expr substitute(const Expr& e, const std::string& name, const Expr& value) {
   return Substitute(name, value).mutate(e);
 }
+Expr substitute_lets(Expr e, const std::vector<LetBinding>& lets) {
+  for (auto it = lets.rbegin(); it != lets.rend(); ++it) e = substitute(e, it->first, it->second);
+  return e;
+}
+
 std::set<std::string> vars_in(const Expr& e) {
   struct Collect : IRVisitor {
     std::set<std::string> names;
@@ -280,6 +285,33 @@ Stmt replace_loads(const Stmt& s, const std::function<Expr(const Load*)>& replac
 
 Stmt substitute(const Stmt& s, const std::string& name, const Expr& value) {
   return Substitute(name, value).mutate(s);
+}
+
+Stmt replace_buffers(const Stmt& s, const std::function<BufferRef(const BufferRef&)>& replace) {
+  struct Swap : IRMutator {
+    const std::function<BufferRef(const BufferRef&)>* replace;
+    using IRMutator::mutate;
+    Expr visit(const Load* op, const Expr& e) override {
+      Expr out = IRMutator::visit(op, e);
+      const Load* l = out.as<Load>();
+      BufferRef b = (*replace)(l->buffer);
+      return b == l->buffer ? out : Load::make(b, l->indices);
+    }
+    Stmt visit(const Store* op, const Stmt& st) override {
+      Stmt out = IRMutator::visit(op, st);
+      const Store* s = out.as<Store>();
+      BufferRef b = (*replace)(s->buffer);
+      return b == s->buffer ? out : Store::make(b, s->indices, s->value, s->accumulate);
+    }
+    Stmt visit(const Allocate* op, const Stmt& st) override {
+      Stmt out = IRMutator::visit(op, st);
+      const Allocate* a = out.as<Allocate>();
+      BufferRef b = (*replace)(a->buffer);
+      return b == a->buffer ? out : Allocate::make(b, a->body);
+    }
+  } swap;
+  swap.replace = &replace;
+  return swap.mutate(s);
 }
 
 LoopNest map_stages(const LoopNest& nest, const std::function<Stmt(const Stmt&)>& pass) {

@@ -77,6 +77,9 @@ LoopNest map_stages(const LoopNest& nest, const std::function<Stmt(const Stmt&)>
 /// Replaces every free occurrence of the variable `name` by `value`.
 Expr substitute(const Expr& e, const std::string& name, const Expr& value);
 Stmt substitute(const Stmt& s, const std::string& name, const Expr& value);
+/// Replaces every let-bound name in `e` by its value, innermost (last) first, so that a let's
+/// value that names an outer let is substituted too.
+Expr substitute_lets(Expr e, const std::vector<LetBinding>& lets);
 
 /// The names of the variables `e` reads.
 std::set<std::string> vars_in(const Expr& e);
@@ -88,6 +91,9 @@ std::vector<const Load*> loads_in(const Stmt& s);
 /// `replace` sees the load with its indices already rewritten. Other loads stay.
 Expr replace_loads(const Expr& e, const std::function<Expr(const Load*)>& replace);
 Stmt replace_loads(const Stmt& s, const std::function<Expr(const Load*)>& replace);
+
+/// `s` with the buffer of every load, store and allocation replaced by `replace(buffer)`.
+Stmt replace_buffers(const Stmt& s, const std::function<BufferRef(const BufferRef&)>& replace);
 
 /// True when two expressions compute the same thing by structure (same nodes, same values).
 bool equal(const Expr& a, const Expr& b);

@@ -177,6 +177,13 @@ StagePlacement StageStates::placement(const std::string& stage) const {
   return it == placements.end() ? StagePlacement{} : it->second;
 }
 
+StageStates StageStates::of_main(const ScheduleState& main) {
+  StageStates states;
+  states.algorithm = main.algorithm();
+  states.states.push_back(main);
+  return states;
+}
+
 StageStates apply_schedule_stages(const Workload& wl, const Schedule& schedule) {
   StageStates out;
   out.algorithm = algorithm_named(schedule.algorithm, wl);

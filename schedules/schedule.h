@@ -82,6 +82,8 @@ struct StageStates {
   Algorithm algorithm;  ///< the schedule's algorithm, its inlined stages gone
   std::vector<ScheduleState> states;
   std::map<std::string, StagePlacement> placements;  ///< by stage; absent: Root
+  /// The states of a schedule whose steps are all on the main stage, `main` its state.
+  static StageStates of_main(const ScheduleState& main);
   const ScheduleState& main() const { return states.front(); }
   /// The state of `stage`; nullptr when no step scheduled it.
   const ScheduleState* find(const std::string& stage) const;

@@ -80,7 +80,7 @@ void expect_correct(const Workload& wl, const Logged& s, int threads = 1) {
   INFO("workload " << wl.spec());
   INFO("schedule " << (s.log.empty() ? "(none)" : s.log) << "with " << threads << " thread(s)");
   ScopedThreads scoped(threads);
-  const Agreement a = testing::run_and_check(wl, schedule_loops(s.st));
+  const Agreement a = testing::run_and_check(wl, scheduled_nest(StageStates::of_main(s.st)));
   INFO("max abs err " << a.max_abs_err << ", max rel err " << a.max_rel_err);
   CHECK(a.ok);
 }
