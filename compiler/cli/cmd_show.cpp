@@ -47,7 +47,10 @@ int cmd_show(const std::vector<std::string>& argv) {
   const std::string text = to_text(nest);
   // The space of the schedule's template, or of the template that fits (none for pooling and
   // epilogues so far).
+  // The space shown is the schedule's template's; a hand schedule without one gets the template
+  // that fits the workload only when it schedules that template's algorithm.
   const ScheduleTemplate* tpl = schedule.template_name.empty() ? find_template(wl, target) : &template_named(schedule.template_name);
+  if (tpl && schedule.template_name.empty() && !schedule.steps.empty() && tpl->algorithm() != schedule.algorithm) tpl = nullptr;
   const KnobSpace space = tpl ? tpl->space(wl, target) : KnobSpace{};
   const Roofline roof = roofline(target, threads);
   const double bound = roof.bound_gflops(wl.arithmetic_intensity());
@@ -86,7 +89,12 @@ int cmd_show(const std::vector<std::string>& argv) {
     }
     std::printf(")\n");
   } else {
-    std::printf("knob space    none: no template schedules %s yet (it runs as its algorithm's naive nest)\n", wl.spec().c_str());
+    if (schedule.template_name.empty() && !schedule.steps.empty()) {
+      std::printf("knob space    none: the schedule names no template of its algorithm%s%s\n",
+                  schedule.algorithm.empty() ? "" : " ", schedule.algorithm.c_str());
+    } else {
+      std::printf("knob space    none: no template schedules %s yet (it runs as its algorithm's naive nest)\n", wl.spec().c_str());
+    }
   }
   if (!schedule.steps.empty()) std::printf("schedule      %zu steps%s%s\n", schedule.steps.size(),
                                            schedule.template_name.empty() ? "" : ", template ",

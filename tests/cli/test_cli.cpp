@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,21 @@ TEST_CASE("cli show without --json prints the summary and the nest", "[cli]") {
   REQUIRE_THAT(o.out, StartsWith("workload      n=1,c=2,h=4,w=4,k=2,r=3,s=3,stride=1,pad=1\n"));
   REQUIRE_THAT(o.out, Contains("output        1 x 2 x 4 x 4 (NKPQ)\n"));
   REQUIRE_THAT(o.out, Contains("void conv("));
+}
+
+TEST_CASE("cli show of a hand schedule of another algorithm shows no template's knob space", "[cli]") {
+  TempPath schedule("im2col_schedule", ".json");
+  {
+    std::ofstream f(schedule.str());
+    f << R"({"algorithm": "im2col_gemm", "steps": [{"step": "split", "loop": "col", "factor": 5, "outer": "colo", "inner": "coli"}]})";
+  }
+  const ToolRun o = run_convtune({"show", "--workload", "n=1,c=3,h=7,w=7,k=4,r=3,s=3,pad=1", "--schedule", schedule.str()});
+  INFO("stderr: " << o.err);
+  REQUIRE(o.exit_code == 0);
+  CHECK_THAT(o.out, Contains("knob space    none: the schedule names no template of its algorithm im2col_gemm\n"));
+  CHECK_THAT(o.out, !Contains("direct_nchwc"));
+  // The same layer without the schedule shows the space of the template that fits it.
+  CHECK_THAT(run_convtune({"show", "--workload", "n=1,c=3,h=7,w=7,k=4,r=3,s=3,pad=1"}).out, Contains("of template direct_nchwc"));
 }
 
 TEST_CASE("cli refuses an invalid workload value with exit code 2", "[cli]") {
