@@ -2,6 +2,7 @@
 #include "compiler/c_header.h"
 
 #include <cctype>
+#include <cmath>
 #include <set>
 
 namespace convtune {
@@ -29,6 +30,73 @@ std::string params_text(const KernelAbi& abi, bool packed = false) {
     t += std::string(p.written ? "float* " : "const float* ") + (packed && int(i) == abi.weights_param ? "packed_weights" : p.name);
   }
   return t;
+}
+
+/// A float constant as C writes it.
+std::string c_float(double v) {
+  if (std::isinf(v)) return v < 0 ? "(-INFINITY)" : "INFINITY";
+  std::string t = std::to_string(v);
+  return t + "f";
+}
+
+/// Where element (i0, i1, ...) of a parameter lies in its blocked layout, as C index text.
+std::string blocked_index_text(const AbiBlocked& b, const std::string& letters) {
+  std::string t;
+  for (size_t d = 0; d < letters.size(); ++d) {
+    const std::string v(1, char(std::tolower(static_cast<unsigned char>(letters[d]))));
+    int64_t block = 0;
+    for (const auto& [dim, size] : b.blocks) {
+      if (dim == int(d)) block = size;
+    }
+    if (block) t += "[" + v + "/" + std::to_string(block) + "]";
+    else if (b.offsets[d]) t += "[" + v + "+" + std::to_string(b.offsets[d]) + "]";
+    else t += "[" + v + "]";
+  }
+  for (const auto& [dim, size] : b.blocks) {
+    t += "[" + std::string(1, char(std::tolower(static_cast<unsigned char>(letters[size_t(dim)])))) + "%" + std::to_string(size) + "]";
+  }
+  return t;
+}
+
+/// NAME_run_blocked and the constants that describe its layouts.
+std::string blocked_section(const KernelAbi& abi) {
+  const std::string& n = abi.name;
+  const std::string N = upper(n);
+  const auto lower = [](char c) { return std::string(1, char(std::tolower(static_cast<unsigned char>(c)))); };
+  std::string h = "/* " + n + "_run_blocked: " + n + "_run with ";
+  for (size_t i = 0; i < abi.blocked.size(); ++i) h += (i ? " and the " : "the ") + abi.params[size_t(abi.blocked[i].param)].name;
+  h += " in the kernel's own\n * layout" + std::string(abi.blocked.size() > 1 ? "s" : "") +
+       ", for callers that keep tensors so between kernels: no conversion on the way, the\n"
+       " * same workspace. Returns " + N + "_OK.\n";
+  for (const AbiBlocked& b : abi.blocked) {
+    const AbiParam& p = abi.params[size_t(b.param)];
+    h += " *   " + p.name + "_blocked: layout " + b.layout + ", float" + dims_text(b.shape) + "; element (";
+    for (size_t d = 0; d < p.layout.size(); ++d) h += (d ? ", " : "") + lower(p.layout[d]);
+    h += ") at " + blocked_index_text(b, p.layout) + ";\n";
+    h += p.written ? " *     the other elements are left undefined\n"
+                   : " *     every other element must hold " + N + "_" + upper(p.name) + "_EXTERIOR (the padding, the spare\n"
+                     " *     channels of the last block)\n";
+  }
+  h += " */\n";
+  for (const AbiBlocked& b : abi.blocked) {
+    const AbiParam& p = abi.params[size_t(b.param)];
+    const std::string P = N + "_" + upper(p.name);
+    h += "#define " + P + "_BLOCKED_ELEMENTS " + std::to_string(elements_of(b.shape)) + "\n";
+    for (size_t i = 0; i < b.shape.size(); ++i) h += "#define " + P + "_BLOCKED_EXTENT_" + std::to_string(i) + " " + std::to_string(b.shape[i]) + "\n";
+    for (const auto& [dim, size] : b.blocks) h += "#define " + P + "_BLOCK_" + p.layout[size_t(dim)] + " " + std::to_string(size) + "\n";
+    for (size_t d = 0; d < p.layout.size(); ++d) h += "#define " + P + "_OFFSET_" + p.layout[d] + " " + std::to_string(b.offsets[d]) + "\n";
+    if (!p.written) h += "#define " + P + "_EXTERIOR " + c_float(b.exterior_value) + "\n";
+  }
+  std::string args;
+  for (size_t i = 0; i < abi.params.size(); ++i) {
+    const AbiParam& p = abi.params[i];
+    bool blocked = false;
+    for (const AbiBlocked& b : abi.blocked) blocked = blocked || b.param == int(i);
+    args += std::string(i ? ", " : "") + (p.written ? "float* " : "const float* ") +
+            (blocked ? p.name + "_blocked" : int(i) == abi.weights_param ? "packed_weights" : p.name);
+  }
+  h += "int " + n + "_run_blocked(" + args + ", void* workspace);\n\n";
+  return h;
 }
 
 } // namespace
@@ -89,6 +157,7 @@ std::string kernel_section(const KernelAbi& abi, const HeaderProvenance& from) {
     h += " * " + N + "_WORKSPACE_ALIGN; NULL when that is 0): no allocation. Returns " + N + "_OK. */\n";
     h += "int " + n + "_run(" + params_text(abi) + ", void* workspace);\n\n";
   }
+  if (!abi.blocked.empty()) h += blocked_section(abi);
   h += "static inline size_t " + n + "_workspace_size(void) { return " + N + "_WORKSPACE_BYTES; }\n\n";
   h += "static inline void " + n + "_set_threads(int threads) { convtune_set_num_threads(threads); }\n\n";
   return h;
@@ -103,7 +172,13 @@ std::string c_header(const std::vector<HeaderKernel>& kernels, const std::string
   h += " * dense, row-major fp32 arrays in the layouts below; a kernel reads its inputs and writes\n";
   h += " * every element of its output. */\n";
   h += "#ifndef CONVTUNE_" + upper(guard) + "_H\n#define CONVTUNE_" + upper(guard) + "_H\n\n";
-  h += "#include <stddef.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
+  h += "#include <stddef.h>\n";
+  bool infinite = false;
+  for (const HeaderKernel& k : kernels) {
+    for (const AbiBlocked& b : k.abi.blocked) infinite = infinite || std::isinf(b.exterior_value);
+  }
+  if (infinite) h += "#include <math.h> /* INFINITY */\n";
+  h += "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   h += "/* The threads the parallel loops of every convtune kernel in the program use (1 at start).\n";
   h += " * From libconvtune_rt; set it outside the kernels' calls. */\n";
   h += "void convtune_set_num_threads(int threads);\n\n";

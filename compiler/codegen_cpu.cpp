@@ -67,6 +67,10 @@ public:
     // A kernel without weights (pooling) exports NAME_run as every stage over the workspace.
     run_function(nest.name + "_run", llvm::Function::ExternalLinkage, abi, stage_fns, nest, abi.weights_param >= 0);
     if (abi.weights_param >= 0) emit_pack_weights(nest, abi, stage_fns);
+    // `NAME_run_blocked`: NAME_run with the input and output in the kernel's own layouts.
+    if (!abi.blocked.empty()) {
+      run_function(nest.name + "_run_blocked", llvm::Function::ExternalLinkage, abi, stage_fns, nest, abi.weights_param >= 0, true);
+    }
 
     // The convenience entry `NAME(params...)`: one workspace allocation per call.
     std::vector<llvm::Type*> entry_params(n_params, ptr_);
@@ -132,8 +136,10 @@ public:
   /// `name(params..., workspace)` running the stages with the temporaries at their workspace
   /// offsets. With `packed`, the weights argument is their packed form: it stands for the
   /// packed temporary (the plain weights are never read), and the packing stage is skipped.
+  /// With `blocked`, so are the input and output of abi.blocked, with their conversions.
   llvm::Function* run_function(const std::string& name, llvm::Function::LinkageTypes linkage, const KernelAbi& abi,
-                               const std::vector<llvm::Function*>& stage_fns, const LoopNest& nest, bool packed) {
+                               const std::vector<llvm::Function*>& stage_fns, const LoopNest& nest, bool packed,
+                               bool blocked = false) {
     llvm::Type* i32 = llvm::Type::getInt32Ty(ctx_);
     const unsigned n_params = unsigned(abi.params.size());
     std::vector<llvm::Type*> run_params(n_params + 1, ptr_);
@@ -157,9 +163,16 @@ public:
       args[n_params + size_t(abi.packed_weights)] = run->getArg(unsigned(abi.weights_param));
       args[size_t(abi.weights_param)] = null_pointer();
     }
+    std::vector<bool> skip(stage_fns.size(), false);
+    for (size_t i = 0; i < stage_fns.size(); ++i) skip[i] = packed && nest.stages[i].kind == StageKind::PackWeights;
+    for (const AbiBlocked& b : blocked ? abi.blocked : std::vector<AbiBlocked>{}) {
+      run->getArg(unsigned(b.param))->setName(abi.params[size_t(b.param)].name + "_blocked");
+      args[n_params + size_t(b.temporary)] = run->getArg(unsigned(b.param));
+      args[size_t(b.param)] = null_pointer();
+      skip[size_t(b.stage)] = true;
+    }
     for (size_t i = 0; i < stage_fns.size(); ++i) {
-      if (packed && nest.stages[i].kind == StageKind::PackWeights) continue;
-      builder_.CreateCall(stage_fns[i], args);
+      if (!skip[i]) builder_.CreateCall(stage_fns[i], args);
     }
     builder_.CreateRet(llvm::ConstantInt::get(i32, kKernelOk));
     return run;

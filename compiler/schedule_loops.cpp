@@ -22,6 +22,7 @@ Expr var(const std::string& n) { return Var::make(n); }
 struct LoweredStage {
   std::vector<NestStage> stages;
   std::vector<BufferRef> packed;
+  std::vector<PackedLayout> layouts;  ///< the packed ones that re-lay out a parameter
   const AlgorithmStage* fused = nullptr;
 };
 
@@ -59,12 +60,17 @@ public:
     build_target();
 
     LoweredStage out;
-    for (PackSpec* spec : {input_pack_.get(), weight_pack_.get(), output_pack_.get()}) {
-      if (spec) out.packed.push_back(spec->packed);
-    }
     // An epilogue right after the stage is computed inline in its unpacking: the stage's own
     // buffer is then never stored, only its packed form.
     out.fused = fused_consumer();
+    for (PackSpec* spec : {input_pack_.get(), weight_pack_.get(), output_pack_.get()}) {
+      if (!spec) continue;
+      out.packed.push_back(spec->packed);
+      if (spec->original->scope == MemoryScope::Param) {
+        out.layouts.push_back({spec->packed, spec->original, spec->layout, spec->blocks, spec->offsets, spec->exterior_value,
+                               spec->written, !(spec->written && out.fused)});
+      }
+    }
     if (input_pack_) out.stages.push_back({"pack_" + input_pack_->original->name, StageKind::PackInput, pack_stage(*input_pack_)});
     if (weight_pack_) out.stages.push_back({"pack_" + weight_pack_->original->name, StageKind::PackWeights, pack_stage(*weight_pack_)});
     NestStage compute{stage_.name, stage_.kind, compute_stage(product), dimensions(), update_.boundary, {}};
@@ -426,6 +432,7 @@ LoopNest schedule_loops(const StageStates& states, const std::string& name) {
   nest.name = name;
   nest.params = alg.params;
   nest.temporaries = main_lowered.packed;
+  nest.layouts = main_lowered.layouts;
   const AlgorithmStage* fused = main_lowered.fused;
   for (const AlgorithmStage& s : alg.stages) {
     if (fused && s.name == fused->name) continue;

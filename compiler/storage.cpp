@@ -36,6 +36,7 @@ LoopNest size_storage(const LoopNest& nest) {
   };
   LoopNest out = map_stages(nest, [&](const Stmt& s) { return replace_buffers(s, larger); });
   for (BufferRef& t : out.temporaries) t = larger(t);
+  for (PackedLayout& l : out.layouts) l.packed = larger(l.packed);
   for (NestStage& stage : out.stages) {
     for (AccessBox& box : stage.reads) box.buffer = larger(box.buffer);
   }

@@ -318,9 +318,9 @@ struct NestStage {
   Stmt body;
   // What the passes after scheduling need of a scheduled stage's definition (empty for the
   // stages written whole, which carry their own guards):
-  std::vector<StageDim> dims;  ///< its dimensions (compiler/tail_guards)
-  BufferRef boundary;          ///< the tensor whose reads outside it the fold skips (compiler/padding)
-  std::vector<AccessBox> reads;  ///< filled by compiler/bounds_inference, read by compiler/storage
+  std::vector<StageDim> dims{};  ///< its dimensions (compiler/tail_guards)
+  BufferRef boundary{};          ///< the tensor whose reads outside it the fold skips (compiler/padding)
+  std::vector<AccessBox> reads{};  ///< filled by compiler/bounds_inference, read by compiler/storage
 };
 
 /// A parameter of the kernel: a dense row-major fp32 tensor the caller owns.
@@ -333,6 +333,20 @@ struct NestParam {
 /// The parameter of `params` named `name`; nullptr when there is none.
 const NestParam* find_param(const std::vector<NestParam>& params, const std::string& name);
 
+/// A parameter the nest keeps re-laid out in a temporary (compiler/layout_packing): blocks
+/// of some dimensions moved innermost, an exterior (padding) around others. A caller that keeps
+/// the tensor in this layout between kernels can skip the conversion (ir/kernel_abi.h).
+struct PackedLayout {
+  BufferRef packed;    ///< the temporary
+  BufferRef original;  ///< the parameter
+  std::string layout;  ///< the parameter's dimension letters, e.g. "NCHW"
+  std::vector<std::pair<size_t, int64_t>> blocks;  ///< (dimension, block), inner blocks in order
+  std::vector<int64_t> offsets;  ///< per dimension of the parameter: the exterior before index 0
+  double exterior_value = 0;     ///< what the temporary holds outside the parameter (read ones)
+  bool written = false;          ///< the kernel writes the parameter from it (an unpack stage)
+  bool plain = true;             ///< that conversion only moves values (no epilogue computed in it)
+};
+
 /// The function a nest lowers to: the parameters (inputs, then the output), the temporaries
 /// it keeps in its workspace, and its stages in the order they run (see ir/kernel_abi.h).
 struct LoopNest {
@@ -340,6 +354,7 @@ struct LoopNest {
   std::vector<NestParam> params;
   std::vector<BufferRef> temporaries;
   std::vector<NestStage> stages;
+  std::vector<PackedLayout> layouts;  ///< the parameters kept re-laid out in temporaries
 
   /// A convolution's nest: input (NCHW), weights (KCRS), output (NKPQ), one compute stage.
   static LoopNest single(std::string name, BufferRef input, BufferRef weights, BufferRef output, Stmt body);

@@ -2,6 +2,8 @@
 #include "ir/kernel_abi.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cmath>
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +17,13 @@ bool KernelAbi::has_stage(StageKind kind) const {
 }
 
 namespace {
+
+bool loads_from(const Stmt& s, const BufferRef& buffer) {
+  for (const Load* l : loads_in(s)) {
+    if (l->buffer == buffer) return true;
+  }
+  return false;
+}
 
 bool stores_to(const Stmt& s, const BufferRef& buffer) {
   struct Find : IRVisitor {
@@ -61,6 +70,37 @@ KernelAbi kernel_abi(const LoopNest& nest) {
       abi.packed_weights = int(t);
     }
   }
+  // The input and output kept in blocks, each with the one stage that only converts it.
+  for (const PackedLayout& l : nest.layouts) {
+    if (!l.plain || (l.original->name != "input" && l.original->name != "output")) continue;
+    AbiBlocked b;
+    for (size_t i = 0; i < nest.params.size(); ++i) {
+      if (nest.params[i].buffer == l.original) b.param = int(i);
+    }
+    for (size_t t = 0; t < nest.temporaries.size(); ++t) {
+      if (nest.temporaries[t] == l.packed) b.temporary = int(t);
+    }
+    int converters = 0;
+    for (size_t i = 0; i < nest.stages.size(); ++i) {
+      const NestStage& s = nest.stages[i];
+      const bool converts = l.written ? s.kind == StageKind::UnpackOutput && loads_from(s.body, l.packed) && stores_to(s.body, l.original)
+                                      : s.kind == StageKind::PackInput && stores_to(s.body, l.packed);
+      if (!converts) continue;
+      b.stage = int(i);
+      ++converters;
+    }
+    if (b.param < 0 || b.temporary < 0 || converters != 1) continue;
+    b.layout = l.layout;
+    for (const auto& [dim, block] : l.blocks) {
+      b.layout += std::to_string(block) + char(std::tolower(static_cast<unsigned char>(l.layout[dim])));
+      b.blocks.push_back({int(dim), block});
+    }
+    b.shape = l.packed->shape;
+    b.offsets = l.offsets;
+    b.offsets.resize(l.original->shape.size(), 0);
+    b.exterior_value = l.exterior_value;
+    abi.blocked.push_back(b);
+  }
   if (abi.packed_weights >= 0) abi.packed_weights_bytes = abi.temporaries[size_t(abi.packed_weights)].bytes;
   else if (abi.weights_param >= 0) abi.packed_weights_bytes = elements_of(abi.params[size_t(abi.weights_param)].shape) * int64_t(sizeof(float));
   return abi;
@@ -78,6 +118,15 @@ void to_json(nlohmann::json& j, const KernelAbi& abi) {
   }
   for (const AbiStage& s : abi.stages) j["stages"].push_back({{"name", s.name}, {"kind", to_string(s.kind)}});
   j["workspace_bytes"] = abi.workspace_bytes;
+  j["blocked"] = nlohmann::json::array();
+  for (const AbiBlocked& b : abi.blocked) {
+    nlohmann::json blocks = nlohmann::json::array();
+    for (const auto& [dim, block] : b.blocks) blocks.push_back({{"dim", dim}, {"block", block}});
+    j["blocked"].push_back({{"param", abi.params[size_t(b.param)].name}, {"layout", b.layout}, {"shape", b.shape},
+                            {"blocks", blocks}, {"offsets", b.offsets},
+                            {"exterior_value", std::isinf(b.exterior_value) ? nlohmann::json(b.exterior_value < 0 ? "-inf" : "inf")
+                                                                            : nlohmann::json(b.exterior_value)}});
+  }
   if (abi.weights_param >= 0) {
     j["packed_weights"] = abi.packed_weights >= 0 ? nlohmann::json(abi.temporaries[size_t(abi.packed_weights)].name) : nlohmann::json();
     j["packed_weights_bytes"] = abi.packed_weights_bytes;

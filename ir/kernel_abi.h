@@ -12,6 +12,10 @@
 ///   kernel's own layout (`packed_weights_bytes`; a copy when the kernel packs none), and
 ///   `int NAME_run(params..., void* workspace)` takes that packed form in the weights' place and
 ///   runs every stage but the weights' packing over the caller's workspace: no allocation;
+/// - for kernels that keep the input or the output re-laid out in blocks (`blocked`):
+///   `int NAME_run_blocked(params..., void* workspace)`, NAME_run with those parameters in the
+///   kernel's own layouts: the input's packing and the output's unpacking are skipped, the
+///   caller's buffers stand for the temporaries they fill (the network issue chains layers so);
 /// - `void NAME_stage(int64_t stage, float* const* buffers)`: one stage alone, over a table of
 ///   the parameters then the temporaries (for timing layout transforms apart).
 /// The entries return 0, kKernelOutOfMemory when an allocating entry cannot allocate, or
@@ -50,6 +54,22 @@ struct AbiTemporary {
   int64_t bytes = 0;
 };
 
+/// A parameter as NAME_run_blocked takes it: in the kernel's own layout, the one its packed
+/// temporary has. Element (i0, i1, ...) of the parameter is at index
+/// [i0/b0 or i0+offset0]...[i_d % b_d for each block], the blocks innermost in order; every
+/// other element of a read one must hold `exterior_value` (the padding, the spare channels of the
+/// last block); a written one's other elements are left undefined.
+struct AbiBlocked {
+  int param = -1;      ///< the parameter it stands for
+  int temporary = -1;  ///< the kernel's temporary in that layout
+  int stage = -1;      ///< the stage converting between them (skipped by NAME_run_blocked)
+  std::string layout;  ///< e.g. "NCHW16c"
+  std::vector<int64_t> shape;  ///< the blocked tensor's shape
+  std::vector<std::pair<int, int64_t>> blocks;  ///< (dimension of the parameter, block), innermost last
+  std::vector<int64_t> offsets;  ///< per dimension of the parameter
+  double exterior_value = 0;
+};
+
 struct AbiStage {
   std::string name;
   StageKind kind = StageKind::Compute;
@@ -66,6 +86,7 @@ struct KernelAbi {
   int weights_param = -1;   ///< the parameter called "weights"; -1 when there is none
   int packed_weights = -1;  ///< the temporary the weights' packing writes; -1 when none
   int64_t packed_weights_bytes = 0;  ///< what NAME_pack_weights writes (the weights' own size without packing)
+  std::vector<AbiBlocked> blocked;   ///< the parameters NAME_run_blocked takes in blocks; empty: no such entry
 
   bool has_stage(StageKind kind) const;
 };

@@ -27,9 +27,11 @@ using convtune::testing::TempPath;
 
 namespace {
 
-/// Reads the input and weights from files, runs `layer` through its allocating entry and
-/// through layer_pack_weights + layer_run (packed weights, its own workspace), and writes both
-/// outputs.
+/// Reads the input and weights from files, runs `layer` through its allocating entry, through
+/// layer_pack_weights + layer_run (packed weights, its own workspace) and, where the kernel has
+/// one, through layer_run_blocked (the input and output converted to and from the kernel's own
+/// layouts here, from the header's constants alone), and writes the three outputs (without a
+/// blocked entry, layer_run's output stands for the third).
 const char* kDriver = R"(#include <stdio.h>
 #include <stdlib.h>
 #include "layer.h"
@@ -48,8 +50,13 @@ static int save(const char* path, const float* data, size_t n) {
   fclose(f);
   return put == n;
 }
+static size_t rounded(size_t bytes) { return (bytes + LAYER_WORKSPACE_ALIGN - 1) / LAYER_WORKSPACE_ALIGN * LAYER_WORKSPACE_ALIGN; }
 int main(int argc, char** argv) {
-  if (argc != 6) return 10;
+  /* threads input weights plain_out run_out blocked_out n c h w k p q */
+  if (argc != 14) return 10;
+  const long N = atol(argv[7]), C = atol(argv[8]), H = atol(argv[9]), W = atol(argv[10]), K = atol(argv[11]), P = atol(argv[12]),
+             Q = atol(argv[13]);
+  (void)N, (void)C, (void)H, (void)W, (void)K, (void)P, (void)Q; /* a layout kept plain needs none of them */
   float* input = malloc(sizeof(float) * LAYER_INPUT_ELEMENTS);
   float* weights = malloc(sizeof(float) * LAYER_WEIGHTS_ELEMENTS);
   float* plain = malloc(sizeof(float) * LAYER_OUTPUT_ELEMENTS);
@@ -57,15 +64,56 @@ int main(int argc, char** argv) {
   if (!load(argv[2], input, LAYER_INPUT_ELEMENTS) || !load(argv[3], weights, LAYER_WEIGHTS_ELEMENTS)) return 11;
   layer_set_threads(atoi(argv[1]));
   if (layer(input, weights, plain) != LAYER_OK) return 12;
-  size_t bytes = (layer_workspace_size() + LAYER_WORKSPACE_ALIGN - 1) / LAYER_WORKSPACE_ALIGN * LAYER_WORKSPACE_ALIGN;
+  size_t bytes = rounded(layer_workspace_size());
   void* workspace = bytes ? aligned_alloc(LAYER_WORKSPACE_ALIGN, bytes) : NULL;
-  float* packed = aligned_alloc(LAYER_WORKSPACE_ALIGN, (layer_packed_weights_size() + LAYER_WORKSPACE_ALIGN - 1) / LAYER_WORKSPACE_ALIGN * LAYER_WORKSPACE_ALIGN);
+  float* packed = aligned_alloc(LAYER_WORKSPACE_ALIGN, rounded(layer_packed_weights_size()));
   layer_pack_weights(weights, packed);
   /* The plain weights are not needed any more: a kernel that read them would fail. */
   for (size_t i = 0; i < LAYER_WEIGHTS_ELEMENTS; ++i) weights[i] = 1e30f;
   if (layer_run(input, packed, with_workspace, workspace) != LAYER_OK) return 13;
+  float* blocked_plain = malloc(sizeof(float) * LAYER_OUTPUT_ELEMENTS);
+#if defined(LAYER_INPUT_BLOCKED_ELEMENTS) || defined(LAYER_OUTPUT_BLOCKED_ELEMENTS)
+#ifdef LAYER_INPUT_BLOCKED_ELEMENTS
+  float* input_blocked = aligned_alloc(LAYER_WORKSPACE_ALIGN, rounded(sizeof(float) * LAYER_INPUT_BLOCKED_ELEMENTS));
+  for (size_t i = 0; i < LAYER_INPUT_BLOCKED_ELEMENTS; ++i) input_blocked[i] = LAYER_INPUT_EXTERIOR;
+  for (long n = 0; n < N; ++n)
+    for (long c = 0; c < C; ++c)
+      for (long h = 0; h < H; ++h)
+        for (long w = 0; w < W; ++w)
+          input_blocked[((((n + LAYER_INPUT_OFFSET_N) * LAYER_INPUT_BLOCKED_EXTENT_1 + c / LAYER_INPUT_BLOCK_C) * LAYER_INPUT_BLOCKED_EXTENT_2 +
+                          h + LAYER_INPUT_OFFSET_H) * LAYER_INPUT_BLOCKED_EXTENT_3 + w + LAYER_INPUT_OFFSET_W) * LAYER_INPUT_BLOCKED_EXTENT_4 +
+                        c % LAYER_INPUT_BLOCK_C] = input[((n * C + c) * H + h) * W + w];
+#else
+  const float* input_blocked = input;
+#endif
+#ifdef LAYER_OUTPUT_BLOCKED_ELEMENTS
+  float* output_blocked = aligned_alloc(LAYER_WORKSPACE_ALIGN, rounded(sizeof(float) * LAYER_OUTPUT_BLOCKED_ELEMENTS));
+#else
+  float* output_blocked = blocked_plain;
+#endif
+  if (layer_run_blocked(input_blocked, packed, output_blocked, workspace) != LAYER_OK) return 15;
+#ifdef LAYER_OUTPUT_BLOCKED_ELEMENTS
+  for (long n = 0; n < N; ++n)
+    for (long k = 0; k < K; ++k)
+      for (long p = 0; p < P; ++p)
+        for (long q = 0; q < Q; ++q)
+          blocked_plain[((n * K + k) * P + p) * Q + q] =
+              output_blocked[((((n + LAYER_OUTPUT_OFFSET_N) * LAYER_OUTPUT_BLOCKED_EXTENT_1 + k / LAYER_OUTPUT_BLOCK_K) *
+                                   LAYER_OUTPUT_BLOCKED_EXTENT_2 + p + LAYER_OUTPUT_OFFSET_P) * LAYER_OUTPUT_BLOCKED_EXTENT_3 +
+                                  q + LAYER_OUTPUT_OFFSET_Q) * LAYER_OUTPUT_BLOCKED_EXTENT_4 + k % LAYER_OUTPUT_BLOCK_K];
+  free(output_blocked);
+#endif
+#ifdef LAYER_INPUT_BLOCKED_ELEMENTS
+  free(input_blocked);
+#endif
+#else
+  for (size_t i = 0; i < LAYER_OUTPUT_ELEMENTS; ++i) blocked_plain[i] = with_workspace[i];
+#endif
   free(packed);
-  if (!save(argv[4], plain, LAYER_OUTPUT_ELEMENTS) || !save(argv[5], with_workspace, LAYER_OUTPUT_ELEMENTS)) return 14;
+  if (!save(argv[4], plain, LAYER_OUTPUT_ELEMENTS) || !save(argv[5], with_workspace, LAYER_OUTPUT_ELEMENTS) ||
+      !save(argv[6], blocked_plain, LAYER_OUTPUT_ELEMENTS))
+    return 14;
+  free(blocked_plain);
   free(workspace);
   free(input);
   free(weights);
@@ -94,8 +142,9 @@ int shell(const std::string& command) {
 }
 
 /// Compiles `spec`, builds the driver against it with `cc`, runs it at 1 and 2 threads and
-/// checks both outputs against the reference.
-void compile_link_run(const std::string& spec, const std::vector<std::string>& extra = {}) {
+/// checks the three outputs against the reference. `blocked`: the parameters the header must
+/// give layer_run_blocked in blocks (empty: no such entry).
+void compile_link_run(const std::string& spec, const std::vector<std::string>& blocked, const std::vector<std::string>& extra = {}) {
   const Workload wl = parse_workload(spec);
   TempPath dir("aot", "");
   std::filesystem::create_directories(dir.str());
@@ -106,6 +155,12 @@ void compile_link_run(const std::string& spec, const std::vector<std::string>& e
   const auto compiled = run_convtune(args);
   INFO(spec << "\n" << compiled.err);
   REQUIRE(compiled.exit_code == 0);
+  const std::string header = read_file(d + "layer.h");
+  CHECK((header.find("int layer_run_blocked(") != std::string::npos) == !blocked.empty());
+  for (const char* param : {"INPUT", "OUTPUT"}) {
+    const bool expected = std::count(blocked.begin(), blocked.end(), std::string(param)) > 0;
+    CHECK((header.find(std::string("#define LAYER_") + param + "_BLOCKED_ELEMENTS") != std::string::npos) == expected);
+  }
   { std::ofstream(d + "driver.c") << kDriver; }
   // C11 (aligned_alloc) with every warning an error; the header must also be strict C99.
   const std::string cc = "cc -std=c11 -O2 -Wall -Wextra -Werror -I" + shell_quoted(d) + " " + shell_quoted(d + "driver.c") + " " +
@@ -122,9 +177,12 @@ void compile_link_run(const std::string& spec, const std::vector<std::string>& e
   const auto reference = reference_conv(wl, input, weights);
   for (int threads : {1, 2}) {
     INFO(threads << " thread(s)");
+    std::string sizes;
+    for (int64_t v : {wl.n, wl.c, wl.h, wl.w, wl.k, wl.p(), wl.q()}) sizes += " " + std::to_string(v);
     REQUIRE(shell(shell_quoted(d + "app") + " " + std::to_string(threads) + " " + shell_quoted(d + "input.bin") + " " +
-                  shell_quoted(d + "weights.bin") + " " + shell_quoted(d + "plain.bin") + " " + shell_quoted(d + "run.bin")) == 0);
-    for (const char* which : {"plain.bin", "run.bin"}) {
+                  shell_quoted(d + "weights.bin") + " " + shell_quoted(d + "plain.bin") + " " + shell_quoted(d + "run.bin") + " " +
+                  shell_quoted(d + "blocked.bin") + sizes) == 0);
+    for (const char* which : {"plain.bin", "run.bin", "blocked.bin"}) {
       const Agreement a = check_against_reference(wl, reference, read_floats(d + which, wl.output_elems()));
       INFO(which << ": max rel err " << a.max_rel_err << ", bound " << a.tolerance);
       CHECK(a.ok);
@@ -135,12 +193,12 @@ void compile_link_run(const std::string& spec, const std::vector<std::string>& e
 } // namespace
 
 TEST_CASE("compile: a layer's object links into a C program with libconvtune_rt and agrees with the reference", "[cli][compile]") {
-  SECTION("plain 3x3") { compile_link_run("n=1,c=32,h=14,w=14,k=48,r=3,s=3,pad=1"); }
-  SECTION("strided with asymmetric padding, batch 2") { compile_link_run("n=2,c=12,h=15,w=13,k=20,r=3,s=3,stride=2,pad=1:0:1:2"); }
-  SECTION("depthwise") { compile_link_run("n=1,c=40,h=12,w=12,k=40,r=3,s=3,pad=1,groups=40"); }
-  SECTION("grouped with odd channels") { compile_link_run("n=1,c=15,h=9,w=11,k=21,r=3,s=3,pad=1,groups=3"); }
-  SECTION("im2col + GEMM, 1x1") { compile_link_run("n=1,c=24,h=7,w=7,k=36,r=1,s=1", {"--schedule", "im2col_gemm"}); }
-  SECTION("naive: no packing, the packed weights are a copy") { compile_link_run("n=1,c=5,h=6,w=7,k=3,r=3,s=2,pad=1", {"--schedule", "naive"}); }
+  SECTION("plain 3x3") { compile_link_run("n=1,c=32,h=14,w=14,k=48,r=3,s=3,pad=1", {"INPUT", "OUTPUT"}); }
+  SECTION("strided with asymmetric padding, batch 2") { compile_link_run("n=2,c=12,h=15,w=13,k=20,r=3,s=3,stride=2,pad=1:0:1:2", {"INPUT", "OUTPUT"}); }
+  SECTION("depthwise") { compile_link_run("n=1,c=40,h=12,w=12,k=40,r=3,s=3,pad=1,groups=40", {"INPUT", "OUTPUT"}); }
+  SECTION("grouped with odd channels") { compile_link_run("n=1,c=15,h=9,w=11,k=21,r=3,s=3,pad=1,groups=3", {"INPUT", "OUTPUT"}); }
+  SECTION("im2col + GEMM, 1x1: the gather is no layout, only the output is blocked") { compile_link_run("n=1,c=24,h=7,w=7,k=36,r=1,s=1", {"OUTPUT"}, {"--schedule", "im2col_gemm"}); }
+  SECTION("naive: no packing, the packed weights are a copy") { compile_link_run("n=1,c=5,h=6,w=7,k=3,r=3,s=2,pad=1", {}, {"--schedule", "naive"}); }
 }
 
 TEST_CASE("compile: the object is built for the target named, not the host", "[cli][compile]") {

@@ -70,10 +70,51 @@ TEST_CASE("The ABI of a packed schedule lists its parameters, workspace slots an
   CHECK(abi.stages[2].kind == StageKind::Compute);
   CHECK(abi.stages[3].kind == StageKind::UnpackOutput);
 
+  // NAME_run_blocked takes the input and output in the packed temporaries' layouts and skips
+  // their conversions: the input with its padding (1 row and column before index 0) and its
+  // spare channels, the output blocked along k.
+  REQUIRE(abi.blocked.size() == 2);
+  const AbiBlocked& in = abi.blocked[0];
+  CHECK(in.param == 0);
+  CHECK(in.temporary == 0);
+  CHECK(in.stage == 0);
+  CHECK(in.layout == "NCHW4c");
+  CHECK(in.shape == abi.temporaries[0].shape);
+  CHECK(in.blocks == std::vector<std::pair<int, int64_t>>{{1, 4}});
+  CHECK(in.offsets == std::vector<int64_t>{0, 0, 1, 1});
+  CHECK(in.exterior_value == 0);
+  const AbiBlocked& out = abi.blocked[1];
+  CHECK(out.param == 2);
+  CHECK(out.temporary == 2);
+  CHECK(out.stage == 3);
+  CHECK(out.layout == "NKPQ" + std::to_string(lanes) + "k");
+  CHECK(out.offsets == std::vector<int64_t>{0, 0, 0, 0});
+
   const nlohmann::json j = abi;
   CHECK(j["workspace_bytes"] == abi.workspace_bytes);
   CHECK(j["temporaries"][1]["offset_bytes"] == abi.temporaries[1].offset_bytes);
   CHECK(j["params"][2]["layout"] == "NKPQ");
+  CHECK(j["blocked"][0]["layout"] == "NCHW4c");
+}
+
+TEST_CASE("Blocked parameters: a max pool's input holds -infinity outside; an epilogue computed in the unpacking keeps the output plain", "[compiler][abi]") {
+  const Target target = host_target();
+  const Workload pool = parse_workload("op=maxpool,n=1,c=13,k=13,h=11,w=11,r=3,s=3,stride=2,pad=1");
+  const KernelAbi pool_abi = kernel_abi(scheduled_nest(pool, resolve_schedule("default", pool, target)));
+  REQUIRE(pool_abi.blocked.size() == 2);
+  CHECK(pool_abi.blocked[0].exterior_value == -std::numeric_limits<double>::infinity());
+  CHECK(nlohmann::json(pool_abi)["blocked"][0]["exterior_value"] == "-inf");
+
+  // bias + ReLU computed while unpacking: the packed result is not the output yet.
+  const Workload fused = parse_workload("n=1,c=16,h=8,w=8,k=24,r=3,s=3,pad=1,epilogue=bias_relu");
+  const LoopNest nest = scheduled_nest(fused, resolve_schedule("default", fused, target));
+  const KernelAbi fused_abi = kernel_abi(nest);
+  REQUIRE(fused_abi.has_stage(StageKind::UnpackOutput));
+  REQUIRE(fused_abi.blocked.size() == 1);
+  CHECK(fused_abi.params[size_t(fused_abi.blocked[0].param)].name == "input");
+
+  // The naive nest keeps nothing in blocks: no blocked entry.
+  CHECK(kernel_abi(scheduled_nest(fused, resolve_schedule("naive", fused, target))).blocked.empty());
 }
 
 TEST_CASE("NAME_call computes inside the workspace it is given; the allocating entry agrees", "[compiler][abi]") {
