@@ -3,8 +3,9 @@
 
 For each layer of the suites and each thread count: `convtune compile` (default config) into an
 object, a small C driver linked with libconvtune_rt.a times its entries (`k_call` over a held
-workspace: the same work `convtune run` times, weight packing included; and `k_run` with packed
-weights: repeated inference), then `convtune run --json` times the JIT's kernel and `convtune
+workspace: the same work `convtune run` times, weight packing included; `k_run` with packed
+weights: repeated inference; and `k_run_blocked`, where the kernel has it, with the input and
+output already in its own layouts: what a network that keeps them so pays), then `convtune run --json` times the JIT's kernel and `convtune
 bench --backends onednn` oneDNN's. Rounds alternate AOT and JIT; medians over rounds. Also the
 per-call overhead of the C entry (a 1x1x1x1 layer) and how long `compile` takes per layer.
 
@@ -47,10 +48,24 @@ int main(int argc, char** argv) {
   float* packed = aligned_alloc(64, (k_packed_weights_size() + 63) / 64 * 64);
   k_pack_weights(w, packed);
   float* table[3] = {in, w, out};
-  double call_ms, run_ms;
+  double call_ms, run_ms, blocked_ms = -1;
   MEASURE(call_ms, k_call(table, ws));
   MEASURE(run_ms, k_run(in, packed, out, ws));
-  printf("{\"call_ms\": %.6f, \"run_ms\": %.6f}\n", call_ms, run_ms);
+#if defined(K_INPUT_BLOCKED_ELEMENTS) || defined(K_OUTPUT_BLOCKED_ELEMENTS)
+#ifdef K_INPUT_BLOCKED_ELEMENTS
+  float* in_blocked = aligned_alloc(64, (K_INPUT_BLOCKED_ELEMENTS * sizeof(float) + 63) / 64 * 64);
+  for (size_t i = 0; i < K_INPUT_BLOCKED_ELEMENTS; ++i) in_blocked[i] = in[i % K_INPUT_ELEMENTS];
+#else
+  float* in_blocked = in;
+#endif
+#ifdef K_OUTPUT_BLOCKED_ELEMENTS
+  float* out_blocked = aligned_alloc(64, (K_OUTPUT_BLOCKED_ELEMENTS * sizeof(float) + 63) / 64 * 64);
+#else
+  float* out_blocked = out;
+#endif
+  MEASURE(blocked_ms, k_run_blocked(in_blocked, packed, out_blocked, ws));
+#endif
+  printf("{\"call_ms\": %.6f, \"run_ms\": %.6f, \"blocked_ms\": %.6f}\n", call_ms, run_ms, blocked_ms);
   return 0;
 }
 """
@@ -97,10 +112,11 @@ def main():
         for name, spec in layers_of(suite):
             flops = None
             for threads in [int(t) for t in args.threads.split(",")]:
-                aot_call, aot_run, jit, compile_s = [], [], [], []
+                aot_call, aot_run, aot_blocked, jit, compile_s = [], [], [], [], []
                 for _ in range(args.rounds):
                     a = aot(args.binary, args.rt, spec, threads, args, work)
                     aot_call.append(a["call_ms"]); aot_run.append(a["run_ms"]); compile_s.append(a["compile_s"])
+                    if a["blocked_ms"] > 0: aot_blocked.append(a["blocked_ms"])
                     j = json.loads(sh([args.binary, "run", "--workload", spec, "--threads", str(threads), "--repeat",
                                        str(args.repeat), "--min-repeat-ms", str(args.min_repeat_ms), "--json"]))
                     jit.append(j["median_ms"]); flops = j["flops"]
@@ -108,12 +124,14 @@ def main():
                                    "--repeat", str(args.repeat), "--min-repeat-ms", str(args.min_repeat_ms), "--json"]))
                 onednn_ms = b["layers"][0]["results"][0]["median_ms"]
                 row = {"layer": name, "spec": spec, "threads": threads, "aot_call_ms": statistics.median(aot_call),
-                       "aot_run_ms": statistics.median(aot_run), "jit_ms": statistics.median(jit), "onednn_ms": onednn_ms,
+                       "aot_run_ms": statistics.median(aot_run),
+                       "aot_blocked_ms": statistics.median(aot_blocked) if aot_blocked else None, "jit_ms": statistics.median(jit), "onednn_ms": onednn_ms,
                        "compile_s": statistics.median(compile_s), "flops": flops}
                 row["aot_over_jit"] = row["jit_ms"] / row["aot_call_ms"]
                 results["layers"].append(row)
                 print(f"{name:14s} t{threads}  AOT/JIT speed {row['aot_over_jit']:.3f}  "
                       f"GFLOP/s: aot {flops / row['aot_call_ms'] / 1e6:7.1f}  aot packed {flops / row['aot_run_ms'] / 1e6:7.1f}  "
+                      f"{'blocked ' + format(flops / row['aot_blocked_ms'] / 1e6, '7.1f') if aot_blocked else 'blocked     n/a'}  "
                       f"jit {flops / row['jit_ms'] / 1e6:7.1f}  onednn {flops / onednn_ms / 1e6:7.1f}  compile {row['compile_s']:.2f} s",
                       flush=True)
     tiny = aot(args.binary, args.rt, "n=1,c=1,h=1,w=1,k=1,r=1,s=1", 1, args, work)
