@@ -156,6 +156,19 @@ llvm::Value* CodeGenLLVM::flat_index(const Buffer& b, const std::vector<Expr>& i
 }
 
 llvm::Value* CodeGenLLVM::address(const Buffer& b, llvm::Value* flat) {
+  if (b.scope == MemoryScope::Constant) {
+    // An internal constant global: loads at constant indices fold to the value itself.
+    llvm::GlobalVariable*& table = constants_[&b];
+    if (!table) {
+      std::vector<llvm::Constant*> elements;
+      for (double v : b.values) elements.push_back(llvm::ConstantFP::get(f32_, v));
+      auto* type = llvm::ArrayType::get(f32_, uint64_t(elements.size()));
+      table = new llvm::GlobalVariable(*module_, type, true, llvm::GlobalValue::InternalLinkage,
+                                       llvm::ConstantArray::get(type, elements), name_ + "." + b.name);
+      table->setAlignment(llvm::Align(64));
+    }
+    return builder_.CreateInBoundsGEP(f32_, table, flat);
+  }
   auto it = buffers_.find(&b);
   internal_check(it != buffers_.end(), "codegen: buffer " + b.name + " is not allocated");
   return builder_.CreateInBoundsGEP(f32_, it->second, flat);

@@ -146,6 +146,8 @@ protected:
   std::map<std::string, llvm::Value*> values_;
   VarRanges ranges_;
   std::map<const Buffer*, llvm::Value*> buffers_;
+  /// The module's constant tables, made on their first read (by any function of the module).
+  std::map<const Buffer*, llvm::GlobalVariable*> constants_;
 
 };
 

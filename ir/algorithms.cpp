@@ -5,6 +5,7 @@
 
 #include "ir/error.h"
 #include "ir/ir_visitor.h"
+#include "ir/winograd.h"
 
 namespace convtune {
 
@@ -210,6 +211,108 @@ Algorithm im2col_gemm(const Workload& wl) {
   return finish_conv(alg, wl, result);
 }
 
+bool winograd_applies(const Workload& wl) {
+  return wl.is_conv() && wl.r == 3 && wl.s == 3 && wl.stride_h == 1 && wl.stride_w == 1 && wl.dilation_h == 1 && wl.dilation_w == 1;
+}
+
+Algorithm winograd(const Workload& wl, int m) {
+  const std::string name = "winograd_f" + std::to_string(m);
+  Algorithm alg = conv_algorithm(wl, name.c_str(), "products");
+  if (!winograd_applies(wl)) {
+    throw UserError("algorithm '" + name + "' needs a 3x3 convolution with stride 1 and dilation 1; " + wl.spec() + " is not one");
+  }
+  const WinogradMatrices& wm = winograd_matrices(m);
+  const int64_t alpha = wm.alpha, tiles_h = (wl.p() + m - 1) / m, tiles_w = (wl.q() + m - 1) / m, tiles = tiles_h * tiles_w;
+  const int64_t kg = wl.k_per_group(), cg = wl.c_per_group();
+  const auto table = [](const std::string& table_name, const std::vector<std::vector<double>>& rows) {
+    std::vector<double> flat;
+    for (const auto& row : rows) flat.insert(flat.end(), row.begin(), row.end());
+    return make_constant(table_name, {int64_t(rows.size()), int64_t(rows[0].size())}, flat);
+  };
+  const BufferRef bt = table("winograd_bt", wm.bt), g_matrix = table("winograd_g", wm.g), at = table("winograd_at", wm.at);
+  const BufferRef result = conv_result(wl, alg.params);
+  const BufferRef& input = param_named(alg.params, "input");
+  const BufferRef& weights = param_named(alg.params, "weights");
+  Expr n = var("n"), g = wl.groups > 1 ? var("g") : Expr(0), k = var("k"), c = var("c"), t = var("t");
+  Expr xi = var("xi"), nu = var("nu"), i = var("i"), j = var("j"), p = var("p"), q = var("q");
+  Expr k_abs = absolute(wl, "k", kg), c_abs = absolute(wl, "c", cg);
+  const std::vector<Dim> tile_dims = {{"xi", alpha}, {"nu", alpha}};
+  const auto with_group = [&](std::vector<Dim> dims) {
+    if (wl.groups > 1) dims.insert(dims.begin() + 1, Dim{"g", wl.groups});
+    return dims;
+  };
+
+  // U[k][c] = G w[k][c] G^T, once per set of weights (at pack time).
+  const BufferRef u_buffer = temporary("weights_transformed", {wl.k, cg, alpha, alpha});
+  AlgorithmStage weight_transform;
+  weight_transform.name = "weights_transformed";
+  weight_transform.kind = StageKind::PackWeights;
+  weight_transform.dims = {{"k", wl.k}, {"c", cg}, {"xi", alpha}, {"nu", alpha}};
+  weight_transform.buffer = u_buffer;
+  weight_transform.index = {k, c, xi, nu};
+  weight_transform.init = FloatImm::make(0.0);
+  Update wu;
+  wu.rdims = {{"i", 3}, {"j", 3}};
+  wu.value = Load::make(g_matrix, {xi, i}) * Load::make(g_matrix, {nu, j}) * Load::make(weights, {k, c, i, j});
+  weight_transform.update = wu;
+  alg.stages.push_back(weight_transform);
+
+  // V[n][c][t] = BT d BT^T over the tile t's alpha x alpha inputs, 0 in the padding and past
+  // the image (the last tiles' spare outputs are never written back).
+  const BufferRef v_buffer = temporary("input_transformed", {wl.n, wl.groups, cg, tiles, alpha, alpha});
+  AlgorithmStage input_transform;
+  input_transform.name = "input_transformed";
+  input_transform.dims = with_group({{"n", wl.n}, {"c", cg}, {"t", tiles}, {"xi", alpha}, {"nu", alpha}});
+  input_transform.buffer = v_buffer;
+  input_transform.index = {n, g, c, t, xi, nu};
+  input_transform.init = FloatImm::make(0.0);
+  Update iu;
+  iu.rdims = {{"i", alpha}, {"j", alpha}};
+  iu.lets = {{"ih", offset(t / Expr(tiles_w) * Expr(m) + i, -wl.pad_top)}, {"iw", offset(t % Expr(tiles_w) * Expr(m) + j, -wl.pad_left)}};
+  Expr ih = var("ih"), iw = var("iw");
+  std::vector<Expr> inside;
+  if (wl.pad_top > 0) inside.push_back(ih >= Expr(0));
+  if ((tiles_h - 1) * m + alpha - 1 - wl.pad_top >= wl.h) inside.push_back(ih < Expr(wl.h));
+  if (wl.pad_left > 0) inside.push_back(iw >= Expr(0));
+  if ((tiles_w - 1) * m + alpha - 1 - wl.pad_left >= wl.w) inside.push_back(iw < Expr(wl.w));
+  iu.guard = all_of(inside);
+  iu.boundary = input;
+  iu.value = Load::make(bt, {xi, i}) * Load::make(bt, {nu, j}) * Load::make(input, {n, c_abs, ih, iw});
+  input_transform.update = iu;
+  alg.stages.push_back(input_transform);
+
+  // M[n][k][t] = sum over c of U[k][c] . V[n][c][t]: alpha^2 independent GEMMs (the main stage).
+  const BufferRef m_buffer = temporary("products", {wl.n, wl.groups, kg, tiles, alpha, alpha});
+  AlgorithmStage products;
+  products.name = "products";
+  products.dims = with_group({{"n", wl.n}, {"k", kg}, {"t", tiles}, {"xi", alpha}, {"nu", alpha}});
+  products.buffer = m_buffer;
+  products.index = {n, g, k, t, xi, nu};
+  products.init = FloatImm::make(0.0);
+  Update pu;
+  pu.rdims = {{"c", cg}};
+  pu.value = Load::make(u_buffer, {k_abs, c, xi, nu}) * Load::make(v_buffer, {n, g, c, t, xi, nu});
+  products.update = pu;
+  if (wl.groups > 1) products.exact_dims = {"k", "c"};
+  else products.reserved_names = {"g"};
+  alg.stages.push_back(products);
+
+  // Y[n][k][p][q] = (AT M[n][k][t] AT^T) at (p % m, q % m) of the tile t holding (p, q).
+  AlgorithmStage output_transform;
+  output_transform.name = "output_transformed";
+  output_transform.dims = conv_dims(wl);
+  output_transform.buffer = result;
+  output_transform.index = {n, k_abs, p, q};
+  output_transform.init = FloatImm::make(0.0);
+  Update ou;
+  ou.rdims = tile_dims;
+  ou.value = Load::make(at, {p % Expr(m), xi}) * Load::make(at, {q % Expr(m), nu}) *
+             Load::make(m_buffer, {n, g, k, p / Expr(m) * Expr(tiles_w) + q / Expr(m), xi, nu});
+  output_transform.update = ou;
+  alg.stages.push_back(output_transform);
+  return finish_conv(alg, wl, result);
+}
+
 Algorithm pooling(const Workload& wl) {
   wl.validate();
   internal_check(wl.is_pool(), "pooling of " + wl.op);
@@ -263,7 +366,11 @@ Algorithm algorithm_named(const std::string& name, const Workload& wl) {
   }
   if (name == "direct_conv") return direct_conv(wl);
   if (name == "im2col_gemm") return im2col_gemm(wl);
-  throw UserError("unknown algorithm '" + name + "' for a convolution (algorithms: direct_conv, im2col_gemm)");
+  for (int m : winograd_tiles()) {
+    if (name == "winograd_f" + std::to_string(m)) return winograd(wl, m);
+  }
+  throw UserError("unknown algorithm '" + name +
+                  "' for a convolution (algorithms: direct_conv, im2col_gemm, winograd_f2, winograd_f4, winograd_f6)");
 }
 
 } // namespace convtune

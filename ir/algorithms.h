@@ -17,6 +17,18 @@ Algorithm direct_conv(const Workload& wl);
 /// columns over the row; the epilogue as for direct_conv.
 Algorithm im2col_gemm(const Workload& wl);
 
+/// Whether Winograd's F(m x m, 3 x 3) computes `wl`: a 3x3 convolution, stride 1, dilation 1
+/// (any padding, groups, batch, epilogue).
+bool winograd_applies(const Workload& wl);
+
+/// Winograd's minimal filtering F(m x m, 3 x 3), m in winograd_tiles() (ir/winograd.h), as four
+/// stages: the weights' transform U = G w G^T (a packing stage: done once for fixed weights),
+/// the input's transform V = BT d BT^T per tile of (m+2)^2 inputs, the main stage `products`
+/// summing U . V over the channels (one GEMM per tile element), and the output's transform
+/// Y = AT M AT^T written to the result; the epilogue as for direct_conv. The matrices are
+/// constant tables of the nest. UserError naming the workload when it does not apply.
+Algorithm winograd(const Workload& wl, int m);
+
 /// Max or average pooling over each channel's r x s window. Max: one stage, a max-update
 /// from -inf over the window's input taps. Average: `sum` and `count` (the window's input
 /// taps, or r*s with count_include_pad) stages, then `output = sum / count`.

@@ -50,6 +50,15 @@ BufferRef make_buffer(std::string name, std::vector<int64_t> shape, MemoryScope 
   return std::make_shared<const Buffer>(Buffer{std::move(name), std::move(shape), scope, exterior_identity});
 }
 
+BufferRef make_constant(std::string name, std::vector<int64_t> shape, std::vector<double> values) {
+  int64_t elements = 1;
+  for (int64_t d : shape) elements *= d;
+  internal_check(int64_t(values.size()) == elements, "constant " + name + " has " + std::to_string(values.size()) +
+                                                         " values for " + std::to_string(elements) + " elements");
+  for (int64_t d : shape) internal_check(d > 0, "buffer " + name + " has an extent <= 0");
+  return std::make_shared<const Buffer>(Buffer{std::move(name), std::move(shape), MemoryScope::Constant, false, std::move(values)});
+}
+
 Expr::Expr(int64_t v) : node_(std::make_shared<const IntImm>(v)) {}
 
 Expr IntImm::make(int64_t v) { return Expr(v); }

@@ -77,7 +77,9 @@ private:
 };
 
 /// Where a buffer lives. Params are the function's arguments; the rest are allocated.
-enum class MemoryScope { Param, Stack, Heap, GpuShared };
+/// Where a buffer lives. Constant: a table of values fixed at compile time (a transform's
+/// coefficients), read-only, emitted as a global of the module.
+enum class MemoryScope { Param, Stack, Heap, GpuShared, Constant };
 
 /// A dense, row-major fp32 tensor: its name, its extents, where it lives.
 struct Buffer {
@@ -88,10 +90,13 @@ struct Buffer {
   /// that reads it (zeros for a sum, -infinity for a max): a read there changes no result, so
   /// a reduction's tail may run into it unguarded (compiler/tail_guards).
   bool exterior_identity = false;
+  std::vector<double> values{};  ///< a Constant buffer's elements, row-major
   int64_t elements() const;
 };
 using BufferRef = std::shared_ptr<const Buffer>;
 BufferRef make_buffer(std::string name, std::vector<int64_t> shape, MemoryScope scope, bool exterior_identity = false);
+/// A Constant buffer holding `values` (row-major, as many as the shape has elements).
+BufferRef make_constant(std::string name, std::vector<int64_t> shape, std::vector<double> values);
 
 /// An integer name bound over a statement, e.g. the input row `ih` of a convolution.
 using LetBinding = std::pair<std::string, Expr>;

@@ -84,6 +84,7 @@ const char* scope_text(MemoryScope scope) {
   case MemoryScope::Stack: return "stack";
   case MemoryScope::Heap: return "heap";
   case MemoryScope::GpuShared: return "gpu_shared";
+  case MemoryScope::Constant: return "constant";
   }
   return "?";
 }

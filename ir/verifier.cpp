@@ -32,6 +32,7 @@ protected:
 
   void visit(const Store* op) override {
     IRVisitor::visit(op);
+    if (op->buffer->scope == MemoryScope::Constant) report("store to the constant '" + op->buffer->name + "'");
     check_access(*op->buffer, op->indices, "store to");
   }
 
@@ -81,7 +82,8 @@ private:
   }
 
   void check_access(const Buffer& b, const std::vector<Expr>& idx, const char* what) {
-    if (!live_.count(&b)) {
+    // A constant is a global of the module: live everywhere.
+    if (b.scope != MemoryScope::Constant && !live_.count(&b)) {
       report(std::string(what) + " '" + b.name + "' outside its allocation");
       return;
     }

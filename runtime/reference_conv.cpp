@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ir/error.h"
+#include "ir/winograd.h"
 
 namespace convtune {
 
@@ -64,6 +65,86 @@ Reference reference_conv(const Workload& wl, const Tensor& input, const Tensor& 
       }
     }
   }
+  return ref;
+}
+
+Reference reference_winograd(const Workload& wl, const Tensor& input, const Tensor& weights, int m) {
+  internal_check(wl.r == 3 && wl.s == 3 && wl.stride_h == 1 && wl.stride_w == 1 && wl.dilation_h == 1 && wl.dilation_w == 1,
+                 "reference_winograd: not a 3x3 convolution of stride and dilation 1");
+  Reference ref = reference_conv(wl, input, weights);
+  const WinogradMatrices& wm = winograd_matrices(m);
+  const int64_t alpha = wm.alpha, P = wl.p(), Q = wl.q(), Cg = wl.c_per_group(), Kg = wl.k_per_group();
+  const int64_t tiles_w = (Q + m - 1) / m, tiles = (P + m - 1) / m * tiles_w;
+  // W(a, i, u): how much a product of filter tap i and tile input u can weigh in output a.
+  std::vector<double> weight(size_t(m * 3 * alpha), 0.0);
+  for (int64_t a = 0; a < m; ++a) {
+    for (int64_t i = 0; i < 3; ++i) {
+      for (int64_t u = 0; u < alpha; ++u) {
+        double s = 0;
+        for (int64_t xi = 0; xi < alpha; ++xi) {
+          s += std::fabs(wm.at[size_t(a)][size_t(xi)] * wm.g[size_t(xi)][size_t(i)] * wm.bt[size_t(xi)][size_t(u)]);
+        }
+        weight[size_t((a * 3 + i) * alpha + u)] = s;
+      }
+    }
+  }
+  const auto W = [&](int64_t a, int64_t i, int64_t u) { return weight[size_t((a * 3 + i) * alpha + u)]; };
+  // E(n, c, tile, a, b, i, j) = sum over u, v of W(a, i, u) W(b, j, v) |d[c][u][v]|: what the
+  // weights' tap (i, j) is multiplied by, independent of the output channel.
+  std::vector<double> e(size_t(wl.n * wl.c * tiles * m * m * 9), 0.0), d(size_t(alpha * alpha)), f(size_t(m * 3 * alpha));
+  for (int64_t n = 0; n < wl.n; ++n) {
+    for (int64_t c = 0; c < wl.c; ++c) {
+      for (int64_t t = 0; t < tiles; ++t) {
+        for (int64_t u = 0; u < alpha; ++u) {
+          for (int64_t v = 0; v < alpha; ++v) {
+            const int64_t ih = t / tiles_w * m + u - wl.pad_top, iw = t % tiles_w * m + v - wl.pad_left;
+            const bool inside = ih >= 0 && ih < wl.h && iw >= 0 && iw < wl.w;
+            d[size_t(u * alpha + v)] = inside ? std::fabs(double(input[((n * wl.c + c) * wl.h + ih) * wl.w + iw])) : 0.0;
+          }
+        }
+        for (int64_t a = 0; a < m; ++a) {
+          for (int64_t i = 0; i < 3; ++i) {
+            for (int64_t v = 0; v < alpha; ++v) {
+              double s = 0;
+              for (int64_t u = 0; u < alpha; ++u) s += W(a, i, u) * d[size_t(u * alpha + v)];
+              f[size_t((a * 3 + i) * alpha + v)] = s;
+            }
+          }
+        }
+        double* out = &e[size_t(((n * wl.c + c) * tiles + t) * m * m * 9)];
+        for (int64_t a = 0; a < m; ++a) {
+          for (int64_t b = 0; b < m; ++b) {
+            for (int64_t i = 0; i < 3; ++i) {
+              for (int64_t j = 0; j < 3; ++j) {
+                double s = 0;
+                for (int64_t v = 0; v < alpha; ++v) s += W(b, j, v) * f[size_t((a * 3 + i) * alpha + v)];
+                out[((a * m + b) * 3 + i) * 3 + j] = s;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  size_t o = 0;
+  for (int64_t n = 0; n < wl.n; ++n) {
+    for (int64_t k = 0; k < wl.k; ++k) {
+      const int64_t g = k / Kg;
+      for (int64_t p = 0; p < P; ++p) {
+        for (int64_t q = 0; q < Q; ++q, ++o) {
+          const int64_t t = p / m * tiles_w + q / m, ab = (p % m) * m + q % m;
+          double mag = 0;
+          for (int64_t c = 0; c < Cg; ++c) {
+            const double* taps = &e[size_t((((n * wl.c + g * Cg + c) * tiles + t) * m * m + ab) * 9)];
+            const float* w = weights.data() + (k * Cg + c) * 9;
+            for (int64_t ij = 0; ij < 9; ++ij) mag += std::fabs(double(w[ij])) * taps[ij];
+          }
+          ref.magnitude[o] = mag;
+        }
+      }
+    }
+  }
+  ref.roundings = 22 + 2 * alpha * alpha + Cg;
   return ref;
 }
 
@@ -148,7 +229,8 @@ Agreement check_against_reference(const Workload& wl, const Reference& ref, cons
 
   // gamma(n) of Higham sec. 3.1; n counts the reduction's additions plus the final rounding.
   const double u = 0x1p-24;
-  const double nu = static_cast<double>(wl.reduction_length() + 1 + roundings_after_sum(wl)) * u;
+  const int64_t sum_roundings = ref.roundings > 0 ? ref.roundings : wl.reduction_length() + 1;
+  const double nu = static_cast<double>(sum_roundings + roundings_after_sum(wl)) * u;
   const double inf = std::numeric_limits<double>::infinity();
   const double gamma = nu < 1 ? nu / (1 - nu) : inf;
   // Where every tap is zero (all padding, or zero data) any summation order gives exactly 0;

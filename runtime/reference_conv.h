@@ -13,10 +13,27 @@ namespace convtune {
 struct Reference {
   std::vector<double> output;         ///< NKPQ
   std::vector<double> magnitude;      ///< sum over taps of |input * weight|
+  /// The most fp32 roundings a product passes through on its way to an output, when an
+  /// algorithm's own count replaces the direct one (the reduction length plus one): 0 for that.
+  int64_t roundings = 0;
 };
 
 /// Computes the convolution in double from NCHW input and KCRS weights (no epilogue).
 Reference reference_conv(const Workload& wl, const Tensor& input, const Tensor& weights);
+
+/// The same result, with the error model of Winograd's F(m x m, 3 x 3) (ir/winograd.h). In exact
+/// arithmetic the output is the direct one; in fp32 every product w[c][i][j] * d[c][u][v] of a
+/// tile reaches output (p, q) scaled by W(a, i, u) W(b, j, v), a = p % m, b = q % m, with
+/// W(a, i, u) = sum over xi of |AT[a][xi] G[xi][i] BT[xi][u]|, through at most
+///     (2 products + 2 coefficients + 9 sums: U) + (2 + 2 + alpha^2: V) + (1 + C/groups: the
+///     products' sum) + (2 + 2 + alpha^2: Y) = 22 + 2 alpha^2 + C/groups roundings,
+/// so the error of any evaluation order is at most gamma(that count) times the magnitude
+///     sum over c, i, j, u, v of |w[c][i][j]| |d[c][u][v]| W(a, i, u) W(b, j, v)
+/// (Higham's bound for sums of products, applied to the expanded sum). This magnitude is
+/// bounded by the tile's inputs, not by the direct taps of (p, q) alone: an output whose own
+/// taps are small next to its tile's gets a looser bound than the direct check's, as the
+/// algorithm's error is.
+Reference reference_winograd(const Workload& wl, const Tensor& input, const Tensor& weights, int m);
 
 /// What a layer reads besides its input; null where the workload has none.
 struct LayerOperands {
