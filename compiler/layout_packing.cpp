@@ -92,7 +92,7 @@ std::vector<Expr> packed_index(PackSpec& spec, const std::vector<Expr>& index, c
     }
     for (const auto& block : spec.blocks) shape.push_back(block.second);
     // A read tensor's pack fills what lies outside it with the reading fold's identity.
-    spec.packed = make_buffer(spec.original->name + "_packed", shape, MemoryScope::Heap, /*exterior_identity=*/!spec.written);
+    spec.packed = make_buffer(spec.original->name + "_packed" + spec.suffix, shape, MemoryScope::Heap, /*exterior_identity=*/!spec.written);
   }
   outer.insert(outer.end(), inner.begin(), inner.end());
   return outer;

@@ -31,6 +31,9 @@ struct PackSpec {
   /// What the packed form holds outside the original: the identity of the reduction that
   /// reads it (0 for a sum, -infinity for a max), so a padded tap changes nothing.
   double exterior_value = 0;
+  /// Appended to the packed buffer's and its stages' names: empty for the main stage's
+  /// packs, "_for_STAGE" for another stage's (each stage packs its own copy).
+  std::string suffix{};
 
   int64_t block_of(size_t d) const {
     for (const auto& [dim, b] : blocks) {

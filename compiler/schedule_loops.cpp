@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <set>
 #include <memory>
 
 #include "compiler/layout_packing.h"
@@ -71,13 +72,13 @@ public:
                                spec->written, !(spec->written && out.fused)});
       }
     }
-    if (input_pack_) out.stages.push_back({"pack_" + input_pack_->original->name, StageKind::PackInput, pack_stage(*input_pack_)});
-    if (weight_pack_) out.stages.push_back({"pack_" + weight_pack_->original->name, StageKind::PackWeights, pack_stage(*weight_pack_)});
+    if (input_pack_) out.stages.push_back({"pack_" + input_pack_->original->name + input_pack_->suffix, StageKind::PackInput, pack_stage(*input_pack_)});
+    if (weight_pack_) out.stages.push_back({"pack_" + weight_pack_->original->name + weight_pack_->suffix, StageKind::PackWeights, pack_stage(*weight_pack_)});
     NestStage compute{stage_.name, stage_.kind, compute_stage(product), dimensions(), update_.boundary, {}};
     out.stages.push_back(std::move(compute));
     if (output_pack_) {
-      const std::string name = out.fused ? "unpack_" + output_pack_->original->name + "_" + out.fused->name
-                                         : "unpack_" + output_pack_->original->name;
+      const std::string name = out.fused ? "unpack_" + output_pack_->original->name + output_pack_->suffix + "_" + out.fused->name
+                                         : "unpack_" + output_pack_->original->name + output_pack_->suffix;
       out.stages.push_back({name, StageKind::UnpackOutput, unpack_stage(*output_pack_, out.fused)});
     }
     return out;
@@ -268,6 +269,9 @@ private:
       }
       output_pack_ = std::make_unique<PackSpec>(PackSpec{stage_.buffer, layout, {{1, y}}, {}, true, {}, nullptr});
     }
+    for (PackSpec* spec : {input_pack_.get(), weight_pack_.get(), output_pack_.get()}) {
+      if (spec && stage_.name != alg_.main_stage) spec->suffix = "_for_" + stage_.name;
+    }
   }
 
   /// The stage after the scheduled one when it can be computed inside the unpacking of a
@@ -433,9 +437,12 @@ LoopNest schedule_loops(const StageStates& states, const std::string& name) {
   nest.params = alg.params;
   nest.temporaries = main_lowered.packed;
   nest.layouts = main_lowered.layouts;
-  const AlgorithmStage* fused = main_lowered.fused;
+  // Stages computed inside the unpacking of a scheduled stage's packed result (an epilogue):
+  // they do not run on their own, and that stage's own result is never stored.
+  std::set<std::string> fused;
+  if (main_lowered.fused) fused.insert(main_lowered.fused->name);
   for (const AlgorithmStage& s : alg.stages) {
-    if (fused && s.name == fused->name) continue;
+    if (fused.count(s.name)) continue;
     const bool is_main = s.name == alg.main_stage;
     const StagePlacement placement = states.placement(s.name);
     // A stage computed at a loop runs inside its consumer; in the workspace, its buffer stays.
@@ -443,17 +450,19 @@ LoopNest schedule_loops(const StageStates& states, const std::string& name) {
       if (placement.storage == "workspace") nest.temporaries.push_back(s.buffer);
       continue;
     }
-    // The main stage's own result is never stored when its consumer runs in the unpacking.
-    if (!(is_main && fused) && s.buffer->scope != MemoryScope::Param) nest.temporaries.push_back(s.buffer);
+    LoweredStage lowered;
     if (is_main) {
-      nest.stages.insert(nest.stages.end(), main_lowered.stages.begin(), main_lowered.stages.end());
+      lowered = main_lowered;
     } else if (const ScheduleState* st = states.find(s.name)) {
-      LoweredStage other = Lowering(*st, placed_at(states, s.name)).lower();
-      nest.temporaries.insert(nest.temporaries.end(), other.packed.begin(), other.packed.end());
-      nest.stages.insert(nest.stages.end(), other.stages.begin(), other.stages.end());
+      lowered = Lowering(*st, placed_at(states, s.name)).lower();
+      nest.temporaries.insert(nest.temporaries.end(), lowered.packed.begin(), lowered.packed.end());
+      nest.layouts.insert(nest.layouts.end(), lowered.layouts.begin(), lowered.layouts.end());
+      if (lowered.fused) fused.insert(lowered.fused->name);
     } else {
-      nest.stages.push_back({s.name, s.kind, naive_stage_loops(s, /*parallel=*/true)});
+      lowered.stages.push_back({s.name, s.kind, naive_stage_loops(s, /*parallel=*/true)});
     }
+    if (!lowered.fused && s.buffer->scope != MemoryScope::Param) nest.temporaries.push_back(s.buffer);
+    nest.stages.insert(nest.stages.end(), lowered.stages.begin(), lowered.stages.end());
   }
   return nest;
 }

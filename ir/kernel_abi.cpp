@@ -73,6 +73,10 @@ KernelAbi kernel_abi(const LoopNest& nest) {
   // The input and output kept in blocks, each with the one stage that only converts it.
   for (const PackedLayout& l : nest.layouts) {
     if (!l.plain || (l.original->name != "input" && l.original->name != "output")) continue;
+    // A parameter two stages keep in layouts of their own has no one blocked form.
+    int copies = 0;
+    for (const PackedLayout& other : nest.layouts) copies += other.original == l.original ? 1 : 0;
+    if (copies > 1) continue;
     AbiBlocked b;
     for (size_t i = 0; i < nest.params.size(); ++i) {
       if (nest.params[i].buffer == l.original) b.param = int(i);

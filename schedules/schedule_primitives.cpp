@@ -4,6 +4,7 @@
 #include <set>
 
 #include "ir/algorithms.h"
+#include "ir/ir_visitor.h"
 #include "schedules/schedule_state.h"
 
 namespace convtune {
@@ -304,20 +305,22 @@ void ScheduleState::cache_write(const std::string& name) {
   accumulate_at_ = name;
 }
 
-void ScheduleState::require_main_stage(const char* primitive) const {
-  if (stage_ != algorithm_.main_stage) {
-    refuse(primitive, "stage '" + stage_ + "' is not the main stage '" + algorithm_.main_stage + "'; layouts are packed for the main stage");
-  }
+void ScheduleState::require_reads(const char* primitive, const std::string& param) const {
+  const NestParam* p = find_param(algorithm_.params, param);
+  const AlgorithmStage& s = stage();
+  bool reads = false;
+  for (const Load* l : loads_in(s.update ? s.update->value : s.init)) reads = reads || (p && l->buffer == p->buffer);
+  if (!reads) refuse(primitive, "stage '" + stage_ + "' does not read the " + param + "; there is nothing of it to pack");
 }
 
 void ScheduleState::pack_input(int64_t block) {
-  require_main_stage("pack_input");
+  require_reads("pack_input", "input");
   if (block < 1) refuse("pack_input", "block " + std::to_string(block) + " must be at least 1");
   input_block_ = block;
 }
 
 void ScheduleState::pack_weights(int64_t in_block, int64_t out_block) {
-  require_main_stage("pack_weights");
+  require_reads("pack_weights", "weights");
   if (in_block < 1) refuse("pack_weights", "input-channel block " + std::to_string(in_block) + " must be at least 1");
   if (out_block < 1) refuse("pack_weights", "output-channel block " + std::to_string(out_block) + " must be at least 1");
   weight_in_block_ = in_block;
@@ -325,7 +328,6 @@ void ScheduleState::pack_weights(int64_t in_block, int64_t out_block) {
 }
 
 void ScheduleState::pack_output(int64_t block) {
-  require_main_stage("pack_output");
   if (block < 1) refuse("pack_output", "block " + std::to_string(block) + " must be at least 1");
   output_block_ = block;
 }

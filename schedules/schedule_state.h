@@ -91,16 +91,19 @@ public:
   /// Keeps the partial sums of the output tile below `loop` in a local buffer (registers)
   /// across the reduction loops and stores them once.
   void cache_write(const std::string& loop);
-  /// Packs the input to NCHW[x]c with its padding materialised as zeros.
+  /// Packs the input to NCHW[x]c with its padding materialised as zeros (any stage that reads
+  /// the input; a stage other than the main one gets a packed copy of its own).
   void pack_input(int64_t block);
-  /// Packs the weights to KCRS[x]c[y]k.
+  /// Packs the weights to KCRS[x]c[y]k (any stage that reads them).
   void pack_weights(int64_t in_block, int64_t out_block);
-  /// Computes into an NKPQ[y]k buffer, unpacked into the output afterwards.
+  /// Computes the stage into a buffer blocked along its channels (NKPQ[y]k), unpacked into
+  /// its own buffer afterwards (any stage).
   void pack_output(int64_t block);
 
 private:
   /// The pack primitives re-lay out the main stage's tensors only.
-  void require_main_stage(const char* primitive) const;
+  /// Refuses `primitive` on a stage that does not read the parameter `param`.
+  void require_reads(const char* primitive, const std::string& param) const;
   LoopDim& mutable_loop(const std::string& name, const char* primitive);
   void check_new_name(const std::string& name, const char* primitive) const;
 

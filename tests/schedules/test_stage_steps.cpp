@@ -60,6 +60,22 @@ TEST_CASE("the count stage of an average pool is scheduled by steps naming it", 
   CHECK(run(wl, sch).ok);
 }
 
+TEST_CASE("a stage other than the main one packs the input into a copy of its own", "[schedules][stages]") {
+  // im2col's gather reads an NCHW4c copy with its padding as zeros (no guards), while the GEMM
+  // packs the weights: two stages, each with its layouts, named apart in the nest.
+  for (const char* spec : {"n=1,c=6,h=7,w=9,k=8,r=3,s=3,pad=1", "n=2,c=5,h=5,w=6,k=4,r=3,s=2,stride=2,pad=2:0:1:1"}) {
+    const Workload wl = parse_workload(spec);
+    Schedule sch;
+    sch.algorithm = "im2col_gemm";
+    sch.steps = {on("columns", Step::pack_input(4)), Step::pack_weights(4, 4)};
+    INFO(spec);
+    CHECK(run(wl, sch).ok);
+    const std::string text = to_text(scheduled_nest(wl, sch));
+    CHECK(text.find("input_packed_for_columns[") != std::string::npos);
+    CHECK(text.find("// stage pack_input_for_columns (pack_input)") != std::string::npos);
+  }
+}
+
 TEST_CASE("steps naming a stage refuse what the stage cannot take", "[schedules][stages][refusals]") {
   const Workload wl = parse_workload("n=1,c=4,h=6,w=6,k=8,r=3,s=3,pad=1");
   Schedule sch;
@@ -71,10 +87,10 @@ TEST_CASE("steps naming a stage refuse what the stage cannot take", "[schedules]
   REQUIRE_THROWS_MATCHES(apply_schedule_stages(wl, sch), ScheduleError,
                          Message("schedule step 1: cache_write: stage 'columns' has no reduction whose partial results a "
                                  "local tile could keep"));
-  sch.steps = {on("columns", Step::pack_input(4))};
+  sch.steps = {on("columns", Step::pack_weights(4, 4))};
   REQUIRE_THROWS_MATCHES(apply_schedule_stages(wl, sch), ScheduleError,
-                         Message("schedule step 1: pack_input: stage 'columns' is not the main stage 'gemm'; layouts are "
-                                 "packed for the main stage"));
+                         Message("schedule step 1: pack_weights: stage 'columns' does not read the weights; there is "
+                                 "nothing of it to pack"));
   // A stage's loops are its own: the GEMM's names mean nothing to the gather.
   sch.steps = {on("columns", Step::on_loop("parallel", "row"))};
   REQUIRE_THROWS_MATCHES(apply_schedule_stages(wl, sch), ScheduleError,
