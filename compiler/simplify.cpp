@@ -47,9 +47,35 @@ protected:
     if (op->type == ScalarType::Int) {
       Expr folded = fold_int(op->op, a, b);
       if (folded.defined()) return folded;
+    } else if (op->lanes == 1) {
+      Expr folded = fold_float(op->op, a, b);
+      if (folded.defined()) return folded;
     }
     if (a.same_as(op->a) && b.same_as(op->b)) return self;
     return Binary::make(op->op, a, b);
+  }
+
+  /// An element of a constant table at constant indices is its value (what unrolling a
+  /// transform's loops leaves: its coefficients, many of them 0 or 1).
+  Expr visit(const Load* op, const Expr& self) override {
+    Expr out = IRMutator::visit(op, self);
+    const Load* l = out.as<Load>();
+    if (l->buffer->scope != MemoryScope::Constant || l->lanes != 1) return out;
+    int64_t flat = 0;
+    for (size_t d = 0; d < l->indices.size(); ++d) {
+      int64_t i = 0;
+      if (!is_const(l->indices[d], i)) return out;
+      flat = flat * l->buffer->shape[d] + i;
+    }
+    return FloatImm::make(l->buffer->values[size_t(flat)]);
+  }
+
+  /// A fold of a zero (a term whose coefficient is 0) does nothing.
+  Stmt visit(const Store* op, const Stmt& self) override {
+    Stmt out = IRMutator::visit(op, self);
+    const Store* s = out.as<Store>();
+    if (s->accumulate && is_float_const(s->value, 0.0)) return Stmt();
+    return out;
   }
 
   Expr visit(const Compare* op, const Expr& self) override {
@@ -166,6 +192,30 @@ private:
     Stmt out = mutate(body);
     if (saved) ranges_[name] = *saved; else ranges_.erase(name);
     return out;
+  }
+
+  static bool is_float_const(const Expr& e, double v) {
+    const FloatImm* f = e.as<FloatImm>();
+    return f && f->value == v;
+  }
+
+  /// Scalar float arithmetic with constants: both constant (folded in double, as the
+  /// coefficients of a product of table entries; exact for the dyadic ones), a product with 0
+  /// (the IR's float math is finite: a zero coefficient removes its term) or 1, a sum with 0.
+  Expr fold_float(BinaryOp op, const Expr& a, const Expr& b) {
+    const FloatImm* x = a.as<FloatImm>();
+    const FloatImm* y = b.as<FloatImm>();
+    if (x && y && op == BinaryOp::Mul) return FloatImm::make(double(float(x->value) * float(y->value)));
+    if (op == BinaryOp::Mul) {
+      if (is_float_const(a, 0.0) || is_float_const(b, 0.0)) return FloatImm::make(0.0);
+      if (is_float_const(a, 1.0)) return b;
+      if (is_float_const(b, 1.0)) return a;
+    }
+    if (op == BinaryOp::Add) {
+      if (is_float_const(a, 0.0)) return b;
+      if (is_float_const(b, 0.0)) return a;
+    }
+    return Expr();
   }
 
   /// The folded form of `a op b`, or an undefined Expr when nothing simplifies.

@@ -363,12 +363,29 @@ TEST_CASE("simplify keeps a stage's body when every statement folds away", "[com
   REQUIRE(to_text(out.stages[1].body) == "output[0] = 2.0f;\n");
 }
 
-TEST_CASE("simplify leaves float arithmetic alone", "[compiler][simplify]") {
-  BufferRef out = make_buffer("out", {1}, MemoryScope::Param);
+TEST_CASE("simplify leaves float sums alone and folds only products by constants", "[compiler][simplify]") {
+  BufferRef out = make_buffer("out", {2}, MemoryScope::Param);
+  // A sum of two constants keeps its order of rounding to the code's own.
   Stmt store = Store::make(out, {Expr(0)}, FloatImm::make(1.0) + FloatImm::make(2.0), false);
   REQUIRE(to_text(simplify(store)) == "out[0] = 1.0f + 2.0f;\n");
-  Stmt scaled = Store::make(out, {Expr(0)}, Load::make(out, {Expr(0)}) * FloatImm::make(1.0), false);
-  REQUIRE(to_text(simplify(scaled)) == "out[0] = out[0]*1.0f;\n");
+  // x*1 and x+0 are x; a product of constants is its float product; x*0 is 0 (the IR's floats
+  // are finite), and a fold of 0 is no statement at all.
+  Expr x = Load::make(out, {Expr(1)});
+  REQUIRE(to_text(simplify(Store::make(out, {Expr(0)}, x * FloatImm::make(1.0) + FloatImm::make(0.0), false))) == "out[0] = out[1];\n");
+  REQUIRE(to_text(simplify(Store::make(out, {Expr(0)}, FloatImm::make(0.5) * FloatImm::make(3.0) * x, false))) ==
+          "out[0] = 1.5f*out[1];\n");
+  REQUIRE_FALSE(simplify(Store::make(out, {Expr(0)}, FloatImm::make(0.0) * x, true)).defined());
+}
+
+TEST_CASE("simplify reads a constant table at constant indices, so a transform's zero coefficients drop out", "[compiler][simplify]") {
+  BufferRef out = make_buffer("out", {2}, MemoryScope::Param);
+  BufferRef table = make_constant("coefficients", {2, 2}, {1.0, 0.0, -0.5, 2.0});
+  Expr x = Load::make(out, {Expr(1)});
+  const auto term = [&](int64_t i, int64_t j) { return Store::make(out, {Expr(0)}, Load::make(table, {Expr(i), Expr(j)}) * x, true); };
+  REQUIRE(to_text(simplify(Block::make({term(0, 0), term(0, 1), term(1, 0)}))) == "out[0] += out[1];\nout[0] += -0.5f*out[1];\n");
+  // At an index that is not constant the table is read as it is.
+  Stmt loop = For::make("i", 0, 2, ForKind::Serial, Store::make(out, {Expr(0)}, Load::make(table, {Var::make("i"), Expr(1)}) * x, true));
+  REQUIRE(to_text(simplify(loop)).find("coefficients[i][1]") != std::string::npos);
 }
 
 TEST_CASE("simplify keeps the padding guard of a padded conv", "[compiler][simplify]") {
