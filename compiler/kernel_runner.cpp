@@ -6,8 +6,8 @@
 
 namespace convtune {
 
-KernelRunner::KernelRunner(std::unique_ptr<JitKernel> kernel)
-    : kernel_(std::move(kernel)), workspace_(kernel_->abi().workspace_bytes / int64_t(sizeof(float))) {
+KernelRunner::KernelRunner(std::unique_ptr<JitKernel> kernel, std::string algorithm)
+    : kernel_(std::move(kernel)), algorithm_(std::move(algorithm)), workspace_(kernel_->abi().workspace_bytes / int64_t(sizeof(float))) {
   const KernelAbi& abi = kernel_->abi();
   table_.assign(abi.params.size(), nullptr);
   char* base = reinterpret_cast<char*>(workspace_.data());
@@ -16,7 +16,8 @@ KernelRunner::KernelRunner(std::unique_ptr<JitKernel> kernel)
 
 std::unique_ptr<KernelRunner> KernelRunner::compile(const Workload& wl, const Schedule& schedule, const Target& target,
                                                     const LowerOptions& options) {
-  return std::make_unique<KernelRunner>(compile_jit(scheduled_nest(wl, schedule, "conv", options), target, options));
+  return std::make_unique<KernelRunner>(compile_jit(scheduled_nest(wl, schedule, "conv", options), target, options),
+                                        schedule.algorithm);
 }
 
 void KernelRunner::bind(ConvProblem& problem) {
@@ -38,7 +39,7 @@ void KernelRunner::run_stages(StageKind kind) const {
 
 Agreement KernelRunner::check(ConvProblem& problem) {
   bind(problem);
-  return problem.check([&] { run(); });
+  return problem.check([&] { run(); }, algorithm_);
 }
 
 } // namespace convtune

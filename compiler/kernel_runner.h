@@ -19,7 +19,7 @@ namespace convtune {
 class KernelRunner {
 public:
   /// Takes a compiled kernel; allocates its workspace once, as the ABI sizes it.
-  explicit KernelRunner(std::unique_ptr<JitKernel> kernel);
+  explicit KernelRunner(std::unique_ptr<JitKernel> kernel, std::string algorithm = "");
   /// Lowers and JIT-compiles `schedule` for `wl` on `target` (UserError when it cannot run here).
   static std::unique_ptr<KernelRunner> compile(const Workload& wl, const Schedule& schedule, const Target& target,
                                                const LowerOptions& options = {});
@@ -34,11 +34,13 @@ public:
   void run_stages(StageKind kind) const;
   bool has_stage(StageKind kind) const { return abi().has_stage(kind); }
 
-  /// Binds to `problem`, runs the whole kernel once and compares with the reference.
+  /// Binds to `problem`, runs the whole kernel once and compares with the reference, under
+  /// the error model of the kernel's algorithm.
   Agreement check(ConvProblem& problem);
 
 private:
   std::unique_ptr<JitKernel> kernel_;
+  std::string algorithm_;      ///< the schedule's algorithm (empty: the workload's own)
   Tensor workspace_;           ///< 64-byte aligned, workspace_bytes long
   std::vector<float*> table_;  ///< the stage table: parameters, then temporaries in the workspace
 };

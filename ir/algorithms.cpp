@@ -242,14 +242,17 @@ Algorithm winograd(const Workload& wl, int m) {
     return dims;
   };
 
+  // The layouts put the channels innermost: U[xi][nu][c][k] and M[n][g][xi][nu][t][k] along
+  // the output channels the GEMMs and the output transform vectorize, V[n][g][xi][nu][t][c]
+  // along the input channels the input transform vectorizes (the GEMMs broadcast it).
   // U[k][c] = G w[k][c] G^T, once per set of weights (at pack time).
-  const BufferRef u_buffer = temporary("weights_transformed", {wl.k, cg, alpha, alpha});
+  const BufferRef u_buffer = temporary("weights_transformed", {alpha, alpha, cg, wl.k});
   AlgorithmStage weight_transform;
   weight_transform.name = "weights_transformed";
   weight_transform.kind = StageKind::PackWeights;
   weight_transform.dims = {{"k", wl.k}, {"c", cg}, {"xi", alpha}, {"nu", alpha}};
   weight_transform.buffer = u_buffer;
-  weight_transform.index = {k, c, xi, nu};
+  weight_transform.index = {xi, nu, c, k};
   weight_transform.init = FloatImm::make(0.0);
   Update wu;
   wu.rdims = {{"i", 3}, {"j", 3}};
@@ -259,12 +262,12 @@ Algorithm winograd(const Workload& wl, int m) {
 
   // V[n][c][t] = BT d BT^T over the tile t's alpha x alpha inputs, 0 in the padding and past
   // the image (the last tiles' spare outputs are never written back).
-  const BufferRef v_buffer = temporary("input_transformed", {wl.n, wl.groups, cg, tiles, alpha, alpha});
+  const BufferRef v_buffer = temporary("input_transformed", {wl.n, wl.groups, alpha, alpha, tiles, cg});
   AlgorithmStage input_transform;
   input_transform.name = "input_transformed";
   input_transform.dims = with_group({{"n", wl.n}, {"c", cg}, {"t", tiles}, {"xi", alpha}, {"nu", alpha}});
   input_transform.buffer = v_buffer;
-  input_transform.index = {n, g, c, t, xi, nu};
+  input_transform.index = {n, g, xi, nu, t, c};
   input_transform.init = FloatImm::make(0.0);
   Update iu;
   iu.rdims = {{"i", alpha}, {"j", alpha}};
@@ -282,16 +285,16 @@ Algorithm winograd(const Workload& wl, int m) {
   alg.stages.push_back(input_transform);
 
   // M[n][k][t] = sum over c of U[k][c] . V[n][c][t]: alpha^2 independent GEMMs (the main stage).
-  const BufferRef m_buffer = temporary("products", {wl.n, wl.groups, kg, tiles, alpha, alpha});
+  const BufferRef m_buffer = temporary("products", {wl.n, wl.groups, alpha, alpha, tiles, kg});
   AlgorithmStage products;
   products.name = "products";
   products.dims = with_group({{"n", wl.n}, {"k", kg}, {"t", tiles}, {"xi", alpha}, {"nu", alpha}});
   products.buffer = m_buffer;
-  products.index = {n, g, k, t, xi, nu};
+  products.index = {n, g, xi, nu, t, k};
   products.init = FloatImm::make(0.0);
   Update pu;
   pu.rdims = {{"c", cg}};
-  pu.value = Load::make(u_buffer, {k_abs, c, xi, nu}) * Load::make(v_buffer, {n, g, c, t, xi, nu});
+  pu.value = Load::make(u_buffer, {xi, nu, c, k_abs}) * Load::make(v_buffer, {n, g, xi, nu, t, c});
   products.update = pu;
   if (wl.groups > 1) products.exact_dims = {"k", "c"};
   else products.reserved_names = {"g"};
@@ -307,7 +310,7 @@ Algorithm winograd(const Workload& wl, int m) {
   Update ou;
   ou.rdims = tile_dims;
   ou.value = Load::make(at, {p % Expr(m), xi}) * Load::make(at, {q % Expr(m), nu}) *
-             Load::make(m_buffer, {n, g, k, p / Expr(m) * Expr(tiles_w) + q / Expr(m), xi, nu});
+             Load::make(m_buffer, {n, g, xi, nu, p / Expr(m) * Expr(tiles_w) + q / Expr(m), k});
   output_transform.update = ou;
   alg.stages.push_back(output_transform);
   return finish_conv(alg, wl, result);

@@ -8,19 +8,30 @@ namespace convtune {
 
 ConvProblem ConvProblem::make(const Workload& wl, uint64_t seed) {
   require_memory_for(wl);
-  ConvProblem p{wl,
-                Tensor(wl.input_elems()),
-                Tensor(wl.weight_elems()),
-                Tensor(wl.has_bias() ? wl.k : 0),
-                Tensor(wl.has_residual() ? wl.output_elems() : 0),
-                Tensor(wl.output_elems()),
-                {}};
+  ConvProblem p;
+  p.wl = wl;
+  p.input = Tensor(wl.input_elems());
+  p.weights = Tensor(wl.weight_elems());
+  p.bias = Tensor(wl.has_bias() ? wl.k : 0);
+  p.residual = Tensor(wl.has_residual() ? wl.output_elems() : 0);
+  p.output = Tensor(wl.output_elems());
   p.input.fill_random(seed);
   p.weights.fill_random(seed + 1);
   p.bias.fill_random(seed + 2);
   p.residual.fill_random(seed + 3);
   p.ref = reference_layer(wl, p.input, p.operands());
   return p;
+}
+
+const Reference& ConvProblem::reference_for(const std::string& algorithm) {
+  const std::string prefix = "winograd_f";
+  if (algorithm.compare(0, prefix.size(), prefix) != 0) return ref;
+  auto it = other_references_.find(algorithm);
+  if (it == other_references_.end()) {
+    const int m = std::stoi(algorithm.substr(prefix.size()));
+    it = other_references_.emplace(algorithm, reference_layer(wl, input, operands(), m)).first;
+  }
+  return it->second;
 }
 
 Tensor& ConvProblem::tensor(const std::string& name) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "ir/workload.h"
@@ -16,6 +17,9 @@ struct ConvProblem {
   Workload wl;
   Tensor input, weights, bias, residual, output;  ///< empty where the workload has none
   Reference ref;
+  /// The reference held to the error model of `algorithm` (ir/algorithms.h): `ref` for the
+  /// exact-order ones, Winograd's bound for winograd_fM (made on first use, then kept).
+  const Reference& reference_for(const std::string& algorithm);
 
   /// Input from `seed`, weights from `seed + 1`, bias from `seed + 2`, residual from
   /// `seed + 3`; the reference computed.
@@ -26,11 +30,15 @@ struct ConvProblem {
   LayerOperands operands() const { return {&weights, &bias, &residual}; }
   /// Fills the output with garbage (so a kernel that skips an element fails the check), then
   /// runs `fn` and compares the output with the reference.
-  template <class F> Agreement check(F&& fn) {
+  template <class F> Agreement check(F&& fn, const std::string& algorithm = "") {
+    const Reference& expected = reference_for(algorithm);
     output.fill_random(0x5eed);
     fn();
-    return check_against_reference(wl, ref, output);
+    return check_against_reference(wl, expected, output);
   }
+
+private:
+  std::map<std::string, Reference> other_references_;
 };
 
 } // namespace convtune

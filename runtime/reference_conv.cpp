@@ -145,6 +145,7 @@ Reference reference_winograd(const Workload& wl, const Tensor& input, const Tens
     }
   }
   ref.roundings = 22 + 2 * alpha * alpha + Cg;
+  ref.bound = "winograd_f" + std::to_string(m);
   return ref;
 }
 
@@ -196,10 +197,10 @@ int64_t roundings_after_sum(const Workload& wl) {
 
 } // namespace
 
-Reference reference_layer(const Workload& wl, const Tensor& input, const LayerOperands& operands) {
+Reference reference_layer(const Workload& wl, const Tensor& input, const LayerOperands& operands, int winograd_m) {
   if (wl.is_pool()) return reference_pool(wl, input);
   internal_check(operands.weights != nullptr, "reference_layer: a convolution needs weights");
-  Reference ref = reference_conv(wl, input, *operands.weights);
+  Reference ref = winograd_m > 0 ? reference_winograd(wl, input, *operands.weights, winograd_m) : reference_conv(wl, input, *operands.weights);
   if (!wl.has_bias()) return ref;
   internal_check(operands.bias != nullptr && (!wl.has_residual() || operands.residual != nullptr),
                  "reference_layer: the epilogue's bias or residual is missing");
@@ -240,6 +241,7 @@ Agreement check_against_reference(const Workload& wl, const Reference& ref, cons
   Agreement a;
   a.ok = true;
   a.tolerance = gamma;
+  a.bound = ref.bound;
   for (int64_t i = 0; i < elems; ++i) {
     const double out = output[i];
     if (!std::isfinite(out)) {

@@ -1,6 +1,7 @@
 /// \file The reference convolution: plain loops, accumulated in double, the oracle of every test.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "ir/workload.h"
@@ -16,6 +17,7 @@ struct Reference {
   /// The most fp32 roundings a product passes through on its way to an output, when an
   /// algorithm's own count replaces the direct one (the reduction length plus one): 0 for that.
   int64_t roundings = 0;
+  std::string bound = "direct";  ///< the error model's name (Agreement::bound)
 };
 
 /// Computes the convolution in double from NCHW input and KCRS weights (no epilogue).
@@ -45,7 +47,9 @@ struct LayerOperands {
 /// The reference of any workload: a convolution with its epilogue (bias, residual, ReLU, each
 /// adding its magnitude), or a pooling layer (max: the largest input tap, exact; avg: the sum
 /// of the input taps over their count, or over r*s with count_include_pad).
-Reference reference_layer(const Workload& wl, const Tensor& input, const LayerOperands& operands);
+/// `winograd_m` > 0: the convolution with the error model of Winograd's F(m x m, 3 x 3)
+/// (reference_winograd), for a kernel of that algorithm.
+Reference reference_layer(const Workload& wl, const Tensor& input, const LayerOperands& operands, int winograd_m = 0);
 
 /// How an fp32 output compares to the reference.
 struct Agreement {
@@ -53,6 +57,7 @@ struct Agreement {
   double max_abs_err = 0;   ///< max |out - ref|
   double max_rel_err = 0;   ///< max |out - ref| / magnitude (0 where magnitude is 0)
   double tolerance = 0;     ///< the bound each element was held to, relative to its magnitude
+  std::string bound = "direct";  ///< whose error model: "direct", or "winograd_fM"
 };
 
 /// Checks `output` (NKPQ, fp32) against the reference. Each element may differ from the exact

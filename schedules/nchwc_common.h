@@ -66,5 +66,6 @@ std::unique_ptr<ScheduleTemplate> make_direct_template();
 std::unique_ptr<ScheduleTemplate> make_depthwise_template();
 std::unique_ptr<ScheduleTemplate> make_im2col_gemm_template();
 std::unique_ptr<ScheduleTemplate> make_pool_template();
+std::unique_ptr<ScheduleTemplate> make_winograd_template();
 
 } // namespace convtune::nchwc

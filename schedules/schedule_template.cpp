@@ -23,6 +23,7 @@ const std::vector<std::unique_ptr<ScheduleTemplate>>& template_registry() {
     r.push_back(nchwc::make_direct_template());
     // After direct: chosen by name (`--template`, the bench row), not by default.
     r.push_back(nchwc::make_im2col_gemm_template());
+    r.push_back(nchwc::make_winograd_template());
     r.push_back(nchwc::make_pool_template());
     return r;
   }();
@@ -74,7 +75,7 @@ Schedule make_schedule(const Workload& wl, const KnobSpace& space, const Config&
   sch.template_name = space.template_name;
   sch.config = config_to_json(config);
   const ScheduleTemplate& tpl = template_named(space.template_name);
-  sch.algorithm = tpl.algorithm();
+  sch.algorithm = tpl.algorithm(config);
   sch.steps = tpl.steps(wl, space, config);
   return sch;
 }

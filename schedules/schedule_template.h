@@ -26,9 +26,12 @@ public:
   /// The knobs for `wl` on `target` (name and version filled in).
   virtual KnobSpace space(const Workload& wl, const Target& target) const = 0;
   virtual Config default_config(const Workload& wl, const Target& target) const = 0;
-  /// The algorithm whose main stage the steps schedule (ir/algorithms.h); empty: the
-  /// workload's own.
-  virtual std::string algorithm() const { return ""; }
+  /// The algorithm whose main stage the steps of `config` schedule (ir/algorithms.h); empty:
+  /// the workload's own.
+  virtual std::string algorithm(const Config& config) const {
+    (void)config;
+    return "";
+  }
   /// The steps a config stands for; the config was checked against `space` already.
   virtual std::vector<Step> steps(const Workload& wl, const KnobSpace& space, const Config& config) const = 0;
   /// The cost model's view of a config: the same length and meaning for every workload.

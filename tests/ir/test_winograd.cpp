@@ -104,7 +104,7 @@ TEST_CASE("Winograd: the weights' transform is the packing NAME_run skips; the m
   const KernelAbi abi = kernel_abi(nest);
   REQUIRE(abi.packed_weights >= 0);
   CHECK(abi.temporaries[size_t(abi.packed_weights)].name == "weights_transformed");
-  CHECK(abi.temporaries[size_t(abi.packed_weights)].shape == std::vector<int64_t>{5, 4, 4, 4});
+  CHECK(abi.temporaries[size_t(abi.packed_weights)].shape == std::vector<int64_t>{4, 4, 4, 5});
 }
 
 TEST_CASE("Winograd refuses what it does not compute, naming the workload", "[ir][winograd]") {
