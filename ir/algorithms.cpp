@@ -236,7 +236,6 @@ Algorithm winograd(const Workload& wl, int m) {
   Expr n = var("n"), g = wl.groups > 1 ? var("g") : Expr(0), k = var("k"), c = var("c"), t = var("t");
   Expr xi = var("xi"), nu = var("nu"), i = var("i"), j = var("j"), p = var("p"), q = var("q");
   Expr k_abs = absolute(wl, "k", kg), c_abs = absolute(wl, "c", cg);
-  const std::vector<Dim> tile_dims = {{"xi", alpha}, {"nu", alpha}};
   const auto with_group = [&](std::vector<Dim> dims) {
     if (wl.groups > 1) dims.insert(dims.begin() + 1, Dim{"g", wl.groups});
     return dims;
@@ -247,28 +246,16 @@ Algorithm winograd(const Workload& wl, int m) {
   // along the input channels the input transform vectorizes (the GEMMs broadcast it).
   // U[k][c] = G w[k][c] G^T, once per set of weights (at pack time).
   const BufferRef u_buffer = temporary("weights_transformed", {alpha, alpha, cg, wl.k});
-  AlgorithmStage weight_transform;
-  weight_transform.name = "weights_transformed";
-  weight_transform.kind = StageKind::PackWeights;
-  weight_transform.dims = {{"k", wl.k}, {"c", cg}, {"xi", alpha}, {"nu", alpha}};
-  weight_transform.buffer = u_buffer;
-  weight_transform.index = {xi, nu, c, k};
-  weight_transform.init = FloatImm::make(0.0);
   Update wu;
   wu.rdims = {{"i", 3}, {"j", 3}};
   wu.value = Load::make(g_matrix, {xi, i}) * Load::make(g_matrix, {nu, j}) * Load::make(weights, {k, c, i, j});
-  weight_transform.update = wu;
-  alg.stages.push_back(weight_transform);
+  alg.stages.push_back(make_stage("weights_transformed", {{"k", wl.k}, {"c", cg}, {"xi", alpha}, {"nu", alpha}}, u_buffer,
+                                  {xi, nu, c, k}, FloatImm::make(0.0), wu));
+  alg.stages.back().kind = StageKind::PackWeights;
 
   // V[n][c][t] = BT d BT^T over the tile t's alpha x alpha inputs, 0 in the padding and past
   // the image (the last tiles' spare outputs are never written back).
   const BufferRef v_buffer = temporary("input_transformed", {wl.n, wl.groups, alpha, alpha, tiles, cg});
-  AlgorithmStage input_transform;
-  input_transform.name = "input_transformed";
-  input_transform.dims = with_group({{"n", wl.n}, {"c", cg}, {"t", tiles}, {"xi", alpha}, {"nu", alpha}});
-  input_transform.buffer = v_buffer;
-  input_transform.index = {n, g, xi, nu, t, c};
-  input_transform.init = FloatImm::make(0.0);
   Update iu;
   iu.rdims = {{"i", alpha}, {"j", alpha}};
   iu.lets = {{"ih", offset(t / Expr(tiles_w) * Expr(m) + i, -wl.pad_top)}, {"iw", offset(t % Expr(tiles_w) * Expr(m) + j, -wl.pad_left)}};
@@ -281,38 +268,26 @@ Algorithm winograd(const Workload& wl, int m) {
   iu.guard = all_of(inside);
   iu.boundary = input;
   iu.value = Load::make(bt, {xi, i}) * Load::make(bt, {nu, j}) * Load::make(input, {n, c_abs, ih, iw});
-  input_transform.update = iu;
-  alg.stages.push_back(input_transform);
+  alg.stages.push_back(make_stage("input_transformed", with_group({{"n", wl.n}, {"c", cg}, {"t", tiles}, {"xi", alpha}, {"nu", alpha}}),
+                                  v_buffer, {n, g, xi, nu, t, c}, FloatImm::make(0.0), iu));
 
   // M[n][k][t] = sum over c of U[k][c] . V[n][c][t]: alpha^2 independent GEMMs (the main stage).
   const BufferRef m_buffer = temporary("products", {wl.n, wl.groups, alpha, alpha, tiles, kg});
-  AlgorithmStage products;
-  products.name = "products";
-  products.dims = with_group({{"n", wl.n}, {"k", kg}, {"t", tiles}, {"xi", alpha}, {"nu", alpha}});
-  products.buffer = m_buffer;
-  products.index = {n, g, xi, nu, t, k};
-  products.init = FloatImm::make(0.0);
   Update pu;
   pu.rdims = {{"c", cg}};
   pu.value = Load::make(u_buffer, {xi, nu, c, k_abs}) * Load::make(v_buffer, {n, g, xi, nu, t, c});
-  products.update = pu;
+  AlgorithmStage products = make_stage("products", with_group({{"n", wl.n}, {"k", kg}, {"t", tiles}, {"xi", alpha}, {"nu", alpha}}),
+                                       m_buffer, {n, g, xi, nu, t, k}, FloatImm::make(0.0), pu);
   if (wl.groups > 1) products.exact_dims = {"k", "c"};
   else products.reserved_names = {"g"};
   alg.stages.push_back(products);
 
   // Y[n][k][p][q] = (AT M[n][k][t] AT^T) at (p % m, q % m) of the tile t holding (p, q).
-  AlgorithmStage output_transform;
-  output_transform.name = "output_transformed";
-  output_transform.dims = conv_dims(wl);
-  output_transform.buffer = result;
-  output_transform.index = {n, k_abs, p, q};
-  output_transform.init = FloatImm::make(0.0);
   Update ou;
-  ou.rdims = tile_dims;
+  ou.rdims = {{"xi", alpha}, {"nu", alpha}};
   ou.value = Load::make(at, {p % Expr(m), xi}) * Load::make(at, {q % Expr(m), nu}) *
              Load::make(m_buffer, {n, g, xi, nu, p / Expr(m) * Expr(tiles_w) + q / Expr(m), k});
-  output_transform.update = ou;
-  alg.stages.push_back(output_transform);
+  alg.stages.push_back(make_stage("output_transformed", conv_dims(wl), result, {n, k_abs, p, q}, FloatImm::make(0.0), ou));
   return finish_conv(alg, wl, result);
 }
 
