@@ -54,6 +54,12 @@ int cmd_show(const std::vector<std::string>& argv) {
     tpl = nullptr;
   }
   const KnobSpace space = tpl ? tpl->space(wl, target) : KnobSpace{};
+  // Every template that can schedule the layer here, with its space's size: what tune
+  // --template and bench's template rows can choose from.
+  std::vector<std::pair<std::string, uint64_t>> applicable;
+  for (const auto& t : template_registry()) {
+    if (t->applies(wl, target)) applicable.emplace_back(t->name(), t->space(wl, target).size());
+  }
   const Roofline roof = roofline(target, threads);
   const double bound = roof.bound_gflops(wl.arithmetic_intensity());
 
@@ -69,7 +75,9 @@ int cmd_show(const std::vector<std::string>& argv) {
                                       {"bandwidth_gbs", roof.bandwidth_gbs}, {"threads", threads}}},
                         {"schedule", to_json(schedule)},
                         {"knob_space", tpl ? nlohmann::json(space) : nlohmann::json(nullptr)},
+                        {"templates", nlohmann::json::array()},
                         {"nest", text}};
+    for (const auto& [name, size] : applicable) j["templates"].push_back({{"name", name}, {"configs", size}});
     std::cout << j.dump(2) << "\n";
     return 0;
   }
@@ -97,6 +105,13 @@ int cmd_show(const std::vector<std::string>& argv) {
     } else {
       std::printf("knob space    none: no template schedules %s yet (it runs as its algorithm's naive nest)\n", wl.spec().c_str());
     }
+  }
+  if (!applicable.empty()) {
+    std::printf("templates    ");
+    for (size_t i = 0; i < applicable.size(); ++i) {
+      std::printf("%s %s (%llu configs)", i ? "," : "", applicable[i].first.c_str(), (unsigned long long)applicable[i].second);
+    }
+    std::printf("\n");
   }
   if (!schedule.steps.empty()) std::printf("schedule      %zu steps%s%s\n", schedule.steps.size(),
                                            schedule.template_name.empty() ? "" : ", template ",

@@ -74,6 +74,24 @@ TEST_CASE("cli show without --json prints the summary and the nest", "[cli]") {
   REQUIRE_THAT(o.out, Contains("void conv("));
 }
 
+TEST_CASE("cli show lists every template that applies, with its space's size", "[cli]") {
+  const ToolRun o = run_convtune({"show", "--workload", "resnet18:C6"});
+  REQUIRE(o.exit_code == 0);
+  CHECK_THAT(o.out, Contains("templates     direct_nchwc ("));
+  CHECK_THAT(o.out, Contains(", im2col_gemm ("));
+  CHECK_THAT(o.out, Contains(", winograd ("));
+  // A strided layer: no Winograd. The JSON lists the same.
+  const ToolRun strided = run_convtune({"show", "--workload", "resnet18:C5", "--json"});
+  REQUIRE(strided.exit_code == 0);
+  const nlohmann::json shown = nlohmann::json::parse(strided.out);
+  std::vector<std::string> names;
+  for (const auto& t : shown.at("templates")) {
+    names.push_back(t.at("name"));
+    CHECK(t.at("configs").get<uint64_t>() > 0);
+  }
+  CHECK(names == std::vector<std::string>{"direct_nchwc", "im2col_gemm"});
+}
+
 TEST_CASE("cli show of a hand schedule of another algorithm shows no template's knob space", "[cli]") {
   TempPath schedule("im2col_schedule", ".json");
   {
@@ -84,7 +102,7 @@ TEST_CASE("cli show of a hand schedule of another algorithm shows no template's 
   INFO("stderr: " << o.err);
   REQUIRE(o.exit_code == 0);
   CHECK_THAT(o.out, Contains("knob space    none: the schedule names no template of its algorithm im2col_gemm\n"));
-  CHECK_THAT(o.out, !Contains("direct_nchwc"));
+  CHECK_THAT(o.out, !Contains("of template direct_nchwc"));
   // The same layer without the schedule shows the space of the template that fits it.
   CHECK_THAT(run_convtune({"show", "--workload", "n=1,c=3,h=7,w=7,k=4,r=3,s=3,pad=1"}).out, Contains("of template direct_nchwc"));
 }
