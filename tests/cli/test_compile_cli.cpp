@@ -143,14 +143,16 @@ int shell(const std::string& command) {
 
 /// Compiles `spec`, builds the driver against it with `cc`, runs it at 1 and 2 threads and
 /// checks the three outputs against the reference. `blocked`: the parameters the header must
-/// give layer_run_blocked in blocks (empty: no such entry).
-void compile_link_run(const std::string& spec, const std::vector<std::string>& blocked, const std::vector<std::string>& extra = {}) {
+/// give layer_run_blocked in blocks (empty: no such entry). `db`: the database compile reads
+/// (none by default); `winograd_m`: a Winograd kernel's tile side, whose error bound holds.
+void compile_link_run(const std::string& spec, const std::vector<std::string>& blocked, const std::vector<std::string>& extra = {},
+                      const std::string& db = "", int winograd_m = 0) {
   const Workload wl = parse_workload(spec);
   TempPath dir("aot", "");
   std::filesystem::create_directories(dir.str());
   const std::string d = dir.str() + "/";
   std::vector<std::string> args = {"compile", "--workload", spec, "--name", "layer", "-o", d + "layer.o", "--header", d + "layer.h",
-                                   "--db", d + "none.jsonl"};
+                                   "--db", db.empty() ? d + "none.jsonl" : db};
   args.insert(args.end(), extra.begin(), extra.end());
   const auto compiled = run_convtune(args);
   INFO(spec << "\n" << compiled.err);
@@ -174,7 +176,7 @@ void compile_link_run(const std::string& spec, const std::vector<std::string>& b
   weights.fill_random(4);
   write_floats(d + "input.bin", input);
   write_floats(d + "weights.bin", weights);
-  const auto reference = reference_conv(wl, input, weights);
+  const auto reference = winograd_m ? reference_winograd(wl, input, weights, winograd_m) : reference_conv(wl, input, weights);
   for (int threads : {1, 2}) {
     INFO(threads << " thread(s)");
     std::string sizes;
@@ -199,6 +201,26 @@ TEST_CASE("compile: a layer's object links into a C program with libconvtune_rt 
   SECTION("grouped with odd channels") { compile_link_run("n=1,c=15,h=9,w=11,k=21,r=3,s=3,pad=1,groups=3", {"INPUT", "OUTPUT"}); }
   SECTION("im2col + GEMM, 1x1: the gather is no layout, only the output is blocked") { compile_link_run("n=1,c=24,h=7,w=7,k=36,r=1,s=1", {"OUTPUT"}, {"--schedule", "im2col_gemm"}); }
   SECTION("naive: no packing, the packed weights are a copy") { compile_link_run("n=1,c=5,h=6,w=7,k=3,r=3,s=2,pad=1", {}, {"--schedule", "naive"}); }
+}
+
+TEST_CASE("compile: a Winograd config tuned into the database, its weights' transform as NAME_pack_weights", "[cli][compile]") {
+  TempPath dir("aot_winograd", "");
+  std::filesystem::create_directories(dir.str());
+  const std::string spec = "n=1,c=20,h=10,w=9,k=24,r=3,s=3,pad=1", db = dir.str() + "/tuned.jsonl";
+  REQUIRE(run_convtune({"tune", "--workload", spec, "--template", "winograd", "--trials", "2", "--db", db}).exit_code == 0);
+  int tile = 0;
+  double best = 0;
+  std::ifstream lines(db);
+  for (std::string line; std::getline(lines, line);) {
+    const nlohmann::json r = nlohmann::json::parse(line);
+    if (r.value("ok", false) && r.at("gflops").get<double>() > best) {
+      best = r.at("gflops").get<double>();
+      tile = r.at("config").at("tile").get<int>();
+    }
+  }
+  REQUIRE(tile > 0);
+  INFO("tile " << tile);
+  compile_link_run(spec, {"INPUT", "OUTPUT"}, {}, db, tile);
 }
 
 TEST_CASE("compile: the object is built for the target named, not the host", "[cli][compile]") {
