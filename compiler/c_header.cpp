@@ -14,6 +14,9 @@ std::string upper(std::string s) {
   return s;
 }
 
+/// The index variable of a layout letter: 'C' -> "c".
+std::string lower(char letter) { return std::string(1, char(std::tolower(static_cast<unsigned char>(letter)))); }
+
 std::string dims_text(const std::vector<int64_t>& shape) {
   std::string t;
   for (int64_t d : shape) t += "[" + std::to_string(d) + "]";
@@ -43,7 +46,7 @@ std::string c_float(double v) {
 std::string blocked_index_text(const AbiBlocked& b, const std::string& letters) {
   std::string t;
   for (size_t d = 0; d < letters.size(); ++d) {
-    const std::string v(1, char(std::tolower(static_cast<unsigned char>(letters[d]))));
+    const std::string v = lower(letters[d]);
     int64_t block = 0;
     for (const auto& [dim, size] : b.blocks) {
       if (dim == int(d)) block = size;
@@ -53,7 +56,7 @@ std::string blocked_index_text(const AbiBlocked& b, const std::string& letters) 
     else t += "[" + v + "]";
   }
   for (const auto& [dim, size] : b.blocks) {
-    t += "[" + std::string(1, char(std::tolower(static_cast<unsigned char>(letters[size_t(dim)])))) + "%" + std::to_string(size) + "]";
+    t += "[" + lower(letters[size_t(dim)]) + "%" + std::to_string(size) + "]";
   }
   return t;
 }
@@ -62,7 +65,6 @@ std::string blocked_index_text(const AbiBlocked& b, const std::string& letters) 
 std::string blocked_section(const KernelAbi& abi) {
   const std::string& n = abi.name;
   const std::string N = upper(n);
-  const auto lower = [](char c) { return std::string(1, char(std::tolower(static_cast<unsigned char>(c)))); };
   std::string h = "/* " + n + "_run_blocked: " + n + "_run with ";
   for (size_t i = 0; i < abi.blocked.size(); ++i) h += (i ? " and the " : "the ") + abi.params[size_t(abi.blocked[i].param)].name;
   h += " in the kernel's own\n * layout" + std::string(abi.blocked.size() > 1 ? "s" : "") +

@@ -165,7 +165,8 @@ public:
     }
     std::vector<bool> skip(stage_fns.size(), false);
     for (size_t i = 0; i < stage_fns.size(); ++i) skip[i] = packed && nest.stages[i].kind == StageKind::PackWeights;
-    for (const AbiBlocked& b : blocked ? abi.blocked : std::vector<AbiBlocked>{}) {
+    for (size_t i = 0; blocked && i < abi.blocked.size(); ++i) {
+      const AbiBlocked& b = abi.blocked[i];
       run->getArg(unsigned(b.param))->setName(abi.params[size_t(b.param)].name + "_blocked");
       args[n_params + size_t(b.temporary)] = run->getArg(unsigned(b.param));
       args[size_t(b.param)] = null_pointer();

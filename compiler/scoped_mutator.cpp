@@ -4,26 +4,23 @@
 namespace convtune {
 
 Stmt ScopedMutator::visit(const For* op, const Stmt& self) {
-  const Interval min = bounds_of(op->min, scope_.ranges), extent = bounds_of(op->extent, scope_.ranges);
-  Interval range;
-  if (min.has_lower()) range.lo = min.lo;
-  if (min.has_upper() && extent.has_upper()) range.hi = min.hi + extent.hi - 1;
-  const auto saved = scope_.ranges.find(op->name);
-  const std::optional<Interval> shadowed = saved == scope_.ranges.end() ? std::nullopt : std::optional<Interval>(saved->second);
-  scope_.ranges[op->name] = range;
-  Stmt out = IRMutator::visit(op, self);
-  if (shadowed) scope_.ranges[op->name] = *shadowed; else scope_.ranges.erase(op->name);
-  return out;
+  const Interval range = loop_range(bounds_of(op->min, scope_.ranges), bounds_of(op->extent, scope_.ranges));
+  return bound(op->name, range, [&] { return IRMutator::visit(op, self); });
 }
 
 Stmt ScopedMutator::visit(const LetStmt* op, const Stmt& self) {
-  const auto saved = scope_.ranges.find(op->name);
-  const std::optional<Interval> shadowed = saved == scope_.ranges.end() ? std::nullopt : std::optional<Interval>(saved->second);
-  scope_.ranges[op->name] = bounds_of(op->value, scope_.ranges);
   scope_.lets.push_back({op->name, op->value});
-  Stmt out = IRMutator::visit(op, self);
+  Stmt out = bound(op->name, bounds_of(op->value, scope_.ranges), [&] { return IRMutator::visit(op, self); });
   scope_.lets.pop_back();
-  if (shadowed) scope_.ranges[op->name] = *shadowed; else scope_.ranges.erase(op->name);
+  return out;
+}
+
+Stmt ScopedMutator::bound(const std::string& name, const Interval& range, const std::function<Stmt()>& body) {
+  const auto saved = scope_.ranges.find(name);
+  const std::optional<Interval> shadowed = saved == scope_.ranges.end() ? std::nullopt : std::optional<Interval>(saved->second);
+  scope_.ranges[name] = range;
+  Stmt out = body();
+  if (shadowed) scope_.ranges[name] = *shadowed; else scope_.ranges.erase(name);
   return out;
 }
 

@@ -29,6 +29,10 @@ protected:
   using IRMutator::visit;
   Stmt visit(const For* op, const Stmt& self) override;
   Stmt visit(const LetStmt* op, const Stmt& self) override;
+
+private:
+  /// `body()` with `name` in scope over `range` (an outer binding of the name restored after).
+  Stmt bound(const std::string& name, const Interval& range, const std::function<Stmt()>& body);
 };
 
 /// The conjuncts of an `&&` tree, left to right.

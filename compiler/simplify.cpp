@@ -129,11 +129,7 @@ protected:
     Expr mn = mutate(op->min), ext = mutate(op->extent);
     Interval e = bounds_of(ext, ranges_);
     if (e.hi <= 0) return Stmt();
-    Interval m = bounds_of(mn, ranges_);
-    Interval range = Interval::everything();
-    range.lo = m.lo;
-    if (m.has_upper() && e.has_upper()) range.hi = m.hi + e.hi - 1;
-    Stmt body = scoped(op->name, range, op->body);
+    Stmt body = scoped(op->name, loop_range(bounds_of(mn, ranges_), e), op->body);
     if (!body.defined()) return Stmt();
     if (mn.same_as(op->min) && ext.same_as(op->extent) && body.same_as(op->body)) return self;
     return For::make(op->name, mn, ext, op->for_kind, body);
@@ -199,8 +195,8 @@ private:
     return f && f->value == v;
   }
 
-  /// Scalar float arithmetic with constants: both constant (folded in double, as the
-  /// coefficients of a product of table entries; exact for the dyadic ones), a product with 0
+  /// Scalar float arithmetic with constants: a product of two (rounded to float, as the code
+  /// would compute it: the coefficient of a product of table entries), a product with 0
   /// (the IR's float math is finite: a zero coefficient removes its term) or 1, a sum with 0.
   Expr fold_float(BinaryOp op, const Expr& a, const Expr& b) {
     const FloatImm* x = a.as<FloatImm>();

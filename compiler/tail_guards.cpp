@@ -27,8 +27,7 @@ protected:
     // An access depends on a dimension when it varies with a loop the dimension's let is
     // made of (indices may name the dimension, or its value already substituted).
     const auto loops_of = [&](const Expr& e) { return vars_in(scope_.in_loops(e)); };
-    const auto depends = [&](const std::vector<Expr>& index, const std::string& dim) {
-      const std::set<std::string> dim_loops = loops_of(Var::make(dim));
+    const auto depends = [&](const std::vector<Expr>& index, const std::set<std::string>& dim_loops) {
       for (const Expr& i : index) {
         for (const std::string& v : loops_of(i)) {
           if (dim_loops.count(v)) return true;
@@ -47,10 +46,11 @@ protected:
     std::vector<Expr> reduction, pure;
     for (const auto& [name, dim] : dims_) {
       if (!over_runs(*dim)) continue;
-      bool guard = false, touched = depends(op->indices, name);
+      const std::set<std::string> dim_loops = loops_of(Var::make(name));
+      bool guard = false, touched = depends(op->indices, dim_loops);
       if (touched && leaves(*op->buffer, op->indices)) guard = true;
       for (const Load* l : loads) {
-        if (!depends(l->indices, name)) continue;
+        if (!depends(l->indices, dim_loops)) continue;
         touched = true;
         if (leaves(*l->buffer, l->indices) || (dim->reduction && !l->buffer->exterior_identity)) guard = true;
       }

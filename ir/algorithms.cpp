@@ -211,6 +211,13 @@ Algorithm im2col_gemm(const Workload& wl) {
   return finish_conv(alg, wl, result);
 }
 
+int winograd_tile_of(const std::string& name) {
+  for (int m : winograd_tiles()) {
+    if (name == "winograd_f" + std::to_string(m)) return m;
+  }
+  return 0;
+}
+
 bool winograd_applies(const Workload& wl) {
   return wl.is_conv() && wl.r == 3 && wl.s == 3 && wl.stride_h == 1 && wl.stride_w == 1 && wl.dilation_h == 1 && wl.dilation_w == 1;
 }
@@ -344,9 +351,7 @@ Algorithm algorithm_named(const std::string& name, const Workload& wl) {
   }
   if (name == "direct_conv") return direct_conv(wl);
   if (name == "im2col_gemm") return im2col_gemm(wl);
-  for (int m : winograd_tiles()) {
-    if (name == "winograd_f" + std::to_string(m)) return winograd(wl, m);
-  }
+  if (const int m = winograd_tile_of(name)) return winograd(wl, m);
   throw UserError("unknown algorithm '" + name +
                   "' for a convolution (algorithms: direct_conv, im2col_gemm, winograd_f2, winograd_f4, winograd_f6)");
 }

@@ -17,6 +17,9 @@ Algorithm direct_conv(const Workload& wl);
 /// columns over the row; the epilogue as for direct_conv.
 Algorithm im2col_gemm(const Workload& wl);
 
+/// The output tile side m of the algorithm named `name` when it is winograd_fM; 0 otherwise.
+int winograd_tile_of(const std::string& name);
+
 /// Whether Winograd's F(m x m, 3 x 3) computes `wl`: a 3x3 convolution, stride 1, dilation 1
 /// (any padding, groups, batch, epilogue).
 bool winograd_applies(const Workload& wl);

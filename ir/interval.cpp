@@ -171,6 +171,13 @@ VarRanges assume(const Expr& cond, VarRanges ranges) {
   return ranges;
 }
 
+Interval loop_range(const Interval& min, const Interval& extent) {
+  Interval range;
+  if (min.has_lower()) range.lo = min.lo;
+  if (min.has_upper() && extent.has_upper()) range.hi = min.hi + extent.hi - 1;
+  return range;
+}
+
 bool constant_value(const Expr& e, int64_t& value) {
   Interval i = bounds_of(e, {});
   if (!i.is_point()) return false;

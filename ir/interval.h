@@ -35,6 +35,9 @@ Interval bounds_of(const Expr& e, const VarRanges& ranges);
 /// `cond` holds (e.g. `ih >= 0 && ih < 56` gives ih in [0, 55]). Other conjuncts are ignored.
 VarRanges assume(const Expr& cond, VarRanges ranges);
 
+/// The values a loop variable takes: from the least `min` to the greatest `min` + `extent` - 1.
+Interval loop_range(const Interval& min, const Interval& extent);
+
 /// The constant value of `e` when its range is a single point.
 bool constant_value(const Expr& e, int64_t& value);
 

@@ -41,10 +41,7 @@ protected:
     visit(op->extent);
     Interval mn = bounds_of(op->min, ranges_), ext = bounds_of(op->extent, ranges_);
     if (ext.has_upper() && ext.hi <= 0) report("loop '" + op->name + "' never runs (extent " + to_text(op->extent) + ")");
-    Interval range = Interval::everything();
-    if (mn.has_lower()) range.lo = mn.lo;
-    if (mn.has_upper() && ext.has_upper()) range.hi = mn.hi + ext.hi - 1;
-    with_binding(op->name, range, [&] { visit(op->body); });
+    with_binding(op->name, loop_range(mn, ext), [&] { visit(op->body); });
   }
 
   void visit(const LetStmt* op) override {

@@ -1,6 +1,7 @@
 /// \file Making a layer's check-and-time data.
 #include "runtime/conv_problem.h"
 
+#include "ir/algorithms.h"
 #include "ir/error.h"
 #include "runtime/memory_budget.h"
 
@@ -24,13 +25,10 @@ ConvProblem ConvProblem::make(const Workload& wl, uint64_t seed) {
 }
 
 const Reference& ConvProblem::reference_for(const std::string& algorithm) {
-  const std::string prefix = "winograd_f";
-  if (algorithm.compare(0, prefix.size(), prefix) != 0) return ref;
+  const int m = winograd_tile_of(algorithm);
+  if (!m) return ref;
   auto it = other_references_.find(algorithm);
-  if (it == other_references_.end()) {
-    const int m = std::stoi(algorithm.substr(prefix.size()));
-    it = other_references_.emplace(algorithm, reference_layer(wl, input, operands(), m)).first;
-  }
+  if (it == other_references_.end()) it = other_references_.emplace(algorithm, reference_layer(wl, input, operands(), m)).first;
   return it->second;
 }
 

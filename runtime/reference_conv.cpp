@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 
+#include "ir/algorithms.h"
 #include "ir/error.h"
 #include "ir/winograd.h"
 
@@ -69,8 +70,7 @@ Reference reference_conv(const Workload& wl, const Tensor& input, const Tensor& 
 }
 
 Reference reference_winograd(const Workload& wl, const Tensor& input, const Tensor& weights, int m) {
-  internal_check(wl.r == 3 && wl.s == 3 && wl.stride_h == 1 && wl.stride_w == 1 && wl.dilation_h == 1 && wl.dilation_w == 1,
-                 "reference_winograd: not a 3x3 convolution of stride and dilation 1");
+  internal_check(winograd_applies(wl), "reference_winograd: " + wl.spec() + " is no layer Winograd computes");
   Reference ref = reference_conv(wl, input, weights);
   const WinogradMatrices& wm = winograd_matrices(m);
   const int64_t alpha = wm.alpha, P = wl.p(), Q = wl.q(), Cg = wl.c_per_group(), Kg = wl.k_per_group();

@@ -126,14 +126,12 @@ public:
 
   std::vector<double> features(const Workload& wl, const Target& target, int threads, const Config& c) const override {
     const int64_t m = knob_value(c, "tile"), alpha = m + 2;
-    const int64_t tiles = ((wl.p() + m - 1) / m) * ((wl.q() + m - 1) / m);
     TileShape t;
     t.oc = knob_value(c, "oc_bn");
     t.ic = knob_value(c, "ic_bn");
     t.ow = knob_value(c, "t_bn");
     t.channels = wl.k_per_group();
     t.chunks = wl.n * wl.groups * alpha * alpha;
-    (void)tiles;
     return with_tile_features({double(m), log2_at_least_1(double(t.oc)), log2_at_least_1(double(t.ic)), log2_at_least_1(double(t.ow))},
                               wl, target, threads, t);
   }
