@@ -30,20 +30,42 @@ struct Knob {
 
 using Config = std::map<std::string, int64_t>;
 
-/// The space of a template for one workload on one target: the product of its knobs.
+/// The knob of a union of spaces that says which alternative a config belongs to.
+inline constexpr const char* kTemplateKnob = "template";
+
+/// The space of a template for one workload on one target: the product of its knobs. Or the
+/// union of several templates' spaces (`alternatives`, for a search that chooses the
+/// algorithm too): a config of the union is {"template": i} plus the knobs of alternative i,
+/// and `knobs` holds the template knob alone.
 struct KnobSpace {
   std::string template_name;
   /// The template's version: configs recorded under another version are not this one's trials.
   int template_version = 0;
   std::vector<Knob> knobs;
+  std::vector<KnobSpace> alternatives{};
 
-  /// How many configs the space holds (the product of the knobs' sizes).
+  /// How many configs the space holds (the product of the knobs' sizes; a union's sum).
   uint64_t size() const;
-  /// The config at a position in [0, size()), knobs varying fastest last (mixed radix).
+  /// The config at a position in [0, size()), knobs varying fastest last (mixed radix); a
+  /// union's alternatives one after the other.
   Config at(uint64_t index) const;
   /// The position of a config; UserError naming the knob when a value is not in the space.
   uint64_t index_of(const Config& config) const;
+
+  bool is_union() const { return !alternatives.empty(); }
+  /// The union's alternative a config belongs to (UserError naming the knob when it names none).
+  size_t alternative_of(const Config& config) const;
+  /// The first position of alternative `i` in the union.
+  uint64_t offset_of(size_t i) const;
+  /// The knobs `config` sets: the space's own, or a union's template knob and its alternative's.
+  std::vector<Knob> knobs_of(const Config& config) const;
+  /// A config of alternative `i` as a config of the union, and back.
+  Config join(size_t i, Config config) const;
+  Config strip(const Config& config) const;
 };
+
+/// The union of `alternatives` (at least two); named and versioned `name`, version 1.
+KnobSpace union_space(std::string name, std::vector<KnobSpace> alternatives);
 
 void to_json(nlohmann::json& j, const KnobSpace& space);
 

@@ -365,11 +365,12 @@ std::vector<const TrialRecord*> Database::find(const std::string& workload_key,
   return out;
 }
 
-const TrialRecord* Database::best(const std::string& workload_key,
-                                  const std::string& target_slot) const {
+const TrialRecord* Database::best(const std::string& workload_key, const std::string& target_slot,
+                                  const std::string& template_name) const {
   const TrialRecord* winner = nullptr;
   for (const TrialRecord* r : find(workload_key, target_slot)) {
     if (!r->ok || !std::isfinite(r->gflops)) continue;
+    if (!template_name.empty() && r->template_name != template_name) continue;
     // Strictly greater: on a tie the earliest record stays.
     if (winner == nullptr || r->gflops > winner->gflops) winner = r;
   }

@@ -96,8 +96,10 @@ public:
   std::vector<const TrialRecord*> find(const std::string& workload_key,
                                        const std::string& target_slot) const;
 
-  /// The ok record with the highest gflops (ties: the earliest), or nullptr when none.
-  const TrialRecord* best(const std::string& workload_key, const std::string& target_slot) const;
+  /// The ok record with the highest gflops (ties: the earliest), of template `template_name`
+  /// when that is not empty; nullptr when none.
+  const TrialRecord* best(const std::string& workload_key, const std::string& target_slot,
+                          const std::string& template_name = "") const;
 
   /// Whether `config` of that template version was already measured (ok or failed) for that
   /// workload and target slot. Configs compare by value: key order does not matter.

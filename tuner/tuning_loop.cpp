@@ -6,8 +6,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 
-#include "schedules/schedule_template.h"
+#include "schedules/template_choice.h"
 #include "tuner/searcher.h"
 
 namespace convtune {
@@ -22,20 +23,39 @@ std::string failure_kind(const std::string& error) {
 
 double cost_of(const TrialRecord& r) { return r.ok && r.gflops > 0 ? -std::log(r.gflops) : INFINITY; }
 
-/// Records of other layers with the same template on this target: features of their own layer.
+/// The templates a session searches: the one named, or every one that applies.
+TemplateChoice chosen_templates(const Workload& wl, const Target& target, const TuneOptions& options) {
+  if (!options.template_name.empty()) return TemplateChoice({&template_named_for(options.template_name, wl, target)}, wl, target);
+  std::vector<const ScheduleTemplate*> all = applicable_templates(wl, target);
+  if (all.empty()) template_for(wl, target);  // refuses, naming the workload and the target
+  return TemplateChoice(all, wl, target);
+}
+
+/// The point of `choice`'s space a record stands for; nullopt when its template (or that
+/// template's version) is not searched.
+std::optional<Config> point_of(const TemplateChoice& choice, const TrialRecord& r) {
+  for (const ScheduleTemplate* t : choice.templates()) {
+    if (r.template_name == t->name() && r.template_version == t->version()) return choice.join(*t, config_from_json(r.config));
+  }
+  return std::nullopt;
+}
+
+/// Records of other layers with a searched template on this target: features of their own layer.
 std::vector<Observation> transfer_records(const Database& db, const Workload& wl, const Target& target, int threads,
-                                          const ScheduleTemplate& tpl) {
-  const std::string template_name = tpl.name();
+                                          const TemplateChoice& choice) {
   std::vector<Observation> out;
   const std::string slot = target_slot(target.key(), threads);
   for (const TrialRecord& r : db.records()) {
-    if (r.workload_key == wl.key() || r.target_slot() != slot || r.template_name != template_name || !r.ok) continue;
-    try {
-      Workload other = r.workload.get<Workload>();
-      Config c = config_from_json(r.config);
-      out.push_back({c, cost_of(r), tpl.features(other, target, threads, c)});
-    } catch (const std::exception&) {
-      // A record from an older template version may not fit the features: it teaches nothing.
+    if (r.workload_key == wl.key() || r.target_slot() != slot || !r.ok) continue;
+    for (const ScheduleTemplate* tpl : choice.templates()) {
+      if (r.template_name != tpl->name()) continue;
+      try {
+        Workload other = r.workload.get<Workload>();
+        Config c = config_from_json(r.config);
+        out.push_back({c, cost_of(r), choice.embedded(*tpl, tpl->features(other, target, threads, c))});
+      } catch (const std::exception&) {
+        // A record from an older template version may not fit the features: it teaches nothing.
+      }
     }
   }
   // The model's cost grows with the cube of its points: the most recent records suffice.
@@ -44,37 +64,33 @@ std::vector<Observation> transfer_records(const Database& db, const Workload& wl
   return out;
 }
 
-/// The template a session searches: the one named, or the one that fits.
-const ScheduleTemplate& chosen_template(const Workload& wl, const Target& target, const TuneOptions& options) {
-  return options.template_name.empty() ? template_for(wl, target) : template_named_for(options.template_name, wl, target);
-}
-
 /// One layer's tuning state, kept across calls so a suite's batches share one searcher: its
-/// model stays warm, and the database is read for the layer only once.
+/// model stays warm, and the database is read for the layer only once. With several templates
+/// the searcher sees one space, the template a knob of it; each record names its own template.
 class LayerTuner {
 public:
   LayerTuner(const Workload& wl, const Target& target, Database& db, Measurer& measurer, const TuneOptions& options)
       : wl_(wl), target_(target), db_(db), measurer_(measurer), options_(options),
-        slot_(target_slot(target.key(), measurer.options().threads)), template_(chosen_template(wl, target, options)),
-        default_cfg_(template_.default_config(wl, target)), start_(std::chrono::steady_clock::now()) {
+        slot_(target_slot(target.key(), measurer.options().threads)), choice_(chosen_templates(wl, target, options)),
+        defaults_(choice_.default_points()), start_(std::chrono::steady_clock::now()) {
     const int threads = measurer.options().threads;
     result.workload = wl;
     SearchContext ctx;
-    ctx.space = template_.space(wl, target);
-    const ScheduleTemplate* tpl = &template_;
-    ctx.features = [wl, target, threads, tpl](const Config& c) { return tpl->features(wl, target, threads, c); };
+    ctx.space = choice_.space();
+    const TemplateChoice* choice = &choice_;
+    ctx.features = [choice, threads](const Config& c) { return choice->features(threads, c); };
     ctx.seed = options.seed;
     ctx.acquisition = options.acquisition;
-    space_ = ctx.space;
-    if (options.transfer) ctx.transfer = transfer_records(db, wl, target, threads, template_);
+    if (options.transfer) ctx.transfer = transfer_records(db, wl, target, threads, choice_);
     searcher_ = make_searcher(options.tuner, std::move(ctx));
 
     // Resume: what this workload and target already have counts, and warms the searcher.
     std::vector<Observation> earlier;
     for (const TrialRecord* r : db.find(wl.key(), slot_)) {
-      if (r->template_name != template_.name() || r->template_version != template_.version()) continue;
+      const std::optional<Config> point = point_of(choice_, *r);
+      if (!point) continue;
       account(*r);
-      earlier.push_back({config_from_json(r->config), cost_of(*r), {}});
+      earlier.push_back({*point, cost_of(*r), {}});
     }
     searcher_->observe(earlier);
     best_at_last_gain_ = result.best_gflops;
@@ -83,10 +99,12 @@ public:
   /// Measures until `trials` are counted (or the space or the patience runs out).
   void run_until(int trials, const std::function<void(const TuneProgress&)>& progress) {
     absorb_others();
-    // The default config is the starting point: measured first unless it was already.
-    if (result.trials < trials && !db_.measured(wl_.key(), slot_, template_.name(), template_.version(), config_to_json(default_cfg_))) {
-      measure_batch({default_cfg_}, trials, progress);
+    // Each template's default config is a starting point: measured first unless it was already.
+    std::vector<Config> starts;
+    for (const Config& d : defaults_) {
+      if (result.trials + int(starts.size()) < trials && !measured(d)) starts.push_back(d);
     }
+    if (!starts.empty()) measure_batch(starts, trials, progress);
     while (result.trials < trials) {
       if (options_.early_stop > 0 && since_gain_ >= options_.early_stop) {
         result.early_stopped = true;
@@ -101,7 +119,7 @@ public:
       std::vector<Config> batch;
       for (const Config& c : proposed) {
         if (result.trials + int(batch.size()) >= trials) break;
-        if (!db_.measured(wl_.key(), slot_, template_.name(), template_.version(), config_to_json(c))) batch.push_back(c);
+        if (!measured(c)) batch.push_back(c);
       }
       measure_batch(batch, trials, progress);
     }
@@ -121,13 +139,12 @@ private:
     std::vector<Observation> seen;
     for (size_t i = before; i < before + added; ++i) {
       const TrialRecord& r = db_.records()[i];
-      if (r.workload_key != wl_.key() || r.target_slot() != slot_ || r.template_name != template_.name() ||
-          r.template_version != template_.version()) {
-        continue;
-      }
+      if (r.workload_key != wl_.key() || r.target_slot() != slot_) continue;
+      const std::optional<Config> point = point_of(choice_, r);
+      if (!point) continue;
       account(r);
       ++result.shared_trials;
-      seen.push_back({config_from_json(r.config), cost_of(r), {}});
+      seen.push_back({*point, cost_of(r), {}});
     }
     if (!seen.empty()) searcher_->observe(seen);
   }
@@ -141,8 +158,17 @@ private:
       result.best_gflops = r.gflops;
       result.best_median_ms = r.median_ms;
       result.best_config = config;
+      result.best_template = r.template_name;
     }
-    if (r.ok && config == default_cfg_) result.default_gflops = r.gflops;
+    // The default is the first template's (the one `run` uses without a database).
+    const auto [first, first_default] = choice_.split(defaults_.front());
+    if (r.ok && r.template_name == first->name() && config == first_default) result.default_gflops = r.gflops;
+  }
+
+  /// Whether the database holds a trial of `point` here already.
+  bool measured(const Config& point) const {
+    const auto [tpl, own] = choice_.split(point);
+    return db_.measured(wl_.key(), slot_, tpl->name(), tpl->version(), config_to_json(own));
   }
 
   /// Measures a batch (the next candidate compiles while one is timed), recording each trial
@@ -151,7 +177,7 @@ private:
     std::vector<Candidate> candidates;
     for (const Config& c : batch) {
       const int trial = result.new_trials + int(candidates.size()) + 1;
-      candidates.push_back({wl_, make_schedule(wl_, space_, c), options_.test_hook ? options_.test_hook(trial) : ""});
+      candidates.push_back({wl_, choice_.schedule(c), options_.test_hook ? options_.test_hook(trial) : ""});
     }
     measurer_.measure_all(candidates, [&](size_t i, const MeasureResult& m) {
       record(batch[i], candidates[i].schedule, m, trials, progress);
@@ -166,9 +192,10 @@ private:
     r.target_key = target_.key();
     r.target = target_;
     r.threads = measurer_.options().threads;
-    r.template_name = template_.name();
-    r.template_version = template_.version();
-    r.config = config_to_json(c);
+    const auto [tpl, own] = choice_.split(c);
+    r.template_name = tpl->name();
+    r.template_version = tpl->version();
+    r.config = config_to_json(own);
     r.schedule = to_json(schedule);
     r.ok = m.ok;
     r.error = m.error;
@@ -202,10 +229,9 @@ private:
   Measurer& measurer_;
   const TuneOptions options_;
   const std::string slot_;
-  const ScheduleTemplate& template_;  ///< from the registry, which outlives every session
-  const Config default_cfg_;
+  const TemplateChoice choice_;  ///< built once: each candidate's schedule is made from it
+  const std::vector<Config> defaults_;  ///< each template's default config, the first one's first
   const std::chrono::steady_clock::time_point start_;
-  KnobSpace space_;  ///< built once: each candidate's schedule is made from it
   std::unique_ptr<Searcher> searcher_;
   double best_at_last_gain_ = 0;
   int since_gain_ = 0;

@@ -23,7 +23,8 @@ struct TuneOptions {
   int batch = 8;
   int early_stop = 0;           ///< stop after this many trials without a 1% gain; 0 = never
   bool transfer = false;        ///< warm the model with other layers' records on this target
-  /// The template whose space is searched; empty: the template that fits the workload.
+  /// The template whose space is searched; empty: the union of every template that applies
+  /// (the algorithm is chosen too).
   std::string template_name;
   /// Test hook by trial number (1-based, this session): "crash", "hang" or "" (tests only).
   std::function<std::string(int)> test_hook;
@@ -39,7 +40,8 @@ struct TuneProgress {
 
 struct TuneResult {
   Workload workload;
-  Config best_config;
+  Config best_config;            ///< of the template `best_template`
+  std::string best_template;
   double best_gflops = 0;
   double best_median_ms = 0;
   double default_gflops = 0;    ///< the default config's speed (0 when it failed)

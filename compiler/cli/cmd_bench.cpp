@@ -65,12 +65,16 @@ void check_backend_name(const std::string& b) {
   // im2col row is the Eigen baseline).
   for (const auto& t : template_registry()) known.push_back(t->name());
   if (b.rfind("schedule:", 0) == 0 && b.size() > 9) return;
+  if (b.rfind("tuned:", 0) == 0) {
+    template_named(b.substr(6));  // refuses an unknown template, naming it
+    return;
+  }
   std::string list;
   for (const std::string& k : known) {
     if (b == k) return;
     list += k + ", ";
   }
-  throw UserError("invalid --backends entry '" + b + "': expected " + list + "or schedule:FILE");
+  throw UserError("invalid --backends entry '" + b + "': expected " + list + "tuned:TEMPLATE or schedule:FILE");
 }
 
 /// Compiles a convtune schedule; the compute stage is timed, packing and unpacking apart.
@@ -111,9 +115,32 @@ Prepared prepare_baseline(Layer& layer, std::shared_ptr<Baseline> b, Row& row, s
   return p;
 }
 
-std::vector<Row> bench_layer(Layer& layer, const Target& target, const std::vector<std::string>& backends,
+/// `backends` with each "tuned" followed by a "tuned:TEMPLATE" row per template the database
+/// holds trials of for the layer, when there are two or more (the tuner chose among them).
+std::vector<std::string> with_tuned_templates(const std::vector<std::string>& backends, const Workload& wl,
+                                              const std::string& slot, const Database* db) {
+  std::vector<std::string> templates;
+  if (db) {
+    for (const TrialRecord* r : db->find(wl.key(), slot)) {
+      if (r->ok && std::find(templates.begin(), templates.end(), r->template_name) == templates.end()) templates.push_back(r->template_name);
+    }
+  }
+  std::vector<std::string> out;
+  for (const std::string& b : backends) {
+    out.push_back(b);
+    if (b != "tuned" || templates.size() < 2) continue;
+    for (const std::string& t : templates) {
+      if (std::find(backends.begin(), backends.end(), "tuned:" + t) == backends.end()) out.push_back("tuned:" + t);
+    }
+  }
+  return out;
+}
+
+std::vector<Row> bench_layer(Layer& layer, const Target& target, const std::vector<std::string>& requested,
                              int threads, const TimingOptions& timing, const Database* db) {
   ScopedThreads scoped{threads};
+  const std::string slot = target_slot(target.key(), threads);
+  const std::vector<std::string> backends = with_tuned_templates(requested, layer.wl, slot, db);
   std::vector<Row> rows;
   std::vector<Prepared> prepared;
   std::vector<size_t> timed_rows;
@@ -132,13 +159,16 @@ std::vector<Row> bench_layer(Layer& layer, const Target& target, const std::vect
       else p = prepare_baseline(layer, make_onednn_baseline(layer.wl, threads), row, baselines);
     } else if (b == "im2col") {
       p = prepare_baseline(layer, make_im2col_baseline(layer.wl, threads), row, baselines);
-    } else if (b == "tuned") {
-      const TrialRecord* best = db ? db->best(layer.wl.key(), target_slot(target.key(), threads)) : nullptr;
+    } else if (b == "tuned" || b.rfind("tuned:", 0) == 0) {
+      // The best record of any template, or of the one named.
+      const std::string only = b == "tuned" ? "" : b.substr(6);
+      const TrialRecord* best = db ? db->best(layer.wl.key(), slot, only) : nullptr;
       if (!best) {
-        row.unavailable = "unavailable: no record for this layer and thread count in the database (run convtune tune)";
+        row.unavailable = "unavailable: no record" + (only.empty() ? "" : " of " + only) +
+                          " for this layer and thread count in the database (run convtune tune)";
       } else {
         p = prepare_convtune(layer, target, schedule_from_json(best->schedule), row, runners);
-        row.detail = "tuned " + best->config.dump();
+        row.detail = "tuned " + best->template_name + " " + best->config.dump();
       }
     } else {
       const std::string what = b.rfind("schedule:", 0) == 0 ? b.substr(9) : b;
@@ -248,7 +278,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   Args args("bench", {options::workload(),
                       options::max_memory(),
                       options::suite("every layer of a suite (resnet18, mobilenet) instead of one workload"),
-                      {"backends", "LIST", "comma list of naive, im2col (Eigen), onednn, default, tuned, a template name (im2col_gemm, ...), schedule:FILE", "all available"},
+                      {"backends", "LIST", "comma list of naive, im2col (Eigen), onednn, default, tuned (with a tuned:TEMPLATE row per template tuned), tuned:TEMPLATE, a template name (im2col_gemm, ...), schedule:FILE", "all available"},
                       options::threads("threads for every backend"),
                       options::repeat("7"),
                       options::min_repeat_ms("100"),
@@ -286,7 +316,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const Roofline roof = roofline(target, threads);
   // The database is read only when a row asks for it (or by default, when the file exists).
   std::unique_ptr<Database> db;
-  const bool wants_tuned = std::find(backends.begin(), backends.end(), "tuned") != backends.end();
+  const bool wants_tuned = std::any_of(backends.begin(), backends.end(), [](const std::string& b) { return b.rfind("tuned", 0) == 0; });
   if (wants_tuned && (args.has("db") || db_exists)) {
     db = std::make_unique<Database>(args.get("db"));
     db->load(std::cerr);

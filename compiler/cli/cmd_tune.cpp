@@ -70,7 +70,7 @@ nlohmann::json result_json(const TuneResult& r, double onednn_gflops) {
   }
   nlohmann::json j = {{"workload", r.workload},
                       {"name", r.workload.name},
-                      {"best", {{"config", config_to_json(r.best_config)}, {"gflops", r.best_gflops}, {"median_ms", r.best_median_ms}}},
+                      {"best", {{"template", r.best_template}, {"config", config_to_json(r.best_config)}, {"gflops", r.best_gflops}, {"median_ms", r.best_median_ms}}},
                       {"default_gflops", r.default_gflops},
                       {"trials", r.trials},
                       {"new_trials", r.new_trials},
@@ -94,7 +94,8 @@ void print_summary(const TuneResult& r, double onednn_gflops) {
   std::printf("  trials      %d (%d new%s)%s\n", r.trials, r.new_trials,
               r.shared_trials ? (", " + std::to_string(r.shared_trials) + " by another session meanwhile").c_str() : "",
               r.early_stopped ? ", stopped early" : "");
-  std::printf("  best        %.1f GFLOP/s (%.4g ms)  %s\n", r.best_gflops, r.best_median_ms, config_to_json(r.best_config).dump().c_str());
+  std::printf("  best        %.1f GFLOP/s (%.4g ms)  %s %s\n", r.best_gflops, r.best_median_ms, r.best_template.c_str(),
+              config_to_json(r.best_config).dump().c_str());
   if (r.default_gflops > 0) std::printf("  vs default  %.2fx (default config %.1f GFLOP/s)\n", r.best_gflops / r.default_gflops, r.default_gflops);
   if (onednn_gflops > 0) std::printf("  vs oneDNN   %.2fx (oneDNN %.1f GFLOP/s, same threads, same worker)\n", r.best_gflops / onednn_gflops, onednn_gflops);
   std::string failed;
@@ -127,7 +128,7 @@ int cmd_tune(const std::vector<std::string>& argv) {
                      {"serial-compile", "", "never compile the next candidate while one is measured", ""},
                      {"early-stop", "N", "stop after N trials without a 1% gain (0: never)", "0"},
                      {"transfer", "", "warm the model with other layers' records on this target", ""},
-                     {"template", "NAME", "search this template's space (direct_nchwc, depthwise_nchwc, im2col_gemm); default: the one that fits", ""},
+                     {"template", "NAME", "search this template's space alone (direct_nchwc, im2col_gemm, winograd, ...); default: every template that applies, the algorithm chosen too", ""},
                      {"plot", "FILE", "write the tuning curve as SVG", ""},
                      options::max_memory(),
                      {"worker-memory", "SIZE", "the address space a measuring worker may take (512M, 8G, ...); a candidate past it fails as out_of_memory; default: 3/4 of physical memory", ""},

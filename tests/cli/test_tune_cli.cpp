@@ -1,6 +1,7 @@
 /// \file `convtune tune` and `convtune db` end to end: the JSON of a session, its best config checked by `run`, the database queries, and exact refusals.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -80,9 +81,14 @@ TEST_CASE("cli tune prints a session as JSON and the database answers for it", "
   REQUIRE(best_gflops >= default_gflops);
   REQUIRE(curve.front() == default_gflops);
 
+  // The session searched every template that applies to a 3x3 layer: each one's default
+  // config was among the first trials.
+  const std::string best_template = best.at("template").get<std::string>();
+  REQUIRE((best_template == "direct_nchwc" || best_template == "im2col_gemm" || best_template == "winograd"));
+
   // The best config computes the right result.
   TempPath schedule("tune_cli", ".json");
-  std::ofstream(schedule.str()) << json{{"config", best.at("config")}}.dump();
+  std::ofstream(schedule.str()) << json{{"template", best_template}, {"config", best.at("config")}}.dump();
   const json run = parse_stdout(run_convtune({"run", "--workload", kTiny, "--schedule", schedule.str(), "--json", "--repeat", "1", "--min-repeat-ms", "1"}));
   REQUIRE(run.at("ok") == true);
   REQUIRE(run.at("gflops").get<double>() > 0);
@@ -100,6 +106,19 @@ TEST_CASE("cli tune prints a session as JSON and the database answers for it", "
   REQUIRE(csv.err.empty());
   REQUIRE(lines_of(csv.out) == 7);
   REQUIRE(csv.out.rfind("timestamp,workload_key,target_slot,template,config,ok,error,median_ms,gflops\n", 0) == 0);
+  for (const char* t : {",direct_nchwc,", ",im2col_gemm,", ",winograd,"}) REQUIRE_THAT(csv.out, Contains(t));
+
+  // bench's tuned row is the best of them, and each template tuned has a row of its own.
+  const json bench = parse_stdout(run_convtune({"bench", "--workload", kTiny, "--backends", "tuned", "--db", db.str(), "--json",
+                                                "--repeat", "1", "--min-repeat-ms", "1"}));
+  std::vector<std::string> rows;
+  for (const json& row : bench.at("results")) {
+    REQUIRE(row.at("ok") == true);
+    rows.push_back(row.at("backend").get<std::string>());
+    if (row.at("backend") == "tuned") REQUIRE_THAT(row.at("detail").get<std::string>(), Contains("tuned " + best_template + " "));
+  }
+  std::sort(rows.begin(), rows.end());
+  REQUIRE(rows == std::vector<std::string>{"tuned", "tuned:direct_nchwc", "tuned:im2col_gemm", "tuned:winograd"});
 
   // db list names the workload key.
   const ToolRun list = run_convtune({"db", "list", "--db", db.str()});
