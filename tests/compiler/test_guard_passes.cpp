@@ -52,7 +52,7 @@ const char* const kOdd = "n=1,c=5,h=9,w=11,k=7,r=3,s=3,pad=1";  // k=7, c=5: tai
 
 } // namespace
 
-TEST_CASE("Guards: the scheduling pass writes none; tails and padding add them on the stores that need them", "[compiler][guards]") {
+TEST_CASE("Guards: the scheduling pass writes none, tails and padding add them on the stores that need them", "[compiler][guards]") {
   const Schedule sch = direct({split("k", 4)});
   CHECK_FALSE(has(loops_only(kOdd, sch), "if ("));
   const std::string text = lowered(kOdd, sch);
@@ -97,7 +97,7 @@ TEST_CASE("Storage: a temporary grows to what its consumer's tail reads, and bou
   CHECK(has(text, "if (col < 49) {"));
 }
 
-TEST_CASE("Padding: a max pool's fold skips the taps outside its input; packed, the input's -infinity exterior does", "[compiler][guards]") {
+TEST_CASE("Padding: a max pool's fold skips the taps outside its input, packed, the input's -infinity exterior does", "[compiler][guards]") {
   const char* spec = "op=maxpool,n=1,c=3,k=3,h=7,w=7,r=3,s=3,stride=2,pad=1";
   CHECK(guarded_by(lowered(spec, direct({})), "ih >= 0"));
   CHECK(guarded_by(lowered(spec, direct({split("q", 2)})), "ih >= 0"));

@@ -97,7 +97,7 @@ TEST_CASE("The ABI of a packed schedule lists its parameters, workspace slots an
   CHECK(j["blocked"][0]["layout"] == "NCHW4c");
 }
 
-TEST_CASE("Blocked parameters: a max pool's input holds -infinity outside; an epilogue computed in the unpacking keeps the output plain", "[compiler][abi]") {
+TEST_CASE("Blocked parameters: a max pool's input holds -infinity outside, an epilogue computed in the unpacking keeps the output plain", "[compiler][abi]") {
   const Target target = host_target();
   const Workload pool = parse_workload("op=maxpool,n=1,c=13,k=13,h=11,w=11,r=3,s=3,stride=2,pad=1");
   const KernelAbi pool_abi = kernel_abi(scheduled_nest(pool, resolve_schedule("default", pool, target)));
@@ -117,7 +117,7 @@ TEST_CASE("Blocked parameters: a max pool's input holds -infinity outside; an ep
   CHECK(kernel_abi(scheduled_nest(fused, resolve_schedule("naive", fused, target))).blocked.empty());
 }
 
-TEST_CASE("NAME_call computes inside the workspace it is given; the allocating entry agrees", "[compiler][abi]") {
+TEST_CASE("NAME_call computes inside the workspace it is given, the allocating entry agrees", "[compiler][abi]") {
   const Workload wl = parse_workload("n=2,c=12,h=9,w=11,k=20,r=3,s=3,pad=1");
   const Target target = host_target();
   auto kernel = compile_jit(scheduled_nest(wl, resolve_schedule("default", wl, target)), target);

@@ -45,7 +45,7 @@ TEST_CASE("A vectorized loop becomes ramps over its variable and vector loads an
   CHECK(st->value.lanes() == 8);
 }
 
-TEST_CASE("Affine integer math over the lane stays a ramp; varying lets are substituted", "[compiler][vectorize]") {
+TEST_CASE("Affine integer math over the lane stays a ramp, varying lets are substituted", "[compiler][vectorize]") {
   // let k = i*4 + j; out[0][k] = in[j][i*2 + 1]: strides 4 and 2, bases from the uniform j.
   const Stmt body = LetStmt::make("k", var("i") * Expr(4) + var("j"),
                                   Store::make(out, {Expr(0), var("k")}, Load::make(in, {var("j"), var("i") * Expr(2) + Expr(1)}), false));

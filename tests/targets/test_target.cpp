@@ -40,7 +40,7 @@ TEST_CASE("Named x86 targets give their triple, CPU, vector width and registers"
   }
 }
 
-TEST_CASE("cpu and host name the host; its vector shape follows its features", "[targets]") {
+TEST_CASE("cpu and host name the host, its vector shape follows its features", "[targets]") {
   const Target host = parse_target("cpu");
   CHECK(host.name == "cpu");
   CHECK(parse_target("host").key() == host.key());
