@@ -11,6 +11,7 @@ namespace convtune {
 
 CodeGenLLVM::CodeGenLLVM(llvm::LLVMContext& ctx)
     : ctx_(ctx), builder_(ctx), i64_(llvm::Type::getInt64Ty(ctx)), f32_(llvm::Type::getFloatTy(ctx)),
+      i32_(llvm::Type::getInt32Ty(ctx)),
       ptr_(llvm_compat::ptr_type(ctx)) {
   llvm::FastMathFlags fmf;
   fmf.setAllowReassoc();
@@ -63,7 +64,9 @@ llvm::Value* CodeGenLLVM::emit(const Expr& e) {
   case NodeKind::Load: {
     const Load* l = e.as<Load>();
     if (l->lanes > 1) return vector_load(l);
-    return builder_.CreateLoad(f32_, address(*l->buffer, flat_index(*l->buffer, l->indices)), l->buffer->name);
+    llvm::Value* addr = address(*l->buffer, flat_index(*l->buffer, l->indices));
+    if (l->type == ScalarType::Int) return builder_.CreateSExt(builder_.CreateLoad(i32_, addr, l->buffer->name), i64_);
+    return builder_.CreateLoad(f32_, addr, l->buffer->name);
   }
   case NodeKind::Ramp: {
     const Ramp* r = e.as<Ramp>();
@@ -159,15 +162,20 @@ llvm::Value* CodeGenLLVM::address(const Buffer& b, llvm::Value* flat) {
   if (b.scope == MemoryScope::Constant) {
     // An internal constant global: loads at constant indices fold to the value itself.
     llvm::GlobalVariable*& table = constants_[&b];
+    // Index tables hold int32 (a sparse pattern's taps: half a float table's bytes of i64).
+    llvm::Type* element = b.element == ScalarType::Int ? i32_ : f32_;
     if (!table) {
       std::vector<llvm::Constant*> elements;
-      for (double v : b.values) elements.push_back(llvm::ConstantFP::get(f32_, v));
-      auto* type = llvm::ArrayType::get(f32_, uint64_t(elements.size()));
+      for (double v : b.values) {
+        elements.push_back(b.element == ScalarType::Int ? llvm::ConstantInt::get(i32_, uint64_t(int64_t(v)), true)
+                                                        : llvm::ConstantFP::get(f32_, v));
+      }
+      auto* type = llvm::ArrayType::get(element, uint64_t(elements.size()));
       table = new llvm::GlobalVariable(*module_, type, true, llvm::GlobalValue::InternalLinkage,
                                        llvm::ConstantArray::get(type, elements), name_ + "." + b.name);
       table->setAlignment(llvm::Align(64));
     }
-    return builder_.CreateInBoundsGEP(f32_, table, flat);
+    return builder_.CreateInBoundsGEP(element, table, flat);
   }
   auto it = buffers_.find(&b);
   internal_check(it != buffers_.end(), "codegen: buffer " + b.name + " is not allocated");

@@ -138,6 +138,7 @@ protected:
   llvm::IRBuilder<> builder_;
   llvm::Type* i64_;
   llvm::Type* f32_;
+  llvm::Type* i32_;  ///< an index table's entries
   llvm::Type* ptr_;
   llvm::Module* module_ = nullptr;
   std::string name_;

@@ -58,6 +58,7 @@ std::optional<int64_t> lane_stride(const Expr& e, const LaneInfo& lanes) {
   case NodeKind::Compare:
   case NodeKind::Logical:
   case NodeKind::Not:
+  case NodeKind::Load:  // an index table's entry: the same in every lane when its indices are
     // Booleans: uniform or not; a varying comparison has no stride.
     if (uniform(e, lanes)) return 0;
     return std::nullopt;

@@ -67,7 +67,8 @@ protected:
       if (!is_const(l->indices[d], i)) return out;
       flat = flat * l->buffer->shape[d] + i;
     }
-    return FloatImm::make(l->buffer->values[size_t(flat)]);
+    const double value = l->buffer->values[size_t(flat)];
+    return l->type == ScalarType::Int ? Expr(int64_t(value)) : FloatImm::make(value);
   }
 
   /// A fold of a zero (a term whose coefficient is 0) does nothing.

@@ -32,6 +32,15 @@ bool winograd_applies(const Workload& wl);
 /// constant tables of the nest. UserError naming the workload when it does not apply.
 Algorithm winograd(const Workload& wl, int m);
 
+/// Direct sparse convolution on the layer's given weights (ir/sparse.h), after Park et al.
+/// (ICLR 2017): the pattern of nonzeros is fixed at compile time as index tables (each output
+/// channel's taps c, r, s, padded to the longest row), and a packing stage `sparse_weights`
+/// gathers the nonzero values from the weights parameter (zeros in the padding), so a kernel
+/// runs with any weights of that pattern. The main stage `conv` sums, for each output point,
+/// its channel's nonzero values times the input shifted by their taps: no lowering to a
+/// matrix. The epilogue as for direct_conv. UserError when the workload has no given weights.
+Algorithm sparse_direct(const Workload& wl);
+
 /// Max or average pooling over each channel's r x s window. Max: one stage, a max-update
 /// from -inf over the window's input taps. Average: `sum` and `count` (the window's input
 /// taps, or r*s with count_include_pad) stages, then `output = sum / count`.

@@ -114,6 +114,13 @@ Interval bounds_of(const Expr& e, const VarRanges& ranges) {
     return add(bounds_of(r->base, ranges), {std::min<int64_t>(0, last), std::max<int64_t>(0, last)});
   }
   case NodeKind::Broadcast: return bounds_of(e.as<Broadcast>()->value, ranges);
+  case NodeKind::Load: {
+    // An index table's loads lie between its least and greatest entries.
+    const Buffer& b = *e.as<Load>()->buffer;
+    if (b.scope != MemoryScope::Constant || b.values.empty()) break;
+    const auto [lo, hi] = std::minmax_element(b.values.begin(), b.values.end());
+    return {int64_t(*lo), int64_t(*hi)};
+  }
   default: break;
   }
   return Interval::everything();

@@ -59,6 +59,17 @@ BufferRef make_constant(std::string name, std::vector<int64_t> shape, std::vecto
   return std::make_shared<const Buffer>(Buffer{std::move(name), std::move(shape), MemoryScope::Constant, false, std::move(values)});
 }
 
+BufferRef make_index_table(std::string name, std::vector<int64_t> shape, const std::vector<int64_t>& values) {
+  std::vector<double> held;
+  for (int64_t v : values) {
+    internal_check(v >= INT32_MIN && v <= INT32_MAX, "index table " + name + " holds a value past int32");
+    held.push_back(double(v));
+  }
+  Buffer b = *make_constant(std::move(name), std::move(shape), std::move(held));
+  b.element = ScalarType::Int;
+  return std::make_shared<const Buffer>(std::move(b));
+}
+
 Expr::Expr(int64_t v) : node_(std::make_shared<const IntImm>(v)) {}
 
 Expr IntImm::make(int64_t v) { return Expr(v); }

@@ -91,12 +91,17 @@ struct Buffer {
   /// a reduction's tail may run into it unguarded (compiler/tail_guards).
   bool exterior_identity = false;
   std::vector<double> values{};  ///< a Constant buffer's elements, row-major
+  /// Float for tensors; Int only for a Constant table of indices (a sparse pattern's taps),
+  /// whose loads are integers index math can use.
+  ScalarType element = ScalarType::Float;
   int64_t elements() const;
 };
 using BufferRef = std::shared_ptr<const Buffer>;
 BufferRef make_buffer(std::string name, std::vector<int64_t> shape, MemoryScope scope, bool exterior_identity = false);
 /// A Constant buffer holding `values` (row-major, as many as the shape has elements).
 BufferRef make_constant(std::string name, std::vector<int64_t> shape, std::vector<double> values);
+/// A Constant table of integers (each within int32), for index math.
+BufferRef make_index_table(std::string name, std::vector<int64_t> shape, const std::vector<int64_t>& values);
 
 /// An integer name bound over a statement, e.g. the input row `ih` of a convolution.
 using LetBinding = std::pair<std::string, Expr>;
@@ -175,12 +180,12 @@ struct Select : ExprNode {
   static Expr make(Expr cond, Expr true_value, Expr false_value);
 };
 
-/// An fp32 element of a buffer, one index per dimension. With vector indices (each a ramp,
-/// a broadcast or a scalar) it loads one element per lane.
+/// An element of a buffer (fp32, or an integer of an index table), one index per dimension.
+/// With vector indices (each a ramp, a broadcast or a scalar) it loads one element per lane.
 struct Load : ExprNode {
   static constexpr NodeKind kind_v = NodeKind::Load;
   Load(BufferRef b, std::vector<Expr> idx, int l)
-      : ExprNode(kind_v, ScalarType::Float, l), buffer(std::move(b)), indices(std::move(idx)) {}
+      : ExprNode(kind_v, b->element, l), buffer(std::move(b)), indices(std::move(idx)) {}
   const BufferRef buffer;
   const std::vector<Expr> indices;
   static Expr make(BufferRef buffer, std::vector<Expr> indices);

@@ -176,6 +176,14 @@ void Workload::validate() const {
   }
   if (count_include_pad && op != "avgpool")
     refuse("count_include_pad", "1", "only avgpool counts padded taps");
+  if (weights.given()) {
+    if (!is_conv()) refuse("weights", weights.file.empty() ? "pruned" : weights.file, op + " has no weights");
+    if (weights.pruned && !weights.file.empty()) refuse("sparsity", std::to_string(weights.sparsity), "weights come from a file or are pruned, not both");
+    if (!(weights.sparsity >= 0 && weights.sparsity <= 1)) refuse("sparsity", std::to_string(weights.sparsity), "expected a fraction in [0, 1]");
+    if (weights.block < 1 || k % weights.block != 0) {
+      refuse("sparsity_block", std::to_string(weights.block), "must divide k=" + std::to_string(k));
+    }
+  }
   if (is_pool()) {
     // As ONNX requires, each pad is smaller than the (dilated) window; with a dilation no
     // larger than the input, every window then holds at least one input tap.
@@ -222,6 +230,7 @@ std::string Workload::key() const {
   std::string suffix;
   if (epilogue != "none") suffix += "_" + epilogue;
   if (count_include_pad) suffix += "_cip";
+  if (weights.given()) suffix += "_weights" + weights.digest;
   return (is_conv() ? std::string("conv2d") : op + "2d") + "_" + dtype + "_" + layout + "_n" + num(n) + "_c" + num(c) + "_h" + num(h) + "_w" +
          num(w) + "_k" + num(k) + "_r" + num(r) + "_s" + num(s) + "_st" + num(stride_h) + "x" +
          num(stride_w) + "_pad" + num(pad_top) + "x" + num(pad_left) + "x" + num(pad_bottom) +
@@ -256,6 +265,15 @@ void to_json(nlohmann::json& j, const Workload& wl) {
   if (wl.epilogue != "none") j["epilogue"] = wl.epilogue;
   if (wl.count_include_pad == 0) j.erase("count_include_pad");
   if (!wl.name.empty()) j["name"] = wl.name;
+  if (wl.weights.given()) {
+    nlohmann::json w = {{"digest", wl.weights.digest}};
+    if (!wl.weights.file.empty()) w["file"] = wl.weights.file;
+    if (wl.weights.pruned) {
+      w["sparsity"] = wl.weights.sparsity;
+      w["block"] = wl.weights.block;
+    }
+    j["weights"] = w;
+  }
 }
 
 void from_json(const nlohmann::json& j, Workload& wl) {
@@ -266,6 +284,7 @@ void from_json(const nlohmann::json& j, Workload& wl) {
     bool known = false;
     for (const IntField& field : int_fields) known = known || item.key() == field.name;
     for (const StringField& field : string_fields) known = known || item.key() == field.name;
+    known = known || item.key() == "weights";
     if (!known) refuse_json("unknown field '" + item.key() + "'");
   }
 
@@ -283,6 +302,24 @@ void from_json(const nlohmann::json& j, Workload& wl) {
     if (it == j.end()) continue;
     if (!it->is_string()) refuse_json("field '" + std::string(field.name) + "' must be a string");
     out.*field.member = it->get<std::string>();
+  }
+  if (const auto it = j.find("weights"); it != j.end()) {
+    const nlohmann::json& w = *it;
+    if (!w.is_object()) refuse_json("field 'weights' must be an object");
+    const auto text = [&](const char* key) {
+      if (!w.contains(key)) return std::string();
+      if (!w[key].is_string()) refuse_json(std::string("field 'weights.") + key + "' must be a string");
+      return w[key].get<std::string>();
+    };
+    out.weights.file = text("file");
+    out.weights.digest = text("digest");
+    if (w.contains("sparsity")) {
+      if (!w["sparsity"].is_number()) refuse_json("field 'weights.sparsity' must be a number");
+      out.weights.pruned = true;
+      out.weights.sparsity = w["sparsity"].get<double>();
+      out.weights.block = w.contains("block") ? read_int(w["block"], "weights.block") : 1;
+    }
+    if (!out.weights.given()) refuse_json("field 'weights' needs a file or a sparsity");
   }
   wl = std::move(out);
 }

@@ -8,6 +8,20 @@
 
 namespace convtune {
 
+/// The weights a layer is compiled for, when its kernel depends on them: a sparse kernel holds
+/// their pattern of nonzeros (ir/sparse.h). Not given (the default): any weights, the caller's.
+struct GivenWeights {
+  std::string file;     ///< raw f32 in KCRS order, or a .npy of f32; empty: synthetic pruned ones
+  bool pruned = false;  ///< synthetic: random weights (a seed fixed by the shape), magnitude-pruned
+  double sparsity = 0;  ///< pruned: the fraction of weights set to zero
+  int64_t block = 1;    ///< pruned: in blocks of this many output channels (1: unstructured)
+  /// The pattern of nonzeros, as sparse_pattern_of() computes it (16 hex digits); part of the
+  /// workload's key, so that a config tuned for one pattern never runs with another.
+  std::string digest;
+
+  bool given() const { return !file.empty() || pruned; }
+};
+
 /// A 2-D convolution in NCHW (input) / KCRS (weights) / NKPQ (output), fp32.
 /// Padding is per side; dilation spreads the kernel taps; groups split channels.
 ///
@@ -33,6 +47,7 @@ struct Workload {
   std::string op = "conv";     ///< conv, maxpool or avgpool
   std::string epilogue = "none";  ///< none, bias, bias_relu or bias_add_relu (conv only)
   int64_t count_include_pad = 0;  ///< avgpool: padded taps count in the divisor (0 or 1)
+  GivenWeights weights;           ///< conv only: the weights the kernel is compiled for, if any
 
   bool is_conv() const { return op == "conv"; }
   bool is_pool() const { return op == "maxpool" || op == "avgpool"; }

@@ -1,8 +1,11 @@
 /// \file Making a layer's check-and-time data.
 #include "runtime/conv_problem.h"
 
+#include <algorithm>
+
 #include "ir/algorithms.h"
 #include "ir/error.h"
+#include "ir/sparse.h"
 #include "runtime/memory_budget.h"
 
 namespace convtune {
@@ -18,6 +21,11 @@ ConvProblem ConvProblem::make(const Workload& wl, uint64_t seed) {
   p.output = Tensor(wl.output_elems());
   p.input.fill_random(seed);
   p.weights.fill_random(seed + 1);
+  if (wl.weights.given()) {
+    // The layer's own weights: what a sparse kernel was compiled for.
+    const std::vector<float>& given = given_weights(wl);
+    std::copy(given.begin(), given.end(), p.weights.data());
+  }
   p.bias.fill_random(seed + 2);
   p.residual.fill_random(seed + 3);
   p.ref = reference_layer(wl, p.input, p.operands());

@@ -21,8 +21,8 @@ struct ConvProblem {
   /// exact-order ones, Winograd's bound for winograd_fM (made on first use, then kept).
   const Reference& reference_for(const std::string& algorithm);
 
-  /// Input from `seed`, weights from `seed + 1`, bias from `seed + 2`, residual from
-  /// `seed + 3`; the reference computed.
+  /// Input from `seed`, weights from `seed + 1` (the given ones where the workload has them),
+  /// bias from `seed + 2`, residual from `seed + 3`; the reference computed.
   static ConvProblem make(const Workload& wl, uint64_t seed);
   /// The tensor a kernel parameter of this name binds to ("input", "weights", "bias",
   /// "residual", "output"); InternalError for another name or one the workload lacks.

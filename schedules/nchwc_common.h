@@ -67,5 +67,6 @@ std::unique_ptr<ScheduleTemplate> make_depthwise_template();
 std::unique_ptr<ScheduleTemplate> make_im2col_gemm_template();
 std::unique_ptr<ScheduleTemplate> make_pool_template();
 std::unique_ptr<ScheduleTemplate> make_winograd_template();
+std::unique_ptr<ScheduleTemplate> make_sparse_direct_template();
 
 } // namespace convtune::nchwc

@@ -24,6 +24,8 @@ const std::vector<std::unique_ptr<ScheduleTemplate>>& template_registry() {
     // After direct: chosen by name (`--template`, the bench row), not by default.
     r.push_back(nchwc::make_im2col_gemm_template());
     r.push_back(nchwc::make_winograd_template());
+    // Where the layer's weights are given (and so their pattern of nonzeros).
+    r.push_back(nchwc::make_sparse_direct_template());
     r.push_back(nchwc::make_pool_template());
     return r;
   }();

@@ -1,13 +1,13 @@
 /// \file Strict option parsing: every mistake is one line naming the option.
 #include "compiler/cli/args.h"
 
-#include "runtime/memory_budget.h"
-
 #include <cerrno>
 #include <cstdlib>
 
 #include "ir/error.h"
+#include "ir/sparse.h"
 #include "ir/suites.h"
+#include "runtime/memory_budget.h"
 
 namespace convtune::cli {
 
@@ -117,11 +117,38 @@ double Args::get_double(const std::string& name, double min_value) const {
   return v;
 }
 
+namespace {
+
+/// `wl` with the weights --weights or --sparsity name, their pattern's digest in its key.
+Workload with_weights_options(Workload wl, const Args& args) {
+  if (args.has("sparsity-block") && !args.has("sparsity")) throw UserError("--sparsity-block needs --sparsity");
+  if (args.has("weights") && args.has("sparsity")) throw UserError("--weights and --sparsity exclude each other");
+  if (args.has("weights")) {
+    wl.weights.file = args.get("weights");
+  } else if (args.has("sparsity")) {
+    wl.weights.pruned = true;
+    wl.weights.sparsity = args.get_double("sparsity", 0);
+    if (wl.weights.sparsity > 1) throw UserError("invalid --sparsity '" + args.get("sparsity") + "': expected a fraction in [0, 1]");
+    wl.weights.block = args.get_int("sparsity-block", 1);
+  } else {
+    return wl;
+  }
+  wl.validate();
+  return with_weights_digest(wl);
+}
+
+} // namespace
+
 std::vector<Workload> selected_workloads(const Args& args) {
   if (args.has("workload") == args.has("suite")) throw UserError(args.command() + " needs exactly one of --workload and --suite");
-  if (args.has("suite")) return suite_layers(args.get("suite"));
-  return {parse_workload(args.get("workload"))};
+  if (!args.has("suite")) return {selected_workload(args)};
+  if (args.has("weights")) throw UserError("--weights names one layer's weights: use it with --workload, not --suite");
+  std::vector<Workload> out;
+  for (const Workload& wl : suite_layers(args.get("suite"))) out.push_back(with_weights_options(wl, args));
+  return out;
 }
+
+Workload selected_workload(const Args& args) { return with_weights_options(parse_workload(args.require("workload")), args); }
 
 TimingOptions timing_options(const Args& args) {
   TimingOptions timing;

@@ -33,6 +33,14 @@ inline OptionSpec min_repeat_ms(const char* fallback) {
 inline OptionSpec seed(const char* what) { return {"seed", "S", what, "1"}; }
 inline OptionSpec db(const char* what) { return {"db", "FILE", what, "convtune.db.jsonl"}; }
 inline OptionSpec json() { return {"json", "", "print one JSON object", ""}; }
+/// The layer's own weights, which a sparse kernel is compiled for (ir/sparse.h).
+inline OptionSpec weights() { return {"weights", "FILE", "the layer's weights: raw f32 in KCRS order, or a .npy of f32", ""}; }
+inline OptionSpec sparsity() {
+  return {"sparsity", "F", "synthetic weights: random, the fraction F of smallest magnitude pruned to zero", ""};
+}
+inline OptionSpec sparsity_block() {
+  return {"sparsity-block", "B", "with --sparsity: prune in blocks of B output channels at one tap", "1"};
+}
 inline OptionSpec max_memory() {
   return {"max-memory", "SIZE", "the memory a layer's tensors may take (512M, 8G, ...); default: what the machine has available", ""};
 }
@@ -66,8 +74,11 @@ private:
   std::map<std::string, std::string> values_;
 };
 
-/// The layers of --workload or --suite (a command takes exactly one of them).
+/// The layers of --workload or --suite (a command takes exactly one of them), with the
+/// weights --weights or --sparsity give them.
 std::vector<Workload> selected_workloads(const Args& args);
+/// The layer of --workload (required), with its weights as above.
+Workload selected_workload(const Args& args);
 
 /// --repeat and --min-repeat-ms as timing options.
 TimingOptions timing_options(const Args& args);

@@ -275,7 +275,7 @@ void print_layer_table(const Layer& layer, const std::vector<Row>& rows, const R
 } // namespace
 
 int cmd_bench(const std::vector<std::string>& argv) {
-  Args args("bench", {options::workload(),
+  Args args("bench", {options::workload(), options::weights(), options::sparsity(), options::sparsity_block(),
                       options::max_memory(),
                       options::suite("every layer of a suite (resnet18, mobilenet) instead of one workload"),
                       {"backends", "LIST", "comma list of naive, im2col (Eigen), onednn, default, tuned (with a tuned:TEMPLATE row per template tuned), tuned:TEMPLATE, a template name (im2col_gemm, ...), schedule:FILE", "all available"},

@@ -117,7 +117,7 @@ EmitKind emit_kind(const std::string& s) {
 } // namespace
 
 int cmd_compile(const std::vector<std::string>& argv_in) {
-  Args args("compile", {options::workload(),
+  Args args("compile", {options::workload(), options::weights(), options::sparsity(), options::sparsity_block(),
                         options::db("the tuning database whose best config is compiled"),
                         options::target("the target to compile for: cpu (this host), an x86-64 level (x86-64-v3, x86-64-v4) "
                                         "or an x86 CPU LLVM knows (znver4, skylake-avx512, ...); it need not be this host"),
@@ -147,7 +147,7 @@ int cmd_compile(const std::vector<std::string>& argv_in) {
     }
     return compile_all(args.get("db"), target, int(threads), args.require("output"));
   }
-  const Workload wl = parse_workload(args.require("workload"));
+  const Workload wl = selected_workload(args);
   const std::string name = args.require("name");
   if (!is_c_identifier(name)) throw UserError("--name '" + name + "' is not a C identifier");
   const std::string output = args.require("output");

@@ -18,7 +18,7 @@
 namespace convtune::cli {
 
 int cmd_run(const std::vector<std::string>& argv) {
-  Args args("run", {options::workload(),
+  Args args("run", {options::workload(), options::weights(), options::sparsity(), options::sparsity_block(),
                     options::target(),
                     options::threads("threads the kernel may use"),
                     {"schedule", "S", "default (the template's default config), naive, or a schedule/config JSON file", "default"},
@@ -32,7 +32,7 @@ int cmd_run(const std::vector<std::string>& argv) {
     std::cout << args.help("usage: convtune run --workload SPEC [--threads T] [--json]");
     return 0;
   }
-  Workload wl = parse_workload(args.require("workload"));
+  Workload wl = selected_workload(args);
   apply_memory_limit(args);
   require_memory_for(wl);  // before anything is compiled or allocated
   Target target = parse_target(args.get("target"));

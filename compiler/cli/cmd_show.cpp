@@ -29,7 +29,7 @@ std::string si(double value) {
 }
 
 int cmd_show(const std::vector<std::string>& argv) {
-  Args args("show", {options::workload(),
+  Args args("show", {options::workload(), options::weights(), options::sparsity(), options::sparsity_block(),
                      {"schedule", "S", "naive (the algorithm), default, or a schedule/config JSON file", "naive"},
                      options::target("the target whose roofline and vector width apply: cpu"),
                      options::threads("threads for the roofline bound"),
@@ -38,7 +38,7 @@ int cmd_show(const std::vector<std::string>& argv) {
     std::cout << args.help("usage: convtune show --workload SPEC [--schedule S] [--json]");
     return 0;
   }
-  Workload wl = parse_workload(args.require("workload"));
+  Workload wl = selected_workload(args);
   const Target target = parse_target(args.get("target"));
   const int threads = int(args.get_int("threads", 1));
   const Schedule schedule = resolve_schedule(args.get("schedule"), wl, target);

@@ -111,7 +111,7 @@ void print_summary(const TuneResult& r, double onednn_gflops) {
 } // namespace
 
 int cmd_tune(const std::vector<std::string>& argv) {
-  Args args("tune", {options::workload(),
+  Args args("tune", {options::workload(), options::weights(), options::sparsity(), options::sparsity_block(),
                      options::suite("tune every layer of a suite, trials shared by expected gain"),
                      options::target(),
                      {"trials", "N", "trials in total for the workload and target (per layer with --suite)", "40"},

@@ -93,7 +93,7 @@ TEST_CASE("Winograd: the naive nest of each tile side agrees with the reference 
   }
 }
 
-TEST_CASE("Winograd: the weights' transform is the packing NAME_run skips; the matrices are constants of the nest", "[ir][winograd]") {
+TEST_CASE("Winograd: the weights' transform is the packing NAME_run skips, the matrices are constants of the nest", "[ir][winograd]") {
   const Workload wl = parse_workload("n=1,c=4,h=6,w=6,k=5,r=3,s=3,pad=1");
   const LoopNest nest = naive_nest(winograd(wl, 2), "w");
   verify(nest);
@@ -114,7 +114,7 @@ TEST_CASE("Winograd refuses what it does not compute, naming the workload", "[ir
                                "n=1,c=4,h=9,w=9,k=4,r=3,s=3,stride=2,pad=1 is not one"));
   CHECK_THROWS_MATCHES(algorithm_named("winograd_f3", parse_workload("n=1,c=4,h=9,w=9,k=4,r=3,s=3")), UserError,
                        Message("unknown algorithm 'winograd_f3' for a convolution (algorithms: direct_conv, im2col_gemm, "
-                               "winograd_f2, winograd_f4, winograd_f6)"));
+                               "winograd_f2, winograd_f4, winograd_f6, sparse_direct)"));
 }
 
 TEST_CASE("The verifier refuses a store to a constant table", "[ir][winograd]") {

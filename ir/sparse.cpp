@@ -1,0 +1,244 @@
+/// \file Given weights, pruning, and the pattern of nonzeros.
+#include "ir/sparse.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "ir/error.h"
+
+namespace convtune {
+
+int64_t SparsePattern::nonzeros() const {
+  int64_t n = 0;
+  for (const auto& row : rows) n += int64_t(row.size());
+  return n;
+}
+
+double SparsePattern::density() const { return double(nonzeros()) / double(k * c_per_group * r * s); }
+
+int64_t SparsePattern::longest_row() const {
+  int64_t longest = 0;
+  for (const auto& row : rows) longest = std::max(longest, int64_t(row.size()));
+  return longest;
+}
+
+std::string SparsePattern::digest() const {
+  // FNV-1a, 64 bits, over the shape and each row's taps with its length.
+  uint64_t h = 0xcbf29ce484222325ull;
+  const auto mix = [&](uint64_t v) {
+    for (int b = 0; b < 8; ++b) {
+      h ^= (v >> (8 * b)) & 0xff;
+      h *= 0x100000001b3ull;
+    }
+  };
+  for (int64_t v : {k, c_per_group, r, s}) mix(uint64_t(v));
+  for (const auto& row : rows) {
+    mix(row.size());
+    for (int32_t t : row) mix(uint64_t(uint32_t(t)));
+  }
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
+  return text;
+}
+
+SparsePattern pattern_of(const Workload& wl, const std::vector<float>& weights) {
+  SparsePattern p;
+  p.k = wl.k;
+  p.c_per_group = wl.c_per_group();
+  p.r = wl.r;
+  p.s = wl.s;
+  const int64_t taps = p.c_per_group * p.r * p.s;
+  internal_check(int64_t(weights.size()) == p.k * taps, "pattern_of: weights of the wrong size");
+  p.rows.resize(size_t(p.k));
+  for (int64_t k = 0; k < p.k; ++k) {
+    for (int64_t t = 0; t < taps; ++t) {
+      if (weights[size_t(k * taps + t)] != 0.0f) p.rows[size_t(k)].push_back(int32_t(t));
+    }
+  }
+  return p;
+}
+
+std::vector<float> pruned_weights(const Workload& wl, double sparsity, int64_t block) {
+  const int64_t taps = wl.c_per_group() * wl.r * wl.s, count = wl.k * taps;
+  // splitmix64 from a seed of the shape: the same weights for the same layer in every process.
+  uint64_t state = 0x9e3779b97f4a7c15ull ^ uint64_t(count * 31 + wl.k);
+  const auto next = [&] {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
+  std::vector<float> w(static_cast<size_t>(count));
+  for (float& v : w) v = float(double(next() >> 11) * 0x1.0p-53 * 2.0 - 1.0);
+  // Blocks of `block` output channels at one tap, ranked by their sum of magnitudes.
+  const int64_t blocks = count / block;
+  std::vector<double> mass(static_cast<size_t>(blocks), 0.0);
+  const auto block_of = [&](int64_t i) { return (i / taps) / block * taps + i % taps; };
+  for (int64_t i = 0; i < count; ++i) mass[size_t(block_of(i))] += std::fabs(w[size_t(i)]);
+  const int64_t drop = std::min(blocks, int64_t(std::llround(sparsity * double(blocks))));
+  std::vector<int64_t> order(static_cast<size_t>(blocks));
+  for (int64_t b = 0; b < blocks; ++b) order[size_t(b)] = b;
+  std::nth_element(order.begin(), order.begin() + drop, order.end(),
+                   [&](int64_t a, int64_t b) { return mass[size_t(a)] < mass[size_t(b)] || (mass[size_t(a)] == mass[size_t(b)] && a < b); });
+  std::vector<bool> dropped(static_cast<size_t>(blocks), false);
+  for (int64_t i = 0; i < drop; ++i) dropped[size_t(order[size_t(i)])] = true;
+  for (int64_t i = 0; i < count; ++i) {
+    if (dropped[size_t(block_of(i))]) w[size_t(i)] = 0.0f;
+  }
+  return w;
+}
+
+namespace {
+
+[[noreturn]] void refuse_file(const std::string& path, const std::string& what) {
+  throw UserError("invalid weights file '" + path + "': " + what);
+}
+
+/// The value of `key` in a .npy header's dict text, up to the next top-level comma.
+std::string header_value(const std::string& header, const std::string& key, const std::string& path) {
+  const size_t at = header.find("'" + key + "'");
+  if (at == std::string::npos) refuse_file(path, "its .npy header has no '" + key + "'");
+  size_t colon = header.find(':', at);
+  if (colon == std::string::npos) refuse_file(path, "its .npy header is malformed");
+  size_t end = colon + 1;
+  int depth = 0;
+  for (; end < header.size(); ++end) {
+    const char ch = header[end];
+    if (ch == '(') ++depth;
+    if (ch == ')') --depth;
+    if ((ch == ',' && depth == 0) || ch == '}') break;
+  }
+  std::string v = header.substr(colon + 1, end - colon - 1);
+  v.erase(0, v.find_first_not_of(" "));
+  v.erase(v.find_last_not_of(" ") + 1);
+  return v;
+}
+
+} // namespace
+
+std::vector<float> read_weights_file(const Workload& wl, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) refuse_file(path, "it cannot be read");
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const int64_t expected = wl.k * wl.c_per_group() * wl.r * wl.s;
+  const std::string shape_text = "(" + std::to_string(wl.k) + ", " + std::to_string(wl.c_per_group()) + ", " +
+                                 std::to_string(wl.r) + ", " + std::to_string(wl.s) + ")";
+  size_t data = 0;
+  if (bytes.size() >= 10 && bytes.compare(0, 6, "\x93NUMPY") == 0) {
+    const unsigned major = static_cast<unsigned char>(bytes[6]);
+    size_t header_len = 0;
+    if (major == 1) {
+      header_len = size_t(static_cast<unsigned char>(bytes[8])) | size_t(static_cast<unsigned char>(bytes[9])) << 8;
+      data = 10 + header_len;
+    } else if ((major == 2 || major == 3) && bytes.size() >= 12) {
+      for (int b = 0; b < 4; ++b) header_len |= size_t(static_cast<unsigned char>(bytes[size_t(8 + b)])) << (8 * b);
+      data = 12 + header_len;
+    } else {
+      refuse_file(path, ".npy version " + std::to_string(major) + " is not one this reader knows (1, 2, 3)");
+    }
+    if (data > bytes.size()) refuse_file(path, "its .npy header is truncated");
+    const std::string header = bytes.substr(data - header_len, header_len);
+    const std::string descr = header_value(header, "descr", path);
+    if (descr != "'<f4'" && descr != "'float32'") refuse_file(path, "it holds " + descr + ", not little-endian float32 ('<f4')");
+    if (header_value(header, "fortran_order", path) != "False") refuse_file(path, "it is in Fortran order; C order is needed");
+    std::string shape = header_value(header, "shape", path);
+    int64_t elements = 1;
+    for (size_t i = 0; i < shape.size();) {
+      if (!std::isdigit(static_cast<unsigned char>(shape[i]))) {
+        ++i;
+        continue;
+      }
+      size_t j = i;
+      while (j < shape.size() && std::isdigit(static_cast<unsigned char>(shape[j]))) ++j;
+      elements *= std::stoll(shape.substr(i, j - i));
+      i = j;
+    }
+    if (elements != expected) refuse_file(path, "its shape " + shape + " holds " + std::to_string(elements) + " floats; the layer's KCRS weights " + shape_text + " are " + std::to_string(expected));
+  }
+  const size_t floats = (bytes.size() - data) / 4;
+  if ((bytes.size() - data) % 4 != 0 || int64_t(floats) != expected) {
+    refuse_file(path, "it holds " + std::to_string(bytes.size() - data) + " bytes of data; the layer's KCRS weights " + shape_text +
+                          " are " + std::to_string(expected) + " floats (" + std::to_string(expected * 4) + " bytes)");
+  }
+  std::vector<float> w(floats, 0.0f);
+  std::memcpy(w.data(), bytes.data() + data, floats * 4);
+  for (float v : w) {
+    if (!std::isfinite(v)) refuse_file(path, "it holds a value that is not finite");
+  }
+  return w;
+}
+
+namespace {
+
+/// What a process read or made, by what names it: files are read once, patterns found once.
+struct WeightsCache {
+  std::mutex mutex;
+  std::map<std::string, std::shared_ptr<const std::vector<float>>> weights;
+  std::map<std::string, std::shared_ptr<const SparsePattern>> patterns;
+};
+WeightsCache& cache() {
+  static WeightsCache c;
+  return c;
+}
+
+/// The key of the weights themselves: their source and the layer's weight shape.
+std::string source_key(const Workload& wl) {
+  const std::string shape = std::to_string(wl.k) + "x" + std::to_string(wl.c_per_group()) + "x" + std::to_string(wl.r) + "x" + std::to_string(wl.s);
+  if (!wl.weights.file.empty()) return "file:" + wl.weights.file + ":" + shape;
+  char text[64];
+  std::snprintf(text, sizeof text, "pruned:%.17g:%lld:", wl.weights.sparsity, static_cast<long long>(wl.weights.block));
+  return text + shape;
+}
+
+} // namespace
+
+const std::vector<float>& given_weights(const Workload& wl) {
+  internal_check(wl.weights.given(), "given_weights of a workload without given weights");
+  const std::string key = source_key(wl);
+  WeightsCache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  auto& slot = c.weights[key];
+  if (!slot) {
+    slot = std::make_shared<const std::vector<float>>(!wl.weights.file.empty() ? read_weights_file(wl, wl.weights.file)
+                                                                              : pruned_weights(wl, wl.weights.sparsity, wl.weights.block));
+  }
+  return *slot;
+}
+
+const SparsePattern& sparse_pattern_of(const Workload& wl) {
+  const std::vector<float>& w = given_weights(wl);
+  const std::string key = source_key(wl);
+  WeightsCache& c = cache();
+  std::shared_ptr<const SparsePattern> p;
+  {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    p = c.patterns[key];
+  }
+  if (!p) {
+    p = std::make_shared<const SparsePattern>(pattern_of(wl, w));
+    std::lock_guard<std::mutex> lock(c.mutex);
+    c.patterns[key] = p;
+  }
+  if (!wl.weights.digest.empty() && wl.weights.digest != p->digest()) {
+    throw UserError("weights " + (wl.weights.file.empty() ? std::string("pruned") : "'" + wl.weights.file + "'") + " have the pattern " +
+                    p->digest() + ", not the pattern " + wl.weights.digest + " the workload was tuned for");
+  }
+  return *p;
+}
+
+Workload with_weights_digest(Workload wl) {
+  if (!wl.weights.given()) return wl;
+  wl.weights.digest.clear();
+  wl.weights.digest = sparse_pattern_of(wl).digest();
+  return wl;
+}
+
+} // namespace convtune

@@ -1,0 +1,111 @@
+/// \file The sparse direct template: Park et al.'s direct sparse convolution (ICLR 2017) on the
+/// layer's given weights. Each output channel has its own taps, so nothing is shared along
+/// the output channels: the register tile runs along the output row instead, oh_bn rows of
+/// ow_bn vectors of columns, and each nonzero is one broadcast value times one input vector
+/// per accumulator, the input read straight at the tap's shift from a zero-padded copy.
+#include "ir/sparse.h"
+#include "schedules/nchwc_common.h"
+
+namespace convtune::nchwc {
+
+namespace {
+
+class SparseDirectTemplate : public ScheduleTemplate {
+public:
+  const char* name() const override { return "sparse_direct"; }
+  int version() const override { return 1; }
+
+  /// Where the layer's weights are given: their pattern is what the kernel is compiled for.
+  bool applies(const Workload& wl, const Target& target) const override {
+    return target.kind == TargetKind::Cpu && wl.is_conv() && wl.weights.given();
+  }
+
+  std::string algorithm(const Config&) const override { return "sparse_direct"; }
+
+  KnobSpace space(const Workload& wl, const Target& target) const override {
+    return space_of({
+        {"ow_bn", KnobKind::Split, row_blocks(wl, target), "output columns in the register tile (vector multiples)"},
+        {"oh_bn", KnobKind::Split, {1, 2, 3, 4, 5, 6, 7, 8}, "output rows in the register tile"},
+        {"order", KnobKind::Reorder, {0, 1},
+         "0 = an output channel's row blocks in turn (its taps stay in cache), 1 = every channel of a row block in turn "
+         "(the block's input rows stay in cache); the loops above the row block's columns run in parallel"},
+    });
+  }
+
+  Config default_config(const Workload& wl, const Target& target) const override {
+    // A whole output row when it fits (each tap's input vectors are then read once per row
+    // block), and as many rows as leave half the registers for the rest.
+    const std::vector<int64_t> widths = row_blocks(wl, target);
+    const int64_t ow = widths.back(), vectors = ow / target.vector_lanes();
+    const int64_t oh = std::clamp<int64_t>((target.vector_registers / 2) / vectors, 1, std::min<int64_t>(4, wl.p()));
+    return {{"ow_bn", ow}, {"oh_bn", oh}, {"order", 0}};
+  }
+
+  std::vector<Step> steps(const Workload& wl, const KnobSpace&, const Config& config) const override {
+    const int64_t ow = knob_value(config, "ow_bn"), oh = knob_value(config, "oh_bn");
+    const bool grouped = wl.groups > 1;
+    // The input zero-padded (no guard on a tap) in plain NCHW: a row's columns are contiguous.
+    // The columns' loop is one wide vector (ow_bn / lanes registers).
+    std::vector<Step> st = {Step::pack_input(1), Step::split("q", ow, "qo", "qi"), Step::split("p", oh, "po", "pi")};
+    const bool channels_outer = knob_value(config, "order") == 0;
+    std::vector<std::string> outer = {"n"};
+    if (grouped) outer.push_back("g");
+    if (channels_outer) outer.insert(outer.end(), {"k", "po"});
+    else outer.insert(outer.end(), {"po", "qo", "k"});
+    std::vector<std::string> loops = outer;
+    if (channels_outer) loops.push_back("qo");
+    for (const char* l : {"j", "pi", "qi"}) loops.push_back(l);
+    st.push_back(Step::reorder(loops));
+    // The accumulators: the tile of rows and columns below the innermost outer loop.
+    st.push_back(Step::on_loop("cache_write", channels_outer ? "qo" : "k"));
+    st.push_back(Step::on_loop("vectorize", "qi"));
+    st.push_back(Step::on_loop("unroll", "pi"));
+    std::vector<std::string> par = {"n"};
+    if (grouped) par.push_back("g");
+    if (channels_outer) par.push_back("k");
+    par.push_back("po");
+    parallel_over(st, par);
+    // The values' gather (at pack time): one output channel's row after another.
+    const auto on = [](Step s) {
+      s.stage = "sparse_weights";
+      return s;
+    };
+    st.push_back(on(Step::on_loop("parallel", "k")));
+    return st;
+  }
+
+  std::vector<std::string> feature_names() const override {
+    return with_tile_feature_names({"log2_ow_bn", "log2_oh_bn", "order", "density", "column_util"});
+  }
+
+  std::vector<double> features(const Workload& wl, const Target& target, int threads, const Config& c) const override {
+    TileShape t;
+    t.ow = knob_value(c, "ow_bn");
+    t.oh = knob_value(c, "oh_bn");
+    t.oc = 1;
+    t.channels = wl.k_per_group();
+    const bool channels_outer = knob_value(c, "order") == 0;
+    t.chunks = wl.n * wl.groups * ceil_div(wl.p(), t.oh) * (channels_outer ? wl.k_per_group() : 1);
+    const double density = wl.weights.given() ? sparse_pattern_of(wl).density() : 1.0;
+    return with_tile_features({log2_at_least_1(double(t.ow)), log2_at_least_1(double(t.oh)),
+                               double(knob_value(c, "order")), density, utilisation(wl.q(), t.ow)},
+                              wl, target, threads, t);
+  }
+
+private:
+  /// 1 to 4 vectors of columns, no wider than a row (a block past the row would be cut to
+  /// the row's width: a vector of an odd length, which the registers hold badly); one vector
+  /// when the row is narrower than that.
+  static std::vector<int64_t> row_blocks(const Workload& wl, const Target& target) {
+    std::vector<int64_t> out;
+    const int64_t lanes = target.vector_lanes();
+    for (int64_t v = 1; v <= 4 && (v == 1 || v * lanes <= wl.q()); ++v) out.push_back(v * lanes);
+    return out;
+  }
+};
+
+} // namespace
+
+std::unique_ptr<ScheduleTemplate> make_sparse_direct_template() { return std::make_unique<SparseDirectTemplate>(); }
+
+} // namespace convtune::nchwc
