@@ -1,6 +1,8 @@
 /// \file The target-independent half of code generation (see the header).
 #include "compiler/codegen_llvm.h"
 
+#include <functional>
+
 #include <llvm/IR/Intrinsics.h>
 
 #include "ir/error.h"
@@ -151,6 +153,21 @@ llvm::Value* CodeGenLLVM::compare(CompareOp op, bool is_float, llvm::Value* x, l
   case CompareOp::GE: return builder_.CreateICmpSGE(x, y);
   }
   throw InternalError("codegen: unknown comparison");
+}
+
+std::vector<std::pair<Expr, int>> CodeGenLLVM::additive_terms(const Expr& e) {
+  std::vector<std::pair<Expr, int>> out;
+  const std::function<void(const Expr&, int)> walk = [&](const Expr& x, int sign) {
+    const Binary* b = x.as<Binary>();
+    if (b && x.lanes() == 1 && (b->op == BinaryOp::Add || b->op == BinaryOp::Sub)) {
+      walk(b->a, sign);
+      walk(b->b, b->op == BinaryOp::Add ? sign : -sign);
+      return;
+    }
+    out.push_back({x, sign});
+  };
+  walk(e, 1);
+  return out;
 }
 
 /// The row-major flat index of buffer[indices] (scalar).

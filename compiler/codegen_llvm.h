@@ -91,14 +91,26 @@ protected:
 
   void emit_if(const IfThenElse* op);
 
-  /// The row-major flat index of buffer[indices], each index emitted by `emit_index`.
+  /// An integer's terms as a sum: a + b - c is {a, +1}, {b, +1}, {c, -1} (a vector, or anything
+  /// not a scalar Add or Sub, is one term).
+  static std::vector<std::pair<Expr, int>> additive_terms(const Expr& e);
+
+  /// The row-major flat index of buffer[indices], each index emitted by `emit_index`: the sum
+  /// of each index's terms times its dimension's stride. Distributed so (not Horner's nesting),
+  /// the terms that do not change in a loop add up outside it, and an access whose row comes
+  /// from a table (a sparse tap) costs one add per unrolled row, not a multiply.
   template <class F>
   llvm::Value* fold_flat(const Buffer& b, const std::vector<Expr>& indices, F&& emit_index) {
     llvm::Value* flat = nullptr;
-    for (size_t d = 0; d < indices.size(); ++d) {
-      llvm::Value* i = emit_index(indices[d]);
-      flat = flat ? builder_.CreateAdd(builder_.CreateMul(flat, llvm::ConstantInt::get(i64_, b.shape[d]), "", false, true), i, "", false, true)
-                  : i;
+    int64_t stride = 1;
+    for (size_t d = indices.size(); d-- > 0;) {
+      for (const auto& [term, sign] : additive_terms(indices[d])) {
+        llvm::Value* v = emit_index(term);
+        if (stride != 1) v = builder_.CreateMul(v, llvm::ConstantInt::get(i64_, stride), "", false, true);
+        if (!flat) flat = sign > 0 ? v : builder_.CreateNeg(v, "", true);
+        else flat = sign > 0 ? builder_.CreateAdd(flat, v, "", false, true) : builder_.CreateSub(flat, v, "", false, true);
+      }
+      stride *= b.shape[d];
     }
     return flat;
   }
