@@ -397,10 +397,24 @@ private:
       tile_index.push_back(Expr(0));
     }
     BufferRef acc = make_buffer("acc", tile_shape, MemoryScope::Stack);
-    Stmt init = wrap(tile, Store::make(acc, tile_index, stage_.init, false));
     Stmt update = wrap_placed(inner, with_lets(guarded(update_guards, fold(acc, tile_index, product)), true));
     Stmt write = wrap(tile, with_lets(Store::make(target_, target_index_, Load::make(acc, tile_index), false), false));
-    return wrap_placed(outer, Allocate::make(acc, Block::make({init, update, write})), inner);
+    bool reduction_outside = false;
+    for (const LoopDim& l : outer) reduction_outside = reduction_outside || l.reduction;
+    if (!reduction_outside) {
+      Stmt init = wrap(tile, Store::make(acc, tile_index, stage_.init, false));
+      return wrap_placed(outer, Allocate::make(acc, Block::make({init, update, write})), inner);
+    }
+    // A reduction loop outside the tile (an input-channel block kept in cache across every
+    // output tile): the target is initialised by its own nest first, and each visit of the
+    // tile starts from the partial sums the iterations before left there.
+    std::vector<LoopDim> pure;
+    for (const LoopDim& l : loops) {
+      if (!l.reduction) pure.push_back(l);
+    }
+    Stmt init_target = wrap(pure, with_lets(Store::make(target_, target_index_, stage_.init, false), false));
+    Stmt resume = wrap(tile, with_lets(Store::make(acc, tile_index, Load::make(target_, target_index_), false), false));
+    return Block::make({init_target, wrap_placed(outer, Allocate::make(acc, Block::make({resume, update, write})), inner)});
   }
 
   const ScheduleState& st_;

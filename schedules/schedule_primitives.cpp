@@ -153,17 +153,8 @@ void ScheduleState::reorder(const std::vector<std::string>& order) {
   // (One parallel loop per nest: parallel() sees to it, so no order nests two.)
   check_tile(next, accumulate_at_, "reorder");
   check_gpu_order(next, "reorder");
-  if (!accumulate_at_.empty()) {
-    size_t at = 0;
-    for (size_t i = 0; i < next.size(); ++i) {
-      if (next[i].name == accumulate_at_) at = i;
-    }
-    for (size_t i = 0; i <= at; ++i) {
-      if (next[i].reduction) {
-        refuse("reorder", "reduction loop '" + next[i].name + "' would move outside the cache_write at '" + accumulate_at_ + "'");
-      }
-    }
-  }
+  // A reduction loop may move outside the cache_write: the tile then starts from the partial
+  // sums the iterations before left in the target.
   loops_ = next;
 }
 
@@ -297,10 +288,9 @@ void ScheduleState::cache_write(const std::string& name) {
   const int at = position(name, "cache_write");
   if (!stage().update) refuse("cache_write", "stage '" + stage_ + "' has no reduction whose partial results a local tile could keep");
   if (!accumulate_at_.empty()) refuse("cache_write", "partial sums accumulate at '" + accumulate_at_ + "' already");
-  for (int i = 0; i <= at; ++i) {
-    const LoopDim& l = loops_[size_t(i)];
-    if (l.reduction) refuse("cache_write", "reduction loop '" + l.name + "' is outside '" + name + "'; move it inside first");
-  }
+  // Reduction loops outside the tile are allowed: each visit of the tile starts from the
+  // target's partial sums (compiler/schedule_loops). The tile's own loop must be a pure one.
+  if (loops_[size_t(at)].reduction) refuse("cache_write", "loop '" + name + "' is a reduction; the tile sits below a pure loop");
   check_tile(loops_, name, "cache_write");
   accumulate_at_ = name;
 }

@@ -245,6 +245,33 @@ TEST_CASE("Template-shaped schedules with tails keep the reference result", "[sc
   }
 }
 
+TEST_CASE("A cache_write below a reduction loop resumes from the partial sums", "[schedules][primitives][correct]") {
+  // Input-channel blocks outside the output tile (each block's input stays in cache across
+  // the tiles): the target is initialised first, and each tile starts from what the blocks
+  // before summed. With packing, tails, groups and two threads.
+  for (const char* spec : {"n=1,c=5,h=9,w=11,k=7,r=3,s=3,pad=1", "n=2,c=6,h=7,w=9,k=10,r=3,s=3,pad=1,groups=2"}) {
+    const Workload wl = parse_workload(spec);
+    const bool grouped = wl.groups > 1;
+    for (bool packed : {false, true}) {
+      Logged s(wl);
+      if (packed) {
+        s.pack_input(2);
+        s.pack_output(4);
+      }
+      s.split("c", 2, "co", "ci");
+      s.split("q", 4, "qo", "qi");
+      std::vector<std::string> order = {"n"};
+      if (grouped) order.push_back("g");
+      for (const char* l : {"co", "k", "p", "qo", "r", "s", "ci", "qi"}) order.push_back(l);
+      s.reorder(order);
+      s.cache_write("qo");
+      s.vectorize("qi");
+      s.parallel("n");
+      expect_correct(wl, s, 2);
+    }
+  }
+}
+
 TEST_CASE("Random combinations of primitives on random workloads keep the reference result",
           "[schedules][primitives][correct]") {
   std::mt19937 rng(20240611);
