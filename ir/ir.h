@@ -331,6 +331,7 @@ struct NestStage {
   std::vector<StageDim> dims{};  ///< its dimensions (compiler/tail_guards)
   BufferRef boundary{};          ///< the tensor whose reads outside it the fold skips (compiler/padding)
   std::vector<AccessBox> reads{};  ///< filled by compiler/bounds_inference, read by compiler/storage
+  std::vector<AccessBox> writes{};  ///< the same for the buffers it stores to
 };
 
 /// A parameter of the kernel: a dense row-major fp32 tensor the caller owns.
