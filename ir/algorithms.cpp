@@ -299,43 +299,70 @@ Algorithm winograd(const Workload& wl, int m) {
   return finish_conv(alg, wl, result);
 }
 
-Algorithm sparse_direct(const Workload& wl) {
-  Algorithm alg = conv_algorithm(wl, "sparse_direct", "conv");
+int64_t sparse_channel_block_of(const std::string& name) {
+  if (name == "sparse_direct") return 0;
+  const std::string prefix = "sparse_direct_c";
+  if (name.rfind(prefix, 0) != 0 || name.size() == prefix.size() || name.size() > prefix.size() + 9) return -1;
+  for (size_t i = prefix.size(); i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return -1;
+  }
+  const int64_t block = std::stoll(name.substr(prefix.size()));
+  return block > 0 ? block : -1;
+}
+
+Algorithm sparse_direct(const Workload& wl, int64_t channel_block) {
+  const int64_t cg = wl.c_per_group();
+  const int64_t block = channel_block <= 0 || channel_block >= cg ? cg : channel_block;
+  const std::string name = block == cg ? "sparse_direct" : "sparse_direct_c" + std::to_string(block);
+  Algorithm alg = conv_algorithm(wl, name.c_str(), "conv");
   if (!wl.weights.given()) {
-    throw UserError("algorithm 'sparse_direct' needs the layer's weights (--weights FILE or --sparsity F); " + wl.spec() + " has none");
+    throw UserError("algorithm '" + name + "' needs the layer's weights (--weights FILE or --sparsity F); " + wl.spec() + " has none");
   }
   const SparsePattern& pattern = sparse_pattern_of(wl);
   const BufferRef result = conv_result(wl, alg.params);
-  // Each output channel's taps, padded to the longest row with tap 0 (whose value is 0).
-  const int64_t longest = std::max<int64_t>(1, pattern.longest_row());
-  std::vector<int64_t> tap_c, tap_r, tap_s, lengths;
-  for (const auto& row : pattern.rows) {
-    lengths.push_back(int64_t(row.size()));
-    for (int64_t j = 0; j < longest; ++j) {
-      const int64_t tap = j < int64_t(row.size()) ? row[size_t(j)] : 0;
-      tap_c.push_back(tap / (wl.r * wl.s));
-      tap_r.push_back(tap / wl.s % wl.r);
-      tap_s.push_back(tap % wl.s);
+  // Each output channel's taps per channel block, padded to the longest list with the block's
+  // first tap (whose value is 0).
+  const int64_t blocks = (cg + block - 1) / block, taps_per_block = block * wl.r * wl.s;
+  std::vector<std::vector<std::vector<int32_t>>> lists(size_t(wl.k), std::vector<std::vector<int32_t>>(size_t(blocks)));
+  int64_t longest = 1;
+  for (int64_t k = 0; k < wl.k; ++k) {
+    for (int32_t tap : pattern.rows[size_t(k)]) {
+      auto& list = lists[size_t(k)][size_t(tap / taps_per_block)];
+      list.push_back(tap);
+      longest = std::max<int64_t>(longest, int64_t(list.size()));
     }
   }
-  const std::vector<int64_t> shape = {wl.k, longest};
+  std::vector<int64_t> tap_c, tap_r, tap_s, lengths;
+  for (int64_t k = 0; k < wl.k; ++k) {
+    for (int64_t b = 0; b < blocks; ++b) {
+      const auto& list = lists[size_t(k)][size_t(b)];
+      lengths.push_back(int64_t(list.size()));
+      for (int64_t j = 0; j < longest; ++j) {
+        const int64_t tap = j < int64_t(list.size()) ? list[size_t(j)] : b * taps_per_block;
+        tap_c.push_back(tap / (wl.r * wl.s));
+        tap_r.push_back(tap / wl.s % wl.r);
+        tap_s.push_back(tap % wl.s);
+      }
+    }
+  }
+  const std::vector<int64_t> shape = {wl.k, blocks, longest};
   const BufferRef c_of = make_index_table("sparse_c", shape, tap_c), r_of = make_index_table("sparse_r", shape, tap_r),
-                  s_of = make_index_table("sparse_s", shape, tap_s), length = make_index_table("sparse_length", {wl.k}, lengths);
-  Expr n = var("n"), k = var("k"), j = var("j"), k_abs = absolute(wl, "k", wl.k_per_group());
+                  s_of = make_index_table("sparse_s", shape, tap_s), length = make_index_table("sparse_length", {wl.k, blocks}, lengths);
+  Expr n = var("n"), k = var("k"), cb = var("cb"), j = var("j"), k_abs = absolute(wl, "k", wl.k_per_group());
   const BufferRef& weights = param_named(alg.params, "weights");
 
-  // values[k][j] = the weight at row k's j-th tap; 0 past the row's end (a select: both
-  // sides are read, and the padding's tap 0 is inside the weights).
+  // values[k][cb][j] = the weight at the j-th tap of row k's block cb; 0 past the list's end
+  // (a select: both sides are read, and the padding's tap is inside the weights).
   const BufferRef values = temporary("sparse_weights", shape);
-  Expr kj_c = Load::make(c_of, {k, j}), kj_r = Load::make(r_of, {k, j}), kj_s = Load::make(s_of, {k, j});
-  alg.stages.push_back(make_stage("sparse_weights", {{"k", wl.k}, {"j", longest}}, values, {k, j},
-                                  Select::make(j < Load::make(length, {k}), Load::make(weights, {k, kj_c, kj_r, kj_s}), FloatImm::make(0.0)),
+  Expr kj_c = Load::make(c_of, {k, cb, j}), kj_r = Load::make(r_of, {k, cb, j}), kj_s = Load::make(s_of, {k, cb, j});
+  alg.stages.push_back(make_stage("sparse_weights", {{"k", wl.k}, {"cb", blocks}, {"j", longest}}, values, {k, cb, j},
+                                  Select::make(j < Load::make(length, {k, cb}), Load::make(weights, {k, kj_c, kj_r, kj_s}), FloatImm::make(0.0)),
                                   std::nullopt));
   alg.stages.back().kind = StageKind::PackWeights;
 
   // The window of direct_conv with its taps r, s read from the tables.
   Window win = window(wl);
-  Expr tap_r_k = Load::make(r_of, {k_abs, j}), tap_s_k = Load::make(s_of, {k_abs, j});
+  Expr tap_r_k = Load::make(r_of, {k_abs, cb, j}), tap_s_k = Load::make(s_of, {k_abs, cb, j});
   for (LetBinding& l : win.lets) l.second = substitute(substitute(l.second, "r", tap_r_k), "s", tap_s_k);
   AlgorithmStage conv;
   conv.name = "conv";
@@ -344,12 +371,13 @@ Algorithm sparse_direct(const Workload& wl) {
   conv.index = {n, k_abs, var("p"), var("q")};
   conv.init = FloatImm::make(0.0);
   Update u;
-  u.rdims = {{"j", longest}};
+  u.rdims = {{"cb", blocks}, {"j", longest}};
   u.lets = win.lets;
   u.guard = win.inside;
   u.boundary = param_named(alg.params, "input");
-  Expr c_abs = wl.groups == 1 ? Load::make(c_of, {k_abs, j}) : var("g") * Expr(wl.c_per_group()) + Load::make(c_of, {k_abs, j});
-  u.value = Load::make(values, {k_abs, j}) * Load::make(u.boundary, {n, c_abs, var("ih"), var("iw")});
+  Expr c_in_group = Load::make(c_of, {k_abs, cb, j});
+  Expr c_abs = wl.groups == 1 ? c_in_group : var("g") * Expr(cg) + c_in_group;
+  u.value = Load::make(values, {k_abs, cb, j}) * Load::make(u.boundary, {n, c_abs, var("ih"), var("iw")});
   conv.update = u;
   if (wl.groups > 1) conv.exact_dims = {"k"};
   else conv.reserved_names = {"g"};
@@ -411,9 +439,9 @@ Algorithm algorithm_named(const std::string& name, const Workload& wl) {
   if (name == "direct_conv") return direct_conv(wl);
   if (name == "im2col_gemm") return im2col_gemm(wl);
   if (const int m = winograd_tile_of(name)) return winograd(wl, m);
-  if (name == "sparse_direct") return sparse_direct(wl);
+  if (const int64_t block = sparse_channel_block_of(name); block >= 0) return sparse_direct(wl, block);
   throw UserError("unknown algorithm '" + name +
-                  "' for a convolution (algorithms: direct_conv, im2col_gemm, winograd_f2, winograd_f4, winograd_f6, sparse_direct)");
+                  "' for a convolution (algorithms: direct_conv, im2col_gemm, winograd_f2, winograd_f4, winograd_f6, sparse_direct, sparse_direct_cN)");
 }
 
 } // namespace convtune

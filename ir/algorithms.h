@@ -39,7 +39,16 @@ Algorithm winograd(const Workload& wl, int m);
 /// runs with any weights of that pattern. The main stage `conv` sums, for each output point,
 /// its channel's nonzero values times the input shifted by their taps: no lowering to a
 /// matrix. The epilogue as for direct_conv. UserError when the workload has no given weights.
-Algorithm sparse_direct(const Workload& wl);
+///
+/// With `channel_block` below the group's input channels, each row's taps are listed per block
+/// of that many input channels (the reduction runs over blocks, then a block's taps), so that a
+/// schedule can keep one block's input rows in cache across every output channel. Each list is
+/// padded to the longest one. The algorithm is named sparse_direct, or sparse_direct_cN with
+/// blocks of N channels.
+Algorithm sparse_direct(const Workload& wl, int64_t channel_block = 0);
+/// The channel block of the algorithm named `name` when it is sparse_direct (0: one block of
+/// every channel) or sparse_direct_cN (N); -1 when it is neither.
+int64_t sparse_channel_block_of(const std::string& name);
 
 /// Max or average pooling over each channel's r x s window. Max: one stage, a max-update
 /// from -inf over the window's input taps. Average: `sum` and `count` (the window's input

@@ -20,10 +20,14 @@ public:
     return target.kind == TargetKind::Cpu && wl.is_conv() && wl.weights.given();
   }
 
-  std::string algorithm(const Config&) const override { return "sparse_direct"; }
+  std::string algorithm(const Config& config) const override {
+    const int64_t block = knob_value(config, "c_bn");
+    return block == 0 ? "sparse_direct" : "sparse_direct_c" + std::to_string(block);
+  }
 
   KnobSpace space(const Workload& wl, const Target& target) const override {
     return space_of({
+        {"c_bn", KnobKind::Split, channel_blocks(wl), "input channels per block of taps (0: one block of all)"},
         {"ow_bn", KnobKind::Split, row_blocks(wl, target), "output columns in the register tile (vector multiples)"},
         {"oh_bn", KnobKind::Split, {1, 2, 3, 4, 5, 6, 7, 8}, "output rows in the register tile"},
         {"order", KnobKind::Reorder, {0, 1},
@@ -33,12 +37,18 @@ public:
   }
 
   Config default_config(const Workload& wl, const Target& target) const override {
-    // A whole output row when it fits (each tap's input vectors are then read once per row
-    // block), and as many rows as leave half the registers for the rest.
+    // Two vectors of columns where a row holds them; as many rows as keep a quarter of the
+    // registers for accumulators (more ran slower), cut to waste the fewest rows of the last
+    // block. Every channel of a
+    // row block in turn, over blocks of 64 input channels: their input rows (about 70 KiB at
+    // 56 columns) stay in L2 across every output channel, and a block's lists of taps are long
+    // enough that padding them to the longest wastes little (measured on ResNet-18's 3x3
+    // layers at 90% sparsity: benchmarks/raw/sparse-*.txt).
     const std::vector<int64_t> widths = row_blocks(wl, target);
-    const int64_t ow = widths.back(), vectors = ow / target.vector_lanes();
-    const int64_t oh = std::clamp<int64_t>((target.vector_registers / 2) / vectors, 1, std::min<int64_t>(4, wl.p()));
-    return {{"ow_bn", ow}, {"oh_bn", oh}, {"order", 0}};
+    const int64_t ow = std::min<int64_t>(widths.back(), 2 * target.vector_lanes()), vectors = ow / target.vector_lanes();
+    const int64_t rows = std::clamp<int64_t>(target.vector_registers / 4 / vectors, 1, 8);
+    const int64_t oh = least_waste_block(wl.p(), 1, std::min<int64_t>(rows, wl.p()));
+    return {{"c_bn", wl.c_per_group() > 64 ? 64 : 0}, {"ow_bn", ow}, {"oh_bn", oh}, {"order", 1}};
   }
 
   std::vector<Step> steps(const Workload& wl, const KnobSpace&, const Config& config) const override {
@@ -47,13 +57,13 @@ public:
     // The input zero-padded (no guard on a tap) in plain NCHW: a row's columns are contiguous.
     // The columns' loop is one wide vector (ow_bn / lanes registers).
     std::vector<Step> st = {Step::pack_input(1), Step::split("q", ow, "qo", "qi"), Step::split("p", oh, "po", "pi")};
+    // Order 0: n, (g), k, po, qo | cb, j, pi, qi (the tile below qo holds every block's sums);
+    // order 1: n, (g), po, qo, cb, k | j, pi, qi (a block's input rows serve every channel).
     const bool channels_outer = knob_value(config, "order") == 0;
-    std::vector<std::string> outer = {"n"};
-    if (grouped) outer.push_back("g");
-    if (channels_outer) outer.insert(outer.end(), {"k", "po"});
-    else outer.insert(outer.end(), {"po", "qo", "k"});
-    std::vector<std::string> loops = outer;
-    if (channels_outer) loops.push_back("qo");
+    std::vector<std::string> loops = {"n"};
+    if (grouped) loops.push_back("g");
+    if (channels_outer) loops.insert(loops.end(), {"k", "po", "qo", "cb"});
+    else loops.insert(loops.end(), {"po", "qo", "cb", "k"});
     for (const char* l : {"j", "pi", "qi"}) loops.push_back(l);
     st.push_back(Step::reorder(loops));
     // The accumulators: the tile of rows and columns below the innermost outer loop.
@@ -75,7 +85,7 @@ public:
   }
 
   std::vector<std::string> feature_names() const override {
-    return with_tile_feature_names({"log2_ow_bn", "log2_oh_bn", "order", "density", "column_util"});
+    return with_tile_feature_names({"log2_c_bn", "log2_ow_bn", "log2_oh_bn", "order", "density", "column_util"});
   }
 
   std::vector<double> features(const Workload& wl, const Target& target, int threads, const Config& c) const override {
@@ -87,19 +97,33 @@ public:
     const bool channels_outer = knob_value(c, "order") == 0;
     t.chunks = wl.n * wl.groups * ceil_div(wl.p(), t.oh) * (channels_outer ? wl.k_per_group() : 1);
     const double density = wl.weights.given() ? sparse_pattern_of(wl).density() : 1.0;
-    return with_tile_features({log2_at_least_1(double(t.ow)), log2_at_least_1(double(t.oh)),
+    const int64_t c_bn = knob_value(c, "c_bn");
+    return with_tile_features({log2_at_least_1(double(c_bn == 0 ? wl.c_per_group() : c_bn)), log2_at_least_1(double(t.ow)),
+                               log2_at_least_1(double(t.oh)),
                                double(knob_value(c, "order")), density, utilisation(wl.q(), t.ow)},
                               wl, target, threads, t);
   }
 
 private:
-  /// 1 to 4 vectors of columns, no wider than a row (a block past the row would be cut to
-  /// the row's width: a vector of an odd length, which the registers hold badly); one vector
-  /// when the row is narrower than that.
+  /// Channel blocks: 0 (all channels, one list per output channel), and 8, 16, 32, 64 below
+  /// the group's channels.
+  static std::vector<int64_t> channel_blocks(const Workload& wl) {
+    std::vector<int64_t> out = {0};
+    for (int64_t b : {8, 16, 32, 64}) {
+      if (b < wl.c_per_group()) out.push_back(b);
+    }
+    return out;
+  }
+
+  /// 1, 2 or 4 vectors of columns, no wider than a row (a block past the row would be cut to
+  /// the row's width: a vector of an odd length, which LLVM splits badly; three vectors, too,
+  /// ran 20x slower than two); one vector when the row is narrower than that.
   static std::vector<int64_t> row_blocks(const Workload& wl, const Target& target) {
     std::vector<int64_t> out;
     const int64_t lanes = target.vector_lanes();
-    for (int64_t v = 1; v <= 4 && (v == 1 || v * lanes <= wl.q()); ++v) out.push_back(v * lanes);
+    for (int64_t v : {1, 2, 4}) {
+      if (v == 1 || v * lanes <= wl.q()) out.push_back(v * lanes);
+    }
     return out;
   }
 };

@@ -98,13 +98,17 @@ public:
 
   /// Measures until `trials` are counted (or the space or the patience runs out).
   void run_until(int trials, const std::function<void(const TuneProgress&)>& progress) {
-    absorb_others();
-    // Each template's default config is a starting point: measured first unless it was already.
-    std::vector<Config> starts;
-    for (const Config& d : defaults_) {
-      if (result.trials + int(starts.size()) < trials && !measured(d)) starts.push_back(d);
+    // Each template's default config is a starting point: measured first unless it was
+    // already, a batch at a time (another session on the file may be measuring them too).
+    for (;;) {
+      absorb_others();
+      std::vector<Config> starts;
+      for (const Config& d : defaults_) {
+        if (int(starts.size()) < options_.batch && result.trials + int(starts.size()) < trials && !measured(d)) starts.push_back(d);
+      }
+      if (starts.empty()) break;
+      measure_batch(starts, trials, progress);
     }
-    if (!starts.empty()) measure_batch(starts, trials, progress);
     while (result.trials < trials) {
       if (options_.early_stop > 0 && since_gain_ >= options_.early_stop) {
         result.early_stopped = true;

@@ -12,6 +12,7 @@
 #include "compiler/c_header.h"
 #include "compiler/cli/args.h"
 #include "compiler/cli/commands.h"
+#include "ir/sparse.h"
 #include "compiler/compile.h"
 #include "ir/error.h"
 #include "ir/workload.h"
@@ -89,6 +90,9 @@ int compile_all(const std::string& db_path, const Target& target, int threads, c
     const TrialRecord* best = db.best(key, slot);
     Workload wl;
     from_json(best->workload, wl);
+    // Given weights must still have the pattern the record was tuned for (a file may have
+    // changed since): a kernel is never compiled under a key that no longer describes it.
+    if (wl.weights.given()) sparse_pattern_of(wl);
     const std::string name = name_for_key(key);
     const Schedule schedule = schedule_from_json(best->schedule);
     const CompiledArtifact artifact = compile_artifact(scheduled_nest(wl, schedule, name), target, EmitKind::Object);

@@ -77,9 +77,11 @@ TEST_CASE("cli tune searches the sparse template on given weights, and their pat
   REQUIRE_THAT(csv.out, Contains("_weights"));
 
   // The same weights compile from the database.
-  const ToolRun compiled = run_convtune({"compile", "--workload", kTiny, "--weights", weights.str(), "--name", "tiny", "-o", out.str()});
+  const ToolRun compiled =
+      run_convtune({"compile", "--workload", kTiny, "--weights", weights.str(), "--db", db.str(), "--name", "tiny", "-o", out.str()});
   INFO(compiled.err);
   REQUIRE(compiled.exit_code == 0);
+  REQUIRE(compiled.err.empty());  // no "no tuned record" warning: the record's key is found
   // The same layer with its own (random) weights has no record: the sparse ones are not its.
   const json dense = parse_stdout(run_convtune({"bench", "--workload", kTiny, "--backends", "tuned", "--db", db.str(), "--json",
                                                 "--repeat", "1", "--min-repeat-ms", "1"}));
