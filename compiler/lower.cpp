@@ -19,6 +19,7 @@
 #include "compiler/simplify.h"
 #include "compiler/storage.h"
 #include "compiler/tail_guards.h"
+#include "compiler/inline_lets.h"
 #include "compiler/unroll_loops.h"
 #include "compiler/vectorize_loops.h"
 #include "ir/algorithms.h"
@@ -120,7 +121,11 @@ LoweredModule lower(const LoopNest& input, const Target& target, llvm::TargetMac
   nest = log.run("unroll", [&] { return simplify(unroll_loops(nest)); });
   log.dump("unroll", nest);
 
-  // 5. Emit LLVM IR.
+  // 5. Affine integer lets into the indices that use them, as terms codegen can distribute.
+  nest = log.run("inline_lets", [&] { return inline_affine_lets(nest); });
+  log.dump("inline_lets", nest);
+
+  // 6. Emit LLVM IR.
   LoweredModule out;
   out.context = std::make_unique<llvm::LLVMContext>();
   out.function = nest.name;
@@ -129,7 +134,7 @@ LoweredModule lower(const LoopNest& input, const Target& target, llvm::TargetMac
   prepare_module(*out.module, tm);
   log.dump("codegen", *out.module);
 
-  // 6. LLVM's O3 pipeline, tuned for this target's CPU.
+  // 7. LLVM's O3 pipeline, tuned for this target's CPU.
   log.run("optimize", [&] { optimize_module(*out.module, tm, options.llvm_vectorizers); return 0; });
   log.dump("optimize", *out.module);
   return out;

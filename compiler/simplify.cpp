@@ -1,6 +1,8 @@
 /// \file The simplifier: a mutator that rewrites bottom-up with a scope of variable ranges.
 #include "compiler/simplify.h"
 
+#include <algorithm>
+
 #include <optional>
 
 #include "ir/ir_visitor.h"
@@ -61,6 +63,12 @@ protected:
     Expr out = IRMutator::visit(op, self);
     const Load* l = out.as<Load>();
     if (l->buffer->scope != MemoryScope::Constant || l->lanes != 1) return out;
+    // A table of one value everywhere is that value, wherever it is read (a sparse pattern's
+    // column phases at stride 1).
+    const std::vector<double>& values = l->buffer->values;
+    if (!values.empty() && std::all_of(values.begin(), values.end(), [&](double v) { return v == values.front(); })) {
+      return l->type == ScalarType::Int ? Expr(int64_t(values.front())) : FloatImm::make(values.front());
+    }
     int64_t flat = 0;
     for (size_t d = 0; d < l->indices.size(); ++d) {
       int64_t i = 0;
