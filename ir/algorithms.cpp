@@ -332,38 +332,62 @@ Algorithm sparse_direct(const Workload& wl, int64_t channel_block) {
       longest = std::max<int64_t>(longest, int64_t(list.size()));
     }
   }
-  std::vector<int64_t> tap_c, tap_r, tap_s, lengths;
+  // The input's copy the kernel reads: zero-padded, and split by column phase so that a
+  // tap's columns are contiguous at any stride: phased[n][c][h][ph][x] holds padded column
+  // x * stride_w + ph. A tap at column shift s*dilation_w reads phase (s*dw) % sw from
+  // column q + (s*dw) / sw: one vector along the output columns q. Rows hold every column
+  // tiles of 16 outputs read, a multiple of 16 floats (they start on cache lines); wider
+  // tiles' tails grow them (compiler/storage).
+  const int64_t sw = wl.stride_w, padded_h = wl.h + wl.pad_top + wl.pad_bottom;
+  const int64_t max_shift = (wl.s - 1) * wl.dilation_w / sw;
+  const int64_t row = ((wl.q() + 15) / 16 * 16 + max_shift + 15) / 16 * 16;
+  std::vector<int64_t> taps, tap_c, tap_row, tap_phase, tap_shift, lengths;
   for (int64_t k = 0; k < wl.k; ++k) {
     for (int64_t b = 0; b < blocks; ++b) {
       const auto& list = lists[size_t(k)][size_t(b)];
       lengths.push_back(int64_t(list.size()));
       for (int64_t j = 0; j < longest; ++j) {
         const int64_t tap = j < int64_t(list.size()) ? list[size_t(j)] : b * taps_per_block;
+        const int64_t r = tap / wl.s % wl.r, col = tap % wl.s * wl.dilation_w;
+        taps.push_back(tap);
         tap_c.push_back(tap / (wl.r * wl.s));
-        tap_r.push_back(tap / wl.s % wl.r);
-        tap_s.push_back(tap % wl.s);
+        tap_row.push_back(r * wl.dilation_h);
+        tap_phase.push_back(col % sw);
+        tap_shift.push_back(col / sw);
       }
     }
   }
   const std::vector<int64_t> shape = {wl.k, blocks, longest};
-  const BufferRef c_of = make_index_table("sparse_c", shape, tap_c), r_of = make_index_table("sparse_r", shape, tap_r),
-                  s_of = make_index_table("sparse_s", shape, tap_s), length = make_index_table("sparse_length", {wl.k, blocks}, lengths);
+  const BufferRef c_of = make_index_table("sparse_c", shape, tap_c), row_of = make_index_table("sparse_row", shape, tap_row),
+                  phase_of = make_index_table("sparse_phase", shape, tap_phase),
+                  shift_of = make_index_table("sparse_shift", shape, tap_shift),
+                  length = make_index_table("sparse_length", {wl.k, blocks}, lengths), tap_of = make_index_table("sparse_tap", shape, taps);
   Expr n = var("n"), k = var("k"), cb = var("cb"), j = var("j"), k_abs = absolute(wl, "k", wl.k_per_group());
   const BufferRef& weights = param_named(alg.params, "weights");
+  const BufferRef& input = param_named(alg.params, "input");
 
   // values[k][cb][j] = the weight at the j-th tap of row k's block cb; 0 past the list's end
   // (a select: both sides are read, and the padding's tap is inside the weights).
   const BufferRef values = temporary("sparse_weights", shape);
-  Expr kj_c = Load::make(c_of, {k, cb, j}), kj_r = Load::make(r_of, {k, cb, j}), kj_s = Load::make(s_of, {k, cb, j});
+  Expr tap = Load::make(tap_of, {k, cb, j});
   alg.stages.push_back(make_stage("sparse_weights", {{"k", wl.k}, {"cb", blocks}, {"j", longest}}, values, {k, cb, j},
-                                  Select::make(j < Load::make(length, {k, cb}), Load::make(weights, {k, kj_c, kj_r, kj_s}), FloatImm::make(0.0)),
+                                  Select::make(j < Load::make(length, {k, cb}),
+                                               Load::make(weights, {k, tap / Expr(wl.r * wl.s), tap / Expr(wl.s) % Expr(wl.r), tap % Expr(wl.s)}),
+                                               FloatImm::make(0.0)),
                                   std::nullopt));
   alg.stages.back().kind = StageKind::PackWeights;
 
-  // The window of direct_conv with its taps r, s read from the tables.
-  Window win = window(wl);
-  Expr tap_r_k = Load::make(r_of, {k_abs, cb, j}), tap_s_k = Load::make(s_of, {k_abs, cb, j});
-  for (LetBinding& l : win.lets) l.second = substitute(substitute(l.second, "r", tap_r_k), "s", tap_s_k);
+  const BufferRef phased = temporary("input_phased", {wl.n, wl.c, padded_h, sw, row});
+  Expr h = var("h"), ph = var("ph"), x = var("x"), c = var("c");
+  Expr ih = offset(h, -wl.pad_top), iw = offset(x * Expr(sw) + ph, -wl.pad_left);
+  const auto clamp = [](Expr e, int64_t extent) { return max(min(e, Expr(extent - 1)), Expr(0)); };
+  Expr inside = ih >= Expr(0) && ih < Expr(wl.h) && iw >= Expr(0) && iw < Expr(wl.w);
+  alg.stages.push_back(make_stage("input_phased", {{"n", wl.n}, {"c", wl.c}, {"h", padded_h}, {"ph", sw}, {"x", row}}, phased,
+                                  {n, c, h, ph, x},
+                                  Select::make(inside, Load::make(input, {n, c, clamp(ih, wl.h), clamp(iw, wl.w)}), FloatImm::make(0.0)),
+                                  std::nullopt));
+  alg.stages.back().kind = StageKind::PackInput;
+
   AlgorithmStage conv;
   conv.name = "conv";
   conv.dims = conv_dims(wl);
@@ -372,12 +396,11 @@ Algorithm sparse_direct(const Workload& wl, int64_t channel_block) {
   conv.init = FloatImm::make(0.0);
   Update u;
   u.rdims = {{"cb", blocks}, {"j", longest}};
-  u.lets = win.lets;
-  u.guard = win.inside;
-  u.boundary = param_named(alg.params, "input");
   Expr c_in_group = Load::make(c_of, {k_abs, cb, j});
   Expr c_abs = wl.groups == 1 ? c_in_group : var("g") * Expr(cg) + c_in_group;
-  u.value = Load::make(values, {k_abs, cb, j}) * Load::make(u.boundary, {n, c_abs, var("ih"), var("iw")});
+  u.value = Load::make(values, {k_abs, cb, j}) *
+            Load::make(phased, {n, c_abs, scaled(var("p"), wl.stride_h) + Load::make(row_of, {k_abs, cb, j}),
+                                Load::make(phase_of, {k_abs, cb, j}), var("q") + Load::make(shift_of, {k_abs, cb, j})});
   conv.update = u;
   if (wl.groups > 1) conv.exact_dims = {"k"};
   else conv.reserved_names = {"g"};

@@ -54,9 +54,10 @@ public:
   std::vector<Step> steps(const Workload& wl, const KnobSpace&, const Config& config) const override {
     const int64_t ow = knob_value(config, "ow_bn"), oh = knob_value(config, "oh_bn");
     const bool grouped = wl.groups > 1;
-    // The input zero-padded (no guard on a tap) in plain NCHW: a row's columns are contiguous.
-    // The columns' loop is one wide vector (ow_bn / lanes registers).
-    std::vector<Step> st = {Step::pack_input(1), Step::split("q", ow, "qo", "qi"), Step::split("p", oh, "po", "pi")};
+    // The algorithm reads a zero-padded copy of the input split by column phase (no guard on
+    // a tap, a tap's columns contiguous at any stride). The columns' loop is one wide vector
+    // (ow_bn / lanes registers).
+    std::vector<Step> st = {Step::split("q", ow, "qo", "qi"), Step::split("p", oh, "po", "pi")};
     // Order 0: n, (g), k, po, qo | cb, j, pi, qi (the tile below qo holds every block's sums);
     // order 1: n, (g), po, qo, cb, k | j, pi, qi (a block's input rows serve every channel).
     const bool channels_outer = knob_value(config, "order") == 0;
