@@ -319,7 +319,11 @@ Algorithm sparse_direct(const Workload& wl, int64_t channel_block) {
     throw UserError("algorithm '" + name + "' needs the layer's weights (--weights FILE or --sparsity F); " + wl.spec() + " has none");
   }
   const SparsePattern& pattern = sparse_pattern_of(wl);
-  const BufferRef result = conv_result(wl, alg.params);
+  // The sums go to `conv`, its rows widened to whole vectors of 16 columns: a row narrower than
+  // a vector (7, 14) is computed whole in one, rather than in a vector of an odd length, and
+  // the columns past the row are dropped when the epilogue (or a copy) writes the output.
+  const int64_t wide_q = (wl.q() + 15) / 16 * 16;
+  const BufferRef result = temporary("conv", {wl.n, wl.k, wl.p(), wide_q});
   // Each output channel's taps per channel block, padded to the longest list with the block's
   // first tap (whose value is 0).
   const int64_t blocks = (cg + block - 1) / block, taps_per_block = block * wl.r * wl.s;
@@ -340,7 +344,7 @@ Algorithm sparse_direct(const Workload& wl, int64_t channel_block) {
   // tiles' tails grow them (compiler/storage).
   const int64_t sw = wl.stride_w, padded_h = wl.h + wl.pad_top + wl.pad_bottom;
   const int64_t max_shift = (wl.s - 1) * wl.dilation_w / sw;
-  const int64_t row = ((wl.q() + 15) / 16 * 16 + max_shift + 15) / 16 * 16;
+  const int64_t row = (wide_q + max_shift + 15) / 16 * 16;
   std::vector<int64_t> taps, tap_c, tap_row, tap_phase, tap_shift, lengths;
   for (int64_t k = 0; k < wl.k; ++k) {
     for (int64_t b = 0; b < blocks; ++b) {
@@ -391,6 +395,7 @@ Algorithm sparse_direct(const Workload& wl, int64_t channel_block) {
   AlgorithmStage conv;
   conv.name = "conv";
   conv.dims = conv_dims(wl);
+  conv.dims.back().extent = wide_q;
   conv.buffer = result;
   conv.index = {n, k_abs, var("p"), var("q")};
   conv.init = FloatImm::make(0.0);
@@ -405,7 +410,12 @@ Algorithm sparse_direct(const Workload& wl, int64_t channel_block) {
   if (wl.groups > 1) conv.exact_dims = {"k"};
   else conv.reserved_names = {"g"};
   alg.stages.push_back(conv);
-  return finish_conv(alg, wl, result);
+  if (wl.has_bias()) return finish_conv(alg, wl, result);
+  const BufferRef& output = param_named(alg.params, "output");
+  Expr p = var("p"), q = var("q");
+  alg.stages.push_back(make_stage("crop", {{"n", wl.n}, {"k", wl.k}, {"p", wl.p()}, {"q", wl.q()}}, output, {n, k, p, q},
+                                  Load::make(result, {n, k, p, q}), std::nullopt));
+  return alg;
 }
 
 Algorithm pooling(const Workload& wl) {

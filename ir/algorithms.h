@@ -38,7 +38,10 @@ Algorithm winograd(const Workload& wl, int m);
 /// gathers the nonzero values from the weights parameter (zeros in the padding), so a kernel
 /// runs with any weights of that pattern. The main stage `conv` sums, for each output point,
 /// its channel's nonzero values times the input shifted by their taps: no lowering to a
-/// matrix. The epilogue as for direct_conv. UserError when the workload has no given weights.
+/// matrix. It reads a zero-padded copy of the input split by column phase (`input_phased`, a
+/// layout stage: a tap's columns are contiguous at any stride), and sums into `conv`, whose rows
+/// are whole vectors of 16 columns; the epilogue (as for direct_conv), or a `crop` stage,
+/// writes the output. UserError when the workload has no given weights.
 ///
 /// With `channel_block` below the group's input channels, each row's taps are listed per block
 /// of that many input channels (the reduction runs over blocks, then a block's taps), so that a

@@ -116,14 +116,14 @@ private:
     return out;
   }
 
-  /// 1, 2 or 4 vectors of columns, no wider than a row (a block past the row would be cut to
-  /// the row's width: a vector of an odd length, which LLVM splits badly; three vectors, too,
-  /// ran 20x slower than two); one vector when the row is narrower than that.
+  /// 1, 2 or 4 vectors of columns (three ran 20x slower than two), no wider than the
+  /// algorithm's row of whole 16-column vectors (a block past it would be cut to an odd
+  /// length, which LLVM splits badly).
   static std::vector<int64_t> row_blocks(const Workload& wl, const Target& target) {
     std::vector<int64_t> out;
-    const int64_t lanes = target.vector_lanes();
+    const int64_t lanes = target.vector_lanes(), row = ceil_div(wl.q(), 16) * 16;
     for (int64_t v : {1, 2, 4}) {
-      if (v == 1 || v * lanes <= wl.q()) out.push_back(v * lanes);
+      if (v == 1 || v * lanes <= row) out.push_back(v * lanes);
     }
     return out;
   }
