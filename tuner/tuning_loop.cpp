@@ -190,24 +190,8 @@ private:
 
   void record(const Config& c, const Schedule& schedule, const MeasureResult& m, int trials,
               const std::function<void(const TuneProgress&)>& progress) {
-    TrialRecord r;
-    r.workload_key = wl_.key();
-    r.workload = wl_;
-    r.target_key = target_.key();
-    r.target = target_;
-    r.threads = measurer_.options().threads;
     const auto [tpl, own] = choice_.split(c);
-    r.template_name = tpl->name();
-    r.template_version = tpl->version();
-    r.config = config_to_json(own);
-    r.schedule = to_json(schedule);
-    r.ok = m.ok;
-    r.error = m.error;
-    r.times_ms = m.times_ms;
-    r.median_ms = m.median_ms;
-    r.gflops = m.gflops;
-    r.timestamp = iso_timestamp_now();
-    r.version = CONVTUNE_VERSION_STRING;
+    const TrialRecord r = trial_record(wl_, target_, measurer_.options().threads, *tpl, own, schedule, m);
     db_.append(r);
     ++result.new_trials;
     if (result.worker_rss_first_kb == 0) result.worker_rss_first_kb = m.worker_rss_kb;
@@ -242,6 +226,28 @@ private:
 };
 
 } // namespace
+
+TrialRecord trial_record(const Workload& wl, const Target& target, int threads, const ScheduleTemplate& tpl, const Config& config,
+                         const Schedule& schedule, const MeasureResult& m) {
+  TrialRecord r;
+  r.workload_key = wl.key();
+  r.workload = wl;
+  r.target_key = target.key();
+  r.target = target;
+  r.threads = threads;
+  r.template_name = tpl.name();
+  r.template_version = tpl.version();
+  r.config = config_to_json(config);
+  r.schedule = to_json(schedule);
+  r.ok = m.ok;
+  r.error = m.error;
+  r.times_ms = m.times_ms;
+  r.median_ms = m.median_ms;
+  r.gflops = m.gflops;
+  r.timestamp = iso_timestamp_now();
+  r.version = CONVTUNE_VERSION_STRING;
+  return r;
+}
 
 std::vector<double> TuneResult::curve() const {
   std::vector<double> out;

@@ -58,6 +58,11 @@ struct TuneResult {
   std::vector<double> trial_seconds;  ///< each new trial's cost as the tuner saw it (compile, check, time)
 };
 
+/// The database record of one measured config of template `tpl` (what a tuning session and
+/// `convtune measure` append).
+TrialRecord trial_record(const Workload& wl, const Target& target, int threads, const ScheduleTemplate& tpl, const Config& config,
+                         const Schedule& schedule, const MeasureResult& m);
+
 /// Tunes one workload until `options.trials` trials are counted for it on this target and
 /// thread count (or the space or the patience runs out).
 TuneResult tune_workload(const Workload& wl, const Target& target, Database& db, Measurer& measurer,

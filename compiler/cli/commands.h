@@ -13,6 +13,8 @@ int cmd_tune(const std::vector<std::string>& argv);
 int cmd_db(const std::vector<std::string>& argv);
 int cmd_compile(const std::vector<std::string>& argv);
 int cmd_worker(const std::vector<std::string>& argv);
+int cmd_space(const std::vector<std::string>& argv);
+int cmd_measure(const std::vector<std::string>& argv);
 
 /// "231.2 M" style: a value with an SI prefix and 4 significant digits.
 std::string si(double value);

@@ -22,6 +22,8 @@ const char* kUsage =
     "  tune    search schedules on this machine, recording every trial in the tuning database\n"
     "  db      the tuning database: best, list, export\n"
     "  compile the layer ahead of time into an object file and a C header, with its best config\n"
+    "  space   the layer's search space: each template that applies, its knobs and their values\n"
+    "  measure measure a list of configs (any searcher's) and append them to the tuning database\n"
     "\n"
     "A workload (--workload) is a suite entry (resnet18:C6, mobilenet:D4), an inline spec\n"
     "(n=1,c=64,h=56,w=56,k=64,r=3,s=3,stride=1,pad=1) or a benchdnn descriptor\n"
@@ -52,6 +54,8 @@ int main(int argc, char** argv) {
     if (command == "db") return cli::cmd_db(args);
     if (command == "compile") return cli::cmd_compile(args);
     if (command == "worker") return cli::cmd_worker(args);
+    if (command == "space") return cli::cmd_space(args);
+    if (command == "measure") return cli::cmd_measure(args);
     throw UserError("unknown command '" + command + "' (see convtune --help)");
   } catch (const UserError& e) {
     std::fprintf(stderr, "convtune: error: %s\n", e.what());

@@ -1,0 +1,104 @@
+/// \file `convtune space` and `convtune measure`, the open interface any searcher drives
+/// convtune through: the space's templates, knobs and defaults as JSON; configs measured through
+/// the worker into the same database a tuning session reads; exact refusals before measuring.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/test_support.h"
+
+using Catch::Matchers::Contains;
+using namespace convtune::testing;
+using nlohmann::json;
+
+namespace {
+
+const std::string kTiny = "n=1,c=8,h=8,w=8,k=16,r=3,s=3,pad=1";
+
+json parse_stdout(const ToolRun& o) {
+  INFO("stdout: " << o.out << "\nstderr: " << o.err);
+  REQUIRE(o.exit_code == 0);
+  const json j = json::parse(o.out, nullptr, false);
+  REQUIRE_FALSE(j.is_discarded());
+  return j;
+}
+
+std::vector<std::string> template_names(const json& space) {
+  std::vector<std::string> out;
+  for (const json& t : space.at("templates")) out.push_back(t.at("template").get<std::string>());
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("cli space lists each template that applies with its knobs, values and default", "[cli][space]") {
+  const json space = parse_stdout(run_convtune({"space", "--workload", kTiny, "--json"}));
+  REQUIRE(template_names(space) == std::vector<std::string>{"direct_nchwc", "im2col_gemm", "winograd"});
+  uint64_t total = 0;
+  for (const json& t : space.at("templates")) {
+    INFO(t.at("template"));
+    uint64_t product = 1;
+    for (const json& k : t.at("knobs")) {
+      const std::vector<int64_t> values = k.at("values").get<std::vector<int64_t>>();
+      REQUIRE_FALSE(values.empty());
+      product *= values.size();
+      // The default config takes one of the knob's values.
+      const int64_t d = t.at("default_config").at(k.at("name").get<std::string>()).get<int64_t>();
+      REQUIRE(std::find(values.begin(), values.end(), d) != values.end());
+    }
+    REQUIRE(t.at("size").get<uint64_t>() == product);
+    REQUIRE(t.at("constraints").empty());
+    total += product;
+  }
+  REQUIRE(space.at("size").get<uint64_t>() == total);
+  // Given weights bring the sparse template; --template keeps one.
+  const json sparse = parse_stdout(run_convtune({"space", "--workload", kTiny, "--sparsity", "0.5", "--json"}));
+  REQUIRE(template_names(sparse).back() == "sparse_direct");
+  const json one = parse_stdout(run_convtune({"space", "--workload", kTiny, "--template", "winograd", "--json"}));
+  REQUIRE(template_names(one) == std::vector<std::string>{"winograd"});
+}
+
+TEST_CASE("cli measure appends the configs it measures to the database a tuning session reads", "[cli][measure]") {
+  TempPath db("measure_cli", "-db.jsonl"), configs("measure_cli", ".json");
+  const json space = parse_stdout(run_convtune({"space", "--workload", kTiny, "--json"}));
+  json list = json::array();
+  for (const json& t : space.at("templates")) list.push_back({{"template", t.at("template")}, {"config", t.at("default_config")}});
+  std::ofstream(configs.str()) << list.dump();
+  const json m = parse_stdout(run_convtune({"measure", "--workload", kTiny, "--configs", configs.str(), "--db", db.str(), "--json",
+                                            "--repeat", "1", "--min-repeat-ms", "1"}));
+  REQUIRE(m.at("results").size() == 3);
+  for (const json& r : m.at("results")) {
+    INFO(r.dump());
+    REQUIRE(r.at("ok") == true);
+    REQUIRE(r.at("gflops").get<double>() > 0);
+  }
+  // A session over the same templates counts them as its trials (they are its defaults).
+  const json tune = parse_stdout(run_convtune({"tune", "--workload", kTiny, "--trials", "3", "--db", db.str(), "--json",
+                                               "--repeat", "1", "--min-repeat-ms", "1"}));
+  REQUIRE(tune.at("trials") == 3);
+  REQUIRE(tune.at("new_trials") == 0);
+}
+
+TEST_CASE("cli measure refuses a bad configs file before measuring, naming the entry", "[cli][measure]") {
+  TempPath db("measure_cli", "-db.jsonl"), configs("measure_cli", ".json");
+  const auto refused = [&](const std::string& text, const std::string& line) {
+    std::ofstream(configs.str()) << text;
+    require_user_error({"measure", "--workload", kTiny, "--configs", configs.str(), "--db", db.str()}, line);
+  };
+  refused("[]", "convtune: error: --configs file '" + configs.str() + "' must hold a non-empty JSON array of configs");
+  refused(R"([{"template": "direct_nchwc", "config": {"oc_bn": 7}}])",
+          "convtune: error: --configs entry 0: config: knob 'oc_bn' = 7 is not in the direct_nchwc space");
+  refused(R"([{"template": "direct_nchwc", "config": {"oc_bn": 16}}])", "convtune: error: --configs entry 0: config: missing knob 'ic_bn'");
+  refused(R"([{"template": "depthwise_nchwc", "config": {}}])",
+          "convtune: error: --configs entry 0: template 'depthwise_nchwc' does not apply to n=1,c=8,h=8,w=8,k=16,r=3,s=3,stride=1,pad=1 on target 'cpu'");
+  refused(R"([{"template": "winograd", "config": {"tile": 5, "oc_bn": 16, "ic_bn": 8, "t_bn": 4}}])",
+          "convtune: error: --configs entry 0: config: knob 'tile' = 5 is not in the winograd space");
+  // Nothing reached the database.
+  std::ifstream written(db.str());
+  REQUIRE(written.peek() == std::ifstream::traits_type::eof());
+}
