@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -98,6 +100,15 @@ inline ToolRun run_convtune(const std::vector<std::string>& args) {
   run.exit_code = WEXITSTATUS(status);
   run.err = read_file(err_path.str());
   return run;
+}
+
+/// The JSON a run printed on stdout; the run must have exited 0.
+inline nlohmann::json parse_stdout(const ToolRun& o) {
+  INFO("stdout: " << o.out << "\nstderr: " << o.err);
+  REQUIRE(o.exit_code == 0);
+  const nlohmann::json j = nlohmann::json::parse(o.out, nullptr, false);
+  REQUIRE_FALSE(j.is_discarded());
+  return j;
 }
 
 /// The tool must refuse `args` with exit code 2, nothing on stdout and exactly `line` on stderr.

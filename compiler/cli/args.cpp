@@ -157,6 +157,17 @@ TimingOptions timing_options(const Args& args) {
   return timing;
 }
 
+MeasureOptions measure_options(const Args& args, const Target& target) {
+  MeasureOptions mo;
+  mo.target = target.name;
+  mo.threads = int(args.get_int("threads", 1));
+  const TimingOptions timing = timing_options(args);
+  mo.repeat = timing.measurements;
+  mo.min_repeat_ms = timing.min_measurement_ms;
+  mo.timeout_s = args.get_double("timeout", 0.1);
+  return mo;
+}
+
 void apply_memory_limit(const Args& args) {
   if (args.has("max-memory")) set_memory_budget(parse_memory_size(args.get("max-memory")));
 }

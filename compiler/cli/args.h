@@ -7,6 +7,8 @@
 
 #include "ir/workload.h"
 #include "runtime/measure.h"
+#include "targets/target.h"
+#include "tuner/measurer.h"
 
 namespace convtune::cli {
 
@@ -82,5 +84,9 @@ Workload selected_workload(const Args& args);
 
 /// --repeat and --min-repeat-ms as timing options.
 TimingOptions timing_options(const Args& args);
+
+/// How a measuring worker runs candidates for `target`: --threads, --repeat, --min-repeat-ms
+/// and --timeout (tune and measure).
+MeasureOptions measure_options(const Args& args, const Target& target);
 
 } // namespace convtune::cli

@@ -73,13 +73,7 @@ int cmd_measure(const std::vector<std::string>& argv) {
   const Target target = parse_target(args.get("target"));
   require_host_can_run(target);
   const std::vector<Entry> entries = read_configs(args.require("configs"), wl, target);
-  MeasureOptions mo;
-  mo.target = target.name;
-  mo.threads = int(args.get_int("threads", 1));
-  const TimingOptions timing = timing_options(args);
-  mo.repeat = timing.measurements;
-  mo.min_repeat_ms = timing.min_measurement_ms;
-  mo.timeout_s = args.get_double("timeout", 0.1);
+  const MeasureOptions mo = measure_options(args, target);
   Database db(args.get("db"));
   db.load(std::cerr);
   Measurer measurer(current_executable(), mo);

@@ -158,13 +158,7 @@ int cmd_tune(const std::vector<std::string>& argv) {
     options.template_name = args.get("template");
     template_named(options.template_name);  // an unknown name is refused before anything starts
   }
-  MeasureOptions mo;
-  mo.target = target.name;
-  mo.threads = int(args.get_int("threads", 1));
-  const TimingOptions timing = timing_options(args);
-  mo.repeat = timing.measurements;
-  mo.min_repeat_ms = timing.min_measurement_ms;
-  mo.timeout_s = args.get_double("timeout", 0.1);
+  MeasureOptions mo = measure_options(args, target);
   mo.flush_cache = args.has("flush-cache");
   mo.overlap_compile = !args.has("serial-compile");
   if (args.has("worker-memory")) mo.worker_memory_bytes = parse_memory_size(args.get("worker-memory"), "--worker-memory");

@@ -20,14 +20,6 @@ namespace {
 
 const std::string kTiny = "n=1,c=8,h=8,w=8,k=16,r=3,s=3,pad=1";
 
-json parse_stdout(const ToolRun& o) {
-  INFO("stdout: " << o.out << "\nstderr: " << o.err);
-  REQUIRE(o.exit_code == 0);
-  const json j = json::parse(o.out, nullptr, false);
-  REQUIRE_FALSE(j.is_discarded());
-  return j;
-}
-
 std::vector<std::string> template_names(const json& space) {
   std::vector<std::string> out;
   for (const json& t : space.at("templates")) out.push_back(t.at("template").get<std::string>());

@@ -19,14 +19,6 @@ namespace {
 
 const std::string kTiny = "n=1,c=8,h=8,w=8,k=16,r=3,s=3,pad=1";
 
-json parse_stdout(const ToolRun& o) {
-  INFO("stdout: " << o.out << "\nstderr: " << o.err);
-  REQUIRE(o.exit_code == 0);
-  const json j = json::parse(o.out, nullptr, false);
-  REQUIRE_FALSE(j.is_discarded());
-  return j;
-}
-
 /// Raw KCRS f32 weights of kTiny: every `step`-th weight nonzero.
 void write_weights(const std::string& path, int step) {
   std::vector<float> w(16 * 8 * 9, 0.0f);

@@ -19,15 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-/// The JSON a run printed on stdout; the run must have exited 0.
-json parse_stdout(const ToolRun& o) {
-  INFO("stdout: " << o.out << "\nstderr: " << o.err);
-  REQUIRE(o.exit_code == 0);
-  const json j = json::parse(o.out, nullptr, false);
-  REQUIRE_FALSE(j.is_discarded());
-  return j;
-}
-
 /// How many lines `text` holds.
 size_t lines_of(const std::string& text) {
   size_t n = 0;
