@@ -3,7 +3,9 @@
 ///
 /// A loop of L iterations whose body can be widened (compiler/lane_analysis: control flow
 /// uniform across lanes, integer math affine in the lane, a store's lanes at distinct
-/// addresses) loses its loop: its variable becomes ramp(min, 1, L), integer math over it stays
+/// addresses) loses its loop: its variable becomes ramp(min, 1, L) (for L not a power of two,
+/// one copy of the body per power-of-two piece of L, largest first, which LLVM maps onto
+/// registers without shuffles), integer math over it stays
 /// a ramp (base, constant stride) or a broadcast, lets of varying integers are substituted
 /// into their uses, and loads, float math, comparisons and stores get L lanes. A body that
 /// cannot be widened runs its lanes as unrolled copies instead (the unroll pass after this one

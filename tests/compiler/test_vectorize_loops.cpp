@@ -108,3 +108,14 @@ TEST_CASE("Vector nodes check their lanes", "[compiler][vectorize][ir]") {
   // Bounds cover every lane.
   CHECK(to_text(bounds_of(Ramp::make(var("j"), -3, 4), {{"j", {10, 20}}})) == to_text(Interval{1, 20}));
 }
+
+TEST_CASE("A vectorized loop of a length not a power of two widens in power-of-two pieces", "[compiler][vectorize]") {
+  // 49 lanes: 32, 16, then one scalar copy.
+  const Stmt s = serial_for("j", 4, vector_for("i", 49, Store::make(out, {var("j"), var("i")}, Load::make(in, {var("j"), var("i")}), false)));
+  CHECK(to_text(vectorize_loops(s)) ==
+        "for (j = 0; j < 4; j++) {\n"
+        "  out[j][ramp(0, 1, 32)] = in[j][ramp(0, 1, 32)];\n"
+        "  out[j][ramp(32, 1, 16)] = in[j][ramp(32, 1, 16)];\n"
+        "  out[j][48] = in[j][48];\n"
+        "}\n");
+}
