@@ -187,6 +187,9 @@ Algorithm im2col_gemm(const Workload& wl) {
     Expr inside = substitute(substitute(win.inside, "ih", ih), "iw", iw);
     gather.init = Select::make(inside, Load::make(input, {n, c_abs, clamp(ih, wl.h), clamp(iw, wl.w)}), FloatImm::make(0.0));
   }
+  // Past its extent, each of these reaches the next point of the flattened index (s the next
+  // r, r the next c, q the next p): a split tail of them must never write.
+  gather.exact_dims = {"r", "s", "q"};
   alg.stages.push_back(gather);
 
   // result[n][g*Kg + k][col / Q][col % Q] = sum over rows of weights[g*Kg + k][row] *

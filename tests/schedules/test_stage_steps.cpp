@@ -2,6 +2,8 @@
 /// what they refuse, their JSON, and kernels that still agree with the reference.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "compiler/compile.h"
@@ -49,6 +51,23 @@ TEST_CASE("im2col's gather stage is scheduled by steps naming it, next to the GE
   const Agreement a = run(wl, replayed);
   INFO("max rel err " << a.max_rel_err);
   CHECK(a.ok);
+}
+
+TEST_CASE("im2col's gather: a tail of a flattened dimension never writes into the next one's points", "[schedules][stages]") {
+  // columns[...][p*Q + q]: a tail of q (11 in tiles of 4) would write past a row into the
+  // next row's first columns, and with the tiles outside the rows it would land after their
+  // right values; likewise s into the next r and r into the next c of the row index.
+  const Workload wl = parse_workload("n=1,c=3,h=9,w=11,k=4,r=3,s=3,stride=1,pad=1");
+  for (const auto& [loop, factor] : std::vector<std::pair<std::string, int64_t>>{{"q", 4}, {"s", 2}, {"r", 2}}) {
+    Schedule sch;
+    sch.algorithm = "im2col_gemm";
+    const std::string outer = loop + "o", inner = loop + "i";
+    std::vector<std::string> order = {outer, "n", "c", "r", "s", "p", "q"};
+    std::replace(order.begin() + 1, order.end(), loop, inner);
+    sch.steps = {on("columns", Step::split(loop, factor, outer, inner)), on("columns", Step::reorder(order))};
+    INFO(loop << " in tiles of " << factor);
+    CHECK(run(wl, sch).ok);
+  }
 }
 
 TEST_CASE("the count stage of an average pool is scheduled by steps naming it", "[schedules][stages]") {
