@@ -128,9 +128,32 @@ private:
       for (const PlacedProducer& p : placed_) {
         if (p.placement.loop == loops[i].name) body = compute_region(p, inner, body);
       }
-      body = For::make(loops[i].name, 0, loops[i].extent, loops[i].kind, body);
+      body = For::make(loops[i].name, 0, loop_extent(loops[i]), loops[i].kind, body);
     }
     return body;
+  }
+
+  /// How many times `l` runs: a reduction dimension's own trip count (ir/algorithm.h) where
+  /// the loop is that whole dimension and every name the count reads is bound by a loop
+  /// outside it; its extent otherwise.
+  Expr loop_extent(const LoopDim& l) const {
+    for (const Dim& d : update_.rdims) {
+      if (d.name != l.name || !d.trips.defined() || d.extent != l.extent) continue;
+      const Expr trips = substitute_lets(d.trips, pure_lets_);
+      std::set<std::string> outside;
+      for (const LoopDim& o : st_.loops()) {
+        if (o.name == l.name) break;
+        outside.insert(o.name);
+      }
+      for (const std::string& v : vars_in(trips)) {
+        if (!outside.count(v)) return Expr(l.extent);
+      }
+      // A count that is never above 0 (every list empty) keeps the loop: a loop that never
+      // runs is refused by the verifier, and this one sums zeros.
+      if (bounds_of(trips, ranges_).hi <= 0) return Expr(l.extent);
+      return trips;
+    }
+    return Expr(l.extent);
   }
 
   /// `body` (inside the loop `p` is computed at) after the region of `p` it reads, computed

@@ -27,6 +27,11 @@ namespace convtune {
 struct Dim {
   std::string name;
   int64_t extent = 1;
+  /// A reduction dimension's trip count where it may stop short of `extent` (a sparse row's
+  /// list of taps, shorter than the longest it is padded to), an expression of the stage's
+  /// other dimensions; undefined: `extent`. The terms past it must change no result (zeros of
+  /// a sum): a lowering may run them or not.
+  Expr trips{};
 };
 
 enum class ReduceOp { Sum, Max };

@@ -403,7 +403,8 @@ Algorithm sparse_direct(const Workload& wl, int64_t channel_block) {
   conv.index = {n, k_abs, var("p"), var("q")};
   conv.init = FloatImm::make(0.0);
   Update u;
-  u.rdims = {{"cb", blocks}, {"j", longest}};
+  // Each row's list runs only to its own length (the padding's zeros are not summed).
+  u.rdims = {{"cb", blocks}, {"j", longest, Load::make(length, {k_abs, cb})}};
   Expr c_in_group = Load::make(c_of, {k_abs, cb, j});
   Expr c_abs = wl.groups == 1 ? c_in_group : var("g") * Expr(cg) + c_in_group;
   u.value = Load::make(values, {k_abs, cb, j}) *

@@ -8,7 +8,9 @@
 #include <fstream>
 #include <random>
 
+#include "compiler/compile.h"
 #include "compiler/kernel_runner.h"
+#include "ir/ir_printer.h"
 #include "ir/algorithms.h"
 #include "ir/sparse.h"
 #include "runtime/conv_problem.h"
@@ -126,4 +128,11 @@ TEST_CASE("sparse template: applies where the weights are given, and the algorit
   REQUIRE_THROWS_WITH(algorithm_named("sparse_direct", parse_workload("n=1,c=4,h=8,w=8,k=4,r=3,s=3,pad=1")),
                       "algorithm 'sparse_direct' needs the layer's weights (--weights FILE or --sparsity F); "
                       "n=1,c=4,h=8,w=8,k=4,r=3,s=3,stride=1,pad=1 has none");
+}
+
+TEST_CASE("sparse template: each row's list of taps runs to its own length, not the longest", "[schedules][sparse]") {
+  const Workload wl = pruned("n=1,c=8,h=10,w=10,k=8,r=3,s=3,pad=1", 0.7);
+  const std::string text = to_text(scheduled_nest(wl, resolve_schedule("sparse_direct", wl, host_target())));
+  INFO(text);
+  CHECK(text.find("j < sparse_length[k][cb]") != std::string::npos);
 }
