@@ -39,16 +39,15 @@ public:
   Config default_config(const Workload& wl, const Target& target) const override {
     // Two vectors of columns where a row holds them; as many rows as keep a quarter of the
     // registers for accumulators (more ran slower), cut to waste the fewest rows of the last
-    // block. Every channel of a
-    // row block in turn, over blocks of 64 input channels: their input rows (about 70 KiB at
-    // 56 columns) stay in L2 across every output channel, and a block's lists of taps are long
-    // enough that padding them to the longest wastes little (measured on ResNet-18's 3x3
-    // layers at 90% sparsity: benchmarks/raw/sparse-*.txt).
+    // block. Every channel of a row block in turn, over blocks of 32 input channels: their
+    // input rows stay in cache across every output channel, and each list runs to its own
+    // length (what tuning chose on ResNet-18's 3x3 layers at 90% sparsity:
+    // benchmarks/raw/sparse-trips-2026-11-30).
     const std::vector<int64_t> widths = row_blocks(wl, target);
     const int64_t ow = std::min<int64_t>(widths.back(), 2 * target.vector_lanes()), vectors = ow / target.vector_lanes();
     const int64_t rows = std::clamp<int64_t>(target.vector_registers / 4 / vectors, 1, 8);
     const int64_t oh = least_waste_block(wl.p(), 1, std::min<int64_t>(rows, wl.p()));
-    return {{"c_bn", wl.c_per_group() > 64 ? 64 : 0}, {"ow_bn", ow}, {"oh_bn", oh}, {"order", 1}};
+    return {{"c_bn", wl.c_per_group() > 32 ? 32 : 0}, {"ow_bn", ow}, {"oh_bn", oh}, {"order", 1}};
   }
 
   std::vector<Step> steps(const Workload& wl, const KnobSpace&, const Config& config) const override {
