@@ -21,6 +21,10 @@ Expr offset(Expr a, int64_t delta) {
   return delta > 0 ? a + Expr(delta) : a - Expr(-delta);
 }
 
+/// `e` held inside [0, extent): the index a gather reads where it selects a zero outside (a
+/// select evaluates both sides, so neither may read out of bounds).
+Expr clamped(Expr e, int64_t extent) { return max(min(e, Expr(extent - 1)), Expr(0)); }
+
 /// The window arithmetic every sliding-window algorithm shares: the input row `ih` and column
 /// `iw` a tap (r, s) of output point (p, q) reads, and the guard of the sides it can cross
 /// (the highest row a tap reads is (P-1)*stride + (R-1)*dilation - pad_top).
@@ -168,7 +172,6 @@ Algorithm im2col_gemm(const Workload& wl) {
   const Window win = window(wl);
   Expr ih = win.lets[0].second, iw = win.lets[1].second;
   Expr c_abs = absolute(wl, "c", wl.c_per_group());
-  const auto clamp = [](Expr e, int64_t extent) { return max(min(e, Expr(extent - 1)), Expr(0)); };
   AlgorithmStage gather;
   gather.name = "columns";
   gather.kind = StageKind::PackInput;
@@ -185,7 +188,7 @@ Algorithm im2col_gemm(const Workload& wl) {
   } else {
     // The window's guard, on the tap's coordinates themselves (a pure stage has no lets).
     Expr inside = substitute(substitute(win.inside, "ih", ih), "iw", iw);
-    gather.init = Select::make(inside, Load::make(input, {n, c_abs, clamp(ih, wl.h), clamp(iw, wl.w)}), FloatImm::make(0.0));
+    gather.init = Select::make(inside, Load::make(input, {n, c_abs, clamped(ih, wl.h), clamped(iw, wl.w)}), FloatImm::make(0.0));
   }
   // Past its extent, each of these reaches the next point of the flattened index (s the next
   // r, r the next c, q the next p): a split tail of them must never write.
@@ -387,11 +390,10 @@ Algorithm sparse_direct(const Workload& wl, int64_t channel_block) {
   const BufferRef phased = temporary("input_phased", {wl.n, wl.c, padded_h, sw, row});
   Expr h = var("h"), ph = var("ph"), x = var("x"), c = var("c");
   Expr ih = offset(h, -wl.pad_top), iw = offset(x * Expr(sw) + ph, -wl.pad_left);
-  const auto clamp = [](Expr e, int64_t extent) { return max(min(e, Expr(extent - 1)), Expr(0)); };
   Expr inside = ih >= Expr(0) && ih < Expr(wl.h) && iw >= Expr(0) && iw < Expr(wl.w);
   alg.stages.push_back(make_stage("input_phased", {{"n", wl.n}, {"c", wl.c}, {"h", padded_h}, {"ph", sw}, {"x", row}}, phased,
                                   {n, c, h, ph, x},
-                                  Select::make(inside, Load::make(input, {n, c, clamp(ih, wl.h), clamp(iw, wl.w)}), FloatImm::make(0.0)),
+                                  Select::make(inside, Load::make(input, {n, c, clamped(ih, wl.h), clamped(iw, wl.w)}), FloatImm::make(0.0)),
                                   std::nullopt));
   alg.stages.back().kind = StageKind::PackInput;
 

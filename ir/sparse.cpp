@@ -182,7 +182,8 @@ namespace {
 struct WeightsCache {
   std::mutex mutex;
   std::map<std::string, std::shared_ptr<const std::vector<float>>> weights;
-  std::map<std::string, std::shared_ptr<const SparsePattern>> patterns;
+  /// Each pattern with its digest, hashed once (a tuning session's features ask per config).
+  std::map<std::string, std::pair<std::shared_ptr<const SparsePattern>, std::string>> patterns;
 };
 WeightsCache& cache() {
   static WeightsCache c;
@@ -217,26 +218,28 @@ const SparsePattern& sparse_pattern_of(const Workload& wl) {
   const std::vector<float>& w = given_weights(wl);
   const std::string key = source_key(wl);
   WeightsCache& c = cache();
-  std::shared_ptr<const SparsePattern> p;
+  std::pair<std::shared_ptr<const SparsePattern>, std::string> found;
   {
     std::lock_guard<std::mutex> lock(c.mutex);
-    p = c.patterns[key];
+    found = c.patterns[key];
   }
-  if (!p) {
-    p = std::make_shared<const SparsePattern>(pattern_of(wl, w));
+  if (!found.first) {
+    auto p = std::make_shared<const SparsePattern>(pattern_of(wl, w));
+    found = {p, p->digest()};
     std::lock_guard<std::mutex> lock(c.mutex);
-    c.patterns[key] = p;
+    c.patterns[key] = found;
   }
-  if (!wl.weights.digest.empty() && wl.weights.digest != p->digest()) {
+  const auto& [pattern, digest] = found;
+  if (!wl.weights.digest.empty() && wl.weights.digest != digest) {
     throw UserError("weights " + (wl.weights.file.empty() ? std::string("pruned") : "'" + wl.weights.file + "'") + " have the pattern " +
-                    p->digest() + ", not the pattern " + wl.weights.digest + " the workload was tuned for");
+                    digest + ", not the pattern " + wl.weights.digest + " the workload was tuned for");
   }
-  return *p;
+  return *pattern;
 }
 
 Workload with_weights_digest(Workload wl) {
   if (!wl.weights.given()) return wl;
-  wl.weights.digest.clear();
+  wl.weights.digest.clear();  // what the file holds now, whatever it held before
   wl.weights.digest = sparse_pattern_of(wl).digest();
   return wl;
 }

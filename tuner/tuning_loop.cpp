@@ -72,7 +72,7 @@ public:
   LayerTuner(const Workload& wl, const Target& target, Database& db, Measurer& measurer, const TuneOptions& options)
       : wl_(wl), target_(target), db_(db), measurer_(measurer), options_(options),
         slot_(target_slot(target.key(), measurer.options().threads)), choice_(chosen_templates(wl, target, options)),
-        defaults_(choice_.default_points()), start_(std::chrono::steady_clock::now()) {
+        defaults_(choice_.default_points()), default_(choice_.split(defaults_.front())), start_(std::chrono::steady_clock::now()) {
     const int threads = measurer.options().threads;
     result.workload = wl;
     SearchContext ctx;
@@ -165,8 +165,7 @@ private:
       result.best_template = r.template_name;
     }
     // The default is the first template's (the one `run` uses without a database).
-    const auto [first, first_default] = choice_.split(defaults_.front());
-    if (r.ok && r.template_name == first->name() && config == first_default) result.default_gflops = r.gflops;
+    if (r.ok && r.template_name == default_.first->name() && config == default_.second) result.default_gflops = r.gflops;
   }
 
   /// Whether the database holds a trial of `point` here already.
@@ -219,6 +218,7 @@ private:
   const std::string slot_;
   const TemplateChoice choice_;  ///< built once: each candidate's schedule is made from it
   const std::vector<Config> defaults_;  ///< each template's default config, the first one's first
+  const std::pair<const ScheduleTemplate*, Config> default_;  ///< the first, as its template's own config
   const std::chrono::steady_clock::time_point start_;
   std::unique_ptr<Searcher> searcher_;
   double best_at_last_gain_ = 0;

@@ -43,12 +43,11 @@ TEST_CASE("The ABI of a packed schedule lists its parameters, workspace slots an
   CHECK(abi.params[2].written);
 
   // The width tiles of 5 cover 15 columns of the 11: the packed input holds the padded rows and
-  // the columns the last tile reads (14 + 2 taps + 1), each row padded to a cache line's
-  // multiple (17 x 4 floats to 20 x 4: 320 bytes), the packed output the 15 columns.
+  // the columns the last tile reads (14 + 2 taps + 1), the packed output the 15 columns.
   const int64_t kb = ceil_div(20, lanes);
   REQUIRE(abi.temporaries.size() == 3);
   CHECK(abi.temporaries[0].name == "input_packed");
-  CHECK(abi.temporaries[0].shape == std::vector<int64_t>{2, 3, 11, 20, 4});
+  CHECK(abi.temporaries[0].shape == std::vector<int64_t>{2, 3, 11, 17, 4});
   CHECK(abi.temporaries[1].name == "weights_packed");
   CHECK(abi.temporaries[1].shape == std::vector<int64_t>{kb, 3, 3, 3, 4, lanes});
   CHECK(abi.temporaries[2].name == "output_packed");
