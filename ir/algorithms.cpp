@@ -88,12 +88,14 @@ BufferRef conv_result(const Workload& wl, const std::vector<NestParam>& params) 
   return temporary("conv", {wl.n, wl.k, wl.p(), wl.q()});
 }
 
-/// output = conv + bias[k] (+ residual), then ReLU when the epilogue has it.
+/// output = conv + bias[k] (+ residual), then ReLU or ReLU6 when the epilogue has one.
 AlgorithmStage epilogue_stage(const Workload& wl, const std::vector<NestParam>& params, const BufferRef& conv) {
   Expr n = var("n"), k = var("k"), p = var("p"), q = var("q");
   Expr value = Load::make(conv, {n, k, p, q}) + Load::make(param_named(params, "bias"), {k});
   if (wl.has_residual()) value = value + Load::make(param_named(params, "residual"), {n, k, p, q});
-  if (wl.epilogue != "bias") value = max(value, FloatImm::make(0.0));
+  const std::string activation = wl.epilogue_activation();
+  if (!activation.empty()) value = max(value, FloatImm::make(0.0));
+  if (activation == "relu6") value = min(value, FloatImm::make(6.0));
   AlgorithmStage s;
   s.name = "epilogue";
   s.dims = {{"n", wl.n}, {"k", wl.k}, {"p", wl.p()}, {"q", wl.q()}};

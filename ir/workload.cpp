@@ -126,6 +126,12 @@ int64_t read_int(const nlohmann::json& value, const char* name) {
 
 } // namespace
 
+std::string Workload::epilogue_activation() const {
+  if (epilogue.size() >= 6 && epilogue.compare(epilogue.size() - 6, 6, "_relu6") == 0) return "relu6";
+  if (epilogue.size() >= 5 && epilogue.compare(epilogue.size() - 5, 5, "_relu") == 0) return "relu";
+  return "";
+}
+
 double Workload::flops() const {
   // In double: the product of int64 factors may exceed int64 before validate() has run.
   if (is_pool()) return static_cast<double>(n) * c * p() * q() * r * s;
@@ -164,8 +170,9 @@ void Workload::validate() const {
   if (dtype != "f32") refuse("dtype", dtype, "only f32 is supported");
   if (layout != "NCHW") refuse("layout", layout, "only NCHW is supported");
   if (op != "conv" && op != "maxpool" && op != "avgpool") refuse("op", op, "expected conv, maxpool or avgpool");
-  if (epilogue != "none" && epilogue != "bias" && epilogue != "bias_relu" && epilogue != "bias_add_relu")
-    refuse("epilogue", epilogue, "expected none, bias, bias_relu or bias_add_relu");
+  if (epilogue != "none" && epilogue != "bias" && epilogue != "bias_relu" && epilogue != "bias_relu6" &&
+      epilogue != "bias_add" && epilogue != "bias_add_relu" && epilogue != "bias_add_relu6")
+    refuse("epilogue", epilogue, "expected none, bias, bias_relu, bias_relu6, bias_add, bias_add_relu or bias_add_relu6");
   if (count_include_pad != 0 && count_include_pad != 1)
     refuse("count_include_pad", std::to_string(count_include_pad), "expected 0 or 1");
   if (is_pool()) {

@@ -29,8 +29,9 @@ struct GivenWeights {
 /// "maxpool" and "avgpool" slide an r x s window (stride, padding, dilation) over each channel,
 /// with k = c, groups = 1 and no weights; padded taps are skipped (max) or, for avgpool,
 /// counted in the divisor only with count_include_pad=1 (ONNX's attribute).
-/// `epilogue` fuses what follows a convolution in networks: "bias" (+ bias[k]), "bias_relu",
-/// "bias_add_relu" (+ bias[k] + residual[n][k][p][q], then ReLU); "none" by default.
+/// `epilogue` fuses what follows a convolution in networks: "bias" (+ bias[k]), then "_add"
+/// (+ residual[n][k][p][q]), then "_relu" (max(0, x)) or "_relu6" (min(max(0, x), 6)):
+/// bias, bias_relu, bias_relu6, bias_add, bias_add_relu, bias_add_relu6; "none" by default.
 struct Workload {
   int64_t n = 1;           ///< batch
   int64_t c = 1;           ///< input channels
@@ -45,14 +46,16 @@ struct Workload {
   std::string layout = "NCHW"; ///< the activations' layout; weights are KCRS, output NKPQ
   std::string name;            ///< optional label (e.g. "resnet18:C6"); not part of the key
   std::string op = "conv";     ///< conv, maxpool or avgpool
-  std::string epilogue = "none";  ///< none, bias, bias_relu or bias_add_relu (conv only)
+  std::string epilogue = "none";  ///< none, or bias[_add][_relu|_relu6] (conv only)
   int64_t count_include_pad = 0;  ///< avgpool: padded taps count in the divisor (0 or 1)
   GivenWeights weights;           ///< conv only: the weights the kernel is compiled for, if any
 
   bool is_conv() const { return op == "conv"; }
   bool is_pool() const { return op == "maxpool" || op == "avgpool"; }
   bool has_bias() const { return epilogue != "none"; }
-  bool has_residual() const { return epilogue == "bias_add_relu"; }
+  bool has_residual() const { return epilogue.rfind("bias_add", 0) == 0; }
+  /// The epilogue's activation: "", "relu" or "relu6".
+  std::string epilogue_activation() const;
 
   /// Output height P and width Q (valid only after validate()).
   int64_t p() const { return (h + pad_top + pad_bottom - dilation_h * (r - 1) - 1) / stride_h + 1; }

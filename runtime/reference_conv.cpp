@@ -206,7 +206,7 @@ Reference reference_layer(const Workload& wl, const Tensor& input, const LayerOp
                  "reference_layer: the epilogue's bias or residual is missing");
   check_size("reference bias", operands.bias->size(), wl.k);
   if (wl.has_residual()) check_size("reference residual", operands.residual->size(), wl.output_elems());
-  const bool relu = wl.epilogue == "bias_relu" || wl.epilogue == "bias_add_relu";
+  const std::string activation = wl.epilogue_activation();
   const int64_t plane = wl.p() * wl.q();
   for (size_t o = 0; o < ref.output.size(); ++o) {
     const int64_t k = (int64_t(o) / plane) % wl.k;
@@ -216,7 +216,9 @@ Reference reference_layer(const Workload& wl, const Tensor& input, const LayerOp
       v += (*operands.residual)[int64_t(o)];
       mag += std::fabs((*operands.residual)[int64_t(o)]);
     }
-    ref.output[o] = relu ? std::max(v, 0.0) : v;
+    if (!activation.empty()) v = std::max(v, 0.0);
+    if (activation == "relu6") v = std::min(v, 6.0);
+    ref.output[o] = v;
     ref.magnitude[o] = mag;
   }
   return ref;

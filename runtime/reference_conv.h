@@ -41,7 +41,7 @@ Reference reference_winograd(const Workload& wl, const Tensor& input, const Tens
 struct LayerOperands {
   const Tensor* weights = nullptr;   ///< KCRS, convolutions
   const Tensor* bias = nullptr;      ///< K, epilogues with a bias
-  const Tensor* residual = nullptr;  ///< NKPQ, bias_add_relu
+  const Tensor* residual = nullptr;  ///< NKPQ, bias_add*
 };
 
 /// The reference of any workload: a convolution with its epilogue (bias, residual, ReLU, each

@@ -62,6 +62,10 @@ TEST_CASE("the convolution epilogues match the reference on 20 odd shapes each",
   check_all(odd_shapes(20, 7, ",epilogue=bias_relu", false), direct_conv);
   check_all(odd_shapes(20, 8, ",epilogue=bias_add_relu", false), direct_conv);
   check_all(odd_shapes(8, 9, ",epilogue=bias_add_relu", false), im2col_gemm);
+  // What networks fuse besides: MobileNetV2's ReLU6 and its residual without an activation.
+  check_all(odd_shapes(20, 10, ",epilogue=bias_relu6", false), direct_conv);
+  check_all(odd_shapes(20, 11, ",epilogue=bias_add", false), direct_conv);
+  check_all(odd_shapes(8, 12, ",epilogue=bias_add_relu6", false), im2col_gemm);
 }
 
 TEST_CASE("a wrong description fails the check: the reference is not the algorithm's echo", "[ir][algorithms]") {

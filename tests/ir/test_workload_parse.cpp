@@ -253,7 +253,7 @@ TEST_CASE("pooling and epilogue workloads parse, print and key apart from plain 
 TEST_CASE("pooling and epilogue workloads refuse what does not fit, naming the field", "[workload][parse][refusal]") {
   const std::vector<std::pair<std::string, std::string>> refusals = {
       {"c=4,h=8,k=4,r=3,op=conv2d", "invalid workload: op=conv2d: expected conv, maxpool or avgpool"},
-      {"c=4,h=8,k=4,r=3,epilogue=relu", "invalid workload: epilogue=relu: expected none, bias, bias_relu or bias_add_relu"},
+      {"c=4,h=8,k=4,r=3,epilogue=relu", "invalid workload: epilogue=relu: expected none, bias, bias_relu, bias_relu6, bias_add, bias_add_relu or bias_add_relu6"},
       {"c=4,h=8,k=8,r=3,op=maxpool", "invalid workload: k=8: maxpool keeps the channels: k must equal c=4"},
       {"c=4,h=8,k=4,r=3,groups=2,op=avgpool", "invalid workload: groups=2: avgpool has no groups"},
       {"c=4,h=8,r=3,op=maxpool,epilogue=bias", "invalid workload: epilogue=bias: maxpool takes no epilogue"},
