@@ -2,17 +2,14 @@
 #include "ir/sparse.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
 
 #include "ir/error.h"
+#include "ir/npy.h"
 
 namespace convtune {
 
@@ -102,78 +99,25 @@ namespace {
   throw UserError("invalid weights file '" + path + "': " + what);
 }
 
-/// The value of `key` in a .npy header's dict text, up to the next top-level comma.
-std::string header_value(const std::string& header, const std::string& key, const std::string& path) {
-  const size_t at = header.find("'" + key + "'");
-  if (at == std::string::npos) refuse_file(path, "its .npy header has no '" + key + "'");
-  size_t colon = header.find(':', at);
-  if (colon == std::string::npos) refuse_file(path, "its .npy header is malformed");
-  size_t end = colon + 1;
-  int depth = 0;
-  for (; end < header.size(); ++end) {
-    const char ch = header[end];
-    if (ch == '(') ++depth;
-    if (ch == ')') --depth;
-    if ((ch == ',' && depth == 0) || ch == '}') break;
-  }
-  std::string v = header.substr(colon + 1, end - colon - 1);
-  v.erase(0, v.find_first_not_of(" "));
-  v.erase(v.find_last_not_of(" ") + 1);
-  return v;
-}
-
 } // namespace
 
 std::vector<float> read_weights_file(const Workload& wl, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) refuse_file(path, "it cannot be read");
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const int64_t expected = wl.k * wl.c_per_group() * wl.r * wl.s;
   const std::string shape_text = "(" + std::to_string(wl.k) + ", " + std::to_string(wl.c_per_group()) + ", " +
                                  std::to_string(wl.r) + ", " + std::to_string(wl.s) + ")";
-  size_t data = 0;
-  if (bytes.size() >= 10 && bytes.compare(0, 6, "\x93NUMPY") == 0) {
-    const unsigned major = static_cast<unsigned char>(bytes[6]);
-    size_t header_len = 0;
-    if (major == 1) {
-      header_len = size_t(static_cast<unsigned char>(bytes[8])) | size_t(static_cast<unsigned char>(bytes[9])) << 8;
-      data = 10 + header_len;
-    } else if ((major == 2 || major == 3) && bytes.size() >= 12) {
-      for (int b = 0; b < 4; ++b) header_len |= size_t(static_cast<unsigned char>(bytes[size_t(8 + b)])) << (8 * b);
-      data = 12 + header_len;
-    } else {
-      refuse_file(path, ".npy version " + std::to_string(major) + " is not one this reader knows (1, 2, 3)");
-    }
-    if (data > bytes.size()) refuse_file(path, "its .npy header is truncated");
-    const std::string header = bytes.substr(data - header_len, header_len);
-    const std::string descr = header_value(header, "descr", path);
-    if (descr != "'<f4'" && descr != "'float32'") refuse_file(path, "it holds " + descr + ", not little-endian float32 ('<f4')");
-    if (header_value(header, "fortran_order", path) != "False") refuse_file(path, "it is in Fortran order; C order is needed");
-    std::string shape = header_value(header, "shape", path);
-    int64_t elements = 1;
-    for (size_t i = 0; i < shape.size();) {
-      if (!std::isdigit(static_cast<unsigned char>(shape[i]))) {
-        ++i;
-        continue;
-      }
-      size_t j = i;
-      while (j < shape.size() && std::isdigit(static_cast<unsigned char>(shape[j]))) ++j;
-      elements *= std::stoll(shape.substr(i, j - i));
-      i = j;
-    }
-    if (elements != expected) refuse_file(path, "its shape " + shape + " holds " + std::to_string(elements) + " floats; the layer's KCRS weights " + shape_text + " are " + std::to_string(expected));
+  const FloatArray array = read_float_file(path, "invalid weights file '" + path + "'");
+  if (array.npy && int64_t(array.values.size()) != expected) {
+    refuse_file(path, "its shape " + array.shape_text + " holds " + std::to_string(array.values.size()) +
+                          " floats; the layer's KCRS weights " + shape_text + " are " + std::to_string(expected));
   }
-  const size_t floats = (bytes.size() - data) / 4;
-  if ((bytes.size() - data) % 4 != 0 || int64_t(floats) != expected) {
-    refuse_file(path, "it holds " + std::to_string(bytes.size() - data) + " bytes of data; the layer's KCRS weights " + shape_text +
+  if (int64_t(array.values.size()) != expected) {
+    refuse_file(path, "it holds " + std::to_string(4 * array.values.size()) + " bytes of data; the layer's KCRS weights " + shape_text +
                           " are " + std::to_string(expected) + " floats (" + std::to_string(expected * 4) + " bytes)");
   }
-  std::vector<float> w(floats, 0.0f);
-  std::memcpy(w.data(), bytes.data() + data, floats * 4);
-  for (float v : w) {
+  for (float v : array.values) {
     if (!std::isfinite(v)) refuse_file(path, "it holds a value that is not finite");
   }
-  return w;
+  return array.values;
 }
 
 namespace {
