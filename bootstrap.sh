@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(build-essential cmake ninja-build llvm-19-dev libeigen3-dev libboost-graph-dev
-          nlohmann-json3-dev catch2 libdnnl-dev clang-19 libclang-rt-19-dev libomp-19-dev)
+          nlohmann-json3-dev catch2 libdnnl-dev libonnx-dev libprotobuf-dev clang-19 libclang-rt-19-dev libomp-19-dev)
 
 install_missing() {
   local missing=()

@@ -18,6 +18,7 @@
 namespace convtune::cli {
 
 int cmd_run(const std::vector<std::string>& argv) {
+  if (wants_model(argv)) return run_model(argv);
   Args args("run", {options::workload(), options::weights(), options::sparsity(), options::sparsity_block(),
                     options::target(),
                     options::threads("threads the kernel may use"),

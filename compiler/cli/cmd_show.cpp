@@ -29,6 +29,7 @@ std::string si(double value) {
 }
 
 int cmd_show(const std::vector<std::string>& argv) {
+  if (wants_model(argv)) return show_model(argv);
   Args args("show", {options::workload(), options::weights(), options::sparsity(), options::sparsity_block(),
                      {"schedule", "S", "naive (the algorithm), default, or a schedule/config JSON file", "naive"},
                      options::target("the target whose roofline and vector width apply: cpu"),

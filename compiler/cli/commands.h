@@ -16,6 +16,11 @@ int cmd_worker(const std::vector<std::string>& argv);
 int cmd_space(const std::vector<std::string>& argv);
 int cmd_measure(const std::vector<std::string>& argv);
 
+/// `--model FILE` among the words: the command works on a whole network (cmd_model.cpp).
+bool wants_model(const std::vector<std::string>& argv);
+int show_model(const std::vector<std::string>& argv);
+int run_model(const std::vector<std::string>& argv);
+
 /// "231.2 M" style: a value with an SI prefix and 4 significant digits.
 std::string si(double value);
 

@@ -1,0 +1,274 @@
+/// \file `--model`: the commands over a whole network imported from ONNX (show, run).
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "compiler/cli/args.h"
+#include "compiler/cli/commands.h"
+#include "compiler/network_fusion.h"
+#include "compiler/network_runner.h"
+#include "compiler/onnx_import.h"
+#include "ir/error.h"
+#include "ir/npy.h"
+#include "runtime/measure.h"
+#include "runtime/network_reference.h"
+#include "runtime/thread_pool.h"
+#include "schedules/schedule_template.h"
+#include "tuner/database.h"
+
+namespace convtune::cli {
+
+bool wants_model(const std::vector<std::string>& argv) {
+  return std::find(argv.begin(), argv.end(), "--model") != argv.end();
+}
+
+Network load_model(const std::string& path) {
+  Network net = import_onnx(path);
+  fuse_layers(net);
+  net.verify();
+  return net;
+}
+
+namespace {
+
+OptionSpec model_option() { return {"model", "FILE", "an ONNX model (opset 11 to 17, f32, fixed input shape)", ""}; }
+
+/// A network's output agrees with the reference within this, relative to its largest magnitude.
+constexpr double kNetworkTolerance = 1e-3;
+
+std::string mb(int64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f MB", double(bytes) / (1 << 20));
+  return text;
+}
+
+std::string joined(const std::vector<std::string>& parts, const char* sep) {
+  std::string text;
+  for (const std::string& p : parts) text += (text.empty() ? "" : sep) + p;
+  return text;
+}
+
+/// The ops of a layer's nodes: "Conv+BatchNormalization+Relu".
+std::string node_ops(const NetLayer& l) {
+  std::vector<std::string> ops;
+  for (const std::string& n : l.nodes) ops.push_back(n.substr(0, n.find(' ')));
+  return joined(ops, "+");
+}
+
+std::string layer_detail(const NetLayer& l) {
+  switch (l.kind) {
+  case LayerKind::Conv:
+  case LayerKind::Pool: return l.wl.spec();
+  case LayerKind::Elementwise: {
+    std::string d;
+    if (!l.scale.empty() || !l.shift.empty()) d += "affine ";
+    if (l.binary != LayerBinary::None) d += l.binary == LayerBinary::Add ? "add " : "mul ";
+    return d + l.activation.describe();
+  }
+  case LayerKind::Pad:
+    return "pads " + std::to_string(l.pad_top) + "," + std::to_string(l.pad_left) + "," + std::to_string(l.pad_bottom) + "," +
+           std::to_string(l.pad_right);
+  default: return "";
+  }
+}
+
+nlohmann::json network_json(const Network& net, const WorkspacePlan& plan) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const NetLayer& l : net.layers) {
+    nlohmann::json inputs = nlohmann::json::array();
+    for (int t : l.inputs) inputs.push_back(net.tensors[t].name);
+    const bool kernel = l.kind == LayerKind::Conv || l.kind == LayerKind::Pool;
+    layers.push_back({{"name", l.name}, {"kind", layer_kind_name(l.kind)}, {"nodes", l.nodes}, {"inputs", inputs},
+                      {"output", net.tensors[l.output].name}, {"shape", net.tensors[l.output].shape},
+                      {"workload", kernel ? nlohmann::json(l.wl.spec()) : nlohmann::json()},
+                      {"key", kernel ? nlohmann::json(l.wl.key()) : nlohmann::json()}, {"detail", layer_detail(l)},
+                      {"flops", l.flops(net.tensors)}});
+  }
+  nlohmann::json tensors = nlohmann::json::array();
+  for (const TensorPlacement& p : plan.placements) {
+    tensors.push_back({{"name", net.tensors[p.tensor].name}, {"offset", p.offset_bytes}, {"bytes", p.bytes},
+                       {"first_layer", p.first_layer}, {"last_layer", p.last_layer}});
+  }
+  return {{"input", {{"name", net.tensors[net.input].name}, {"shape", net.tensors[net.input].shape}}},
+          {"output", {{"name", net.tensors[net.output].name}, {"shape", net.tensors[net.output].shape}}},
+          {"layers", layers}, {"flops", net.flops()}, {"workspace_bytes", plan.workspace_bytes},
+          {"intermediates_bytes", plan.sum_bytes}, {"peak_live_bytes", plan.peak_live_bytes}, {"tensors", tensors}};
+}
+
+size_t node_count(const Network& net) {
+  size_t n = 0;
+  for (const NetLayer& l : net.layers) n += l.nodes.size();
+  return n;
+}
+
+} // namespace
+
+int show_model(const std::vector<std::string>& argv) {
+  Args args("show", {model_option(), options::json()});
+  if (!args.parse(argv)) {
+    std::cout << args.help("usage: convtune show --model FILE [--json]");
+    return 0;
+  }
+  const std::string path = args.require("model");
+  const Network net = load_model(path);
+  const WorkspacePlan plan = net.plan_workspace();
+  if (args.has("json")) {
+    nlohmann::json j = network_json(net, plan);
+    j["model"] = path;
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("model      %s: %s %s -> %s, %zu layers from %zu nodes, %sFLOP\n", path.c_str(), net.tensors[net.input].name.c_str(),
+              net.tensors[net.input].shape_text().c_str(), net.tensors[net.output].shape_text().c_str(), net.layers.size(),
+              node_count(net), si(net.flops()).c_str());
+  std::printf("\n%4s  %-28s %-15s %-16s %-34s %s\n", "#", "layer", "kind", "output", "nodes", "what");
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const NetLayer& l = net.layers[i];
+    std::printf("%4zu  %-28s %-15s %-16s %-34s %s\n", i, l.name.c_str(), layer_kind_name(l.kind),
+                net.tensors[l.output].shape_text().c_str(), node_ops(l).c_str(), layer_detail(l).c_str());
+  }
+  std::printf("\nworkspace  %s for %zu intermediate tensors (each apart: %s; most alive at once: %s)\n", mb(plan.workspace_bytes).c_str(),
+              plan.placements.size(), mb(plan.sum_bytes).c_str(), mb(plan.peak_live_bytes).c_str());
+  std::printf("%12s %12s  %-28s %s\n", "offset", "bytes", "tensor", "live (layers)");
+  for (const TensorPlacement& p : plan.placements) {
+    std::printf("%12lld %12lld  %-28s %d..%d\n", (long long)p.offset_bytes, (long long)p.bytes, net.tensors[p.tensor].name.c_str(),
+                p.first_layer, p.last_layer);
+  }
+  return 0;
+}
+
+int run_model(const std::vector<std::string>& argv) {
+  Args args("run", {model_option(), options::target(), options::threads("threads every layer may use"),
+                    options::db("the tuning database whose best configs the layers run with (the default config otherwise)"),
+                    {"input", "FILE", "the network's input as a .npy of f32 (its shape the model's input); random when absent", ""},
+                    {"output", "FILE", "write the network's output here as a .npy of f32", ""},
+                    options::repeat("7"), options::min_repeat_ms("200"),
+                    options::seed("seed of the random input"), options::json()});
+  if (!args.parse(argv)) {
+    std::cout << args.help("usage: convtune run --model FILE [--threads T] [--db FILE] [--input x.npy] [--output y.npy] [--json]");
+    return 0;
+  }
+  const std::string path = args.require("model");
+  const Network net = load_model(path);
+  const Target target = parse_target(args.get("target"));
+  const int threads = int(args.get_int("threads", 1));
+  const TimingOptions timing = timing_options(args);
+  const NetTensor& in_t = net.tensors[net.input];
+  const NetTensor& out_t = net.tensors[net.output];
+
+  std::vector<float> input;
+  if (args.has("input")) {
+    const std::string file = args.get("input");
+    const FloatArray a = read_float_file(file, "--input '" + file + "'");
+    if (!a.npy) throw UserError("--input '" + file + "': not a .npy file");
+    if (a.shape != in_t.shape) throw UserError("--input '" + file + "': its shape " + a.shape_text + " is not the model's input shape " + in_t.shape_text());
+    input = a.values;
+  } else {
+    Tensor random(in_t.elements());
+    random.fill_random(uint64_t(args.get_int("seed", 0)));
+    input.assign(random.data(), random.data() + random.size());
+  }
+
+  // Each layer's schedule: the database's best for its workload here, else the default.
+  std::unique_ptr<Database> db;
+  if (std::ifstream(args.get("db"))) {
+    db = std::make_unique<Database>(args.get("db"));
+    db->load(std::cerr);
+  }
+  const std::string slot = target_slot(target.key(), threads);
+  int tuned = 0, defaults = 0;
+  const ScheduleChooser choose = [&](const Workload& wl) -> ChosenSchedule {
+    if (const TrialRecord* best = db ? db->best(wl.key(), slot) : nullptr) {
+      ++tuned;
+      char text[64];
+      std::snprintf(text, sizeof text, "tuned (%.1f GFLOP/s)", best->gflops);
+      return {schedule_from_json(best->schedule), text};
+    }
+    ++defaults;
+    return {resolve_schedule("default", wl, target), "default"};
+  };
+  NetworkRunner runner(net, target, choose);
+  ScopedThreads scoped_threads{threads};
+
+  // Checked layer by layer against the reference interpreter, before any timing.
+  const std::vector<std::vector<double>> reference = reference_network(net, input);
+  std::vector<float> output(size_t(out_t.elements()));
+  std::vector<double> layer_err(net.layers.size(), 0.0);
+  runner.run(input.data(), output.data(), [&](size_t i) { layer_err[i] = relative_error(runner.tensor(net.layers[i].output), reference[net.layers[i].output]); });
+  const double output_err = relative_error(output.data(), reference[net.output]);
+  const bool ok = output_err <= kNetworkTolerance;
+  if (args.has("output")) {
+    std::ofstream out(args.get("output"), std::ios::binary);
+    const std::string bytes = npy_bytes(out_t.shape, output.data());
+    out.write(bytes.data(), std::streamsize(bytes.size()));
+    if (!out) throw UserError("--output '" + args.get("output") + "' cannot be written");
+  }
+
+  Timing total;
+  std::vector<double> layer_ms(net.layers.size(), 0.0);
+  if (ok) {
+    total = measure([&] { runner.run(input.data(), output.data()); }, timing);
+    // Per layer: the median over separate timed runs of the whole network.
+    std::vector<std::vector<double>> samples(net.layers.size());
+    for (int r = 0; r < std::max(timing.measurements, 5); ++r) {
+      std::vector<double> ms;
+      runner.run_timed(input.data(), output.data(), ms);
+      for (size_t i = 0; i < ms.size(); ++i) samples[i].push_back(ms[i]);
+    }
+    for (size_t i = 0; i < samples.size(); ++i) {
+      std::sort(samples[i].begin(), samples[i].end());
+      layer_ms[i] = samples[i][samples[i].size() / 2];
+    }
+  }
+  double layer_sum = 0;
+  for (double ms : layer_ms) layer_sum += ms;
+
+  if (args.has("json")) {
+    nlohmann::json layers = nlohmann::json::array();
+    for (size_t i = 0; i < net.layers.size(); ++i) {
+      const NetLayer& l = net.layers[i];
+      layers.push_back({{"name", l.name}, {"kind", layer_kind_name(l.kind)}, {"nodes", l.nodes}, {"median_ms", layer_ms[i]},
+                        {"share", layer_sum > 0 ? layer_ms[i] / layer_sum : 0.0}, {"schedule", runner.schedules()[i]},
+                        {"rel_err", layer_err[i]}, {"flops", l.flops(net.tensors)}});
+    }
+    nlohmann::json j = {{"model", path}, {"ok", ok}, {"max_rel_err", output_err}, {"tolerance", kNetworkTolerance},
+                        {"threads", threads}, {"target", target.key()}, {"median_ms", total.median_ms}, {"min_ms", total.min_ms},
+                        {"flops", net.flops()}, {"gflops", ok ? net.flops() / (total.median_ms * 1e6) : 0.0},
+                        {"tuned_layers", tuned}, {"default_layers", defaults}, {"kernels", runner.kernels_compiled()},
+                        {"workspace_bytes", runner.workspace_bytes()}, {"packed_weights_bytes", runner.packed_weights_bytes()},
+                        {"layers", layers}};
+    std::cout << j.dump(2) << "\n";
+    return ok ? 0 : 1;
+  }
+  std::printf("model      %s: %s -> %s, %zu layers, %sFLOP\n", path.c_str(), in_t.shape_text().c_str(), out_t.shape_text().c_str(),
+              net.layers.size(), si(net.flops()).c_str());
+  std::printf("schedules  %d layer kernels tuned, %d default (%d compiled); target %s, %d thread%s\n", tuned, defaults,
+              runner.kernels_compiled(), target.key().c_str(), threads, threads == 1 ? "" : "s");
+  std::printf("memory     workspace %s, packed weights %s\n", mb(runner.workspace_bytes()).c_str(), mb(runner.packed_weights_bytes()).c_str());
+  std::printf("check      %s (output's max error %.3g of its largest magnitude, bound %.0e; reference interpreter in double)\n",
+              ok ? "ok" : "WRONG RESULT", output_err, kNetworkTolerance);
+  if (!ok) {
+    for (size_t i = 0; i < net.layers.size(); ++i) {
+      if (layer_err[i] > kNetworkTolerance) {
+        std::printf("           first layer off: #%zu %s (%s), error %.3g\n", i, net.layers[i].name.c_str(), node_ops(net.layers[i]).c_str(), layer_err[i]);
+        break;
+      }
+    }
+    return 1;
+  }
+  std::printf("time       median %.4g ms per inference (min %.4g), %.4g GFLOP/s\n\n", total.median_ms, total.min_ms,
+              net.flops() / (total.median_ms * 1e6));
+  std::printf("%4s  %-28s %-34s %10s %7s  %s\n", "#", "layer", "nodes", "ms", "share", "schedule");
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const NetLayer& l = net.layers[i];
+    std::printf("%4zu  %-28s %-34s %10.4f %6.1f%%  %s\n", i, l.name.c_str(), node_ops(l).c_str(), layer_ms[i],
+                layer_sum > 0 ? 100 * layer_ms[i] / layer_sum : 0.0, runner.schedules()[i].c_str());
+  }
+  return 0;
+}
+
+} // namespace convtune::cli

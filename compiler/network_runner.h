@@ -1,0 +1,68 @@
+/// \file Running a whole network on the host: every convolution and pooling layer JIT-compiled
+/// with a chosen schedule (layers of one workload and schedule share a kernel), weights packed
+/// once, intermediates placed in one workspace by the network's plan.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/network.h"
+#include "runtime/tensor.h"
+#include "schedules/schedule.h"
+#include "targets/jit_kernel.h"
+#include "targets/target.h"
+
+namespace convtune {
+
+/// The schedule a layer runs with, and where it came from ("default", "tuned ...").
+struct ChosenSchedule {
+  Schedule schedule;
+  std::string source;
+};
+using ScheduleChooser = std::function<ChosenSchedule(const Workload&)>;
+
+class NetworkRunner {
+public:
+  /// Compiles every kernel and packs the weights.
+  NetworkRunner(const Network& net, const Target& target, const ScheduleChooser& choose);
+  ~NetworkRunner();
+
+  /// Runs every layer in order: `input` and `output` dense as the network's tensors are.
+  /// `after_layer(i)`, when given, is called after layer i, while its output can still be read.
+  void run(const float* input, float* output, const std::function<void(size_t)>& after_layer = {});
+  /// The same, adding each layer's milliseconds to `layer_ms` (one entry per layer).
+  void run_timed(const float* input, float* output, std::vector<double>& layer_ms);
+
+  /// Tensor `t` of the last run (the input and output: the caller's buffers). A later layer may
+  /// have overwritten an intermediate: read it from `after_layer` of the layer writing it.
+  const float* tensor(int t) const;
+  const Network& network() const { return net_; }
+  const WorkspacePlan& plan() const { return plan_; }
+  /// The bytes a run needs besides the packed weights: the planned intermediates and the
+  /// largest kernel's own temporaries.
+  int64_t workspace_bytes() const { return plan_.workspace_bytes + scratch_bytes_; }
+  int64_t packed_weights_bytes() const { return packed_bytes_; }
+  int kernels_compiled() const { return int(kernels_.size()); }
+  /// Per layer: its schedule's description ("" for layers that are plain loops).
+  const std::vector<std::string>& schedules() const { return schedule_text_; }
+
+private:
+  struct Layer;
+  void run_layer(size_t i);
+  float* tensor_ptr(int t) const;
+
+  Network net_;
+  WorkspacePlan plan_;
+  std::map<std::string, std::shared_ptr<JitKernel>> kernels_;  ///< by workload key and schedule
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<std::string> schedule_text_;
+  Tensor workspace_;                  ///< intermediates by the plan, then the kernels' scratch
+  int64_t scratch_bytes_ = 0, packed_bytes_ = 0;
+  const float* input_ = nullptr;
+  float* output_ = nullptr;
+};
+
+} // namespace convtune
