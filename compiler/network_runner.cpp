@@ -111,7 +111,7 @@ void NetworkRunner::run_layer(size_t i) {
   }
   std::vector<const float*> in;
   for (int t : l.inputs) in.push_back(tensor_ptr(t));
-  run_layer_op<float>(l, net_.tensors, in, tensor_ptr(l.output));
+  run_layer_op(l, net_.tensors, in, tensor_ptr(l.output));
 }
 
 void NetworkRunner::run(const float* input, float* output, const std::function<void(size_t)>& after_layer) {

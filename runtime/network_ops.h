@@ -1,20 +1,27 @@
-/// \file The layers of a network that are not convolutions or pooling (GlobalAvgPool,
-/// Elementwise, Concat, Pad, Copy) as plain loops over dense NCHW data, in f32 for running a
-/// network and in double for its reference: one definition serves both.
+/// \file The layers of a network that are not compiled kernels, run in f32 through libconvtune_rt
+/// (runtime/convtune_net.h): the JIT runner calls run_layer_op, and the ahead-of-time library's
+/// driver emits the same calls with the constants these functions derive.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "ir/network.h"
 
 namespace convtune {
 
-/// Computes `layer` from `inputs` (one per layer.inputs, in order) into `output`.
-/// T is float or double.
-template <class T>
-void run_layer_op(const NetLayer& layer, const std::vector<NetTensor>& tensors, const std::vector<const T*>& inputs, T* output);
+/// The scalar arguments of convtune_elementwise for an Elementwise layer.
+struct ElementwiseCall {
+  int64_t n = 1, c = 1, plane = 1;
+  int64_t op = 0;                 ///< CONVTUNE_BINARY_*
+  int64_t other_per_channel = 0;
+  int64_t activation = 0;         ///< CONVTUNE_ACT_*
+  float lo = 0, hi = 0, alpha = 0, beta = 0;
+};
+ElementwiseCall elementwise_call(const NetLayer& layer, const std::vector<NetTensor>& tensors);
 
-/// The activation of an Elementwise layer at one value.
-template <class T> T activate(const Activation& a, T x);
+/// Computes a GlobalAvgPool, Elementwise, Concat, Pad or Copy layer from `inputs` (one per
+/// layer.inputs) into `output`.
+void run_layer_op(const NetLayer& layer, const std::vector<NetTensor>& tensors, const std::vector<const float*>& inputs, float* output);
 
 } // namespace convtune

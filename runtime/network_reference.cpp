@@ -1,16 +1,87 @@
 /// \file The network reference interpreter.
 #include "runtime/network_reference.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "runtime/network_ops.h"
 #include "runtime/reference_conv.h"
 #include "runtime/tensor.h"
 
 namespace convtune {
 
 namespace {
+
+double activate(const Activation& a, double x) {
+  switch (a.kind) {
+  case Activation::Kind::None: return x;
+  case Activation::Kind::Relu: return std::max(x, 0.0);
+  case Activation::Kind::Clip: return std::min(std::max(x, double(a.lo)), double(a.hi));
+  case Activation::Kind::Sigmoid: return 1 / (1 + std::exp(-x));
+  case Activation::Kind::HardSigmoid: return std::max(0.0, std::min(1.0, double(a.alpha) * x + double(a.beta)));
+  case Activation::Kind::HardSwish: return x * std::max(0.0, std::min(1.0, x / 6 + 0.5));
+  }
+  return x;
+}
+
+/// The layers that are not convolutions or pooling, in double, written apart from the f32
+/// runtime's (runtime/convtune_net.c) so that each checks the other.
+void reference_op(const NetLayer& l, const std::vector<NetTensor>& tensors, const std::vector<const double*>& in, double* out) {
+  const NetTensor& x = tensors[l.inputs[0]];
+  const NetTensor& y = tensors[l.output];
+  const int64_t plane = x.h() * x.w();
+  switch (l.kind) {
+  case LayerKind::GlobalAvgPool:
+    for (int64_t i = 0; i < x.n() * x.c(); ++i) {
+      double sum = 0;
+      for (int64_t j = 0; j < plane; ++j) sum += in[0][i * plane + j];
+      out[i] = sum / double(plane);
+    }
+    return;
+  case LayerKind::Elementwise: {
+    const bool broadcast = l.binary != LayerBinary::None && tensors[l.inputs[1]].elements() != x.elements();
+    for (int64_t i = 0; i < x.elements(); ++i) {
+      const int64_t nc = i / plane, ch = nc % x.c();
+      double v = in[0][i];
+      if (!l.scale.empty()) v *= l.scale[size_t(ch)];
+      if (!l.shift.empty()) v += l.shift[size_t(ch)];
+      if (l.binary == LayerBinary::Add) v += in[1][broadcast ? nc : i];
+      if (l.binary == LayerBinary::Mul) v *= in[1][broadcast ? nc : i];
+      out[i] = activate(l.activation, v);
+    }
+    return;
+  }
+  case LayerKind::Concat: {
+    const int64_t out_plane = y.h() * y.w();
+    for (int64_t b = 0; b < y.n(); ++b) {
+      int64_t channel = 0;
+      for (size_t i = 0; i < l.inputs.size(); ++i) {
+        const int64_t c = tensors[l.inputs[i]].c();
+        for (int64_t j = 0; j < c * out_plane; ++j) out[(b * y.c() + channel) * out_plane + j] = in[i][b * c * out_plane + j];
+        channel += c;
+      }
+    }
+    return;
+  }
+  case LayerKind::Pad:
+    for (int64_t i = 0; i < x.n() * x.c(); ++i) {
+      for (int64_t h = 0; h < y.h(); ++h) {
+        for (int64_t w = 0; w < y.w(); ++w) {
+          const int64_t sh = h - l.pad_top, sw = w - l.pad_left;
+          const bool inside = sh >= 0 && sh < x.h() && sw >= 0 && sw < x.w();
+          out[(i * y.h() + h) * y.w() + w] = inside ? in[0][(i * x.h() + sh) * x.w() + sw] : double(l.pad_value);
+        }
+      }
+    }
+    return;
+  case LayerKind::Copy:
+    std::copy(in[0], in[0] + x.elements(), out);
+    return;
+  case LayerKind::Conv:
+  case LayerKind::Pool:
+    break;
+  }
+}
 
 Tensor to_tensor(const std::vector<double>& values) {
   Tensor t(int64_t(values.size()));
@@ -43,7 +114,7 @@ std::vector<std::vector<double>> reference_network(const Network& net, const std
     }
     std::vector<const double*> in;
     for (int t : l.inputs) in.push_back(values[t].data());
-    run_layer_op<double>(l, net.tensors, in, out.data());
+    reference_op(l, net.tensors, in, out.data());
   }
   return values;
 }

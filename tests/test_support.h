@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -100,6 +101,12 @@ inline ToolRun run_convtune(const std::vector<std::string>& args) {
   run.exit_code = WEXITSTATUS(status);
   run.err = read_file(err_path.str());
   return run;
+}
+
+/// Runs `command` through the shell: its exit code, -1 when a signal ended it.
+inline int shell(const std::string& command) {
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 /// The JSON a run printed on stdout; the run must have exited 0.

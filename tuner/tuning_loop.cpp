@@ -266,7 +266,8 @@ TuneResult tune_workload(const Workload& wl, const Target& target, Database& db,
 
 std::vector<TuneResult> tune_suite(const std::vector<Workload>& layers, const Target& target, Database& db,
                                    Measurer& measurer, const TuneOptions& options,
-                                   const std::function<void(const Workload&, const TuneProgress&)>& progress) {
+                                   const std::function<void(const Workload&, const TuneProgress&)>& progress,
+                                   const std::vector<int>& occurrences) {
   std::vector<std::unique_ptr<LayerTuner>> tuners;
   int spent = 0;  // trials counted across the suite, earlier sessions' included
   for (const Workload& wl : layers) {
@@ -299,7 +300,8 @@ std::vector<TuneResult> tune_suite(const std::vector<Workload>& layers, const Ta
     for (size_t i = 0; i < layers.size(); ++i) {
       if (tuners[i]->result.trials < allotted[i]) continue;  // its space ran out or it stopped early
       const double best = tuners[i]->result.best_gflops;
-      const double seconds = best > 0 ? layers[i].flops() / (best * 1e9) : 1.0;
+      const double runs = occurrences.empty() ? 1.0 : double(occurrences[i]);
+      const double seconds = runs * (best > 0 ? layers[i].flops() / (best * 1e9) : 1.0);
       const double score = seconds * (gain[i] + 0.01);
       if (score > top) {
         top = score;

@@ -71,9 +71,11 @@ TuneResult tune_workload(const Workload& wl, const Target& target, Database& db,
 /// Tunes every layer of a list with `options.trials` trials each on average: after a first
 /// batch for each, the next batch goes to the layer whose time could still drop the most
 /// (its share of the suite's time, weighted by how much its last batch gained), as in
-/// Ansor's task scheduler.
+/// Ansor's task scheduler. `occurrences[i]`: how often layer i runs (a network's repeated
+/// workloads, tuned once, weigh by their count); empty: once each.
 std::vector<TuneResult> tune_suite(const std::vector<Workload>& layers, const Target& target, Database& db,
                                    Measurer& measurer, const TuneOptions& options,
-                                   const std::function<void(const Workload&, const TuneProgress&)>& progress = {});
+                                   const std::function<void(const Workload&, const TuneProgress&)>& progress = {},
+                                   const std::vector<int>& occurrences = {});
 
 } // namespace convtune

@@ -22,8 +22,6 @@
 
 namespace convtune::cli {
 
-namespace {
-
 /// Writes every file or none: each goes to a temporary next to it first, then all are renamed.
 void write_all(const std::vector<std::pair<std::string, std::string>>& files) {
   std::vector<std::string> temporaries, done;
@@ -52,6 +50,8 @@ void write_all(const std::vector<std::pair<std::string, std::string>>& files) {
     done.push_back(files[i].first);
   }
 }
+
+namespace {
 
 /// How a schedule taken from the database is described (header, manifest, output).
 std::string tuned_description(const TrialRecord& best) {
@@ -121,6 +121,7 @@ EmitKind emit_kind(const std::string& s) {
 } // namespace
 
 int cmd_compile(const std::vector<std::string>& argv_in) {
+  if (wants_model(argv_in)) return compile_model(argv_in);
   Args args("compile", {options::workload(), options::weights(), options::sparsity(), options::sparsity_block(),
                         options::db("the tuning database whose best config is compiled"),
                         options::target("the target to compile for: cpu (this host), an x86-64 level (x86-64-v3, x86-64-v4) "

@@ -1,6 +1,7 @@
 /// \file `--model`: the commands over a whole network imported from ONNX (show, run).
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -9,7 +10,9 @@
 
 #include "compiler/cli/args.h"
 #include "compiler/cli/commands.h"
+#include "compiler/c_header.h"
 #include "compiler/network_fusion.h"
+#include "compiler/network_library.h"
 #include "compiler/network_runner.h"
 #include "compiler/onnx_import.h"
 #include "ir/error.h"
@@ -31,6 +34,18 @@ Network load_model(const std::string& path) {
   fuse_layers(net);
   net.verify();
   return net;
+}
+
+std::vector<std::pair<Workload, int>> model_workloads(const std::string& path) {
+  const Network net = load_model(path);
+  std::vector<std::pair<Workload, int>> out;
+  for (const NetLayer& l : net.layers) {
+    if (l.kind != LayerKind::Conv && l.kind != LayerKind::Pool) continue;
+    const auto same = std::find_if(out.begin(), out.end(), [&](const auto& w) { return w.first.key() == l.wl.key(); });
+    if (same != out.end()) ++same->second;
+    else out.push_back({l.wl, 1});
+  }
+  return out;
 }
 
 namespace {
@@ -98,6 +113,34 @@ nlohmann::json network_json(const Network& net, const WorkspacePlan& plan) {
           {"layers", layers}, {"flops", net.flops()}, {"workspace_bytes", plan.workspace_bytes},
           {"intermediates_bytes", plan.sum_bytes}, {"peak_live_bytes", plan.peak_live_bytes}, {"tensors", tensors}};
 }
+
+/// Each layer's schedule: the database's best for its workload on this target and thread
+/// count, else the template's default; counts which.
+struct LayerSchedules {
+  std::unique_ptr<Database> db;
+  std::string slot;
+  Target target;
+  int tuned = 0, defaults = 0;
+
+  LayerSchedules(const std::string& db_path, const Target& t, int threads) : slot(target_slot(t.key(), threads)), target(t) {
+    if (std::ifstream(db_path)) {
+      db = std::make_unique<Database>(db_path);
+      db->load(std::cerr);
+    }
+  }
+  ScheduleChooser chooser() {
+    return [this](const Workload& wl) -> ChosenSchedule {
+      if (const TrialRecord* best = db ? db->best(wl.key(), slot) : nullptr) {
+        ++tuned;
+        char text[64];
+        std::snprintf(text, sizeof text, "tuned (%.1f GFLOP/s)", best->gflops);
+        return {schedule_from_json(best->schedule), text};
+      }
+      ++defaults;
+      return {resolve_schedule("default", wl, target), "default"};
+    };
+  }
+};
 
 size_t node_count(const Network& net) {
   size_t n = 0;
@@ -173,25 +216,9 @@ int run_model(const std::vector<std::string>& argv) {
     input.assign(random.data(), random.data() + random.size());
   }
 
-  // Each layer's schedule: the database's best for its workload here, else the default.
-  std::unique_ptr<Database> db;
-  if (std::ifstream(args.get("db"))) {
-    db = std::make_unique<Database>(args.get("db"));
-    db->load(std::cerr);
-  }
-  const std::string slot = target_slot(target.key(), threads);
-  int tuned = 0, defaults = 0;
-  const ScheduleChooser choose = [&](const Workload& wl) -> ChosenSchedule {
-    if (const TrialRecord* best = db ? db->best(wl.key(), slot) : nullptr) {
-      ++tuned;
-      char text[64];
-      std::snprintf(text, sizeof text, "tuned (%.1f GFLOP/s)", best->gflops);
-      return {schedule_from_json(best->schedule), text};
-    }
-    ++defaults;
-    return {resolve_schedule("default", wl, target), "default"};
-  };
-  NetworkRunner runner(net, target, choose);
+  LayerSchedules schedules(args.get("db"), target, threads);
+  NetworkRunner runner(net, target, schedules.chooser());
+  const int tuned = schedules.tuned, defaults = schedules.defaults;
   ScopedThreads scoped_threads{threads};
 
   // Checked layer by layer against the reference interpreter, before any timing.
@@ -246,7 +273,7 @@ int run_model(const std::vector<std::string>& argv) {
   }
   std::printf("model      %s: %s -> %s, %zu layers, %sFLOP\n", path.c_str(), in_t.shape_text().c_str(), out_t.shape_text().c_str(),
               net.layers.size(), si(net.flops()).c_str());
-  std::printf("schedules  %d layer kernels tuned, %d default (%d compiled); target %s, %d thread%s\n", tuned, defaults,
+  std::printf("schedules  %d layers with a kernel: %d tuned, %d default (%d distinct kernels); target %s, %d thread%s\n", tuned + defaults, tuned, defaults,
               runner.kernels_compiled(), target.key().c_str(), threads, threads == 1 ? "" : "s");
   std::printf("memory     workspace %s, packed weights %s\n", mb(runner.workspace_bytes()).c_str(), mb(runner.packed_weights_bytes()).c_str());
   std::printf("check      %s (output's max error %.3g of its largest magnitude, bound %.0e; reference interpreter in double)\n",
@@ -268,6 +295,42 @@ int run_model(const std::vector<std::string>& argv) {
     std::printf("%4zu  %-28s %-34s %10.4f %6.1f%%  %s\n", i, l.name.c_str(), node_ops(l).c_str(), layer_ms[i],
                 layer_sum > 0 ? 100 * layer_ms[i] / layer_sum : 0.0, runner.schedules()[i].c_str());
   }
+  return 0;
+}
+
+} // namespace convtune::cli
+
+namespace convtune::cli {
+
+int compile_model(const std::vector<std::string>& argv_in) {
+  Args args("compile", {model_option(),
+                        options::db("the tuning database whose best configs are compiled (the default config otherwise)"),
+                        options::target("the target to compile for: cpu (this host), an x86-64 level or an x86 CPU LLVM knows; it need not be this host"),
+                        options::threads("the thread count whose tuned configs are compiled"),
+                        {"name", "NAME", "the library's name (a C identifier): libNAME.a, NAME.h, NAME.weights, entries NAME_init, NAME_run, ...", ""},
+                        {"output", "DIR", "the folder to write into (also -o)", ""},
+                        {"embed-weights", "", "put the weights in the library too (NAME_init(NULL) uses them)", ""}});
+  std::vector<std::string> argv;
+  for (const std::string& a : argv_in) argv.push_back(a == "-o" ? "--output" : a);
+  if (!args.parse(argv)) {
+    std::cout << args.help("usage: convtune compile --model FILE --name NAME -o DIR [--db FILE] [--target T] [--threads T] [--embed-weights]");
+    return 0;
+  }
+  const std::string path = args.require("model");
+  const std::string name = args.require("name");
+  if (!is_c_identifier(name)) throw UserError("--name '" + name + "' is not a C identifier");
+  const std::string dir = args.require("output");
+  const Network net = load_model(path);
+  const Target target = parse_target(args.get("target"));
+  LayerSchedules schedules(args.get("db"), target, int(args.get_int("threads", 1)));
+  const NetworkLibrary lib = compile_network_library(net, name, target, schedules.chooser(), args.has("embed-weights"));
+  std::filesystem::create_directories(dir);
+  write_all({{dir + "/lib" + name + ".a", lib.archive},
+             {dir + "/" + name + ".h", lib.header},
+             {dir + "/" + name + ".weights", std::string(reinterpret_cast<const char*>(lib.weights.data()), 4 * lib.weights.size())}});
+  std::printf("compiled %s (%zu layers; %d with a kernel: %d tuned, %d default; %d distinct kernels) for %s into %s/lib%s.a, %s.h, %s.weights (%zu floats%s)\n",
+              path.c_str(), net.layers.size(), schedules.tuned + schedules.defaults, schedules.tuned, schedules.defaults, lib.kernels, target.key().c_str(), dir.c_str(),
+              name.c_str(), name.c_str(), name.c_str(), lib.weights.size(), args.has("embed-weights") ? ", also embedded" : "");
   return 0;
 }
 

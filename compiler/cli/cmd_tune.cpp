@@ -113,8 +113,9 @@ void print_summary(const TuneResult& r, double onednn_gflops) {
 int cmd_tune(const std::vector<std::string>& argv) {
   Args args("tune", {options::workload(), options::weights(), options::sparsity(), options::sparsity_block(),
                      options::suite("tune every layer of a suite, trials shared by expected gain"),
+                     {"model", "FILE", "tune the distinct convolution and pooling layers of an ONNX model, --trials in all, shared by expected gain", ""},
                      options::target(),
-                     {"trials", "N", "trials in total for the workload and target (per layer with --suite)", "40"},
+                     {"trials", "N", "trials in total for the workload and target (per layer with --suite, in all with --model)", "40"},
                      {"tuner", "NAME", "bted, gp, anneal or random", "bted"},
                      {"acquisition", "A", "ei (expected improvement) or ucb (confidence bound), for bted, gp, anneal", "ei"},
                      options::db("the tuning database (JSON lines)"),
@@ -134,16 +135,28 @@ int cmd_tune(const std::vector<std::string>& argv) {
                      {"worker-memory", "SIZE", "the address space a measuring worker may take (512M, 8G, ...); a candidate past it fails as out_of_memory; default: 3/4 of physical memory", ""},
                      options::json()});
   if (!args.parse(argv)) {
-    std::cout << args.help("usage: convtune tune (--workload SPEC | --suite NAME) [--trials N] [--tuner T] [--db FILE] [--threads T] [--json]");
+    std::cout << args.help("usage: convtune tune (--workload SPEC | --suite NAME | --model FILE) [--trials N] [--tuner T] [--db FILE] [--threads T] [--json]");
     return 0;
   }
-  const std::vector<Workload> layers = selected_workloads(args);
+  std::vector<Workload> layers;
+  std::vector<int> occurrences;  // --model: how many layers run each workload
+  if (args.has("model")) {
+    if (args.has("workload") || args.has("suite")) throw UserError("tune needs exactly one of --workload, --suite and --model");
+    for (const auto& [wl, count] : model_workloads(args.get("model"))) {
+      layers.push_back(wl);
+      occurrences.push_back(count);
+    }
+  } else {
+    layers = selected_workloads(args);
+  }
   apply_memory_limit(args);
   for (const Workload& wl : layers) require_memory_for(wl);  // before a worker allocates them
   const Target target = parse_target(args.get("target"));
   require_host_can_run(target);  // before the database is touched or a worker started
   TuneOptions options;
   options.trials = int(args.get_int("trials", 1));
+  // A model's --trials are its total; a suite's are per layer.
+  if (args.has("model")) options.trials = std::max<int>(1, (options.trials + int(layers.size()) - 1) / int(layers.size()));
   options.tuner = args.get("tuner");
   check_searcher_name(options.tuner);  // before anything runs
   options.acquisition = args.get("acquisition");
@@ -186,10 +199,10 @@ int cmd_tune(const std::vector<std::string>& argv) {
     MeasureResult m = measurer.measure_onednn(layers[i]);
     if (m.ok) onednn[i] = m.gflops;
   }
-  if (layers.size() == 1) {
+  if (layers.size() == 1 && !args.has("model")) {
     results.push_back(tune_workload(layers[0], target, db, measurer, options, [&](const TuneProgress& p) { show(layers[0], p); }));
   } else {
-    results = tune_suite(layers, target, db, measurer, options, show);
+    results = tune_suite(layers, target, db, measurer, options, show, occurrences);
   }
   if (tty) std::printf("\n");
   const long tuner_end_kb = resident_kb();

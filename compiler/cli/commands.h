@@ -2,7 +2,10 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "ir/workload.h"
 
 namespace convtune::cli {
 
@@ -20,6 +23,12 @@ int cmd_measure(const std::vector<std::string>& argv);
 bool wants_model(const std::vector<std::string>& argv);
 int show_model(const std::vector<std::string>& argv);
 int run_model(const std::vector<std::string>& argv);
+int compile_model(const std::vector<std::string>& argv);
+/// Writes every (path, bytes) or none: temporaries first, then renamed (cmd_compile.cpp).
+void write_all(const std::vector<std::pair<std::string, std::string>>& files);
+/// The model's distinct convolution and pooling workloads (each named after its first layer),
+/// with how many layers run each.
+std::vector<std::pair<Workload, int>> model_workloads(const std::string& path);
 
 /// "231.2 M" style: a value with an SI prefix and 4 significant digits.
 std::string si(double value);

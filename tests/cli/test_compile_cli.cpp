@@ -23,6 +23,7 @@ using convtune::testing::read_file;
 using convtune::testing::require_user_error;
 using convtune::testing::run_convtune;
 using convtune::testing::shell_quoted;
+using convtune::testing::shell;
 using convtune::testing::TempPath;
 
 namespace {
@@ -134,11 +135,6 @@ Tensor read_floats(const std::string& path, int64_t n) {
   in.read(reinterpret_cast<char*>(t.data()), std::streamsize(n * sizeof(float)));
   REQUIRE(in.gcount() == std::streamsize(n * sizeof(float)));
   return t;
-}
-
-int shell(const std::string& command) {
-  const int status = std::system(command.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 /// Compiles `spec`, builds the driver against it with `cc`, runs it at 1 and 2 threads and

@@ -2,6 +2,7 @@
 /// run with its input and output as .npy files, refusals exact.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
 
 #include "ir/npy.h"
@@ -89,4 +90,99 @@ TEST_CASE("run --model and show --model refuse bad models and inputs with one li
   write_bytes(in.str(), npy_bytes({10}, x.data()));
   require_user_error({"run", "--model", model.str(), "--input", in.str()},
                      "convtune: error: --input '" + in.str() + "': its shape (10,) is not the model's input shape 2x5x9x7");
+}
+
+namespace {
+
+/// Reads NET.weights and the input, runs the library at 1 and 2 threads (with a workspace and
+/// with NULL), writes the output; exit codes say which step failed.
+const char* const kNetDriver = R"(#include <stdio.h>
+#include <stdlib.h>
+#include "net.h"
+static float* read_floats(const char* path, long n) {
+  FILE* f = fopen(path, "rb");
+  float* p = malloc(4 * (n > 0 ? n : 1));
+  if (!f || !p || fread(p, 4, (size_t)n, f) != (size_t)n) exit(90);
+  fclose(f);
+  return p;
+}
+int main(int argc, char** argv) {
+  (void)argc;
+  const int embedded = argv[1][0] == '-';
+  if (!embedded && net_init(NULL) != 4) return 91;
+  float* y = calloc(NET_OUTPUT_ELEMENTS, 4);
+  if (net_run(y, y, NULL) != 3) return 92;
+  float* w = embedded ? NULL : read_floats(argv[1], (long)net_weights_count());
+  float* x = read_floats(argv[2], NET_INPUT_ELEMENTS);
+  if (net_init(w) != 0) return 93;
+  void* ws = aligned_alloc(64, (size_t)net_workspace_size());
+  convtune_set_num_threads(2);
+  if (net_run(x, y, ws) != 0) return 94;
+  convtune_set_num_threads(1);
+  if (net_run(x, y, NULL) != 0) return 95;
+  FILE* o = fopen(argv[3], "wb");
+  if (!o || fwrite(y, 4, NET_OUTPUT_ELEMENTS, o) != NET_OUTPUT_ELEMENTS) return 96;
+  fclose(o);
+  net_release();
+  free(ws);
+  return 0;
+}
+)";
+
+} // namespace
+
+TEST_CASE("compile --model writes a library and header a C program runs to run --model's output", "[cli][network][aot]") {
+  TempPath dir("netaot", "");
+  std::filesystem::create_directories(dir.str());
+  const std::string d = dir.str() + "/";
+  const OnnxBuilder b = small_net();
+  b.save(d + "m.onnx");
+  std::vector<float> x(2 * 5 * 9 * 7);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(int(i * 29 % 17) - 8) / 4;
+  write_bytes(d + "x.npy", npy_bytes({2, 5, 9, 7}, x.data()));
+  write_bytes(d + "x.bin", std::string(reinterpret_cast<const char*>(x.data()), 4 * x.size()));
+  parse_stdout(run_convtune({"run", "--model", d + "m.onnx", "--input", d + "x.npy", "--output", d + "y.npy", "--repeat", "1",
+                             "--min-repeat-ms", "1", "--json"}));
+  const FloatArray expected = read_float_file(d + "y.npy", "y");
+  { std::ofstream(d + "driver.c") << kNetDriver; }
+  for (const bool embed : {false, true}) {
+    std::vector<std::string> args = {"compile", "--model", d + "m.onnx", "--name", "net", "-o", d + "out", "--db", d + "none.jsonl"};
+    if (embed) args.push_back("--embed-weights");
+    const ToolRun compiled = run_convtune(args);
+    INFO(compiled.err);
+    REQUIRE(compiled.exit_code == 0);
+    REQUIRE(shell("cc -std=c11 -O2 -Wall -Wextra -Werror -I" + shell_quoted(d + "out") + " " + shell_quoted(d + "driver.c") + " -L" +
+                  shell_quoted(d + "out") + " -lnet " + shell_quoted(CONVTUNE_RT_LIBRARY) + " -lpthread -lm " CONVTUNE_SANITIZE_LINK " -o " +
+                  shell_quoted(d + "app")) == 0);
+    REQUIRE(shell("echo '#include \"net.h\"' | cc -std=c99 -pedantic -Werror -fsyntax-only -I" + shell_quoted(d + "out") + " -x c -") == 0);
+    REQUIRE(shell(shell_quoted(d + "app") + " " + (embed ? std::string("-") : shell_quoted(d + "out/net.weights")) + " " +
+                  shell_quoted(d + "x.bin") + " " + shell_quoted(d + "y.bin")) == 0);
+    const FloatArray got = read_float_file(d + "y.bin", "y.bin");
+    REQUIRE(got.values == expected.values);  // the same kernels and calls as the JIT: bit for bit
+  }
+}
+
+TEST_CASE("tune --model tunes each distinct layer once, and run --model then uses the tuned configs", "[cli][network][tune]") {
+  TempPath model("net", ".onnx"), db("netdb", ".jsonl");
+  // Two identical convolutions (tuned once) and a pooling layer.
+  OnnxBuilder b;
+  b.input("x", {1, 8, 10, 10})
+      .conv("c1", "x", "a", 8, 8, 3, 3, {1, 1}, {1, 1, 1, 1})
+      .relu("r1", "a", "b")
+      .conv("c2", "b", "c", 8, 8, 3, 3, {1, 1}, {1, 1, 1, 1})
+      .relu("r2", "c", "d")
+      .max_pool("mp", "d", "y", {2, 2}, {2, 2}, {0, 0, 0, 0})
+      .output("y");
+  b.save(model.str());
+  const nlohmann::json tuned = parse_stdout(run_convtune({"tune", "--model", model.str(), "--trials", "4", "--db", db.str(),
+                                                           "--repeat", "1", "--min-repeat-ms", "1", "--json"}));
+  REQUIRE(tuned.at("layers").size() == 2);  // the conv workload and the pool, 2 trials each
+  for (const nlohmann::json& layer : tuned["layers"]) CHECK(layer.at("trials").get<int>() == 2);
+  const nlohmann::json ran = parse_stdout(run_convtune({"run", "--model", model.str(), "--db", db.str(), "--repeat", "1",
+                                                        "--min-repeat-ms", "1", "--json"}));
+  CHECK(ran["ok"] == true);
+  CHECK(ran["tuned_layers"] == 3);
+  CHECK(ran["default_layers"] == 0);
+  CHECK(ran["kernels"] == 2);
+  require_user_error({"tune", "--model", model.str(), "--suite", "resnet18"}, "convtune: error: tune needs exactly one of --workload, --suite and --model");
 }
