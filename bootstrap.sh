@@ -55,7 +55,7 @@ case "${1:-}" in
     # The parsers fuzzed for a while each (tests/fuzz: libFuzzer, a clang build of its own).
     CC=clang-19 CXX=clang++-19 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCONVTUNE_FUZZ=ON -DCONVTUNE_TESTS=OFF >/dev/null
-    cmake --build build-fuzz -j 2 --target fuzz_workload fuzz_schedule_json fuzz_database_line fuzz_worker_job
+    cmake --build build-fuzz -j 2 --target fuzz_workload fuzz_schedule_json fuzz_database_line fuzz_worker_job fuzz_onnx_model
     tests/fuzz/run.sh build-fuzz 30
     ;;
   *)

@@ -24,17 +24,28 @@ const char* const kSupportedOperators =
 namespace {
 
 constexpr int64_t kMinOpset = 11, kMaxOpset = 17;
+/// The most elements a tensor may have: far past any network, far from overflowing byte counts.
+constexpr int64_t kMaxElements = int64_t(1) << 34;
+
+/// The largest stride, dilation or pooling window the importer reads.
+constexpr int64_t kMaxWindow = int64_t(1) << 20;
+
+/// The product of `shape`, or -1 when it passes kMaxElements (without overflowing on the way).
+int64_t elements_of(const std::vector<int64_t>& shape) {
+  int64_t e = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || (d > 0 && e > kMaxElements / d)) return -1;
+    e *= d;
+  }
+  return e;
+}
 
 /// A value known at import time: an initializer, a Constant, or what shape nodes compute.
 struct Constant {
   std::vector<int64_t> shape;
   std::vector<double> values;
   bool integer = false;
-  int64_t elements() const {
-    int64_t e = 1;
-    for (int64_t d : shape) e *= d;
-    return e;
-  }
+  int64_t elements() const { return elements_of(shape); }  ///< read_tensor refuses the shapes where it is -1
 };
 
 /// What a name of the graph stands for: a tensor of the network or a constant.
@@ -65,7 +76,7 @@ Constant read_tensor(const onnx::TensorProto& t, const std::string& where) {
   }
   if (t.data_location() == onnx::TensorProto::EXTERNAL) throw UserError(where + ": external data is not supported");
   const int64_t n = c.elements();
-  if (n > (int64_t(1) << 31)) throw UserError(where + ": " + std::to_string(n) + " elements is too many");
+  if (n < 0 || n > (int64_t(1) << 31)) throw UserError(where + ": the shape " + shape_text(c.shape) + " has too many elements");
   const auto need = [&](int64_t have, int64_t bytes_each) {
     if (have != n) {
       throw UserError(where + ": holds " + std::to_string(have) + " values, its shape " + shape_text(c.shape) + " needs " +
@@ -202,6 +213,7 @@ private:
       if (d.dim_value() <= 0) fail_model(where + ": dimension " + std::to_string(i) + " is " + std::to_string(d.dim_value()));
       t.shape.push_back(d.dim_value());
     }
+    if (elements_of(t.shape) < 0) fail_model(where + ": the shape " + shape_text(t.shape) + " has too many elements");
     if (t.shape.size() != 4) fail_model(where + " has shape " + shape_text(t.shape) + "; an NCHW image (rank 4) is expected");
     net_.input = add_tensor(t);
     values_[v.name()] = Value{net_.input, {}};
@@ -215,6 +227,20 @@ private:
     if (it == values_.end()) fail_model("output '" + name + "' is produced by no node");
     if (it->second.is_constant()) fail_model("output '" + name + "' is a constant");
     int t = it->second.tensor;
+    // A shape the model declares for its output must be the one its nodes compute.
+    const onnx::TypeProto& type = g.output(0).type();
+    if (type.has_tensor_type() && type.tensor_type().has_shape()) {
+      const auto& dims = type.tensor_type().shape();
+      std::vector<int64_t> declared;
+      bool fixed = true;
+      for (int i = 0; i < dims.dim_size(); ++i) {
+        fixed = fixed && dims.dim(i).has_dim_value();
+        declared.push_back(dims.dim(i).dim_value());
+      }
+      if (fixed && declared != net_.tensors[t].shape) {
+        fail_model("output '" + name + "' is declared " + shape_text(declared) + " but its nodes compute " + net_.tensors[t].shape_text());
+      }
+    }
     if (t == net_.input) {  // the model returns its input: one copy
       NetLayer copy;
       copy.name = "output_copy";
@@ -352,6 +378,7 @@ private:
     for (int64_t d : shape) {
       if (d <= 0) fail("the output shape " + shape_text(shape) + " is empty");
     }
+    if (elements_of(shape) < 0) fail("the output shape " + shape_text(shape) + " has too many elements");
     layer.name = node_name_;
     layer.nodes.insert(layer.nodes.begin(), node_->op_type() + " " + node_name_);
     layer.output = add_tensor({node_->output(0), std::move(shape), -1});
@@ -368,8 +395,9 @@ private:
     const std::vector<int64_t> strides = attr_ints("strides", {1, 1}, 2);
     const std::vector<int64_t> dilations = dilation_allowed ? attr_ints("dilations", {1, 1}, 2) : std::vector<int64_t>{1, 1};
     for (size_t i = 0; i < 2; ++i) {
-      if (strides[i] < 1) fail("strides[" + std::to_string(i) + "] is " + std::to_string(strides[i]));
-      if (dilations[i] < 1) fail("dilations[" + std::to_string(i) + "] is " + std::to_string(dilations[i]));
+      // Bounded so that the window arithmetic below cannot overflow; no network comes near.
+      if (strides[i] < 1 || strides[i] > kMaxWindow) fail("strides[" + std::to_string(i) + "] is " + std::to_string(strides[i]));
+      if (dilations[i] < 1 || dilations[i] > kMaxWindow) fail("dilations[" + std::to_string(i) + "] is " + std::to_string(dilations[i]));
     }
     wl.stride_h = strides[0], wl.stride_w = strides[1];
     wl.dilation_h = dilations[0], wl.dilation_w = dilations[1];
@@ -377,7 +405,7 @@ private:
     if (auto_pad == "NOTSET") {
       const std::vector<int64_t> pads = attr_ints("pads", {0, 0, 0, 0}, 4);
       for (int64_t p : pads) {
-        if (p < 0) fail("pads has the negative value " + std::to_string(p));
+        if (p < 0 || p > kMaxElements) fail("pads has the value " + std::to_string(p));
       }
       wl.pad_top = pads[0], wl.pad_left = pads[1], wl.pad_bottom = pads[2], wl.pad_right = pads[3];
     } else if (auto_pad == "VALID") {
@@ -450,7 +478,7 @@ private:
     wl.op = is_max ? "maxpool" : "avgpool";
     wl.n = x.n(), wl.c = wl.k = x.c(), wl.h = x.h(), wl.w = x.w();
     wl.r = kernel[0], wl.s = kernel[1];
-    if (wl.r < 1 || wl.s < 1) fail("kernel_shape " + shape_text(kernel) + " is empty");
+    if (wl.r < 1 || wl.s < 1 || wl.r > kMaxWindow || wl.s > kMaxWindow) fail("kernel_shape " + shape_text(kernel) + " is out of range");
     window(wl, is_max);
     if (!is_max) wl.count_include_pad = attr_int("count_include_pad", 0) ? 1 : 0;
     if (is_max && attr_int("storage_order", 0) != 0) fail("storage_order 1 is not supported");
@@ -630,6 +658,7 @@ private:
     }
     for (int64_t p : pads) {
       if (p < 0) fail("pads has the negative value " + std::to_string(p) + " (cropping is not supported)");
+      if (p > kMaxElements) fail("pads has the value " + std::to_string(p) + ", too large");
     }
     if (pads[0] || pads[1] || pads[4] || pads[5]) fail("padding N or C is not supported (H and W only)");
     NetLayer layer;
@@ -708,8 +737,10 @@ private:
       if (d == -1) {
         if (infer >= 0) fail("shape has more than one -1");
         infer = int64_t(i);
-      } else if (d < 1) {
+      } else if (d < 1 || d > kMaxElements) {
         fail("shape[" + std::to_string(i) + "] is " + std::to_string(d));
+      } else if (known > kMaxElements / d) {
+        fail("shape " + shape_text(shape) + " has too many elements");
       } else {
         known *= d;
       }

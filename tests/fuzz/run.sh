@@ -10,7 +10,7 @@ build=$1 budget=${2:-30}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-for t in workload:workload schedule_json:schedule database_line:database worker_job:job; do
+for t in workload:workload schedule_json:schedule database_line:database worker_job:job onnx_model:onnx; do
   target=${t%%:*} corpus=${t##*:}
   mkdir -p "$work/$corpus"
   cp "$here/corpus/$corpus/"* "$work/$corpus/"

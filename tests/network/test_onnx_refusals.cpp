@@ -50,6 +50,12 @@ TEST_CASE("a model's frame is refused when it is not one convtune can run", "[ne
   OnnxBuilder no_output = conv_model();
   no_output.model().mutable_graph()->mutable_output(0)->set_name("nothing");
   REQUIRE_USER_ERROR(import(no_output), "model 'm.onnx': output 'nothing' is produced by no node");
+  OnnxBuilder mismatch;
+  mismatch.input("x", {1, 3, 8, 8}).conv("c", "x", "y", 3, 4, 3, 3).output("y", {1, 4, 8, 8});
+  REQUIRE_USER_ERROR(import(mismatch), "model 'm.onnx': output 'y' is declared 1x4x8x8 but its nodes compute 1x4x6x6");
+  OnnxBuilder huge;
+  huge.input("x", {1, 3, 1 << 20, 1 << 20}).relu("r", "x", "y").output("y");
+  REQUIRE_USER_ERROR(import(huge), "model 'm.onnx': input 'x': the shape 1x3x1048576x1048576 has too many elements");
 }
 
 TEST_CASE("a node the importer cannot read is refused naming it", "[network][refusals]") {
