@@ -35,21 +35,28 @@ std::vector<std::string> packed_loop_names(const PackSpec& spec) {
   return names;
 }
 
-/// Loops over `extents` named `names`, the first two fused into one parallel loop.
-Stmt parallel_nest(const std::vector<std::string>& names, const std::vector<int64_t>& extents, std::vector<Expr>& coords, const std::function<Stmt()>& body) {
-  coords.clear();
-  const bool fuse = names.size() >= 2;
-  const std::string fused = fuse ? names[0] + "_" + names[1] : names[0];
-  if (fuse) {
-    coords.push_back(var(fused) / Expr(extents[1]));
-    coords.push_back(var(fused) % Expr(extents[1]));
-  } else {
-    coords.push_back(var(fused));
+/// Loops over `extents` named `names`, the first `fused` (at most all) fused into one parallel loop.
+Stmt parallel_nest(const std::vector<std::string>& names, const std::vector<int64_t>& extents, std::vector<Expr>& coords,
+                   const std::function<Stmt()>& body, size_t fused = 2) {
+  fused = std::max<size_t>(1, std::min(fused, names.size()));
+  std::string fused_name = names[0];
+  int64_t fused_extent = extents[0];
+  for (size_t d = 1; d < fused; ++d) {
+    fused_name += "_" + names[d];
+    fused_extent *= extents[d];
   }
-  for (size_t d = coords.size(); d < names.size(); ++d) coords.push_back(var(names[d]));
+  // The fused index, outermost dimension slowest.
+  coords.assign(names.size(), Expr());
+  int64_t inner = fused_extent;
+  for (size_t d = 0; d < fused; ++d) {
+    inner /= extents[d];
+    Expr c = inner > 1 ? var(fused_name) / Expr(inner) : var(fused_name);
+    coords[d] = d > 0 ? c % Expr(extents[d]) : c;
+  }
+  for (size_t d = fused; d < names.size(); ++d) coords[d] = var(names[d]);
   Stmt s = body();
-  for (size_t d = names.size(); d-- > (fuse ? 2 : 1);) s = For::make(names[d], 0, extents[d], ForKind::Serial, s);
-  return For::make(fused, 0, fuse ? extents[0] * extents[1] : extents[0], ForKind::Parallel, s);
+  for (size_t d = names.size(); d-- > fused;) s = For::make(names[d], 0, extents[d], ForKind::Serial, s);
+  return For::make(fused_name, 0, fused_extent, ForKind::Parallel, s);
 }
 
 /// `e` clamped into [0, extent): keeps a load in bounds where a select discards it.
@@ -124,7 +131,7 @@ Stmt pack_stage(const PackSpec& spec) {
     Expr value = Load::make(spec.original, load_index);
     if (inside.defined()) value = Select::make(inside, value, FloatImm::make(spec.exterior_value));
     return Store::make(spec.packed, c, value, false);
-  });
+  }, shape.size() >= 4 ? 3 : 2);  // the rows too, so that one channel block still spreads over the threads
 }
 
 /// original[...] = packed at that element, over the original's extent only.
@@ -161,36 +168,64 @@ bool unpack_can_compute(const AlgorithmStage& consumer, const BufferRef& produce
   return reads && at_point;
 }
 
+namespace {
+
+/// The store of the original (or of the consumer computed inline) at point `c` of the original.
+Stmt unpack_store(const PackSpec& spec, const AlgorithmStage* consumer, const std::vector<Expr>& c) {
+  const std::vector<int64_t>& shape = spec.original->shape;
+  std::vector<Expr> packed;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    const int64_t b = spec.block_of(d);
+    packed.push_back(b ? c[d] / Expr(b) : c[d]);
+  }
+  for (const auto& [d, b] : spec.blocks) packed.push_back(c[d] % Expr(b));
+  Expr value = Load::make(spec.packed, packed);
+  if (!consumer) return Store::make(spec.original, c, value, false);
+  // The consumer's definition at this point, its read of the original from the packed form.
+  struct Inline : IRMutator {
+    const Buffer* original;
+    Expr packed_value;
+    using IRMutator::mutate;
+    Expr visit(const Load* op, const Expr& self) override {
+      return op->buffer.get() == original ? packed_value : IRMutator::visit(op, self);
+    }
+  } inline_read;
+  inline_read.original = spec.original.get();
+  inline_read.packed_value = value;
+  Expr result = inline_read.mutate(consumer->init);
+  for (size_t d = 0; d < c.size(); ++d) result = substitute(result, consumer->dims[d].name, c[d]);
+  return Store::make(consumer->buffer, c, result, false);
+}
+
+} // namespace
+
 Stmt unpack_stage(const PackSpec& spec, const AlgorithmStage* consumer) {
   const std::vector<int64_t>& shape = spec.original->shape;
   std::vector<std::string> names;
   for (size_t d = 0; d < shape.size(); ++d) {
     names.push_back(std::string(1, char(std::tolower(static_cast<unsigned char>(spec.layout[d])))));
   }
-  std::vector<Expr> c;
-  return parallel_nest(names, shape, c, [&] {
-    std::vector<Expr> packed;
-    for (size_t d = 0; d < shape.size(); ++d) {
-      const int64_t b = spec.block_of(d);
-      packed.push_back(b ? c[d] / Expr(b) : c[d]);
-    }
-    for (const auto& [d, b] : spec.blocks) packed.push_back(c[d] % Expr(b));
-    Expr value = Load::make(spec.packed, packed);
-    if (!consumer) return Store::make(spec.original, c, value, false);
-    // The consumer's definition at this point, its read of the original from the packed form.
-    struct Inline : IRMutator {
-      const Buffer* original;
-      Expr packed_value;
-      using IRMutator::mutate;
-      Expr visit(const Load* op, const Expr& self) override {
-        return op->buffer.get() == original ? packed_value : IRMutator::visit(op, self);
-      }
-    } inline_read;
-    inline_read.original = spec.original.get();
-    inline_read.packed_value = value;
-    Expr result = inline_read.mutate(consumer->init);
-    for (size_t d = 0; d < c.size(); ++d) result = substitute(result, consumer->dims[d].name, c[d]);
-    return Store::make(consumer->buffer, c, result, false);
+  // One blocked dimension that is not the innermost (NCHW[x]c's channels) goes just inside the
+  // innermost: a packed row (every block of one output row) is then read from the cache once
+  // per channel while the original is written contiguously, not once per channel from memory.
+  const bool by_block = spec.blocks.size() == 1 && spec.blocks[0].first + 1 < shape.size();
+  std::vector<size_t> order(shape.size());
+  for (size_t d = 0; d < order.size(); ++d) order[d] = d;
+  if (by_block) {
+    order.erase(order.begin() + long(spec.blocks[0].first));
+    order.insert(order.end() - 1, spec.blocks[0].first);
+  }
+  std::vector<std::string> loop_names;
+  std::vector<int64_t> loop_extents;
+  for (size_t d : order) {
+    loop_names.push_back(names[d]);
+    loop_extents.push_back(shape[d]);
+  }
+  std::vector<Expr> loops;
+  return parallel_nest(loop_names, loop_extents, loops, [&] {
+    std::vector<Expr> c(shape.size());
+    for (size_t i = 0; i < order.size(); ++i) c[order[i]] = loops[i];
+    return unpack_store(spec, consumer, c);
   });
 }
 
