@@ -321,7 +321,8 @@ std::string header_text(const Network& net, const std::string& name, const Targe
 } // namespace
 
 NetworkLibrary compile_network_library(const Network& net, const std::string& name, const Target& target,
-                                       const ScheduleChooser& choose, bool embed_weights) {
+                                       const std::vector<ChosenSchedule>& schedules, bool embed_weights) {
+  internal_check(schedules.size() == net.layers.size(), "compile_network_library: a schedule per layer");
   NetworkLibrary lib;
   std::vector<std::pair<std::string, std::string>> objects;
   std::vector<KernelAbi> kernels;
@@ -332,7 +333,7 @@ NetworkLibrary compile_network_library(const Network& net, const std::string& na
     const NetLayer& l = net.layers[i];
     lib.layer_schedules.push_back("");
     if (l.kind != LayerKind::Conv && l.kind != LayerKind::Pool) continue;
-    const ChosenSchedule chosen = choose(l.wl);
+    const ChosenSchedule& chosen = schedules[i];
     lib.layer_schedules.back() = chosen.source;
     const std::string key = l.wl.key() + " " + to_json(chosen.schedule).dump();
     if (!kernel_of.count(key)) {

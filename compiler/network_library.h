@@ -35,9 +35,9 @@ struct NetworkLibrary {
   int kernels = 0;
 };
 
-/// Compiles `net` for `target` (which need not be this host), each kernel layer with the
-/// schedule `choose` gives. `name` must be a C identifier.
+/// Compiles `net` for `target` (which need not be this host), kernel layer i with schedule
+/// `schedules[i]` (other layers' entries unused). `name` must be a C identifier.
 NetworkLibrary compile_network_library(const Network& net, const std::string& name, const Target& target,
-                                       const ScheduleChooser& choose, bool embed_weights);
+                                       const std::vector<ChosenSchedule>& schedules, bool embed_weights);
 
 } // namespace convtune

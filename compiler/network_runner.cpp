@@ -1,7 +1,10 @@
-/// \file The network runner: kernels compiled once per workload, tensors bound through the ABI.
+/// \file The network runner: kernels compiled once per workload and schedule, tensors bound
+/// through the ABI, a layer's candidate schedules timed in place.
 #include "compiler/network_runner.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include "compiler/compile.h"
 #include "ir/error.h"
@@ -9,13 +12,21 @@
 
 namespace convtune {
 
-/// A layer ready to run: a kernel and its stage table, or plain loops.
-struct NetworkRunner::Layer {
+/// One schedule of a kernel layer: its kernel, stage table and packed weights.
+struct NetworkRunner::Variant {
+  ChosenSchedule chosen;
   std::shared_ptr<JitKernel> kernel;
-  std::vector<float*> table;                    ///< the kernel's parameters, then its temporaries
-  std::vector<std::pair<size_t, int>> bound;    ///< table entries that are tensors of the network
-  std::vector<size_t> stages;                   ///< the stages a run executes (weights already packed)
-  Tensor weights, bias, packed;
+  std::vector<float*> table;                  ///< the kernel's parameters, then its temporaries
+  std::vector<std::pair<size_t, int>> bound;  ///< table entries that are tensors of the network
+  std::vector<size_t> stages;                 ///< the stages a run executes (weights already packed)
+  Tensor packed;
+};
+
+/// A layer ready to run: the variant it runs (none for plain loops), and its constants.
+struct NetworkRunner::Layer {
+  std::vector<Variant> variants;
+  size_t chosen = 0;
+  Tensor weights, bias;
 };
 
 namespace {
@@ -26,69 +37,88 @@ Tensor tensor_of(const std::vector<float>& values) {
   return t;
 }
 
+std::string describe(const ChosenSchedule& c) {
+  const Schedule& s = c.schedule;
+  return (s.template_name.empty() ? std::string("naive") : s.template_name + " " + s.config.dump()) + ", " + c.source;
+}
+
 } // namespace
 
 NetworkRunner::NetworkRunner(const Network& net, const Target& target, const ScheduleChooser& choose)
+    : NetworkRunner(net, target, ScheduleCandidates([&](const Workload& wl) { return std::vector<ChosenSchedule>{choose(wl)}; })) {}
+
+NetworkRunner::NetworkRunner(const Network& net, const Target& target, const ScheduleCandidates& candidates)
     : net_(net), plan_(net.plan_workspace()) {
   // Compile first: the scratch every kernel's temporaries share is sized by the largest.
-  std::vector<std::string> keys(net_.layers.size());
   for (size_t i = 0; i < net_.layers.size(); ++i) {
     const NetLayer& l = net_.layers[i];
-    schedule_text_.push_back("");
-    if (l.kind != LayerKind::Conv && l.kind != LayerKind::Pool) continue;
-    const ChosenSchedule chosen = choose(l.wl);
-    schedule_text_.back() = (chosen.schedule.template_name.empty() ? std::string("naive") : chosen.schedule.template_name + " " + chosen.schedule.config.dump()) +
-                            ", " + chosen.source;
-    keys[i] = l.wl.key() + " " + to_json(chosen.schedule).dump();
-    if (!kernels_.count(keys[i])) {
-      kernels_[keys[i]] = compile_jit(scheduled_nest(l.wl, chosen.schedule, "layer"), target);
+    auto layer = std::make_unique<Layer>();
+    if (l.kind == LayerKind::Conv || l.kind == LayerKind::Pool) {
+      for (const ChosenSchedule& chosen : candidates(l.wl)) {
+        const std::string key = l.wl.key() + " " + to_json(chosen.schedule).dump();
+        if (!kernels_.count(key)) kernels_[key] = compile_jit(scheduled_nest(l.wl, chosen.schedule, "layer"), target);
+        scratch_bytes_ = std::max(scratch_bytes_, kernels_[key]->abi().workspace_bytes);
+        layer->variants.push_back({chosen, kernels_[key], {}, {}, {}, {}});
+      }
+      internal_check(!layer->variants.empty(), "no schedule for layer " + l.name);
+      layer->weights = tensor_of(l.weights);
+      layer->bias = tensor_of(l.bias);
     }
-    scratch_bytes_ = std::max(scratch_bytes_, kernels_[keys[i]]->abi().workspace_bytes);
+    schedule_text_.push_back(layer->variants.empty() ? "" : describe(layer->variants[0].chosen));
+    layers_.push_back(std::move(layer));
   }
   workspace_ = Tensor((plan_.workspace_bytes + scratch_bytes_) / 4 + 16);
   char* scratch = reinterpret_cast<char*>(workspace_.data()) + plan_.workspace_bytes;
 
   for (size_t i = 0; i < net_.layers.size(); ++i) {
     const NetLayer& l = net_.layers[i];
-    auto layer = std::make_unique<Layer>();
-    if (!keys[i].empty()) {
-      layer->kernel = kernels_.at(keys[i]);
-      const KernelAbi& abi = layer->kernel->abi();
-      layer->weights = tensor_of(l.weights);
-      layer->bias = tensor_of(l.bias);
+    Layer& layer = *layers_[i];
+    for (Variant& v : layer.variants) {
+      const KernelAbi& abi = v.kernel->abi();
       for (size_t p = 0; p < abi.params.size(); ++p) {
         const std::string& name = abi.params[p].name;
-        layer->table.push_back(nullptr);
-        if (name == "input") layer->bound.push_back({p, l.inputs[0]});
-        else if (name == "residual") layer->bound.push_back({p, l.inputs.at(1)});
-        else if (name == "output") layer->bound.push_back({p, l.output});
-        else if (name == "weights") layer->table.back() = layer->weights.data();
-        else if (name == "bias") layer->table.back() = layer->bias.data();
+        v.table.push_back(nullptr);
+        if (name == "input") v.bound.push_back({p, l.inputs[0]});
+        else if (name == "residual") v.bound.push_back({p, l.inputs.at(1)});
+        else if (name == "output") v.bound.push_back({p, l.output});
+        else if (name == "weights") v.table.back() = layer.weights.data();
+        else if (name == "bias") v.table.back() = layer.bias.data();
         else throw InternalError("internal error: a layer kernel's parameter '" + name + "'");
       }
       for (size_t t = 0; t < abi.temporaries.size(); ++t) {
         if (int(t) == abi.packed_weights) {
-          layer->packed = Tensor(abi.temporaries[t].bytes / 4 + 1);
-          layer->table.push_back(layer->packed.data());
-          packed_bytes_ += abi.temporaries[t].bytes;
+          v.packed = Tensor(abi.temporaries[t].bytes / 4 + 1);
+          v.table.push_back(v.packed.data());
         } else {
-          layer->table.push_back(reinterpret_cast<float*>(scratch + abi.temporaries[t].offset_bytes));
+          v.table.push_back(reinterpret_cast<float*>(scratch + abi.temporaries[t].offset_bytes));
         }
       }
       // The weights are packed now, once; a run executes the other stages.
       for (size_t s = 0; s < abi.stages.size(); ++s) {
         if (abi.stages[s].kind == StageKind::PackWeights) {
-          layer->kernel->stage_function()(int64_t(s), layer->table.data());
+          v.kernel->stage_function()(int64_t(s), v.table.data());
         } else {
-          layer->stages.push_back(s);
+          v.stages.push_back(s);
         }
       }
     }
-    layers_.push_back(std::move(layer));
   }
 }
 
 NetworkRunner::~NetworkRunner() = default;
+
+int64_t NetworkRunner::packed_weights_bytes() const {
+  int64_t bytes = 0;
+  for (const auto& layer : layers_) {
+    for (const Variant& v : layer->variants) bytes += 4 * v.packed.size();
+  }
+  return bytes;
+}
+
+const ChosenSchedule* NetworkRunner::chosen(size_t i) const {
+  const Layer& layer = *layers_[i];
+  return layer.variants.empty() ? nullptr : &layer.variants[layer.chosen].chosen;
+}
 
 float* NetworkRunner::tensor_ptr(int t) const {
   if (t == net_.input) return const_cast<float*>(input_);
@@ -103,10 +133,11 @@ const float* NetworkRunner::tensor(int t) const { return tensor_ptr(t); }
 void NetworkRunner::run_layer(size_t i) {
   const NetLayer& l = net_.layers[i];
   Layer& layer = *layers_[i];
-  if (layer.kernel) {
-    for (const auto& [entry, t] : layer.bound) layer.table[entry] = tensor_ptr(t);
-    const StageFn stage = layer.kernel->stage_function();
-    for (size_t s : layer.stages) stage(int64_t(s), layer.table.data());
+  if (!layer.variants.empty()) {
+    Variant& v = layer.variants[layer.chosen];
+    for (const auto& [entry, t] : v.bound) v.table[entry] = tensor_ptr(t);
+    const StageFn stage = v.kernel->stage_function();
+    for (size_t s : v.stages) stage(int64_t(s), v.table.data());
     return;
   }
   std::vector<const float*> in;
@@ -130,6 +161,55 @@ void NetworkRunner::run_timed(const float* input, float* output, std::vector<dou
     run_layer(i);
     layer_ms[i] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   }
+}
+
+int NetworkRunner::select_fastest(const float* input, int runs) {
+  size_t most = 1;
+  for (const auto& layer : layers_) most = std::max(most, layer->variants.size());
+  if (most == 1) return 0;
+  std::vector<float> output(size_t(net_.tensors[net_.output].elements()));
+  // Round v runs every layer's v-th candidate (its last when it has fewer): a layer's time
+  // depends on its own schedule and on what ran before it, not on the others' choices much.
+  std::vector<std::vector<double>> median(layers_.size(), std::vector<double>(most, 0.0));
+  for (size_t v = 0; v < most; ++v) {
+    for (auto& layer : layers_) layer->chosen = std::min(v, layer->variants.empty() ? 0 : layer->variants.size() - 1);
+    run(input, output.data());  // warm-up
+    std::vector<std::vector<double>> samples(layers_.size());
+    for (int r = 0; r < std::max(runs, 1); ++r) {
+      std::vector<double> ms;
+      run_timed(input, output.data(), ms);
+      for (size_t i = 0; i < ms.size(); ++i) samples[i].push_back(ms[i]);
+    }
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      std::sort(samples[i].begin(), samples[i].end());
+      median[i][v] = samples[i][samples[i].size() / 2];
+    }
+  }
+  int changed = 0;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    Layer& layer = *layers_[i];
+    if (layer.variants.size() < 2) {
+      layer.chosen = 0;
+      continue;
+    }
+    size_t best = 0;
+    for (size_t v = 1; v < layer.variants.size(); ++v) {
+      if (median[i][v] < median[i][best]) best = v;
+    }
+    changed += best != 0;
+    char text[96];
+    std::snprintf(text, sizeof text, " (fastest of %zu here: %.3f ms; first candidate %.3f ms)", layer.variants.size(), median[i][best], median[i][0]);
+    schedule_text_[i] = describe(layer.variants[best].chosen) + text;
+    Variant kept = std::move(layer.variants[best]);
+    layer.variants.clear();
+    layer.variants.push_back(std::move(kept));
+    layer.chosen = 0;
+  }
+  // Kernels no layer runs any more are freed with their last reference.
+  for (auto it = kernels_.begin(); it != kernels_.end();) {
+    it = it->second.use_count() == 1 ? kernels_.erase(it) : std::next(it);
+  }
+  return changed;
 }
 
 } // namespace convtune

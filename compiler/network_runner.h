@@ -23,11 +23,22 @@ struct ChosenSchedule {
   std::string source;
 };
 using ScheduleChooser = std::function<ChosenSchedule(const Workload&)>;
+/// Several schedules a layer may run with, the first the one it runs unless select_fastest()
+/// times them in the network.
+using ScheduleCandidates = std::function<std::vector<ChosenSchedule>(const Workload&)>;
 
 class NetworkRunner {
 public:
   /// Compiles every kernel and packs the weights.
   NetworkRunner(const Network& net, const Target& target, const ScheduleChooser& choose);
+  /// The same with every candidate of each layer compiled and packed.
+  NetworkRunner(const Network& net, const Target& target, const ScheduleCandidates& candidates);
+
+  /// Times each layer's candidates where it runs, inside the whole network over `input`
+  /// (a layer alone in a tuning session runs with warm caches; here its weights come cold and
+  /// its input from the layer before), the median of `runs` runs each, and keeps the fastest;
+  /// the others are freed. Returns how many layers changed from their first candidate.
+  int select_fastest(const float* input, int runs);
   ~NetworkRunner();
 
   /// Runs every layer in order: `input` and `output` dense as the network's tensors are.
@@ -44,13 +55,18 @@ public:
   /// The bytes a run needs besides the packed weights: the planned intermediates and the
   /// largest kernel's own temporaries.
   int64_t workspace_bytes() const { return plan_.workspace_bytes + scratch_bytes_; }
-  int64_t packed_weights_bytes() const { return packed_bytes_; }
+  int64_t packed_weights_bytes() const;
   int kernels_compiled() const { return int(kernels_.size()); }
-  /// Per layer: its schedule's description ("" for layers that are plain loops).
+  /// The schedule layer `i` runs with (after select_fastest, the one it kept); nullptr for a
+  /// layer of plain loops.
+  const ChosenSchedule* chosen(size_t i) const;
+  /// Per layer: its schedule's description ("" for layers that are plain loops), with what
+  /// select_fastest measured.
   const std::vector<std::string>& schedules() const { return schedule_text_; }
 
 private:
   struct Layer;
+  struct Variant;
   void run_layer(size_t i);
   float* tensor_ptr(int t) const;
 
@@ -60,7 +76,7 @@ private:
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<std::string> schedule_text_;
   Tensor workspace_;                  ///< intermediates by the plan, then the kernels' scratch
-  int64_t scratch_bytes_ = 0, packed_bytes_ = 0;
+  int64_t scratch_bytes_ = 0;
   const float* input_ = nullptr;
   float* output_ = nullptr;
 };

@@ -19,6 +19,7 @@
 #include "ir/npy.h"
 #include "runtime/measure.h"
 #include "runtime/network_reference.h"
+#include "runtime/tensor.h"
 #include "runtime/thread_pool.h"
 #include "schedules/schedule_template.h"
 #include "tuner/database.h"
@@ -114,13 +115,13 @@ nlohmann::json network_json(const Network& net, const WorkspacePlan& plan) {
           {"intermediates_bytes", plan.sum_bytes}, {"peak_live_bytes", plan.peak_live_bytes}, {"tensors", tensors}};
 }
 
-/// Each layer's schedule: the database's best for its workload on this target and thread
-/// count, else the template's default; counts which.
+/// Each layer's candidate schedules: the best config of each template the database holds for
+/// its workload on this target and thread count (best first, at most three) and the runner-up
+/// of the best template, then the template's default.
 struct LayerSchedules {
   std::unique_ptr<Database> db;
   std::string slot;
   Target target;
-  int tuned = 0, defaults = 0;
 
   LayerSchedules(const std::string& db_path, const Target& t, int threads) : slot(target_slot(t.key(), threads)), target(t) {
     if (std::ifstream(db_path)) {
@@ -128,19 +129,54 @@ struct LayerSchedules {
       db->load(std::cerr);
     }
   }
-  ScheduleChooser chooser() {
-    return [this](const Workload& wl) -> ChosenSchedule {
-      if (const TrialRecord* best = db ? db->best(wl.key(), slot) : nullptr) {
-        ++tuned;
-        char text[64];
-        std::snprintf(text, sizeof text, "tuned (%.1f GFLOP/s)", best->gflops);
-        return {schedule_from_json(best->schedule), text};
+  std::vector<ChosenSchedule> candidates(const Workload& wl) const {
+    std::vector<const TrialRecord*> records;
+    if (db) {
+      for (const TrialRecord* r : db->find(wl.key(), slot)) {
+        if (r->ok) records.push_back(r);
       }
-      ++defaults;
-      return {resolve_schedule("default", wl, target), "default"};
-    };
+    }
+    std::stable_sort(records.begin(), records.end(), [](const TrialRecord* a, const TrialRecord* b) { return a->gflops > b->gflops; });
+    std::vector<const TrialRecord*> picked;
+    for (const TrialRecord* r : records) {  // each template's best
+      const bool seen = std::any_of(picked.begin(), picked.end(), [&](const TrialRecord* p) { return p->template_name == r->template_name; });
+      if (!seen && picked.size() < 3) picked.push_back(r);
+    }
+    for (const TrialRecord* r : records) {  // the best template's runner-up
+      if (r != picked.front() && r->template_name == picked.front()->template_name) {
+        picked.push_back(r);
+        break;
+      }
+    }
+    std::vector<ChosenSchedule> out;
+    for (const TrialRecord* r : picked) {
+      char text[64];
+      std::snprintf(text, sizeof text, "tuned (%.1f GFLOP/s alone)", r->gflops);
+      out.push_back({schedule_from_json(r->schedule), text});
+    }
+    const Schedule fallback = resolve_schedule("default", wl, target);
+    const bool listed = std::any_of(out.begin(), out.end(), [&](const ChosenSchedule& c) { return to_json(c.schedule) == to_json(fallback); });
+    if (!listed) out.push_back({fallback, "default"});
+    return out;
+  }
+  ScheduleCandidates candidates() const {
+    return [this](const Workload& wl) { return candidates(wl); };
   }
 };
+
+/// How many kernel layers run a tuned config, and how many the default.
+std::pair<int, int> tuned_and_default(const NetworkRunner& runner) {
+  int tuned = 0, defaults = 0;
+  for (size_t i = 0; i < runner.network().layers.size(); ++i) {
+    if (const ChosenSchedule* c = runner.chosen(i)) (c->source == "default" ? defaults : tuned)++;
+  }
+  return {tuned, defaults};
+}
+
+OptionSpec select_option() {
+  return {"select-runs", "N", "time each layer's candidates (the database's best configs and the default) inside the network, "
+                              "N runs each, and keep the fastest; 0: the database's best alone", "5"};
+}
 
 size_t node_count(const Network& net) {
   size_t n = 0;
@@ -189,7 +225,7 @@ int run_model(const std::vector<std::string>& argv) {
                     options::db("the tuning database whose best configs the layers run with (the default config otherwise)"),
                     {"input", "FILE", "the network's input as a .npy of f32 (its shape the model's input); random when absent", ""},
                     {"output", "FILE", "write the network's output here as a .npy of f32", ""},
-                    options::repeat("7"), options::min_repeat_ms("200"),
+                    select_option(), options::repeat("7"), options::min_repeat_ms("200"),
                     options::seed("seed of the random input"), options::json()});
   if (!args.parse(argv)) {
     std::cout << args.help("usage: convtune run --model FILE [--threads T] [--db FILE] [--input x.npy] [--output y.npy] [--json]");
@@ -216,10 +252,14 @@ int run_model(const std::vector<std::string>& argv) {
     input.assign(random.data(), random.data() + random.size());
   }
 
-  LayerSchedules schedules(args.get("db"), target, threads);
-  NetworkRunner runner(net, target, schedules.chooser());
-  const int tuned = schedules.tuned, defaults = schedules.defaults;
+  const LayerSchedules schedules(args.get("db"), target, threads);
+  const int select_runs = int(args.get_int("select-runs", 0));
+  NetworkRunner runner(net, target, select_runs > 0 ? schedules.candidates() : ScheduleCandidates([&](const Workload& wl) {
+    return std::vector<ChosenSchedule>{schedules.candidates(wl).front()};
+  }));
   ScopedThreads scoped_threads{threads};
+  const int switched = runner.select_fastest(input.data(), select_runs);
+  const auto [tuned, defaults] = tuned_and_default(runner);
 
   // Checked layer by layer against the reference interpreter, before any timing.
   const std::vector<std::vector<double>> reference = reference_network(net, input);
@@ -266,6 +306,7 @@ int run_model(const std::vector<std::string>& argv) {
                         {"threads", threads}, {"target", target.key()}, {"median_ms", total.median_ms}, {"min_ms", total.min_ms},
                         {"flops", net.flops()}, {"gflops", ok ? net.flops() / (total.median_ms * 1e6) : 0.0},
                         {"tuned_layers", tuned}, {"default_layers", defaults}, {"kernels", runner.kernels_compiled()},
+                        {"selected_in_network", switched},
                         {"workspace_bytes", runner.workspace_bytes()}, {"packed_weights_bytes", runner.packed_weights_bytes()},
                         {"layers", layers}};
     std::cout << j.dump(2) << "\n";
@@ -273,8 +314,8 @@ int run_model(const std::vector<std::string>& argv) {
   }
   std::printf("model      %s: %s -> %s, %zu layers, %sFLOP\n", path.c_str(), in_t.shape_text().c_str(), out_t.shape_text().c_str(),
               net.layers.size(), si(net.flops()).c_str());
-  std::printf("schedules  %d layers with a kernel: %d tuned, %d default (%d distinct kernels); target %s, %d thread%s\n", tuned + defaults, tuned, defaults,
-              runner.kernels_compiled(), target.key().c_str(), threads, threads == 1 ? "" : "s");
+  std::printf("schedules  %d layers with a kernel: %d tuned, %d default (%d distinct kernels; %d layers switched from the database's best by timing in the network); target %s, %d thread%s\n",
+              tuned + defaults, tuned, defaults, runner.kernels_compiled(), switched, target.key().c_str(), threads, threads == 1 ? "" : "s");
   std::printf("memory     workspace %s, packed weights %s\n", mb(runner.workspace_bytes()).c_str(), mb(runner.packed_weights_bytes()).c_str());
   std::printf("check      %s (output's max error %.3g of its largest magnitude, bound %.0e; reference interpreter in double)\n",
               ok ? "ok" : "WRONG RESULT", output_err, kNetworkTolerance);
@@ -309,7 +350,8 @@ int compile_model(const std::vector<std::string>& argv_in) {
                         options::threads("the thread count whose tuned configs are compiled"),
                         {"name", "NAME", "the library's name (a C identifier): libNAME.a, NAME.h, NAME.weights, entries NAME_init, NAME_run, ...", ""},
                         {"output", "DIR", "the folder to write into (also -o)", ""},
-                        {"embed-weights", "", "put the weights in the library too (NAME_init(NULL) uses them)", ""}});
+                        {"embed-weights", "", "put the weights in the library too (NAME_init(NULL) uses them)", ""},
+                        select_option()});
   std::vector<std::string> argv;
   for (const std::string& a : argv_in) argv.push_back(a == "-o" ? "--output" : a);
   if (!args.parse(argv)) {
@@ -322,14 +364,38 @@ int compile_model(const std::vector<std::string>& argv_in) {
   const std::string dir = args.require("output");
   const Network net = load_model(path);
   const Target target = parse_target(args.get("target"));
-  LayerSchedules schedules(args.get("db"), target, int(args.get_int("threads", 1)));
-  const NetworkLibrary lib = compile_network_library(net, name, target, schedules.chooser(), args.has("embed-weights"));
+  const int threads = int(args.get_int("threads", 1));
+  const LayerSchedules schedules(args.get("db"), target, threads);
+  // Where the target is this machine, each layer's candidates are timed in the network first.
+  const int select_runs = target.key() == host_target().key() ? int(args.get_int("select-runs", 0)) : 0;
+  std::vector<ChosenSchedule> per_layer(net.layers.size());
+  int switched = 0, tuned = 0, defaults = 0;
+  if (select_runs > 0) {
+    NetworkRunner runner(net, target, schedules.candidates());
+    ScopedThreads scoped_threads{threads};
+    Tensor input(net.tensors[net.input].elements());
+    input.fill_random(1);
+    switched = runner.select_fastest(input.data(), select_runs);
+    for (size_t i = 0; i < net.layers.size(); ++i) {
+      if (runner.chosen(i)) per_layer[i] = *runner.chosen(i);
+    }
+  } else {
+    for (size_t i = 0; i < net.layers.size(); ++i) {
+      const LayerKind kind = net.layers[i].kind;
+      if (kind == LayerKind::Conv || kind == LayerKind::Pool) per_layer[i] = schedules.candidates(net.layers[i].wl).front();
+    }
+  }
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const LayerKind kind = net.layers[i].kind;
+    if (kind == LayerKind::Conv || kind == LayerKind::Pool) (per_layer[i].source == "default" ? defaults : tuned)++;
+  }
+  const NetworkLibrary lib = compile_network_library(net, name, target, per_layer, args.has("embed-weights"));
   std::filesystem::create_directories(dir);
   write_all({{dir + "/lib" + name + ".a", lib.archive},
              {dir + "/" + name + ".h", lib.header},
              {dir + "/" + name + ".weights", std::string(reinterpret_cast<const char*>(lib.weights.data()), 4 * lib.weights.size())}});
-  std::printf("compiled %s (%zu layers; %d with a kernel: %d tuned, %d default; %d distinct kernels) for %s into %s/lib%s.a, %s.h, %s.weights (%zu floats%s)\n",
-              path.c_str(), net.layers.size(), schedules.tuned + schedules.defaults, schedules.tuned, schedules.defaults, lib.kernels, target.key().c_str(), dir.c_str(),
+  std::printf("compiled %s (%zu layers; %d with a kernel: %d tuned, %d default, %d switched by timing in the network; %d distinct kernels) for %s into %s/lib%s.a, %s.h, %s.weights (%zu floats%s)\n",
+              path.c_str(), net.layers.size(), tuned + defaults, tuned, defaults, switched, lib.kernels, target.key().c_str(), dir.c_str(),
               name.c_str(), name.c_str(), name.c_str(), lib.weights.size(), args.has("embed-weights") ? ", also embedded" : "");
   return 0;
 }

@@ -178,11 +178,18 @@ TEST_CASE("tune --model tunes each distinct layer once, and run --model then use
                                                            "--repeat", "1", "--min-repeat-ms", "1", "--json"}));
   REQUIRE(tuned.at("layers").size() == 2);  // the conv workload and the pool, 2 trials each
   for (const nlohmann::json& layer : tuned["layers"]) CHECK(layer.at("trials").get<int>() == 2);
-  const nlohmann::json ran = parse_stdout(run_convtune({"run", "--model", model.str(), "--db", db.str(), "--repeat", "1",
-                                                        "--min-repeat-ms", "1", "--json"}));
+  // Without timing in the network, each layer runs the database's best.
+  const nlohmann::json ran = parse_stdout(run_convtune({"run", "--model", model.str(), "--db", db.str(), "--select-runs", "0",
+                                                        "--repeat", "1", "--min-repeat-ms", "1", "--json"}));
   CHECK(ran["ok"] == true);
   CHECK(ran["tuned_layers"] == 3);
   CHECK(ran["default_layers"] == 0);
   CHECK(ran["kernels"] == 2);
+  CHECK(ran["selected_in_network"] == 0);
+  // With it, each layer runs the fastest of its candidates there (tuned or default: timing decides).
+  const nlohmann::json selected = parse_stdout(run_convtune({"run", "--model", model.str(), "--db", db.str(), "--select-runs", "2",
+                                                             "--repeat", "1", "--min-repeat-ms", "1", "--json"}));
+  CHECK(selected["ok"] == true);
+  CHECK(selected["tuned_layers"].get<int>() + selected["default_layers"].get<int>() == 3);
   require_user_error({"tune", "--model", model.str(), "--suite", "resnet18"}, "convtune: error: tune needs exactly one of --workload, --suite and --model");
 }

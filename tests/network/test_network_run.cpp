@@ -235,3 +235,29 @@ TEST_CASE("the workspace plan overlaps no two live tensors and beats the sum of 
     }
   }
 }
+
+TEST_CASE("timing a layer's candidates in the network keeps the fastest and the result", "[network]") {
+  // Each convolution's first candidate is its naive nest (the algorithm unscheduled, many times
+  // slower), its second the default: selection must switch every one and still compute right.
+  OnnxBuilder b;
+  b.input("x", {1, 16, 12, 12})
+      .conv("c1", "x", "a", 16, 32, 3, 3, {1, 1}, {1, 1, 1, 1})
+      .relu("r", "a", "c")
+      .conv("c2", "c", "y", 32, 16, 3, 3, {1, 1}, {1, 1, 1, 1})
+      .output("y");
+  const Network net = fused_network(b);
+  const Target target = host_target();
+  NetworkRunner runner(net, target, [&](const Workload& wl) {
+    return std::vector<ChosenSchedule>{{Schedule{}, "naive"}, {resolve_schedule("default", wl, target), "default"}};
+  });
+  const std::vector<float> input = random_input(net);
+  CHECK(runner.select_fastest(input.data(), 3) == 2);
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    REQUIRE(runner.chosen(i) != nullptr);
+    CHECK(runner.chosen(i)->source == "default");
+  }
+  CHECK(runner.kernels_compiled() == 2);  // the naive kernels are freed
+  std::vector<float> output(size_t(net.tensors[net.output].elements()));
+  runner.run(input.data(), output.data());
+  CHECK(relative_error(output.data(), reference_network(net, input)[net.output]) < 1e-5);
+}
