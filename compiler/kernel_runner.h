@@ -25,6 +25,8 @@ public:
                                                const LowerOptions& options = {});
 
   const KernelAbi& abi() const { return kernel_->abi(); }
+  /// The schedule's algorithm, whose error model the result is held to (empty: the workload's own).
+  const std::string& algorithm() const { return algorithm_; }
 
   /// Binds every parameter to the problem's tensor of the same name.
   void bind(ConvProblem& problem);

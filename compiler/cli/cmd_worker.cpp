@@ -203,10 +203,11 @@ nlohmann::json run_prepared(Prepared& p, std::map<std::string, std::unique_ptr<C
   }
   KernelRunner& runner = *p.runner;
   runner.bind(c);
+  // Held to the error model of the candidate's algorithm (Winograd's is looser than direct's).
   const Agreement agreement = c.check([&] {
     runner.run();
     if (hook == "wrong") c.output[0] += 1.0f;
-  });
+  }, runner.algorithm());
   // Correct before fast: a wrong result is a failed trial, never a record of speed.
   if (!agreement.ok) return {{"ok", false}, {"error", "wrong_result"}, {"compile_ms", p.compile_ms}};
   // The compute stage is what the tuner compares: the layout transforms do not depend on the

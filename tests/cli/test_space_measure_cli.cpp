@@ -76,6 +76,18 @@ TEST_CASE("cli measure appends the configs it measures to the database a tuning 
   REQUIRE(tune.at("new_trials") == 0);
 }
 
+TEST_CASE("the worker holds a Winograd candidate to Winograd's error bound, not direct's", "[cli][measure]") {
+  // A depthwise layer sums 9 taps: the direct bound is tight, and F(4x4, 3x3)'s transforms
+  // round more than that; a correct Winograd kernel failed as wrong_result before.
+  TempPath db("measure_wino", "-db.jsonl"), configs("measure_wino", ".json");
+  std::ofstream(configs.str()) << R"([{"template": "winograd", "config": {"ic_bn": 1, "oc_bn": 16, "t_bn": 6, "tile": 4}}])";
+  const json m = parse_stdout(run_convtune({"measure", "--workload", "n=1,c=32,h=112,w=112,k=32,r=3,s=3,pad=1,groups=32,epilogue=bias_relu6",
+                                            "--configs", configs.str(), "--db", db.str(), "--json", "--repeat", "1", "--min-repeat-ms", "1"}));
+  REQUIRE(m.at("results").size() == 1);
+  INFO(m.dump());
+  CHECK(m["results"][0].at("ok") == true);
+}
+
 TEST_CASE("cli measure refuses a bad configs file before measuring, naming the entry", "[cli][measure]") {
   TempPath db("measure_cli", "-db.jsonl"), configs("measure_cli", ".json");
   const auto refused = [&](const std::string& text, const std::string& line) {
