@@ -125,6 +125,9 @@ int main(int argc, char** argv) {
   fclose(o);
   net_release();
   free(ws);
+  free(x);
+  free(w);
+  free(y);
   return 0;
 }
 )";
