@@ -83,51 +83,36 @@ Constant read_tensor(const onnx::TensorProto& t, const std::string& where) {
                       std::to_string(n) + (bytes_each ? " (truncated raw data?)" : ""));
     }
   };
-  const std::string& raw = t.raw_data();
+  // Raw little-endian bytes, or the typed field the exporter filled.
+  const auto append = [&](const auto& typed_values, size_t width, auto decode) {
+    const std::string& raw = t.raw_data();
+    if (t.has_raw_data()) {
+      need(int64_t(raw.size() / width), int64_t(width));
+      if (raw.size() % width) need(-1, int64_t(width));
+      for (int64_t i = 0; i < n; ++i) c.values.push_back(decode(raw.data() + width * size_t(i)));
+    } else {
+      need(typed_values.size(), 0);
+      for (auto v : typed_values) c.values.push_back(double(v));
+    }
+  };
+  const auto read_as = [](auto zero) {
+    return [](const char* bytes) {
+      decltype(zero) v;
+      std::memcpy(&v, bytes, sizeof v);
+      return double(v);
+    };
+  };
   switch (t.data_type()) {
   case onnx::TensorProto::FLOAT:
-    if (t.has_raw_data()) {
-      need(int64_t(raw.size() / 4), 4);
-      if (raw.size() % 4) need(-1, 4);
-      for (int64_t i = 0; i < n; ++i) {
-        float v;
-        std::memcpy(&v, raw.data() + 4 * i, 4);
-        c.values.push_back(v);
-      }
-    } else {
-      need(t.float_data_size(), 0);
-      for (float v : t.float_data()) c.values.push_back(v);
-    }
+    append(t.float_data(), 4, read_as(float{}));
     break;
   case onnx::TensorProto::INT64:
     c.integer = true;
-    if (t.has_raw_data()) {
-      need(int64_t(raw.size() / 8), 8);
-      if (raw.size() % 8) need(-1, 8);
-      for (int64_t i = 0; i < n; ++i) {
-        int64_t v;
-        std::memcpy(&v, raw.data() + 8 * i, 8);
-        c.values.push_back(double(v));
-      }
-    } else {
-      need(t.int64_data_size(), 0);
-      for (int64_t v : t.int64_data()) c.values.push_back(double(v));
-    }
+    append(t.int64_data(), 8, read_as(int64_t{}));
     break;
   case onnx::TensorProto::INT32:
     c.integer = true;
-    if (t.has_raw_data()) {
-      need(int64_t(raw.size() / 4), 4);
-      if (raw.size() % 4) need(-1, 4);
-      for (int64_t i = 0; i < n; ++i) {
-        int32_t v;
-        std::memcpy(&v, raw.data() + 4 * i, 4);
-        c.values.push_back(double(v));
-      }
-    } else {
-      need(t.int32_data_size(), 0);
-      for (int32_t v : t.int32_data()) c.values.push_back(double(v));
-    }
+    append(t.int32_data(), 4, read_as(int32_t{}));
     break;
   default:
     throw UserError(where + ": element type " + element_type_name(t.data_type()) +

@@ -43,12 +43,16 @@ std::vector<float> floats_of(const onnx::TensorProto& t) {
 }  // namespace
 
 TEST_CASE("a conv model round-trips through its serialized bytes", "[network]") {
-  OnnxBuilder b;
-  b.input("x", {-1, 4, 9, 9})
-      .conv("conv1", "x", "c1", 4, 8, 3, 3, {2, 1}, {1, 0, 1, 2}, {1, 2}, 2)
-      .batch_norm("bn1", "c1", "b1", 8)
-      .relu("relu1", "b1", "y")
-      .output("y", {-1, 8, 5, 5});
+  const auto build = [] {
+    OnnxBuilder b;
+    b.input("x", {-1, 4, 9, 9})
+        .conv("conv1", "x", "c1", 4, 8, 3, 3, {2, 1}, {1, 0, 1, 2}, {1, 2}, 2)
+        .batch_norm("bn1", "c1", "b1", 8)
+        .relu("relu1", "b1", "y")
+        .output("y", {-1, 8, 5, 5});
+    return b;
+  };
+  const OnnxBuilder b = build();
 
   onnx::ModelProto m;
   REQUIRE(m.ParseFromString(b.bytes()));
@@ -96,13 +100,7 @@ TEST_CASE("a conv model round-trips through its serialized bytes", "[network]") 
   for (float v : floats_of(*inits.at("bn1_var"))) REQUIRE(v >= 0.5f);
 
   // The same layers give the same bytes: the weights depend on names and seeds alone.
-  OnnxBuilder again;
-  again.input("x", {-1, 4, 9, 9})
-      .conv("conv1", "x", "c1", 4, 8, 3, 3, {2, 1}, {1, 0, 1, 2}, {1, 2}, 2)
-      .batch_norm("bn1", "c1", "b1", 8)
-      .relu("relu1", "b1", "y")
-      .output("y", {-1, 8, 5, 5});
-  CHECK(again.bytes() == b.bytes());
+  CHECK(build().bytes() == b.bytes());
 }
 
 TEST_CASE("float_data storage, opset-dependent Clip and Pad, and default node names", "[network]") {
