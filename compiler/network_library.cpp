@@ -254,6 +254,14 @@ private:
     case LayerKind::Copy:
       b_.CreateCall(external("convtune_copy", void_, {i64_, ptr_, ptr_}), {i64(x.elements()), tensor(l.inputs[0]), tensor(l.output)});
       return;
+    case LayerKind::ChannelShuffle:
+      b_.CreateCall(external("convtune_channel_shuffle", void_, {i64_, i64_, i64_, i64_, ptr_, ptr_}),
+                    {i64(x.n()), i64(l.groups), i64(x.c() / l.groups), i64(x.h() * x.w()), tensor(l.inputs[0]), tensor(l.output)});
+      return;
+    case LayerKind::Slice:
+      b_.CreateCall(external("convtune_slice_channels", void_, {i64_, i64_, i64_, i64_, i64_, ptr_, ptr_}),
+                    {i64(x.n()), i64(x.c()), i64(l.slice_begin), i64(y.c()), i64(x.h() * x.w()), tensor(l.inputs[0]), tensor(l.output)});
+      return;
     case LayerKind::Conv:
     case LayerKind::Pool:
       break;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -19,13 +20,22 @@ namespace convtune {
 const char* const kSupportedOperators =
     "Conv, BatchNormalization, Relu, Clip, Sigmoid, HardSigmoid, HardSwish, Add, Mul, MaxPool, AveragePool, "
     "GlobalAveragePool, ReduceMean (over H and W), Pad, Concat, Flatten, Reshape, Gemm, MatMul, Identity, Dropout, Constant, Shape, Gather, "
-    "Unsqueeze, Squeeze, Cast";
+    "Unsqueeze, Squeeze, Cast, Sub and Div (on constants), Slice (of channels), Transpose (a channel shuffle)";
 
 namespace {
 
 constexpr int64_t kMinOpset = 11, kMaxOpset = 17;
 /// The most elements a tensor may have: far past any network, far from overflowing byte counts.
 constexpr int64_t kMaxElements = int64_t(1) << 34;
+
+/// A constant's value as an integer, saturated: int64 values travel as doubles, and INT64_MAX
+/// (Slice's "to the end") must not overflow the conversion or the arithmetic after it.
+int64_t integer(double v) {
+  constexpr int64_t kFar = std::numeric_limits<int64_t>::max() / 4;
+  if (!(v > -double(kFar))) return -kFar;  // NaN too
+  if (v > double(kFar)) return kFar;
+  return int64_t(v);
+}
 
 /// The largest stride, dilation or pooling window the importer reads.
 constexpr int64_t kMaxWindow = int64_t(1) << 20;
@@ -52,6 +62,9 @@ struct Constant {
 struct Value {
   int tensor = -1;
   Constant constant;
+  /// Not empty: the tensor's elements under this ONNX shape of rank 5, N x a x b x H x W, the
+  /// channels split in two (how a channel shuffle is spelled); only Transpose and Reshape read it.
+  std::vector<int64_t> view;
   bool is_constant() const { return tensor < 0; }
 };
 
@@ -201,7 +214,7 @@ private:
     if (elements_of(t.shape) < 0) fail_model(where + ": the shape " + shape_text(t.shape) + " has too many elements");
     if (t.shape.size() != 4) fail_model(where + " has shape " + shape_text(t.shape) + "; an NCHW image (rank 4) is expected");
     net_.input = add_tensor(t);
-    values_[v.name()] = Value{net_.input, {}};
+    values_[v.name()] = Value{net_.input, {}, {}};
   }
 
   void read_output() {
@@ -211,6 +224,7 @@ private:
     const auto it = values_.find(name);
     if (it == values_.end()) fail_model("output '" + name + "' is produced by no node");
     if (it->second.is_constant()) fail_model("output '" + name + "' is a constant");
+    if (!it->second.view.empty()) fail_model("output '" + name + "' has shape " + shape_text(it->second.view) + "; rank 4 or 2 is supported");
     int t = it->second.tensor;
     // A shape the model declares for its output must be the one its nodes compute.
     const onnx::TypeProto& type = g.output(0).type();
@@ -272,6 +286,7 @@ private:
       return activation(a);
     }
     if (op == "Clip") return clip();
+    if ((op == "Add" || op == "Mul") && input_value(0).is_constant() && input_value(1).is_constant()) return constant_arithmetic();
     if (op == "Add" || op == "Mul") return add_or_mul(op == "Add" ? LayerBinary::Add : LayerBinary::Mul);
     if (op == "MaxPool" || op == "AveragePool") return pool(op == "MaxPool");
     if (op == "GlobalAveragePool") return global_avg_pool();
@@ -282,6 +297,9 @@ private:
     if (op == "Reshape") return reshape();
     if (op == "Gemm" || op == "MatMul") return gemm(op == "MatMul");
     if (op == "Identity" || op == "Dropout") return alias();
+    if (op == "Transpose") return transpose();
+    if (op == "Slice") return slice();
+    if (op == "Sub" || op == "Div") return constant_arithmetic();
     if (op == "Constant") return constant();
     if (op == "Shape" || op == "Gather" || op == "Unsqueeze" || op == "Squeeze" || op == "Cast") return shape_arithmetic();
     fail("the operator is not supported (supported: " + std::string(kSupportedOperators) + ")");
@@ -309,6 +327,7 @@ private:
   int input_tensor(int i, bool rank2_ok = false) const {
     const Value& v = input_value(i);
     if (v.is_constant()) fail("input '" + node_->input(i) + "' is a constant; an activation is expected");
+    if (!v.view.empty()) fail("input '" + node_->input(i) + "' has shape " + shape_text(v.view) + "; rank 4 (NCHW) is expected");
     const NetTensor& t = net_.tensors[v.tensor];
     if (t.shape.size() != 4 && !(rank2_ok && t.shape.size() == 2)) {
       fail("input '" + t.name + "' has shape " + t.shape_text() + "; rank 4 (NCHW)" + (rank2_ok ? " or 2" : "") + " is expected");
@@ -367,7 +386,7 @@ private:
     layer.name = node_name_;
     layer.nodes.insert(layer.nodes.begin(), node_->op_type() + " " + node_name_);
     layer.output = add_tensor({node_->output(0), std::move(shape), -1});
-    values_[node_->output(0)] = Value{layer.output, {}};
+    values_[node_->output(0)] = Value{layer.output, {}, {}};
     net_.layers.push_back(std::move(layer));
   }
   /// Extra outputs (BatchNormalization's running statistics, MaxPool's indices, Dropout's mask)
@@ -633,7 +652,7 @@ private:
     } else {
       const Constant& p = input_constant(1, "pads", true);
       if (p.elements() != 8) fail("pads has " + std::to_string(p.elements()) + " values; 8 (NCHW begins, then ends) are expected");
-      for (double v : p.values) pads.push_back(int64_t(v));
+      for (double v : p.values) pads.push_back(integer(v));
       if (has_input(2)) {
         const Constant& v = input_constant(2, "constant_value");
         if (v.elements() != 1) fail("constant_value is not a scalar");
@@ -707,17 +726,20 @@ private:
   }
 
   void reshape() {
-    const int t = input_tensor(0, true);
-    const NetTensor& x = net_.tensors[t];
+    const Value& in = input_value(0);
+    if (in.is_constant()) fail("reshaping a constant is not supported");
+    const NetTensor& x = net_.tensors[in.tensor];
+    if (x.shape.size() != 4 && x.shape.size() != 2) fail("input '" + x.name + "' has shape " + x.shape_text() + "; rank 4 or 2 is expected");
+    const std::vector<int64_t>& from = in.view.empty() ? x.shape : in.view;
     const Constant& s = input_constant(1, "shape", true);
     if (attr_int("allowzero", 0)) fail("allowzero is not supported");
     std::vector<int64_t> shape;
     int64_t known = 1, infer = -1;
     for (size_t i = 0; i < s.values.size(); ++i) {
-      int64_t d = int64_t(s.values[i]);
+      int64_t d = integer(s.values[i]);
       if (d == 0) {
-        if (i >= x.shape.size()) fail("shape[" + std::to_string(i) + "] is 0 past the input's rank");
-        d = x.shape[i];
+        if (i >= from.size()) fail("shape[" + std::to_string(i) + "] is 0 past the input's rank");
+        d = from[i];
       }
       if (d == -1) {
         if (infer >= 0) fail("shape has more than one -1");
@@ -732,15 +754,91 @@ private:
       shape.push_back(d);
     }
     if (infer >= 0) {
-      if (x.elements() % known) fail("shape " + shape_text(shape) + " does not divide the input's " + x.shape_text());
+      if (x.elements() % known) fail("shape " + shape_text(shape) + " does not divide the input's " + shape_text(from));
       shape[infer] = x.elements() / known;
     }
-    int64_t total = 1;
-    for (int64_t d : shape) total *= d;
-    if (total != x.elements()) fail("shape " + shape_text(shape) + " holds " + std::to_string(total) + " elements; the input " + x.shape_text() + " has " + std::to_string(x.elements()));
+    if (elements_of(shape) != x.elements()) {
+      fail("shape " + shape_text(shape) + " holds " + std::to_string(elements_of(shape)) + " elements; the input " + shape_text(from) +
+           " has " + std::to_string(x.elements()));
+    }
+    // The channels split in two, N x a x b x H x W: a view of the same elements, no layer.
+    if (x.shape.size() == 4 && shape.size() == 5 && shape[0] == x.n() && shape[1] * shape[2] == x.c() && shape[3] == x.h() && shape[4] == x.w()) {
+      Value v;
+      v.tensor = in.tensor;
+      v.view = shape;
+      values_[node_->output(0)] = v;
+      return;
+    }
+    // Back to the tensor's own shape: the same elements again, no layer either.
+    if (shape == x.shape && !in.view.empty()) {
+      values_[node_->output(0)] = Value{in.tensor, {}, {}};
+      return;
+    }
     const bool flat = shape.size() == 2 && shape[0] == x.n();
-    if (!flat && shape != x.shape) fail("reshaping " + x.shape_text() + " to " + shape_text(shape) + " is not supported (N x F, or the same shape)");
-    copy_to(t, shape);
+    if (!flat && shape != x.shape) fail("reshaping " + shape_text(from) + " to " + shape_text(shape) + " is not supported (N x F, the same shape, or the channels split in two)");
+    copy_to(in.tensor, shape);
+  }
+
+  /// Transpose of a channel split's two channel axes: a channel shuffle.
+  void transpose() {
+    const Value& in = input_value(0);
+    const std::vector<int64_t> perm = attr_ints("perm", {}, 0);
+    if (in.is_constant() || in.view.size() != 5 || perm != std::vector<int64_t>{0, 2, 1, 3, 4}) {
+      fail("only the channel shuffle's transpose (perm 0,2,1,3,4 of N x g x C/g x H x W) is supported");
+    }
+    NetLayer layer;
+    layer.kind = LayerKind::ChannelShuffle;
+    layer.inputs = {in.tensor};
+    layer.groups = in.view[1];
+    const std::vector<int64_t> view = {in.view[0], in.view[2], in.view[1], in.view[3], in.view[4]};
+    emit(std::move(layer), net_.tensors[in.tensor].shape);
+    values_[node_->output(0)].view = view;
+  }
+
+  /// Slice of the channels (axis 1, step 1), what torch.chunk exports.
+  void slice() {
+    const int t = input_tensor(0);
+    const NetTensor& x = net_.tensors[t];
+    const auto one = [&](int i, const char* role, int64_t fallback) {
+      if (!has_input(i)) return fallback;
+      const Constant& c = input_constant(i, role, true);
+      if (c.elements() != 1) fail(std::string(role) + " must hold one value (one axis sliced)");
+      return integer(c.values[0]);
+    };
+    int64_t axis = one(3, "axes", 1);
+    if (axis < 0) axis += 4;
+    if (axis != 1 || one(4, "steps", 1) != 1) fail("only a slice of the channels (axis 1) with step 1 is supported");
+    const auto clamped = [&](int64_t v) {
+      if (v < 0) v += x.c();
+      return std::max<int64_t>(0, std::min(v, x.c()));
+    };
+    const int64_t begin = clamped(one(1, "starts", 0)), end = clamped(one(2, "ends", x.c()));
+    if (end <= begin) fail("the slice [" + std::to_string(begin) + ", " + std::to_string(end) + ") of the channels is empty");
+    NetLayer layer;
+    layer.kind = LayerKind::Slice;
+    layer.inputs = {t};
+    layer.slice_begin = begin;
+    emit(std::move(layer), {x.n(), end - begin, x.h(), x.w()});
+  }
+
+  /// Add, Sub, Mul and Div of two constants (shape arithmetic), a scalar broadcast over the other.
+  void constant_arithmetic() {
+    const Value& a = input_value(0);
+    const Value& b = input_value(1);
+    if (!a.is_constant() || !b.is_constant()) fail("is supported on constants only (shape arithmetic)");
+    const Constant &x = a.constant, &y = b.constant;
+    if (x.elements() != y.elements() && x.elements() != 1 && y.elements() != 1) fail("broadcasting constants of shapes " + shape_text(x.shape) + " and " + shape_text(y.shape) + " is not supported");
+    Constant out = x.elements() >= y.elements() ? x : y;
+    out.integer = x.integer && y.integer;
+    const std::string& op = node_->op_type();
+    for (size_t i = 0; i < out.values.size(); ++i) {
+      const double u = x.values[x.elements() == 1 ? 0 : i], v = y.values[y.elements() == 1 ? 0 : i];
+      if (op == "Div" && v == 0) fail("divides by zero");
+      double r = op == "Add" ? u + v : op == "Sub" ? u - v : op == "Mul" ? u * v : u / v;
+      if (op == "Div" && out.integer) r = std::trunc(r);
+      out.values[i] = r;
+    }
+    define_constant(out);
   }
 
   void gemm(bool matmul) {
@@ -795,7 +893,7 @@ private:
       const Value& v = input_value(0);
       Constant c;
       c.integer = true;
-      const std::vector<int64_t>& shape = v.is_constant() ? v.constant.shape : net_.tensors[v.tensor].shape;
+      const std::vector<int64_t>& shape = v.is_constant() ? v.constant.shape : !v.view.empty() ? v.view : net_.tensors[v.tensor].shape;
       for (int64_t d : shape) c.values.push_back(double(d));
       c.shape = {int64_t(shape.size())};
       return define_constant(c);
@@ -822,8 +920,8 @@ private:
       out.integer = c.integer;
       out.shape = iv.constant.shape;
       for (double i : iv.constant.values) {
-        int64_t k = int64_t(i) < 0 ? int64_t(i) + c.shape[0] : int64_t(i);
-        if (k < 0 || k >= c.shape[0]) fail("index " + std::to_string(int64_t(i)) + " is out of range");
+        const int64_t k = integer(i) < 0 ? integer(i) + c.shape[0] : integer(i);
+        if (k < 0 || k >= c.shape[0]) fail("index " + std::to_string(integer(i)) + " is out of range");
         out.values.push_back(c.values[size_t(k)]);
       }
       return define_constant(out);
@@ -832,7 +930,7 @@ private:
     std::vector<int64_t> axes;
     if (opset_ >= 13) {
       if (has_input(1)) {
-        for (double a : input_constant(1, "axes", true).values) axes.push_back(int64_t(a));
+        for (double a : input_constant(1, "axes", true).values) axes.push_back(integer(a));
       }
     } else {
       axes = attr_ints("axes", {}, 0);

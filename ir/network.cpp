@@ -2,7 +2,9 @@
 #include "ir/network.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <queue>
 
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/topological_sort.hpp>
@@ -20,6 +22,8 @@ const char* layer_kind_name(LayerKind kind) {
   case LayerKind::Concat: return "concat";
   case LayerKind::Pad: return "pad";
   case LayerKind::Copy: return "copy";
+  case LayerKind::ChannelShuffle: return "channel_shuffle";
+  case LayerKind::Slice: return "slice";
   }
   return "?";
 }
@@ -97,7 +101,7 @@ void Network::sort() {
       if (producer[in] >= 0) boost::add_edge(size_t(producer[in]), i, g);
     }
   }
-  std::vector<size_t> reversed;
+  std::vector<size_t> reversed;  // Boost's order; it finds a cycle when there is one
   try {
     boost::topological_sort(g, std::back_inserter(reversed));
   } catch (const boost::not_a_dag&) {
@@ -118,9 +122,25 @@ void Network::sort() {
     }
     throw UserError("the graph has a cycle");
   }
+  // The order itself: of the layers whose inputs are ready, the earliest in the model first
+  // (Kahn's algorithm over the same graph), so that layers keep the model's order where they
+  // can: what `show` lists and what the workspace plan was made for.
+  std::vector<int> waiting(layers.size(), 0);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    for (auto [e, end] = boost::out_edges(i, g); e != end; ++e) ++waiting[boost::target(*e, g)];
+  }
+  std::priority_queue<size_t, std::vector<size_t>, std::greater<size_t>> ready;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (needed[i] && waiting[i] == 0) ready.push(i);
+  }
   std::vector<NetLayer> ordered;
-  for (auto it = reversed.rbegin(); it != reversed.rend(); ++it) {
-    if (needed[*it]) ordered.push_back(std::move(layers[*it]));
+  while (!ready.empty()) {
+    const size_t i = ready.top();
+    ready.pop();
+    for (auto [e, end] = boost::out_edges(i, g); e != end; ++e) {
+      if (--waiting[boost::target(*e, g)] == 0) ready.push(boost::target(*e, g));
+    }
+    ordered.push_back(std::move(layers[i]));
   }
   layers = std::move(ordered);
   for (NetTensor& t : tensors) t.producer = -1;
@@ -188,6 +208,13 @@ void Network::verify() const {
       break;
     case LayerKind::Copy:
       expect(y.elements() == x.elements(), l, "output shape " + y.shape_text());
+      break;
+    case LayerKind::ChannelShuffle:
+      expect(y.shape == x.shape && l.groups >= 1 && x.c() % l.groups == 0, l, "groups " + std::to_string(l.groups));
+      break;
+    case LayerKind::Slice:
+      expect(y.n() == x.n() && y.h() == x.h() && y.w() == x.w() && l.slice_begin >= 0 && l.slice_begin + y.c() <= x.c(), l,
+             "slice of " + x.shape_text() + " from channel " + std::to_string(l.slice_begin) + " to " + y.shape_text());
       break;
     }
   }

@@ -23,6 +23,8 @@ enum class LayerKind {
   Concat,         ///< the inputs one after another along channels
   Pad,            ///< constant padding of H and W
   Copy,           ///< the same elements under another shape (Flatten, Reshape)
+  ChannelShuffle, ///< channel j * groups + i of the output is channel i * (C / groups) + j of the input
+  Slice,          ///< the input's channels [slice_begin, slice_begin + the output's channels)
 };
 const char* layer_kind_name(LayerKind kind);
 
@@ -70,6 +72,9 @@ struct NetLayer {
   std::vector<float> scale, shift;
   LayerBinary binary = LayerBinary::None;
   Activation activation;
+
+  /// ChannelShuffle: the groups; Slice: the first channel taken.
+  int64_t groups = 1, slice_begin = 0;
 
   /// Pad: the pads (top, left, bottom, right) and the value of padded elements.
   int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;

@@ -120,3 +120,18 @@ void convtune_pad(int64_t nc, int64_t h, int64_t w, int64_t top, int64_t left, i
 }
 
 void convtune_copy(int64_t elements, const float* x, float* y) { memcpy(y, x, (size_t)elements * sizeof(float)); }
+
+void convtune_channel_shuffle(int64_t n, int64_t groups, int64_t per_group, int64_t plane, const float* x, float* y) {
+  const int64_t c = groups * per_group;
+  for (int64_t b = 0; b < n; ++b) {
+    for (int64_t i = 0; i < groups; ++i) {
+      for (int64_t j = 0; j < per_group; ++j) {
+        memcpy(y + (b * c + j * groups + i) * plane, x + (b * c + i * per_group + j) * plane, (size_t)plane * sizeof(float));
+      }
+    }
+  }
+}
+
+void convtune_slice_channels(int64_t n, int64_t c, int64_t begin, int64_t count, int64_t plane, const float* x, float* y) {
+  for (int64_t b = 0; b < n; ++b) memcpy(y + b * count * plane, x + (b * c + begin) * plane, (size_t)(count * plane) * sizeof(float));
+}

@@ -36,6 +36,12 @@ void convtune_pad(int64_t nc, int64_t h, int64_t w, int64_t top, int64_t left, i
 
 void convtune_copy(int64_t elements, const float* x, float* y);
 
+/* y (n x groups*per_group x plane): channel j * groups + i of y is channel i * per_group + j of x. */
+void convtune_channel_shuffle(int64_t n, int64_t groups, int64_t per_group, int64_t plane, const float* x, float* y);
+
+/* y (n x count x plane) = channels [begin, begin + count) of x (n x c x plane). */
+void convtune_slice_channels(int64_t n, int64_t c, int64_t begin, int64_t count, int64_t plane, const float* x, float* y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -46,6 +46,10 @@ void run_layer_op(const NetLayer& l, const std::vector<NetTensor>& tensors, cons
     return convtune_pad(x.n() * x.c(), x.h(), x.w(), l.pad_top, l.pad_left, l.pad_bottom, l.pad_right, l.pad_value, in[0], out);
   case LayerKind::Copy:
     return convtune_copy(x.elements(), in[0], out);
+  case LayerKind::ChannelShuffle:
+    return convtune_channel_shuffle(x.n(), l.groups, x.c() / l.groups, x.h() * x.w(), in[0], out);
+  case LayerKind::Slice:
+    return convtune_slice_channels(x.n(), x.c(), l.slice_begin, y.c(), x.h() * x.w(), in[0], out);
   case LayerKind::Conv:
   case LayerKind::Pool:
     break;

@@ -77,6 +77,24 @@ void reference_op(const NetLayer& l, const std::vector<NetTensor>& tensors, cons
   case LayerKind::Copy:
     std::copy(in[0], in[0] + x.elements(), out);
     return;
+  case LayerKind::ChannelShuffle: {
+    // The definition: x as N x g x C/g x HW, its two middle axes swapped.
+    const int64_t g = l.groups, per = x.c() / g;
+    for (int64_t b = 0; b < x.n(); ++b) {
+      for (int64_t ch = 0; ch < x.c(); ++ch) {
+        const int64_t i = ch % g, j = ch / g;  // output channel ch = j * g + i
+        for (int64_t k = 0; k < plane; ++k) out[(b * x.c() + ch) * plane + k] = in[0][(b * x.c() + i * per + j) * plane + k];
+      }
+    }
+    return;
+  }
+  case LayerKind::Slice:
+    for (int64_t b = 0; b < y.n(); ++b) {
+      for (int64_t ch = 0; ch < y.c(); ++ch) {
+        for (int64_t k = 0; k < plane; ++k) out[(b * y.c() + ch) * plane + k] = in[0][(b * x.c() + l.slice_begin + ch) * plane + k];
+      }
+    }
+    return;
   case LayerKind::Conv:
   case LayerKind::Pool:
     break;

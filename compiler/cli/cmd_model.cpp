@@ -85,6 +85,8 @@ std::string layer_detail(const NetLayer& l) {
     if (l.binary != LayerBinary::None) d += l.binary == LayerBinary::Add ? "add " : "mul ";
     return d + l.activation.describe();
   }
+  case LayerKind::ChannelShuffle: return "groups " + std::to_string(l.groups);
+  case LayerKind::Slice: return "channels from " + std::to_string(l.slice_begin);
   case LayerKind::Pad:
     return "pads " + std::to_string(l.pad_top) + "," + std::to_string(l.pad_left) + "," + std::to_string(l.pad_bottom) + "," +
            std::to_string(l.pad_right);

@@ -261,3 +261,35 @@ TEST_CASE("timing a layer's candidates in the network keeps the fastest and the 
   runner.run(input.data(), output.data());
   CHECK(relative_error(output.data(), reference_network(net, input)[net.output]) < 1e-5);
 }
+
+TEST_CASE("a ShuffleNet unit: channels split by Slice, a branch, concat, channel shuffle", "[network]") {
+  // torch.chunk's Slice bounds come from shape arithmetic (Shape, Gather, Div, Unsqueeze); the
+  // shuffle is Reshape to N x g x C/g x H x W, Transpose(0, 2, 1, 3, 4), Reshape back.
+  OnnxBuilder b;
+  b.input("x", {2, 8, 5, 6});
+  b.initializer_i64("zero", {1}, {0}).initializer_i64("one", {}, {1}).initializer_i64("two", {}, {2}).initializer_i64("axis", {1}, {1});
+  b.initializer_i64("big", {1}, {INT64_MAX}).initializer_i64("split", {5}, {2, 2, 4, 5, 6}).initializer_i64("back", {4}, {2, -1, 5, 6});
+  b.node("Shape", {"x"}, {"shape"}, {}, "shape");
+  b.node("Gather", {"shape", "one"}, {"c"}, {Attr::i("axis", 0)}, "gather");
+  b.node("Div", {"c", "two"}, {"half"}, {}, "div");
+  b.node("Unsqueeze", {"half", "zero"}, {"half1"}, {}, "unsqueeze");
+  b.node("Slice", {"x", "zero", "half1", "axis"}, {"left"}, {}, "slice_left");
+  b.node("Slice", {"x", "half1", "big", "axis"}, {"right"}, {}, "slice_right");
+  b.conv("branch", "right", "r1", 4, 4, 3, 3, {1, 1}, {1, 1, 1, 1}).relu("branch_relu", "r1", "r2");
+  b.concat("cat", {"left", "r2"}, "joined");
+  b.node("Reshape", {"joined", "split"}, {"grouped"}, {}, "to5d");
+  b.node("Transpose", {"grouped"}, {"swapped"}, {Attr::ints("perm", {0, 2, 1, 3, 4})}, "transpose");
+  b.node("Reshape", {"swapped", "back"}, {"y"}, {}, "to4d");
+  b.output("y", {2, 8, 5, 6});
+  const Network net = require_matches_reference(b);
+  CHECK(layer_summary(net) == "slice slice conv:bias_relu concat channel_shuffle");
+
+  // The shuffle itself against its definition: output channel j * g + i is input channel i * C/g + j.
+  OnnxBuilder s;
+  s.input("x", {1, 6, 1, 1}).initializer_i64("split", {5}, {1, 2, 3, 1, 1}).initializer_i64("back", {4}, {1, 6, 1, 1});
+  s.node("Reshape", {"x", "split"}, {"g"}, {}, "to5d");
+  s.node("Transpose", {"g"}, {"t"}, {Attr::ints("perm", {0, 2, 1, 3, 4})}, "transpose");
+  s.node("Reshape", {"t", "back"}, {"y"}, {}, "to4d");
+  s.output("y");
+  CHECK(run_network(fused_network(s), {0, 1, 2, 3, 4, 5}) == std::vector<float>{0, 3, 1, 4, 2, 5});
+}

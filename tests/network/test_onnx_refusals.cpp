@@ -99,9 +99,17 @@ TEST_CASE("a node the importer cannot read is refused naming it", "[network][ref
   axis.input("x", {1, 3, 8, 8}).concat("cat", {"x", "x"}, "y", 2).output("y");
   REQUIRE_USER_ERROR(import(axis), "node 'cat' (Concat): axis 2 is not supported (channels only)");
   OnnxBuilder reshape;
-  reshape.input("x", {1, 4, 6, 6}).initializer_i64("s", {5}, {1, 2, 2, 6, 6});
+  reshape.input("x", {1, 4, 6, 6}).initializer_i64("s", {3}, {1, 4, 36});
   reshape.node("Reshape", {"x", "s"}, {"y"}, {}, "rs").output("y");
-  REQUIRE_USER_ERROR(import(reshape), "node 'rs' (Reshape): reshaping 1x4x6x6 to 1x2x2x6x6 is not supported (N x F, or the same shape)");
+  REQUIRE_USER_ERROR(import(reshape),
+                     "node 'rs' (Reshape): reshaping 1x4x6x6 to 1x4x36 is not supported (N x F, the same shape, or the channels split in two)");
+  OnnxBuilder split;
+  split.input("x", {1, 4, 6, 6}).initializer_i64("s", {5}, {1, 2, 2, 6, 6});
+  split.node("Reshape", {"x", "s"}, {"v"}, {}, "rs").relu("r", "v", "y").output("y");
+  REQUIRE_USER_ERROR(import(split), "node 'r' (Relu): input 'v' has shape 1x2x2x6x6; rank 4 (NCHW) is expected");
+  OnnxBuilder transpose;
+  transpose.input("x", {1, 4, 6, 6}).node("Transpose", {"x"}, {"y"}, {Attr::ints("perm", {0, 1, 3, 2})}, "tr").output("y");
+  REQUIRE_USER_ERROR(import(transpose), "node 'tr' (Transpose): only the channel shuffle's transpose (perm 0,2,1,3,4 of N x g x C/g x H x W) is supported");
   OnnxBuilder truncated = conv_model();
   truncated.model().mutable_graph()->mutable_initializer(0)->mutable_raw_data()->resize(10);
   REQUIRE_USER_ERROR(import(truncated), "initializer 'c_w': holds 2 values, its shape 4x3x3x3 needs 108 (truncated raw data?)");
