@@ -293,8 +293,6 @@ private:
   llvm::Value *input_ = nullptr, *output_ = nullptr, *workspace_ = nullptr;
 };
 
-std::string shape_text(const NetTensor& t) { return t.shape_text(); }
-
 std::string header_text(const Network& net, const std::string& name, const Target& target, const NetworkLibrary& lib,
                         int64_t workspace_bytes, bool embedded) {
   const NetTensor& in = net.tensors[net.input];
@@ -305,7 +303,7 @@ std::string header_text(const Network& net, const std::string& name, const Targe
   h += "/* " + name + ".h: the network '" + net.name + "' compiled by convtune for " + target.key() + ".\n";
   h += " * " + std::to_string(net.layers.size()) + " layers, " + std::to_string(lib.kernels) + " kernels; link lib" + name +
        ".a and libconvtune_rt.a (-lpthread -lm).\n";
-  h += " * input '" + in.name + "': " + shape_text(in) + " f32, NCHW; output '" + out.name + "': " + shape_text(out) + " f32.\n";
+  h += " * input '" + in.name + "': " + in.shape_text() + " f32, NCHW; output '" + out.name + "': " + out.shape_text() + " f32.\n";
   h += " * Weights: " + std::string(embedded ? "embedded (" + name + "_init(NULL)), or " : "") + "the " +
        std::to_string(lib.weights.size()) + " floats of " + name + ".weights given to " + name + "_init. */\n";
   h += "#ifndef " + guard + "_H\n#define " + guard + "_H\n\n#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
@@ -340,7 +338,7 @@ NetworkLibrary compile_network_library(const Network& net, const std::string& na
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const NetLayer& l = net.layers[i];
     lib.layer_schedules.push_back("");
-    if (l.kind != LayerKind::Conv && l.kind != LayerKind::Pool) continue;
+    if (!l.has_kernel()) continue;
     const ChosenSchedule& chosen = schedules[i];
     lib.layer_schedules.back() = chosen.source;
     const std::string key = l.wl.key() + " " + to_json(chosen.schedule).dump();

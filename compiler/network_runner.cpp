@@ -53,7 +53,7 @@ NetworkRunner::NetworkRunner(const Network& net, const Target& target, const Sch
   for (size_t i = 0; i < net_.layers.size(); ++i) {
     const NetLayer& l = net_.layers[i];
     auto layer = std::make_unique<Layer>();
-    if (l.kind == LayerKind::Conv || l.kind == LayerKind::Pool) {
+    if (l.has_kernel()) {
       for (const ChosenSchedule& chosen : candidates(l.wl)) {
         const std::string key = l.wl.key() + " " + to_json(chosen.schedule).dump();
         if (!kernels_.count(key)) kernels_[key] = compile_jit(scheduled_nest(l.wl, chosen.schedule, "layer"), target);

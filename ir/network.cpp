@@ -53,7 +53,7 @@ std::string NetTensor::shape_text() const {
 }
 
 double NetLayer::flops(const std::vector<NetTensor>& tensors) const {
-  if (kind == LayerKind::Conv || kind == LayerKind::Pool) return wl.flops();
+  if (has_kernel()) return wl.flops();
   if (kind == LayerKind::GlobalAvgPool) return double(tensors[inputs[0]].elements());
   return double(tensors[output].elements());
 }

@@ -83,6 +83,9 @@ struct NetLayer {
   /// The model's nodes this layer stands for, "Op name", its own first.
   std::vector<std::string> nodes;
 
+  /// Whether a compiled kernel runs the layer (a convolution or pooling: `wl` describes it).
+  bool has_kernel() const { return kind == LayerKind::Conv || kind == LayerKind::Pool; }
+
   /// Multiply-adds counted as for a workload (2 per product); other layers one per output element.
   double flops(const std::vector<NetTensor>& tensors) const;
 };

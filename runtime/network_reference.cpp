@@ -121,7 +121,7 @@ std::vector<std::vector<double>> reference_network(const Network& net, const std
   for (const NetLayer& l : net.layers) {
     std::vector<double>& out = values[l.output];
     out.assign(size_t(net.tensors[l.output].elements()), 0.0);
-    if (l.kind == LayerKind::Conv || l.kind == LayerKind::Pool) {
+    if (l.has_kernel()) {
       // The reference convolution reads f32 operands and sums in double; its inputs are the
       // previous layers' references rounded once.
       const Tensor x = to_tensor(values[l.inputs[0]]);

@@ -41,7 +41,7 @@ std::vector<std::pair<Workload, int>> model_workloads(const std::string& path) {
   const Network net = load_model(path);
   std::vector<std::pair<Workload, int>> out;
   for (const NetLayer& l : net.layers) {
-    if (l.kind != LayerKind::Conv && l.kind != LayerKind::Pool) continue;
+    if (!l.has_kernel()) continue;
     const auto same = std::find_if(out.begin(), out.end(), [&](const auto& w) { return w.first.key() == l.wl.key(); });
     if (same != out.end()) ++same->second;
     else out.push_back({l.wl, 1});
@@ -99,7 +99,7 @@ nlohmann::json network_json(const Network& net, const WorkspacePlan& plan) {
   for (const NetLayer& l : net.layers) {
     nlohmann::json inputs = nlohmann::json::array();
     for (int t : l.inputs) inputs.push_back(net.tensors[t].name);
-    const bool kernel = l.kind == LayerKind::Conv || l.kind == LayerKind::Pool;
+    const bool kernel = l.has_kernel();
     layers.push_back({{"name", l.name}, {"kind", layer_kind_name(l.kind)}, {"nodes", l.nodes}, {"inputs", inputs},
                       {"output", net.tensors[l.output].name}, {"shape", net.tensors[l.output].shape},
                       {"workload", kernel ? nlohmann::json(l.wl.spec()) : nlohmann::json()},
@@ -166,11 +166,20 @@ struct LayerSchedules {
   }
 };
 
+/// The schedule each layer of the runner runs (an empty one for plain-loop layers).
+std::vector<ChosenSchedule> chosen_schedules(const NetworkRunner& runner) {
+  std::vector<ChosenSchedule> out(runner.network().layers.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (const ChosenSchedule* c = runner.chosen(i)) out[i] = *c;
+  }
+  return out;
+}
+
 /// How many kernel layers run a tuned config, and how many the default.
-std::pair<int, int> tuned_and_default(const NetworkRunner& runner) {
+std::pair<int, int> tuned_and_default(const Network& net, const std::vector<ChosenSchedule>& per_layer) {
   int tuned = 0, defaults = 0;
-  for (size_t i = 0; i < runner.network().layers.size(); ++i) {
-    if (const ChosenSchedule* c = runner.chosen(i)) (c->source == "default" ? defaults : tuned)++;
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    if (net.layers[i].has_kernel()) (per_layer[i].source == "default" ? defaults : tuned)++;
   }
   return {tuned, defaults};
 }
@@ -261,7 +270,7 @@ int run_model(const std::vector<std::string>& argv) {
   }));
   ScopedThreads scoped_threads{threads};
   const int switched = runner.select_fastest(input.data(), select_runs);
-  const auto [tuned, defaults] = tuned_and_default(runner);
+  const auto [tuned, defaults] = tuned_and_default(net, chosen_schedules(runner));
 
   // Checked layer by layer against the reference interpreter, before any timing.
   const std::vector<std::vector<double>> reference = reference_network(net, input);
@@ -371,26 +380,20 @@ int compile_model(const std::vector<std::string>& argv_in) {
   // Where the target is this machine, each layer's candidates are timed in the network first.
   const int select_runs = target.key() == host_target().key() ? int(args.get_int("select-runs", 0)) : 0;
   std::vector<ChosenSchedule> per_layer(net.layers.size());
-  int switched = 0, tuned = 0, defaults = 0;
+  int switched = 0;
   if (select_runs > 0) {
     NetworkRunner runner(net, target, schedules.candidates());
     ScopedThreads scoped_threads{threads};
     Tensor input(net.tensors[net.input].elements());
     input.fill_random(1);
     switched = runner.select_fastest(input.data(), select_runs);
-    for (size_t i = 0; i < net.layers.size(); ++i) {
-      if (runner.chosen(i)) per_layer[i] = *runner.chosen(i);
-    }
+    per_layer = chosen_schedules(runner);
   } else {
     for (size_t i = 0; i < net.layers.size(); ++i) {
-      const LayerKind kind = net.layers[i].kind;
-      if (kind == LayerKind::Conv || kind == LayerKind::Pool) per_layer[i] = schedules.candidates(net.layers[i].wl).front();
+      if (net.layers[i].has_kernel()) per_layer[i] = schedules.candidates(net.layers[i].wl).front();
     }
   }
-  for (size_t i = 0; i < net.layers.size(); ++i) {
-    const LayerKind kind = net.layers[i].kind;
-    if (kind == LayerKind::Conv || kind == LayerKind::Pool) (per_layer[i].source == "default" ? defaults : tuned)++;
-  }
+  const auto [tuned, defaults] = tuned_and_default(net, per_layer);
   const NetworkLibrary lib = compile_network_library(net, name, target, per_layer, args.has("embed-weights"));
   std::filesystem::create_directories(dir);
   write_all({{dir + "/lib" + name + ".a", lib.archive},
