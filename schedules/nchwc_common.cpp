@@ -76,7 +76,7 @@ double utilisation(int64_t extent, int64_t block) { return double(extent) / doub
 std::vector<std::string> tile_feature_names() {
   return {"acc_vectors_per_register", "register_spill", "lane_util", "width_util", "height_util",
           "log2_l1_bytes", "log2_l2_bytes", "log2_inner_trips", "parallel_balance",
-          "log2_parallel_chunks", "log2_c", "log2_k", "log2_pq", "stride"};
+          "log2_parallel_chunks", "log2_c", "log2_k", "log2_pq", "stride", "log2_rs", "log2_groups", "log2_n", "dilation"};
 }
 
 std::vector<double> tile_features(const Workload& wl, const Target& target, int threads, const TileShape& t) {
@@ -98,7 +98,7 @@ std::vector<double> tile_features(const Workload& wl, const Target& target, int 
   return {acc_vectors / double(regs), std::max(0.0, live - double(regs)), utilisation(t.channels, t.oc),
           utilisation(wl.q(), t.ow), utilisation(wl.p(), t.oh), lg(in_tile + w_block), lg(l2), lg(inner), balance,
           lg(double(t.chunks)), lg(double(wl.c)), lg(double(wl.k)), lg(double(wl.p() * wl.q())),
-          double(wl.stride_h)};
+          double(wl.stride_h), lg(double(wl.r * wl.s)), lg(double(wl.groups)), lg(double(wl.n)), double(wl.dilation_h)};
 }
 
 } // namespace convtune::nchwc

@@ -10,6 +10,7 @@
 
 #include "schedules/template_choice.h"
 #include "tuner/searcher.h"
+#include "tuner/transfer.h"
 
 namespace convtune {
 
@@ -40,30 +41,6 @@ std::optional<Config> point_of(const TemplateChoice& choice, const TrialRecord& 
   return std::nullopt;
 }
 
-/// Records of other layers with a searched template on this target: features of their own layer.
-std::vector<Observation> transfer_records(const Database& db, const Workload& wl, const Target& target, int threads,
-                                          const TemplateChoice& choice) {
-  std::vector<Observation> out;
-  const std::string slot = target_slot(target.key(), threads);
-  for (const TrialRecord& r : db.records()) {
-    if (r.workload_key == wl.key() || r.target_slot() != slot || !r.ok) continue;
-    for (const ScheduleTemplate* tpl : choice.templates()) {
-      if (r.template_name != tpl->name()) continue;
-      try {
-        Workload other = r.workload.get<Workload>();
-        Config c = config_from_json(r.config);
-        out.push_back({c, cost_of(r), choice.embedded(*tpl, tpl->features(other, target, threads, c))});
-      } catch (const std::exception&) {
-        // A record from an older template version may not fit the features: it teaches nothing.
-      }
-    }
-  }
-  // The model's cost grows with the cube of its points: the most recent records suffice.
-  constexpr size_t kMaxTransfer = 150;
-  if (out.size() > kMaxTransfer) out.erase(out.begin(), out.end() - long(kMaxTransfer));
-  return out;
-}
-
 /// One layer's tuning state, kept across calls so a suite's batches share one searcher: its
 /// model stays warm, and the database is read for the layer only once. With several templates
 /// the searcher sees one space, the template a knob of it; each record names its own template.
@@ -81,7 +58,10 @@ public:
     ctx.features = [choice, threads](const Config& c) { return choice->features(threads, c); };
     ctx.seed = options.seed;
     ctx.acquisition = options.acquisition;
-    if (options.transfer) ctx.transfer = transfer_records(db, wl, target, threads, choice_);
+    const std::vector<LayerHistory> history = layer_history(db, wl, target, threads, choice_);
+    // The model's cost grows with the cube of its points: the most recent records suffice.
+    constexpr size_t kMaxTransfer = 150;
+    if (options.transfer) ctx.transfer = transfer_observations(history, target, threads, choice_, kMaxTransfer);
     searcher_ = make_searcher(options.tuner, std::move(ctx));
 
     // Resume: what this workload and target already have counts, and warms the searcher.
@@ -94,16 +74,28 @@ public:
     }
     searcher_->observe(earlier);
     best_at_last_gain_ = result.best_gflops;
+
+    // A layer new to the database starts from what other layers' history predicts for it
+    // (the rest of the first batch), then each template's default.
+    if (result.trials == 0) {
+      if (auto model = ZeroShotModel::fit(history, wl, target, threads, choice_, options.seed)) {
+        const size_t room = size_t(std::max<int>(1, options.batch - int(defaults_.size())));
+        starts_ = model->best_points(room);
+      }
+    }
+    for (const Config& d : defaults_) {
+      if (std::find(starts_.begin(), starts_.end(), d) == starts_.end()) starts_.push_back(d);
+    }
   }
 
   /// Measures until `trials` are counted (or the space or the patience runs out).
   void run_until(int trials, const std::function<void(const TuneProgress&)>& progress) {
-    // Each template's default config is a starting point: measured first unless it was
-    // already, a batch at a time (another session on the file may be measuring them too).
+    // The starting points (predicted, then each template's default) are measured first unless
+    // they were already, a batch at a time (another session on the file may be measuring them too).
     for (;;) {
       absorb_others();
       std::vector<Config> starts;
-      for (const Config& d : defaults_) {
+      for (const Config& d : starts_) {
         if (int(starts.size()) < options_.batch && result.trials + int(starts.size()) < trials && !measured(d)) starts.push_back(d);
       }
       if (starts.empty()) break;
@@ -218,6 +210,7 @@ private:
   const std::string slot_;
   const TemplateChoice choice_;  ///< built once: each candidate's schedule is made from it
   const std::vector<Config> defaults_;  ///< each template's default config, the first one's first
+  std::vector<Config> starts_;          ///< measured before the searcher proposes: predicted, then defaults_
   const std::pair<const ScheduleTemplate*, Config> default_;  ///< the first, as its template's own config
   const std::chrono::steady_clock::time_point start_;
   std::unique_ptr<Searcher> searcher_;

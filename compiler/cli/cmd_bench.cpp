@@ -14,6 +14,7 @@
 
 #include "compiler/cli/args.h"
 #include "compiler/cli/commands.h"
+#include "compiler/cli/schedule_source.h"
 #include "compiler/kernel_runner.h"
 #include "ir/suites.h"
 #include "runtime/baseline.h"
@@ -60,7 +61,7 @@ std::vector<std::string> split_list(const std::string& text) {
 }
 
 void check_backend_name(const std::string& b) {
-  std::vector<std::string> known = {"naive", "im2col", "onednn", "default", "tuned"};
+  std::vector<std::string> known = {"naive", "im2col", "onednn", "default", "predicted", "tuned"};
   // A template's name: its default config (im2col_gemm is convtune's own im2col + GEMM; the
   // im2col row is the Eigen baseline).
   for (const auto& t : template_registry()) known.push_back(t->name());
@@ -170,6 +171,15 @@ std::vector<Row> bench_layer(Layer& layer, const Target& target, const std::vect
         p = prepare_convtune(layer, target, schedule_from_json(best->schedule), row, runners);
         row.detail = "tuned " + best->template_name + " " + best->config.dump();
       }
+    } else if (b == "predicted") {
+      // What the database's other layers predict for this one, its own records left out.
+      const std::optional<ChosenSchedule> predicted = db ? predicted_schedule(*db, layer.wl, target, threads) : std::nullopt;
+      if (!predicted) {
+        row.unavailable = "unavailable: the database holds too few other layers on this target and thread count to predict from";
+      } else {
+        p = prepare_convtune(layer, target, predicted->schedule, row, runners);
+        row.detail = predicted->source + ": " + predicted->schedule.template_name + " " + predicted->schedule.config.dump();
+      }
     } else {
       const std::string what = b.rfind("schedule:", 0) == 0 ? b.substr(9) : b;
       p = prepare_convtune(layer, target, resolve_schedule(what, layer.wl, target), row, runners);
@@ -278,13 +288,13 @@ int cmd_bench(const std::vector<std::string>& argv) {
   Args args("bench", {options::workload(), options::weights(), options::sparsity(), options::sparsity_block(),
                       options::max_memory(),
                       options::suite("every layer of a suite (resnet18, mobilenet) instead of one workload"),
-                      {"backends", "LIST", "comma list of naive, im2col (Eigen), onednn, default, tuned (with a tuned:TEMPLATE row per template tuned), tuned:TEMPLATE, a template name (im2col_gemm, ...), schedule:FILE", "all available"},
+                      {"backends", "LIST", "comma list of naive, im2col (Eigen), onednn, default, predicted (from the database's other layers), tuned (with a tuned:TEMPLATE row per template tuned), tuned:TEMPLATE, a template name (im2col_gemm, ...), schedule:FILE", "all available"},
                       options::threads("threads for every backend"),
                       options::repeat("7"),
                       options::min_repeat_ms("100"),
                       options::target(),
                       options::seed("seed of the random input and weights"),
-                      options::db("the tuning database the tuned row reads"),
+                      options::db("the tuning database the tuned and predicted rows read"),
                       options::json()});
   if (!args.parse(argv)) {
     std::cout << args.help("usage: convtune bench (--workload SPEC | --suite NAME) [--backends LIST] [--threads T] [--json]");
@@ -307,7 +317,10 @@ int cmd_bench(const std::vector<std::string>& argv) {
     backends = {"naive", "im2col"};
     if (onednn_available()) backends.push_back("onednn");
     backends.push_back("default");
-    if (db_exists) backends.push_back("tuned");
+    if (db_exists) {
+      backends.push_back("predicted");
+      backends.push_back("tuned");
+    }
   }
   for (const std::string& b : backends) {
     // A schedule file is read up front, so a bad one fails before minutes of measuring.
@@ -316,7 +329,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const Roofline roof = roofline(target, threads);
   // The database is read only when a row asks for it (or by default, when the file exists).
   std::unique_ptr<Database> db;
-  const bool wants_tuned = std::any_of(backends.begin(), backends.end(), [](const std::string& b) { return b.rfind("tuned", 0) == 0; });
+  const bool wants_tuned = std::any_of(backends.begin(), backends.end(), [](const std::string& b) { return b.rfind("tuned", 0) == 0 || b == "predicted"; });
   if (wants_tuned && (args.has("db") || db_exists)) {
     db = std::make_unique<Database>(args.get("db"));
     db->load(std::cerr);

@@ -12,6 +12,7 @@
 #include "compiler/c_header.h"
 #include "compiler/cli/args.h"
 #include "compiler/cli/commands.h"
+#include "compiler/cli/schedule_source.h"
 #include "ir/sparse.h"
 #include "compiler/compile.h"
 #include "ir/error.h"
@@ -54,12 +55,6 @@ void write_all(const std::vector<std::pair<std::string, std::string>>& files) {
 namespace {
 
 /// How a schedule taken from the database is described (header, manifest, output).
-std::string tuned_description(const TrialRecord& best) {
-  char measured[64];
-  std::snprintf(measured, sizeof measured, "tuned (%.1f GFLOP/s measured)", best.gflops);
-  return measured;
-}
-
 /// The kernel name of a workload in a library: its database key, any character that is not a
 /// letter, digit or '_' written as '_'.
 std::string name_for_key(const std::string& key) {
@@ -158,29 +153,23 @@ int cmd_compile(const std::vector<std::string>& argv_in) {
   const std::string output = args.require("output");
   const EmitKind kind = emit_kind(args.get("emit"));
 
-  // The schedule: named on the command line, else the database's best, else the default.
+  // The schedule: named on the command line, else the database's best, else the config its
+  // other layers predict, else the default.
   Schedule schedule;
   std::string chosen;
   if (args.has("schedule")) {
     schedule = resolve_schedule(args.get("schedule"), wl, target);
     chosen = "given: " + args.get("schedule");
   } else {
-    const std::string slot = target_slot(target.key(), int(threads));
-    std::unique_ptr<Database> db;
-    if (std::ifstream(args.get("db"))) {
-      db = std::make_unique<Database>(args.get("db"));
-      db->load(std::cerr);
+    const std::unique_ptr<Database> db = database_if_present(args.get("db"));
+    ChosenSchedule c = schedule_from_database(db.get(), wl, target, int(threads));
+    if (!is_tuned(c)) {
+      std::fprintf(stderr, "convtune: warning: no tuned record for %s on %s in '%s'; compiling the %s config\n",
+                   wl.key().c_str(), target_slot(target.key(), int(threads)).c_str(), args.get("db").c_str(),
+                   is_predicted(c) ? "predicted" : "default");
     }
-    const TrialRecord* best = db ? db->best(wl.key(), slot) : nullptr;
-    if (best) {
-      schedule = schedule_from_json(best->schedule);
-      chosen = tuned_description(*best);
-    } else {
-      std::fprintf(stderr, "convtune: warning: no tuned record for %s on %s in '%s'; compiling the default config\n",
-                   wl.key().c_str(), slot.c_str(), args.get("db").c_str());
-      schedule = resolve_schedule("default", wl, target);
-      chosen = "default";
-    }
+    schedule = std::move(c.schedule);
+    chosen = c.source;
   }
   const std::string described = schedule.template_name.empty() ? chosen
                                                                : schedule.template_name + " " + schedule.config.dump() + ", " + chosen;

@@ -4,12 +4,15 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "compiler/cli/args.h"
 #include "compiler/cli/commands.h"
+#include "compiler/cli/schedule_source.h"
 #include "compiler/c_header.h"
 #include "compiler/network_fusion.h"
 #include "compiler/network_library.h"
@@ -119,18 +122,18 @@ nlohmann::json network_json(const Network& net, const WorkspacePlan& plan) {
 
 /// Each layer's candidate schedules: the best config of each template the database holds for
 /// its workload on this target and thread count (best first, at most three) and the runner-up
-/// of the best template, then the template's default.
+/// of the best template; for a workload the database lacks, the config its other layers
+/// predict; then the template's default.
 struct LayerSchedules {
   std::unique_ptr<Database> db;
   std::string slot;
   Target target;
+  int threads;
+  mutable std::map<std::string, std::optional<ChosenSchedule>> predicted;  ///< by workload key: a fit costs a second
 
-  LayerSchedules(const std::string& db_path, const Target& t, int threads) : slot(target_slot(t.key(), threads)), target(t) {
-    if (std::ifstream(db_path)) {
-      db = std::make_unique<Database>(db_path);
-      db->load(std::cerr);
-    }
-  }
+  LayerSchedules(const std::string& db_path, const Target& t, int threads)
+      : db(database_if_present(db_path)), slot(target_slot(t.key(), threads)), target(t), threads(threads) {}
+
   std::vector<ChosenSchedule> candidates(const Workload& wl) const {
     std::vector<const TrialRecord*> records;
     if (db) {
@@ -156,6 +159,11 @@ struct LayerSchedules {
       std::snprintf(text, sizeof text, "tuned (%.1f GFLOP/s alone)", r->gflops);
       out.push_back({schedule_from_json(r->schedule), text});
     }
+    if (picked.empty() && db) {
+      auto [it, fresh] = predicted.try_emplace(wl.key());
+      if (fresh) it->second = predicted_schedule(*db, wl, target, threads);
+      if (it->second) out.push_back(*it->second);
+    }
     const Schedule fallback = resolve_schedule("default", wl, target);
     const bool listed = std::any_of(out.begin(), out.end(), [&](const ChosenSchedule& c) { return to_json(c.schedule) == to_json(fallback); });
     if (!listed) out.push_back({fallback, "default"});
@@ -175,13 +183,21 @@ std::vector<ChosenSchedule> chosen_schedules(const NetworkRunner& runner) {
   return out;
 }
 
-/// How many kernel layers run a tuned config, and how many the default.
-std::pair<int, int> tuned_and_default(const Network& net, const std::vector<ChosenSchedule>& per_layer) {
-  int tuned = 0, defaults = 0;
-  for (size_t i = 0; i < net.layers.size(); ++i) {
-    if (net.layers[i].has_kernel()) (per_layer[i].source == "default" ? defaults : tuned)++;
+/// How many kernel layers run a tuned config, a predicted one, and the default.
+struct SourceCounts {
+  int tuned = 0, predicted = 0, defaults = 0;
+  int kernels() const { return tuned + predicted + defaults; }
+  std::string text() const {
+    return std::to_string(tuned) + " tuned, " + std::to_string(predicted) + " predicted, " + std::to_string(defaults) + " default";
   }
-  return {tuned, defaults};
+};
+SourceCounts count_sources(const Network& net, const std::vector<ChosenSchedule>& per_layer) {
+  SourceCounts n;
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    if (!net.layers[i].has_kernel()) continue;
+    (is_tuned(per_layer[i]) ? n.tuned : is_predicted(per_layer[i]) ? n.predicted : n.defaults)++;
+  }
+  return n;
 }
 
 OptionSpec select_option() {
@@ -233,7 +249,7 @@ int show_model(const std::vector<std::string>& argv) {
 
 int run_model(const std::vector<std::string>& argv) {
   Args args("run", {model_option(), options::target(), options::threads("threads every layer may use"),
-                    options::db("the tuning database whose best configs the layers run with (the default config otherwise)"),
+                    options::db("the tuning database whose best configs the layers run with (for a layer it lacks, the config its other layers predict; the default config without history)"),
                     {"input", "FILE", "the network's input as a .npy of f32 (its shape the model's input); random when absent", ""},
                     {"output", "FILE", "write the network's output here as a .npy of f32", ""},
                     select_option(), options::repeat("7"), options::min_repeat_ms("200"),
@@ -270,7 +286,7 @@ int run_model(const std::vector<std::string>& argv) {
   }));
   ScopedThreads scoped_threads{threads};
   const int switched = runner.select_fastest(input.data(), select_runs);
-  const auto [tuned, defaults] = tuned_and_default(net, chosen_schedules(runner));
+  const SourceCounts sources = count_sources(net, chosen_schedules(runner));
 
   // Checked layer by layer against the reference interpreter, before any timing.
   const std::vector<std::vector<double>> reference = reference_network(net, input);
@@ -316,7 +332,8 @@ int run_model(const std::vector<std::string>& argv) {
     nlohmann::json j = {{"model", path}, {"ok", ok}, {"max_rel_err", output_err}, {"tolerance", kNetworkTolerance},
                         {"threads", threads}, {"target", target.key()}, {"median_ms", total.median_ms}, {"min_ms", total.min_ms},
                         {"flops", net.flops()}, {"gflops", ok ? net.flops() / (total.median_ms * 1e6) : 0.0},
-                        {"tuned_layers", tuned}, {"default_layers", defaults}, {"kernels", runner.kernels_compiled()},
+                        {"tuned_layers", sources.tuned}, {"predicted_layers", sources.predicted}, {"default_layers", sources.defaults},
+                        {"kernels", runner.kernels_compiled()},
                         {"selected_in_network", switched},
                         {"workspace_bytes", runner.workspace_bytes()}, {"packed_weights_bytes", runner.packed_weights_bytes()},
                         {"layers", layers}};
@@ -325,8 +342,8 @@ int run_model(const std::vector<std::string>& argv) {
   }
   std::printf("model      %s: %s -> %s, %zu layers, %sFLOP\n", path.c_str(), in_t.shape_text().c_str(), out_t.shape_text().c_str(),
               net.layers.size(), si(net.flops()).c_str());
-  std::printf("schedules  %d layers with a kernel: %d tuned, %d default (%d distinct kernels; %d layers switched from the database's best by timing in the network); target %s, %d thread%s\n",
-              tuned + defaults, tuned, defaults, runner.kernels_compiled(), switched, target.key().c_str(), threads, threads == 1 ? "" : "s");
+  std::printf("schedules  %d layers with a kernel: %s (%d distinct kernels; %d layers switched from the database's best by timing in the network); target %s, %d thread%s\n",
+              sources.kernels(), sources.text().c_str(), runner.kernels_compiled(), switched, target.key().c_str(), threads, threads == 1 ? "" : "s");
   std::printf("memory     workspace %s, packed weights %s\n", mb(runner.workspace_bytes()).c_str(), mb(runner.packed_weights_bytes()).c_str());
   std::printf("check      %s (output's max error %.3g of its largest magnitude, bound %.0e; reference interpreter in double)\n",
               ok ? "ok" : "WRONG RESULT", output_err, kNetworkTolerance);
@@ -356,7 +373,7 @@ namespace convtune::cli {
 
 int compile_model(const std::vector<std::string>& argv_in) {
   Args args("compile", {model_option(),
-                        options::db("the tuning database whose best configs are compiled (the default config otherwise)"),
+                        options::db("the tuning database whose best configs are compiled (for a layer it lacks, the config its other layers predict; the default config without history)"),
                         options::target("the target to compile for: cpu (this host), an x86-64 level or an x86 CPU LLVM knows; it need not be this host"),
                         options::threads("the thread count whose tuned configs are compiled"),
                         {"name", "NAME", "the library's name (a C identifier): libNAME.a, NAME.h, NAME.weights, entries NAME_init, NAME_run, ...", ""},
@@ -393,14 +410,14 @@ int compile_model(const std::vector<std::string>& argv_in) {
       if (net.layers[i].has_kernel()) per_layer[i] = schedules.candidates(net.layers[i].wl).front();
     }
   }
-  const auto [tuned, defaults] = tuned_and_default(net, per_layer);
+  const SourceCounts sources = count_sources(net, per_layer);
   const NetworkLibrary lib = compile_network_library(net, name, target, per_layer, args.has("embed-weights"));
   std::filesystem::create_directories(dir);
   write_all({{dir + "/lib" + name + ".a", lib.archive},
              {dir + "/" + name + ".h", lib.header},
              {dir + "/" + name + ".weights", std::string(reinterpret_cast<const char*>(lib.weights.data()), 4 * lib.weights.size())}});
-  std::printf("compiled %s (%zu layers; %d with a kernel: %d tuned, %d default, %d switched by timing in the network; %d distinct kernels) for %s into %s/lib%s.a, %s.h, %s.weights (%zu floats%s)\n",
-              path.c_str(), net.layers.size(), tuned + defaults, tuned, defaults, switched, lib.kernels, target.key().c_str(), dir.c_str(),
+  std::printf("compiled %s (%zu layers; %d with a kernel: %s, %d switched by timing in the network; %d distinct kernels) for %s into %s/lib%s.a, %s.h, %s.weights (%zu floats%s)\n",
+              path.c_str(), net.layers.size(), sources.kernels(), sources.text().c_str(), switched, lib.kernels, target.key().c_str(), dir.c_str(),
               name.c_str(), name.c_str(), name.c_str(), lib.weights.size(), args.has("embed-weights") ? ", also embedded" : "");
   return 0;
 }

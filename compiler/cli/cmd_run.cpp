@@ -6,6 +6,7 @@
 
 #include "compiler/cli/args.h"
 #include "compiler/cli/commands.h"
+#include "compiler/cli/schedule_source.h"
 #include "compiler/kernel_runner.h"
 #include "ir/workload.h"
 #include "runtime/measure.h"
@@ -22,7 +23,9 @@ int cmd_run(const std::vector<std::string>& argv) {
   Args args("run", {options::workload(), options::weights(), options::sparsity(), options::sparsity_block(),
                     options::target(),
                     options::threads("threads the kernel may use"),
-                    {"schedule", "S", "default (the template's default config), naive, or a schedule/config JSON file", "default"},
+                    {"schedule", "S", "default (the template's default config), naive, or a schedule/config JSON file, "
+                                      "instead of the database's best (or, for a layer it lacks, the config its other layers predict)", ""},
+                    options::db("the tuning database whose best config runs (or whose other layers predict one)"),
                     options::repeat("7"),
                     options::min_repeat_ms("100"),
                     options::seed("seed of the random input and weights"),
@@ -43,7 +46,11 @@ int cmd_run(const std::vector<std::string>& argv) {
   LowerOptions lower_options;
   lower_options.dump_ir = args.has("dump-ir");
 
-  const Schedule schedule = resolve_schedule(args.get("schedule"), wl, target);
+  std::unique_ptr<Database> db;
+  if (!args.has("schedule")) db = database_if_present(args.get("db"));
+  const ChosenSchedule chosen = args.has("schedule") ? ChosenSchedule{resolve_schedule(args.get("schedule"), wl, target), "given"}
+                                                     : schedule_from_database(db.get(), wl, target, int(threads));
+  const Schedule& schedule = chosen.schedule;
   auto runner = KernelRunner::compile(wl, schedule, target, lower_options);
   ConvProblem problem = ConvProblem::make(wl, seed);
   ScopedThreads scoped_threads{int(threads)};
@@ -61,14 +68,17 @@ int cmd_run(const std::vector<std::string>& argv) {
                         {"min_ms", t.min_ms},      {"max_ms", t.max_ms},
                         {"ms_per_call", t.ms_per_call}, {"gflops", gflops},
                         {"timed", "whole call over a held workspace, layout transforms included"},
+                        {"schedule_source", chosen.source},
+                        {"template", schedule.template_name}, {"config", schedule.config},
                         {"abi", runner->abi()}};
     std::cout << j.dump(2) << "\n";
     return agreement.ok ? 0 : 1;
   }
   std::printf("workload   %s%s%s\n", wl.name.c_str(), wl.name.empty() ? "" : "  ", wl.spec().c_str());
-  std::printf("schedule   %s\n", schedule.steps.empty()     ? "naive (the algorithm's own nest)"
-                                 : schedule.template_name.empty() ? "hand-written steps"
-                                                                  : (schedule.template_name + " " + schedule.config.dump()).c_str());
+  std::printf("schedule   %s (%s)\n", schedule.steps.empty()     ? "naive (the algorithm's own nest)"
+                                      : schedule.template_name.empty() ? "hand-written steps"
+                                                                       : (schedule.template_name + " " + schedule.config.dump()).c_str(),
+              chosen.source.c_str());
   std::printf("target     %s, %lld thread%s\n", target.key().c_str(), (long long)threads, threads == 1 ? "" : "s");
   std::printf("check      %s (max abs err %.3g, max rel err %.3g, bound %.3g)\n",
               agreement.ok ? "ok" : "WRONG RESULT", agreement.max_abs_err, agreement.max_rel_err,
