@@ -27,6 +27,16 @@ std::vector<double> shape_of(const Workload& wl) {
           lg(double(wl.stride_h * wl.stride_w)), lg(double(wl.groups)), lg(double(wl.n)), lg(double(wl.dilation_h * wl.dilation_w))};
 }
 
+/// Whether two layers are of one kind for the purpose of borrowing configs: the same window
+/// (kernel, stride, dilated or not) and the same grouping (dense, grouped or depthwise). An
+/// algorithm's speed changes by an order of magnitude across kinds (im2col on a depthwise
+/// layer, Winograd on a grouped one), which features of a few layers cannot teach the model.
+bool same_kind(const Workload& a, const Workload& b) {
+  auto grouping = [](const Workload& w) { return w.groups == 1 ? 0 : w.c_per_group() == 1 ? 2 : 1; };
+  return a.r == b.r && a.s == b.s && a.stride_h == b.stride_h && a.stride_w == b.stride_w &&
+         (a.dilation_h * a.dilation_w > 1) == (b.dilation_h * b.dilation_w > 1) && grouping(a) == grouping(b);
+}
+
 double shape_distance(const Workload& a, const Workload& b) {
   const std::vector<double> x = shape_of(a), y = shape_of(b);
   double d = 0;
@@ -154,10 +164,14 @@ std::optional<ZeroShotModel> ZeroShotModel::fit(const std::vector<LayerHistory>&
       }
     }
     // The layer's best configs, fitted to this layer's knobs: the candidates the model ranks.
-    for (size_t b = 0; b < std::min(ranked.size(), kSeedsPerLayer); ++b) {
+    // From a layer of another kind, only configs of the template this layer uses by default.
+    const bool alike = same_kind(h->workload, wl);
+    for (size_t b = 0, taken = 0; b < ranked.size() && taken < kSeedsPerLayer; ++b) {
       const TrialRecord* best = ranked[b];
       if (!best->ok) break;
       const ScheduleTemplate* tpl = template_of(choice, *best);
+      if (!alike && tpl != choice.templates().front()) continue;
+      ++taken;
       for (size_t i = 0; i < choice.templates().size(); ++i) {
         if (choice.templates()[i] != tpl) continue;
         const KnobSpace& space = choice.space().is_union() ? choice.space().alternatives[i] : choice.space();
@@ -216,7 +230,9 @@ std::vector<Config> ZeroShotModel::best_points(size_t n) const {
   auto add = [&](const Config& c) {
     if (in_pool.insert(space.index_of(c)).second) pool.push_back(c);
   };
-  for (const Config& c : choice_->default_points()) add(c);
+  // The default of the template this kind of layer uses first; the others' defaults only come
+  // in as seeds, through layers of this kind on which they won.
+  add(choice_->default_points().front());
   for (const Config& c : seeds_) add(c);
   // Pessimistic: the mean plus one standard deviation, so that a config far from anything
   // measured (where the model only guesses) loses to one it knows to be good.

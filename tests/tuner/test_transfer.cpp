@@ -61,6 +61,22 @@ void add_history(Database& db, const Workload& wl, const Target& target, int thr
   }
 }
 
+/// A tiny layer, quick to measure, and three of its neighbours with a history in which the
+/// good config (fitted to their size) is the fastest; returns that config.
+const char* kTiny = "n=1,c=8,h=6,w=6,k=16,r=3,s=3,pad=1";
+Config write_tiny_history(const std::string& path, const Target& target) {
+  Config good = good_config(target);
+  good["oc_bn"] = target.vector_lanes();
+  good["ic_bn"] = 8;
+  good["ow_bn"] = 3;
+  Database db(path);
+  for (const char* spec : {"n=1,c=8,h=6,w=6,k=32,r=3,s=3,pad=1", "n=1,c=8,h=8,w=8,k=16,r=3,s=3,pad=1",
+                           "n=1,c=16,h=6,w=6,k=16,r=3,s=3,pad=1"}) {
+    add_history(db, parse_workload(spec), target, 1, good, 12, 5);
+  }
+  return good;
+}
+
 const char* kNew = "n=1,c=64,h=28,w=28,k=64,r=3,s=3,pad=1";
 const std::vector<const char*> kOthers = {"n=1,c=64,h=28,w=28,k=96,r=3,s=3,pad=1", "n=1,c=48,h=28,w=28,k=64,r=3,s=3,pad=1",
                                           "n=1,c=64,h=32,w=32,k=64,r=3,s=3,pad=1"};
@@ -140,19 +156,8 @@ TEST_CASE("zero-shot: too little history, another slot's or an older template ve
 TEST_CASE("tune measures the predicted config first on a layer new to a database with history", "[tuner][transfer]") {
   const Target target = host_target();
   TempPath path("transfer_tune", ".jsonl");
-  const char* tiny = "n=1,c=8,h=6,w=6,k=16,r=3,s=3,pad=1";
-  const Workload wl = parse_workload(tiny);
-  Config good = good_config(target);
-  good["oc_bn"] = target.vector_lanes();
-  good["ic_bn"] = 8;
-  good["ow_bn"] = 3;
-  {
-    Database db(path.str());
-    for (const char* spec : {"n=1,c=8,h=6,w=6,k=32,r=3,s=3,pad=1", "n=1,c=8,h=8,w=8,k=16,r=3,s=3,pad=1",
-                             "n=1,c=16,h=6,w=6,k=16,r=3,s=3,pad=1"}) {
-      add_history(db, parse_workload(spec), target, 1, good, 12, 5);
-    }
-  }
+  const Workload wl = parse_workload(kTiny);
+  write_tiny_history(path.str(), target);
   Database db(path.str());
   std::ostringstream warnings;
   db.load(warnings);
@@ -177,18 +182,8 @@ TEST_CASE("tune measures the predicted config first on a layer new to a database
 TEST_CASE("run and bench with a database: the tuned config, else the predicted one, else the default", "[tuner][transfer][cli]") {
   const Target target = host_target();
   TempPath path("transfer_cli", ".jsonl");
-  const char* tiny = "n=1,c=8,h=6,w=6,k=16,r=3,s=3,pad=1";
-  Config good = good_config(target);
-  good["oc_bn"] = target.vector_lanes();
-  good["ic_bn"] = 8;
-  good["ow_bn"] = 3;
-  {
-    Database db(path.str());
-    for (const char* spec : {"n=1,c=8,h=6,w=6,k=32,r=3,s=3,pad=1", "n=1,c=8,h=8,w=8,k=16,r=3,s=3,pad=1",
-                             "n=1,c=16,h=6,w=6,k=16,r=3,s=3,pad=1"}) {
-      add_history(db, parse_workload(spec), target, 1, good, 12, 5);
-    }
-  }
+  const char* tiny = kTiny;
+  const Config good = write_tiny_history(path.str(), target);
   using convtune::testing::parse_stdout;
   using convtune::testing::run_convtune;
   nlohmann::json j = parse_stdout(run_convtune({"run", "--workload", tiny, "--db", path.str(), "--repeat", "1", "--json"}));
