@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # \file Sets convtune up on Debian 12: installs the missing packages, then optionally builds and
-# runs the main job (`./bootstrap.sh main`) or the whole test suite (`./bootstrap.sh test`).
+# runs the main job (`./bootstrap.sh main`) or the whole test suite (`./bootstrap.sh test`);
+# `./bootstrap.sh benchmarks` adds what the benchmark scripts import, and builds.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(build-essential cmake ninja-build llvm-19-dev libeigen3-dev libboost-graph-dev
-          nlohmann-json3-dev catch2 libdnnl-dev libonnx-dev libprotobuf-dev clang-19 libclang-rt-19-dev libomp-19-dev)
+          nlohmann-json3-dev catch2 libdnnl-dev libonnx-dev libprotobuf-dev clang-19 libclang-rt-19-dev libomp-19-dev
+          openmpi-bin libopenmpi-dev)
 
 install_missing() {
   local missing=()
@@ -30,9 +32,18 @@ build() {
   cmake --build build -j 2
 }
 
+# The benchmark scripts' Python side, never needed by the tests: PyTorch, torchvision and ONNX
+# for benchmarks/networks.py, XGBoost and Optuna for benchmarks/peer_searchers.py.
+if [ "${1:-}" = benchmarks ]; then
+  packages+=(python3-torch python3-torchvision python3-onnx python3-xgboost python3-optuna)
+fi
+
 install_missing
 case "${1:-}" in
   "") ;;
+  benchmarks)
+    build
+    ;;
   main)
     build
     # A short tuning session on ResNet-18 C6, ending with its result next to oneDNN's.
@@ -59,7 +70,7 @@ case "${1:-}" in
     tests/fuzz/run.sh build-fuzz 30
     ;;
   *)
-    echo "usage: ./bootstrap.sh [main|test]" >&2
+    echo "usage: ./bootstrap.sh [main|test|benchmarks]" >&2
     exit 2
     ;;
 esac

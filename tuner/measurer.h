@@ -57,7 +57,19 @@ struct Candidate {
 };
 
 /// Measures candidates in a persistent worker process, one measurement at a time.
-class Measurer {
+/// What the tuning loop measures candidates with: the local isolated worker (Measurer), or the
+/// ranks of an MPI job (tuner/mpi_measurer.h).
+class BatchMeasurer {
+public:
+  virtual ~BatchMeasurer() = default;
+  /// Measures a batch, calling `done(i, result)` for each candidate as its result arrives
+  /// (every candidate exactly once; in order for the local worker, in any order across ranks).
+  virtual void measure_all(const std::vector<Candidate>& candidates,
+                           const std::function<void(size_t, const MeasureResult&)>& done) = 0;
+  virtual const MeasureOptions& options() const = 0;
+};
+
+class Measurer : public BatchMeasurer {
 public:
   /// `worker_binary` is the convtune executable (it runs `convtune worker`).
   Measurer(std::string worker_binary, MeasureOptions options);
@@ -72,12 +84,12 @@ public:
   /// overlap, candidate i+1 is sent (and compiled) while i is measured; a crash seen with two
   /// in flight is replayed one at a time, so the failure lands on the candidate that caused it.
   void measure_all(const std::vector<Candidate>& candidates,
-                   const std::function<void(size_t, const MeasureResult&)>& done);
+                   const std::function<void(size_t, const MeasureResult&)>& done) override;
 
   /// Times oneDNN on the same layer in the worker; ok=false when it is unavailable.
   MeasureResult measure_onednn(const Workload& wl);
 
-  const MeasureOptions& options() const { return options_; }
+  const MeasureOptions& options() const override { return options_; }
 
 private:
   /// Runs jobs in order, at most `window_` in flight; see measure_all.

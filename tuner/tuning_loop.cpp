@@ -46,7 +46,7 @@ std::optional<Config> point_of(const TemplateChoice& choice, const TrialRecord& 
 /// the searcher sees one space, the template a knob of it; each record names its own template.
 class LayerTuner {
 public:
-  LayerTuner(const Workload& wl, const Target& target, Database& db, Measurer& measurer, const TuneOptions& options)
+  LayerTuner(const Workload& wl, const Target& target, Database& db, BatchMeasurer& measurer, const TuneOptions& options)
       : wl_(wl), target_(target), db_(db), measurer_(measurer), options_(options),
         slot_(target_slot(target.key(), measurer.options().threads)), choice_(chosen_templates(wl, target, options)),
         defaults_(choice_.default_points()), default_(choice_.split(defaults_.front())), start_(std::chrono::steady_clock::now()) {
@@ -205,7 +205,7 @@ private:
   const Workload wl_;
   const Target target_;
   Database& db_;
-  Measurer& measurer_;
+  BatchMeasurer& measurer_;
   const TuneOptions options_;
   const std::string slot_;
   const TemplateChoice choice_;  ///< built once: each candidate's schedule is made from it
@@ -249,7 +249,7 @@ std::vector<double> TuneResult::curve() const {
   return out;
 }
 
-TuneResult tune_workload(const Workload& wl, const Target& target, Database& db, Measurer& measurer,
+TuneResult tune_workload(const Workload& wl, const Target& target, Database& db, BatchMeasurer& measurer,
                          const TuneOptions& options, const std::function<void(const TuneProgress&)>& progress) {
   LayerTuner tuner(wl, target, db, measurer, options);
   tuner.run_until(options.trials, progress);
@@ -258,7 +258,7 @@ TuneResult tune_workload(const Workload& wl, const Target& target, Database& db,
 }
 
 std::vector<TuneResult> tune_suite(const std::vector<Workload>& layers, const Target& target, Database& db,
-                                   Measurer& measurer, const TuneOptions& options,
+                                   BatchMeasurer& measurer, const TuneOptions& options,
                                    const std::function<void(const Workload&, const TuneProgress&)>& progress,
                                    const std::vector<int>& occurrences) {
   std::vector<std::unique_ptr<LayerTuner>> tuners;

@@ -65,7 +65,7 @@ TrialRecord trial_record(const Workload& wl, const Target& target, int threads, 
 
 /// Tunes one workload until `options.trials` trials are counted for it on this target and
 /// thread count (or the space or the patience runs out).
-TuneResult tune_workload(const Workload& wl, const Target& target, Database& db, Measurer& measurer,
+TuneResult tune_workload(const Workload& wl, const Target& target, Database& db, BatchMeasurer& measurer,
                          const TuneOptions& options, const std::function<void(const TuneProgress&)>& progress = {});
 
 /// Tunes every layer of a list with `options.trials` trials each on average: after a first
@@ -74,7 +74,7 @@ TuneResult tune_workload(const Workload& wl, const Target& target, Database& db,
 /// Ansor's task scheduler. `occurrences[i]`: how often layer i runs (a network's repeated
 /// workloads, tuned once, weigh by their count); empty: once each.
 std::vector<TuneResult> tune_suite(const std::vector<Workload>& layers, const Target& target, Database& db,
-                                   Measurer& measurer, const TuneOptions& options,
+                                   BatchMeasurer& measurer, const TuneOptions& options,
                                    const std::function<void(const Workload&, const TuneProgress&)>& progress = {},
                                    const std::vector<int>& occurrences = {});
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +17,7 @@
 #include "ir/suites.h"
 #include "runtime/measure.h"
 #include "schedules/schedule_template.h"
+#include "tuner/mpi_measurer.h"
 #include "tuner/searcher.h"
 #include "tuner/tuning_loop.h"
 
@@ -177,9 +179,27 @@ int cmd_tune(const std::vector<std::string>& argv) {
   if (args.has("worker-memory")) mo.worker_memory_bytes = parse_memory_size(args.get("worker-memory"), "--worker-memory");
   const bool json = args.has("json");
 
+  // Under mpirun, rank 0 searches and the other ranks measure; all must measure alike.
+  MpiSession mpi;
+  if (mpi.active()) {
+    const std::string differ = mpi.disagreement("target", target_slot(target.key(), mo.threads));
+    if (!differ.empty()) {
+      if (mpi.rank() == 0) throw UserError(differ);
+      return 2;  // rank 0 says why
+    }
+    if (mpi.rank() > 0) {
+      Measurer local(current_executable(), mo);
+      mpi.serve(local);
+      return 0;
+    }
+  }
   Database db(args.get("db"));
   db.load(std::cerr);
-  Measurer measurer(current_executable(), mo);
+  // oneDNN's reference runs here; the trials too, unless other ranks measure them.
+  Measurer local(current_executable(), mo);
+  std::unique_ptr<MpiMeasurer> remote;
+  if (mpi.active()) remote = std::make_unique<MpiMeasurer>(mpi, mo);
+  BatchMeasurer& measurer = remote ? static_cast<BatchMeasurer&>(*remote) : local;
   // The tuner's own resident size around the session, to show a long one does not grow.
   const long tuner_start_kb = resident_kb();
   const bool tty = isatty(fileno(stdout)) && !json;
@@ -196,7 +216,7 @@ int cmd_tune(const std::vector<std::string>& argv) {
   std::vector<TuneResult> results;
   std::vector<double> onednn(layers.size(), 0);
   for (size_t i = 0; i < layers.size(); ++i) {
-    MeasureResult m = measurer.measure_onednn(layers[i]);
+    MeasureResult m = local.measure_onednn(layers[i]);
     if (m.ok) onednn[i] = m.gflops;
   }
   if (layers.size() == 1 && !args.has("model")) {
@@ -219,11 +239,17 @@ int cmd_tune(const std::vector<std::string>& argv) {
     j["tuner"] = options.tuner;
     j["threads"] = mo.threads;
     j["tuner_rss_kb"] = {{"start", tuner_start_kb}, {"end", tuner_end_kb}};
+    if (remote) j["mpi"] = {{"ranks", mpi.size()}, {"measured_by_rank", remote->measured_by_rank()}};
     std::cout << j.dump(2) << "\n";
     return 0;
   }
   for (size_t i = 0; i < results.size(); ++i) print_summary(results[i], onednn[i]);
   std::printf("\n  tuner       %.0f MB resident at the start, %.0f MB at the end\n", tuner_start_kb / 1024.0, tuner_end_kb / 1024.0);
+  if (remote) {
+    std::printf("  mpi         %d ranks; trials measured by rank:", mpi.size());
+    for (size_t r = 1; r < remote->measured_by_rank().size(); ++r) std::printf(" %zu: %d", r, remote->measured_by_rank()[r]);
+    std::printf("\n");
+  }
   if (results.size() > 1) {
     std::printf("\n  %-14s %8s %10s %10s %8s\n", "layer", "trials", "GFLOP/s", "oneDNN", "ratio");
     double log_sum = 0;
