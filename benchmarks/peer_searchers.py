@@ -129,10 +129,10 @@ def run_xgb_sa(args, spec, space, seed, db):
         if not batch:
             # AutoTVM's XGBTuner: a ranking objective on the knob features, then simulated
             # annealing over the prediction from the best measured points and random ones.
-            model = xgb.XGBRegressor(objective="rank:pairwise", n_estimators=100, max_depth=3, learning_rate=0.3,
-                                     random_state=seed)
-            model.fit(np.array([space.features(p) for p in measured]), np.array(gflops) / max(max(gflops), 1e-9))
-            predict = lambda pts: list(model.predict(np.array([space.features(p) for p in pts])))
+            train = xgb.DMatrix(np.array([space.features(p) for p in measured]), label=np.array(gflops) / max(max(gflops), 1e-9))
+            model = xgb.train({"objective": "rank:pairwise", "max_depth": 3, "eta": 0.3, "seed": seed, "nthread": 1}, train,
+                              num_boost_round=100)
+            predict = lambda pts: list(model.predict(xgb.DMatrix(np.array([space.features(p) for p in pts]))))
             order = sorted(range(len(gflops)), key=lambda i: -gflops[i])
             chains = [measured[i] for i in order[:8]] + [space.random(rng) for _ in range(56)]
             scores = predict(chains)
@@ -177,15 +177,28 @@ def run_optuna(args, spec, space, seed, db):
     for name, config in space.defaults():
         study.enqueue_trial({"template": name, **{f"{name}.{k}": v for k, v in config.items()}})
     seen, curve = {}, []
+    rng = random.Random(seed)
     while len(curve) < args.trials:
-        trials, batch = [], []
+        trials, batch, repeats = [], [], 0
         while len(batch) < min(BATCH, args.trials - len(curve)):
+            if repeats >= 50:
+                # TPE converged on what it has seen: the rest of the batch at random, enqueued
+                # as fixed-parameter trials, so TPE learns from them too.
+                point = space.random(rng)
+                if key(point) in seen:
+                    continue
+                params = {"template": point[0], **{f"{point[0]}.{k}": v for k, v in point[1].items()}}
+                study.enqueue_trial(params)
             t = study.ask()
             name = t.suggest_categorical("template", names)
             knobs = next(k for n, k, _ in space.templates if n == name)
             point = (name, {k: t.suggest_categorical(f"{name}.{k}", v) for k, v in knobs})
             if key(point) in seen:  # TPE proposes repeats: tell it what that config measured
-                study.tell(t, seen[key(point)])
+                repeats += 1
+                if seen[key(point)] is None:  # in this very batch: not measured yet
+                    study.tell(t, state=optuna.trial.TrialState.FAIL)
+                else:
+                    study.tell(t, seen[key(point)])
                 continue
             trials.append(t)
             batch.append(point)
