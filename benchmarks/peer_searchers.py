@@ -84,15 +84,15 @@ def measure(args, spec, db, points):
         json.dump([{"template": n, "config": c} for n, c in points], f)
         path = f.name
     try:
-        cmd = [args.convtune, "measure", "--workload", spec, "--configs", path, "--db", db, "--threads", "1", "--json"] + timing(args)
+        cmd = [args.convtune, "measure", "--workload", spec, "--configs", path, "--db", db, "--threads", "1", "--json"] + QUICK_TIMING
         out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     finally:
         os.unlink(path)
     return [r["gflops"] if r["ok"] else 0.0 for r in out["results"]]
 
 
-def timing(args):
-    return ["--repeat", "3", "--min-repeat-ms", "20"]
+# Every searcher's trials are timed alike, shorter than convtune's default (3 x 20 ms).
+QUICK_TIMING = ["--repeat", "3", "--min-repeat-ms", "20"]
 
 
 def run_random(args, spec, space, seed, db):
@@ -213,7 +213,7 @@ def run_optuna(args, spec, space, seed, db):
 
 def run_convtune(args, spec, tuner, seed, db):
     cmd = [args.convtune, "tune", "--workload", spec, "--tuner", tuner, "--seed", str(seed), "--trials", str(args.trials),
-           "--threads", "1", "--db", db, "--json"] + timing(args)
+           "--threads", "1", "--db", db, "--json"] + QUICK_TIMING
     return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)["curve"]
 
 

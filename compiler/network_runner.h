@@ -17,10 +17,15 @@
 
 namespace convtune {
 
-/// The schedule a layer runs with, and where it came from ("default", "tuned ...").
+/// Where a layer's schedule came from.
+enum class ScheduleOrigin { Default, Tuned, Predicted, Given };
+
+/// The schedule a layer runs with, and where it came from: `source` says it in words
+/// ("default", "tuned (231.2 GFLOP/s alone)", ...).
 struct ChosenSchedule {
   Schedule schedule;
   std::string source;
+  ScheduleOrigin origin = ScheduleOrigin::Default;
 };
 using ScheduleChooser = std::function<ChosenSchedule(const Workload&)>;
 /// Several schedules a layer may run with, the first the one it runs unless select_fastest()

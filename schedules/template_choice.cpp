@@ -47,6 +47,13 @@ std::optional<Config> TemplateChoice::join(const ScheduleTemplate& tpl, const Co
   return std::nullopt;
 }
 
+const ScheduleTemplate* TemplateChoice::find(const std::string& name, int version) const {
+  for (const ScheduleTemplate* t : templates_) {
+    if (name == t->name() && version == t->version()) return t;
+  }
+  return nullptr;
+}
+
 std::vector<Config> TemplateChoice::default_points() const {
   std::vector<Config> out;
   for (const ScheduleTemplate* t : templates_) out.push_back(*join(*t, t->default_config(workload_, target_)));

@@ -30,6 +30,10 @@ public:
   /// The point of template `tpl`'s own `config`; nullopt when `tpl` is not one of the choice's.
   std::optional<Config> join(const ScheduleTemplate& tpl, const Config& config) const;
 
+  /// The choice's template named `name` at version `version` (what a database record names);
+  /// nullptr when it is not searched, or was another version.
+  const ScheduleTemplate* find(const std::string& name, int version) const;
+
   /// Each template's default config, as points, in the templates' order.
   std::vector<Config> default_points() const;
   /// The schedule a point stands for.

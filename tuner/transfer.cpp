@@ -44,12 +44,9 @@ double shape_distance(const Workload& a, const Workload& b) {
   return d;
 }
 
-/// The template of `choice` a record was measured with (name and version); nullptr if none.
+/// The template of `choice` a record was measured with; nullptr if none.
 const ScheduleTemplate* template_of(const TemplateChoice& choice, const TrialRecord& r) {
-  for (const ScheduleTemplate* t : choice.templates()) {
-    if (r.template_name == t->name() && r.template_version == t->version()) return t;
-  }
-  return nullptr;
+  return choice.find(r.template_name, r.template_version);
 }
 
 /// `config` of template `tpl` fitted to `space` (that template's space for another layer):

@@ -35,10 +35,9 @@ TemplateChoice chosen_templates(const Workload& wl, const Target& target, const 
 /// The point of `choice`'s space a record stands for; nullopt when its template (or that
 /// template's version) is not searched.
 std::optional<Config> point_of(const TemplateChoice& choice, const TrialRecord& r) {
-  for (const ScheduleTemplate* t : choice.templates()) {
-    if (r.template_name == t->name() && r.template_version == t->version()) return choice.join(*t, config_from_json(r.config));
-  }
-  return std::nullopt;
+  const ScheduleTemplate* t = choice.find(r.template_name, r.template_version);
+  if (!t) return std::nullopt;
+  return choice.join(*t, config_from_json(r.config));
 }
 
 /// One layer's tuning state, kept across calls so a suite's batches share one searcher: its
@@ -52,18 +51,6 @@ public:
         defaults_(choice_.default_points()), default_(choice_.split(defaults_.front())), start_(std::chrono::steady_clock::now()) {
     const int threads = measurer.options().threads;
     result.workload = wl;
-    SearchContext ctx;
-    ctx.space = choice_.space();
-    const TemplateChoice* choice = &choice_;
-    ctx.features = [choice, threads](const Config& c) { return choice->features(threads, c); };
-    ctx.seed = options.seed;
-    ctx.acquisition = options.acquisition;
-    const std::vector<LayerHistory> history = layer_history(db, wl, target, threads, choice_);
-    // The model's cost grows with the cube of its points: the most recent records suffice.
-    constexpr size_t kMaxTransfer = 150;
-    if (options.transfer) ctx.transfer = transfer_observations(history, target, threads, choice_, kMaxTransfer);
-    searcher_ = make_searcher(options.tuner, std::move(ctx));
-
     // Resume: what this workload and target already have counts, and warms the searcher.
     std::vector<Observation> earlier;
     for (const TrialRecord* r : db.find(wl.key(), slot_)) {
@@ -72,17 +59,31 @@ public:
       account(*r);
       earlier.push_back({*point, cost_of(*r), {}});
     }
-    searcher_->observe(earlier);
     best_at_last_gain_ = result.best_gflops;
-
-    // A layer new to the database starts from what other layers' history predicts for it
-    // (the rest of the first batch), then each template's default.
-    if (result.trials == 0) {
+    // Other layers' records: the model's warm start (--transfer), and where a layer new to the
+    // database starts: what the history predicts for it (the rest of the first batch).
+    const bool fresh = result.trials == 0;
+    std::vector<LayerHistory> history;
+    if (options.transfer || fresh) history = layer_history(db, wl, target, threads, choice_);
+    if (fresh) {
       if (auto model = ZeroShotModel::fit(history, wl, target, threads, choice_, options.seed)) {
         const size_t room = size_t(std::max<int>(1, options.batch - int(defaults_.size())));
         starts_ = model->best_points(room);
       }
     }
+
+    SearchContext ctx;
+    ctx.space = choice_.space();
+    const TemplateChoice* choice = &choice_;
+    ctx.features = [choice, threads](const Config& c) { return choice->features(threads, c); };
+    ctx.seed = options.seed;
+    ctx.acquisition = options.acquisition;
+    // The model's cost grows with the cube of its points: the most recent records suffice.
+    constexpr size_t kMaxTransfer = 150;
+    if (options.transfer) ctx.transfer = transfer_observations(history, target, threads, choice_, kMaxTransfer);
+    searcher_ = make_searcher(options.tuner, std::move(ctx));
+    searcher_->observe(earlier);
+    // Then each template's default.
     for (const Config& d : defaults_) {
       if (std::find(starts_.begin(), starts_.end(), d) == starts_.end()) starts_.push_back(d);
     }

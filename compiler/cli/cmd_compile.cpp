@@ -163,10 +163,10 @@ int cmd_compile(const std::vector<std::string>& argv_in) {
   } else {
     const std::unique_ptr<Database> db = database_if_present(args.get("db"));
     ChosenSchedule c = schedule_from_database(db.get(), wl, target, int(threads));
-    if (!is_tuned(c)) {
+    if (c.origin != ScheduleOrigin::Tuned) {
       std::fprintf(stderr, "convtune: warning: no tuned record for %s on %s in '%s'; compiling the %s config\n",
                    wl.key().c_str(), target_slot(target.key(), int(threads)).c_str(), args.get("db").c_str(),
-                   is_predicted(c) ? "predicted" : "default");
+                   c.origin == ScheduleOrigin::Predicted ? "predicted" : "default");
     }
     schedule = std::move(c.schedule);
     chosen = c.source;

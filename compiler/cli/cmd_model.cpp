@@ -157,7 +157,7 @@ struct LayerSchedules {
     for (const TrialRecord* r : picked) {
       char text[64];
       std::snprintf(text, sizeof text, "tuned (%.1f GFLOP/s alone)", r->gflops);
-      out.push_back({schedule_from_json(r->schedule), text});
+      out.push_back({schedule_from_json(r->schedule), text, ScheduleOrigin::Tuned});
     }
     if (picked.empty() && db) {
       auto [it, fresh] = predicted.try_emplace(wl.key());
@@ -195,7 +195,8 @@ SourceCounts count_sources(const Network& net, const std::vector<ChosenSchedule>
   SourceCounts n;
   for (size_t i = 0; i < net.layers.size(); ++i) {
     if (!net.layers[i].has_kernel()) continue;
-    (is_tuned(per_layer[i]) ? n.tuned : is_predicted(per_layer[i]) ? n.predicted : n.defaults)++;
+    const ScheduleOrigin o = per_layer[i].origin;
+    (o == ScheduleOrigin::Tuned ? n.tuned : o == ScheduleOrigin::Predicted ? n.predicted : n.defaults)++;
   }
   return n;
 }

@@ -48,7 +48,7 @@ int cmd_run(const std::vector<std::string>& argv) {
 
   std::unique_ptr<Database> db;
   if (!args.has("schedule")) db = database_if_present(args.get("db"));
-  const ChosenSchedule chosen = args.has("schedule") ? ChosenSchedule{resolve_schedule(args.get("schedule"), wl, target), "given"}
+  const ChosenSchedule chosen = args.has("schedule") ? ChosenSchedule{resolve_schedule(args.get("schedule"), wl, target), "given", ScheduleOrigin::Given}
                                                      : schedule_from_database(db.get(), wl, target, int(threads));
   const Schedule& schedule = chosen.schedule;
   auto runner = KernelRunner::compile(wl, schedule, target, lower_options);

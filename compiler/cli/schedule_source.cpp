@@ -26,13 +26,13 @@ std::string tuned_description(const TrialRecord& best) {
 std::optional<ChosenSchedule> predicted_schedule(const Database& db, const Workload& wl, const Target& target, int threads) {
   const std::optional<ZeroShotConfig> z = zero_shot_config(db, wl, target, threads);
   if (!z) return std::nullopt;
-  return ChosenSchedule{z->schedule, "predicted from " + std::to_string(z->layers) + " other layers' records"};
+  return ChosenSchedule{z->schedule, "predicted from " + std::to_string(z->layers) + " other layers' records", ScheduleOrigin::Predicted};
 }
 
 ChosenSchedule schedule_from_database(const Database* db, const Workload& wl, const Target& target, int threads) {
   if (db) {
     if (const TrialRecord* best = db->best(wl.key(), target_slot(target.key(), threads))) {
-      return {schedule_from_json(best->schedule), tuned_description(*best)};
+      return {schedule_from_json(best->schedule), tuned_description(*best), ScheduleOrigin::Tuned};
     }
     if (std::optional<ChosenSchedule> p = predicted_schedule(*db, wl, target, threads)) return *p;
   }

@@ -17,10 +17,6 @@ std::unique_ptr<Database> database_if_present(const std::string& path);
 /// "tuned (231.2 GFLOP/s measured)".
 std::string tuned_description(const TrialRecord& best);
 
-/// Whether a ChosenSchedule's source is one of the three, by the words it starts with.
-inline bool is_tuned(const ChosenSchedule& c) { return c.source.rfind("tuned", 0) == 0; }
-inline bool is_predicted(const ChosenSchedule& c) { return c.source.rfind("predicted", 0) == 0; }
-
 /// The zero-shot config for `wl` from `db`'s history as a ChosenSchedule ("predicted from N
 /// layers' records"); nullopt without enough history.
 std::optional<ChosenSchedule> predicted_schedule(const Database& db, const Workload& wl, const Target& target, int threads);
