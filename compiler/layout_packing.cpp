@@ -134,13 +134,12 @@ Stmt pack_stage(const PackSpec& spec) {
   }, shape.size() >= 4 ? 3 : 2);  // the rows too, so that one channel block still spreads over the threads
 }
 
-/// original[...] = packed at that element, over the original's extent only.
+/// original[...] = packed at that element, over the original's extent only. The consumer may
+/// store anywhere (a blocked output's index): it is computed at every point of its own.
 bool unpack_can_compute(const AlgorithmStage& consumer, const BufferRef& produced) {
   if (consumer.update || consumer.dims.size() != produced->shape.size()) return false;
   for (size_t d = 0; d < consumer.dims.size(); ++d) {
     if (consumer.dims[d].extent != produced->shape[d]) return false;
-    const Var* v = consumer.index.size() == consumer.dims.size() ? consumer.index[d].as<Var>() : nullptr;
-    if (!v || v->name != consumer.dims[d].name) return false;
   }
   // Every read of `produced` is at the consumer's own point.
   bool at_point = true, reads = false;
@@ -193,8 +192,12 @@ Stmt unpack_store(const PackSpec& spec, const AlgorithmStage* consumer, const st
   inline_read.original = spec.original.get();
   inline_read.packed_value = value;
   Expr result = inline_read.mutate(consumer->init);
-  for (size_t d = 0; d < c.size(); ++d) result = substitute(result, consumer->dims[d].name, c[d]);
-  return Store::make(consumer->buffer, c, result, false);
+  std::vector<Expr> at = consumer->index;
+  for (size_t d = 0; d < c.size(); ++d) {
+    result = substitute(result, consumer->dims[d].name, c[d]);
+    for (Expr& i : at) i = substitute(i, consumer->dims[d].name, c[d]);
+  }
+  return Store::make(consumer->buffer, at, result, false);
 }
 
 } // namespace
@@ -204,6 +207,38 @@ Stmt unpack_stage(const PackSpec& spec, const AlgorithmStage* consumer) {
   std::vector<std::string> names;
   for (size_t d = 0; d < shape.size(); ++d) {
     names.push_back(std::string(1, char(std::tolower(static_cast<unsigned char>(spec.layout[d])))));
+  }
+  // A consumer storing in channel blocks of its own (a network's tensor kept blocked for the next
+  // kernel): the block's lanes go innermost, vectorized, its blocks just outside the innermost
+  // dimension, so that one block of a row is read from the packed result and written to the
+  // output contiguously. (Channels a block does not divide keep the order below.)
+  if (consumer && consumer->index.size() != shape.size() && spec.blocks.size() == 1 &&
+      spec.blocks[0].first + 1 < shape.size() && shape[spec.blocks[0].first] % spec.blocks[0].second == 0) {
+    const size_t cd = spec.blocks[0].first;
+    const int64_t b = spec.blocks[0].second;
+    std::vector<std::string> loop_names;
+    std::vector<int64_t> loop_extents;
+    for (size_t d = 0; d + 1 < shape.size(); ++d) {
+      if (d == cd) continue;
+      loop_names.push_back(names[d]);
+      loop_extents.push_back(shape[d]);
+    }
+    loop_names.push_back(names[cd] + "b");
+    loop_extents.push_back(shape[cd] / b);
+    loop_names.push_back(names.back());
+    loop_extents.push_back(shape.back());
+    const std::string lane = names[cd] + "i";
+    std::vector<Expr> loops;
+    return parallel_nest(loop_names, loop_extents, loops, [&] {
+      std::vector<Expr> c(shape.size());
+      size_t l = 0;
+      for (size_t d = 0; d + 1 < shape.size(); ++d) {
+        if (d != cd) c[d] = loops[l++];
+      }
+      c[cd] = loops[l++] * Expr(b) + var(lane);
+      c.back() = loops[l];
+      return For::make(lane, 0, b, ForKind::Vectorized, unpack_store(spec, consumer, c));
+    });
   }
   // One blocked dimension that is not the innermost (NCHW[x]c's channels) goes just inside the
   // innermost: a packed row (every block of one output row) is then read from the cache once

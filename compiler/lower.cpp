@@ -65,14 +65,15 @@ LoopNest scheduled_nest(const Workload& wl, const Schedule& schedule, const std:
                         const LowerOptions& options) {
   StepLog log(options);
   // 1. The algorithm as written: with no steps, its naive nest is the result.
+  const Algorithm algorithm = schedule_algorithm(wl, schedule, options.output_layout ? &*options.output_layout : nullptr);
   if (schedule.steps.empty()) {
-    LoopNest naive = log.run("algorithm", [&] { return naive_nest(algorithm_named(schedule.algorithm, wl), name); });
+    LoopNest naive = log.run("algorithm", [&] { return naive_nest(algorithm, name); });
     log.dump("algorithm", naive);
     return naive;
   }
-  if (log.dumping()) log.dump("algorithm", naive_nest(algorithm_named(schedule.algorithm, wl), name));
+  if (log.dumping()) log.dump("algorithm", naive_nest(algorithm, name));
   // 2. Replay the steps on their stages; each primitive checks its preconditions.
-  const StageStates states = log.run("schedule", [&] { return apply_schedule_stages(wl, schedule); });
+  const StageStates states = log.run("schedule", [&] { return apply_schedule_stages(algorithm, schedule); });
   return scheduled_nest(states, name, options);
 }
 

@@ -20,6 +20,9 @@ struct NetworkRunner::Variant {
   std::vector<std::pair<size_t, int>> bound;  ///< table entries that are tensors of the network
   std::vector<size_t> stages;                 ///< the stages a run executes (weights already packed)
   Tensor packed;
+  /// The input's entry of abi.blocked when the input tensor is kept in that layout: its packing
+  /// is skipped and its packed temporary is the tensor itself.
+  int blocked_input = -1;
 };
 
 /// A layer ready to run: the variant it runs (none for plain loops), and its constants.
@@ -42,14 +45,16 @@ std::string describe(const ChosenSchedule& c) {
   return (s.template_name.empty() ? std::string("naive") : s.template_name + " " + s.config.dump()) + ", " + c.source;
 }
 
+std::vector<int64_t> logical_shape(const NetTensor& t) { return {t.n(), t.c(), t.h(), t.w()}; }
+
 } // namespace
 
 NetworkRunner::NetworkRunner(const Network& net, const Target& target, const ScheduleChooser& choose)
     : NetworkRunner(net, target, ScheduleCandidates([&](const Workload& wl) { return std::vector<ChosenSchedule>{choose(wl)}; })) {}
 
 NetworkRunner::NetworkRunner(const Network& net, const Target& target, const ScheduleCandidates& candidates)
-    : net_(net), plan_(net.plan_workspace()) {
-  // Compile first: the scratch every kernel's temporaries share is sized by the largest.
+    : net_(net), target_(target), layouts_(net.tensors.size()) {
+  bool single = true;
   for (size_t i = 0; i < net_.layers.size(); ++i) {
     const NetLayer& l = net_.layers[i];
     auto layer = std::make_unique<Layer>();
@@ -57,15 +62,88 @@ NetworkRunner::NetworkRunner(const Network& net, const Target& target, const Sch
       for (const ChosenSchedule& chosen : candidates(l.wl)) {
         const std::string key = l.wl.key() + " " + to_json(chosen.schedule).dump();
         if (!kernels_.count(key)) kernels_[key] = compile_jit(scheduled_nest(l.wl, chosen.schedule, "layer"), target);
-        scratch_bytes_ = std::max(scratch_bytes_, kernels_[key]->abi().workspace_bytes);
-        layer->variants.push_back({chosen, kernels_[key], {}, {}, {}, {}});
+        layer->variants.push_back({chosen, kernels_[key], {}, {}, {}, {}, -1});
       }
       internal_check(!layer->variants.empty(), "no schedule for layer " + l.name);
+      single = single && layer->variants.size() == 1;
       layer->weights = tensor_of(l.weights);
       layer->bias = tensor_of(l.bias);
     }
     schedule_text_.push_back(layer->variants.empty() ? "" : describe(layer->variants[0].chosen));
     layers_.push_back(std::move(layer));
+  }
+  // With candidates to time, layouts are chosen once select_fastest has picked.
+  if (single) keep_blocked();
+  bind();
+}
+
+void NetworkRunner::keep_blocked() {
+  const std::vector<std::vector<int>> consumers = net_.consumers();
+  for (size_t t = 0; t < net_.tensors.size(); ++t) {
+    layouts_[t].reset();
+    const int producer = net_.tensors[t].producer;
+    if (int(t) == net_.input || int(t) == net_.output || producer < 0 || !net_.layers[size_t(producer)].has_kernel() ||
+        consumers[t].empty()) {
+      continue;
+    }
+    // Every reader a kernel reading it as its input alone, every packing alike.
+    std::optional<TensorLayout> common;
+    bool agree = true;
+    for (int c : consumers[t]) {
+      const NetLayer& l = net_.layers[size_t(c)];
+      const auto reads = std::count(l.inputs.begin(), l.inputs.end(), int(t));
+      if (!l.has_kernel() || l.inputs[0] != int(t) || reads != 1) {
+        agree = false;
+        break;
+      }
+      const KernelAbi& abi = layers_[size_t(c)]->variants[0].kernel->abi();
+      std::optional<TensorLayout> mine;
+      for (const AbiBlocked& b : abi.blocked) {
+        if (abi.params[size_t(b.param)].name == "input") mine = TensorLayout::of(b, logical_shape(net_.tensors[t]));
+      }
+      if (!mine || (common && *common != *mine)) {
+        agree = false;
+        break;
+      }
+      common = mine;
+    }
+    if (agree) layouts_[t] = common;
+  }
+  for (size_t i = 0; i < net_.layers.size(); ++i) {
+    const NetLayer& l = net_.layers[i];
+    if (!l.has_kernel()) continue;
+    Variant& v = layers_[i]->variants[0];
+    // The writer of a blocked tensor: compiled again to store it in the readers' layout.
+    if (const std::optional<TensorLayout>& out = layouts_[size_t(l.output)]) {
+      LowerOptions options;
+      options.output_layout = out;
+      const std::string key = l.wl.key() + " " + to_json(v.chosen.schedule).dump() + " -> " + out->describe();
+      if (!kernels_.count(key)) kernels_[key] = compile_jit(scheduled_nest(l.wl, v.chosen.schedule, "layer", options), target_, options);
+      v.kernel = kernels_[key];
+    }
+    v.blocked_input = -1;
+    if (layouts_[size_t(l.inputs[0])]) {
+      const KernelAbi& abi = v.kernel->abi();
+      for (size_t b = 0; b < abi.blocked.size(); ++b) {
+        if (abi.params[size_t(abi.blocked[b].param)].name == "input") v.blocked_input = int(b);
+      }
+      internal_check(v.blocked_input >= 0, "layer " + l.name + " lost its blocked input");
+    }
+  }
+  for (auto it = kernels_.begin(); it != kernels_.end();) {
+    it = it->second.use_count() == 1 ? kernels_.erase(it) : std::next(it);
+  }
+}
+
+void NetworkRunner::bind() {
+  std::vector<int64_t> storage(net_.tensors.size(), 0);
+  for (size_t t = 0; t < net_.tensors.size(); ++t) {
+    if (layouts_[t]) storage[t] = layouts_[t]->elements() * int64_t(sizeof(float));
+  }
+  plan_ = net_.plan_workspace(storage);
+  scratch_bytes_ = 0;
+  for (const auto& layer : layers_) {
+    for (const Variant& v : layer->variants) scratch_bytes_ = std::max(scratch_bytes_, v.kernel->abi().workspace_bytes);
   }
   workspace_ = Tensor((plan_.workspace_bytes + scratch_bytes_) / 4 + 16);
   char* scratch = reinterpret_cast<char*>(workspace_.data()) + plan_.workspace_bytes;
@@ -75,6 +153,9 @@ NetworkRunner::NetworkRunner(const Network& net, const Target& target, const Sch
     Layer& layer = *layers_[i];
     for (Variant& v : layer.variants) {
       const KernelAbi& abi = v.kernel->abi();
+      v.table.clear();
+      v.bound.clear();
+      v.stages.clear();
       for (size_t p = 0; p < abi.params.size(); ++p) {
         const std::string& name = abi.params[p].name;
         v.table.push_back(nullptr);
@@ -85,10 +166,13 @@ NetworkRunner::NetworkRunner(const Network& net, const Target& target, const Sch
         else if (name == "bias") v.table.back() = layer.bias.data();
         else throw InternalError("internal error: a layer kernel's parameter '" + name + "'");
       }
+      const AbiBlocked* blocked_input = v.blocked_input >= 0 ? &abi.blocked[size_t(v.blocked_input)] : nullptr;
       for (size_t t = 0; t < abi.temporaries.size(); ++t) {
         if (int(t) == abi.packed_weights) {
           v.packed = Tensor(abi.temporaries[t].bytes / 4 + 1);
           v.table.push_back(v.packed.data());
+        } else if (blocked_input && int(t) == blocked_input->temporary) {
+          v.table.push_back(tensor_ptr(l.inputs[0]));  // an intermediate: its place is fixed
         } else {
           v.table.push_back(reinterpret_cast<float*>(scratch + abi.temporaries[t].offset_bytes));
         }
@@ -97,7 +181,7 @@ NetworkRunner::NetworkRunner(const Network& net, const Target& target, const Sch
       for (size_t s = 0; s < abi.stages.size(); ++s) {
         if (abi.stages[s].kind == StageKind::PackWeights) {
           v.kernel->stage_function()(int64_t(s), v.table.data());
-        } else {
+        } else if (!blocked_input || int(s) != blocked_input->stage) {
           v.stages.push_back(s);
         }
       }
@@ -128,7 +212,17 @@ float* NetworkRunner::tensor_ptr(int t) const {
   return reinterpret_cast<float*>(reinterpret_cast<char*>(const_cast<float*>(workspace_.data())) + offset);
 }
 
-const float* NetworkRunner::tensor(int t) const { return tensor_ptr(t); }
+const float* NetworkRunner::tensor(int t) const {
+  const std::optional<TensorLayout>& layout = layouts_[size_t(t)];
+  if (!layout) return tensor_ptr(t);
+  dense_.resize(size_t(net_.tensors[size_t(t)].elements()));
+  unblock(tensor_ptr(t), *layout, logical_shape(net_.tensors[size_t(t)]), dense_.data());
+  return dense_.data();
+}
+
+int NetworkRunner::blocked_tensors() const {
+  return int(std::count_if(layouts_.begin(), layouts_.end(), [](const auto& l) { return l.has_value(); }));
+}
 
 void NetworkRunner::run_layer(size_t i) {
   const NetLayer& l = net_.layers[i];
@@ -138,6 +232,11 @@ void NetworkRunner::run_layer(size_t i) {
     for (const auto& [entry, t] : v.bound) v.table[entry] = tensor_ptr(t);
     const StageFn stage = v.kernel->stage_function();
     for (size_t s : v.stages) stage(int64_t(s), v.table.data());
+    // The kernel stores the tensor alone; around it goes what the readers' packing would write.
+    if (const std::optional<TensorLayout>& out = layouts_[size_t(l.output)]) {
+      const NetTensor& t = net_.tensors[size_t(l.output)];
+      fill_exterior(tensor_ptr(l.output), *out, t.c(), t.h(), t.w());
+    }
     return;
   }
   std::vector<const float*> in;
@@ -205,10 +304,9 @@ int NetworkRunner::select_fastest(const float* input, int runs) {
     layer.variants.push_back(std::move(kept));
     layer.chosen = 0;
   }
-  // Kernels no layer runs any more are freed with their last reference.
-  for (auto it = kernels_.begin(); it != kernels_.end();) {
-    it = it->second.use_count() == 1 ? kernels_.erase(it) : std::next(it);
-  }
+  // Kernels no layer runs any more are freed with their last reference (in keep_blocked).
+  keep_blocked();
+  bind();
   return changed;
 }
 

@@ -6,10 +6,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ir/network.h"
+#include "ir/tensor_layout.h"
 #include "runtime/tensor.h"
 #include "schedules/schedule.h"
 #include "targets/jit_kernel.h"
@@ -52,9 +54,13 @@ public:
   /// The same, adding each layer's milliseconds to `layer_ms` (one entry per layer).
   void run_timed(const float* input, float* output, std::vector<double>& layer_ms);
 
-  /// Tensor `t` of the last run (the input and output: the caller's buffers). A later layer may
-  /// have overwritten an intermediate: read it from `after_layer` of the layer writing it.
+  /// Tensor `t` of the last run, dense NCHW (the input and output: the caller's buffers). A later
+  /// layer may have overwritten an intermediate: read it from `after_layer` of the layer writing it.
   const float* tensor(int t) const;
+  /// The layout tensor `t` is kept in between its producer and its consumers; nullptr: dense.
+  const TensorLayout* layout(int t) const { return layouts_[size_t(t)] ? &*layouts_[size_t(t)] : nullptr; }
+  /// How many intermediates are kept in a kernel's blocked layout.
+  int blocked_tensors() const;
   const Network& network() const { return net_; }
   const WorkspacePlan& plan() const { return plan_; }
   /// The bytes a run needs besides the packed weights: the planned intermediates and the
@@ -72,14 +78,24 @@ public:
 private:
   struct Layer;
   struct Variant;
+  /// Keeps each intermediate that one kernel writes and only kernels read, all packing it
+  /// alike, in their packed layout: the writer is compiled to store it so (its epilogue in its
+  /// unpacking), the readers skip their packing. Layers must have one variant each.
+  void keep_blocked();
+  /// Plans the workspace for the tensors as stored, binds every variant's table to it and packs
+  /// the weights.
+  void bind();
   void run_layer(size_t i);
   float* tensor_ptr(int t) const;
 
   Network net_;
+  Target target_;
   WorkspacePlan plan_;
   std::map<std::string, std::shared_ptr<JitKernel>> kernels_;  ///< by workload key and schedule
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<std::string> schedule_text_;
+  std::vector<std::optional<TensorLayout>> layouts_;  ///< per tensor: its blocked layout, if kept so
+  mutable std::vector<float> dense_;                  ///< tensor() of a blocked tensor
   Tensor workspace_;                  ///< intermediates by the plan, then the kernels' scratch
   int64_t scratch_bytes_ = 0;
   const float* input_ = nullptr;

@@ -228,7 +228,7 @@ int64_t WorkspacePlan::offset_of(int tensor) const {
   return -1;
 }
 
-WorkspacePlan Network::plan_workspace() const {
+WorkspacePlan Network::plan_workspace(const std::vector<int64_t>& storage_bytes) const {
   constexpr int64_t kAlign = 64;
   // Live ranges over the layer order: from the layer writing a tensor to the last reading it.
   std::vector<TensorPlacement> ranges;
@@ -237,7 +237,8 @@ WorkspacePlan Network::plan_workspace() const {
     const int t = layers[i].output;
     if (t == output || t == input) continue;
     range_of[t] = int(ranges.size());
-    ranges.push_back({t, 0, (tensors[t].bytes() + kAlign - 1) / kAlign * kAlign, int(i), int(i)});
+    const int64_t bytes = size_t(t) < storage_bytes.size() && storage_bytes[t] > 0 ? storage_bytes[t] : tensors[t].bytes();
+    ranges.push_back({t, 0, (bytes + kAlign - 1) / kAlign * kAlign, int(i), int(i)});
   }
   for (size_t i = 0; i < layers.size(); ++i) {
     for (int in : layers[i].inputs) {

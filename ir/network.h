@@ -125,7 +125,9 @@ struct Network {
   void verify() const;
   /// Liveness over the layer order and the offsets, by a greedy colouring of the interference
   /// graph: largest tensor first, each at the lowest offset free of the tensors it interferes with.
-  WorkspacePlan plan_workspace() const;
+  /// `storage_bytes`, when given, is each tensor's size as stored (a blocked layout's padding)
+  /// where it differs from its dense size (0: dense).
+  WorkspacePlan plan_workspace(const std::vector<int64_t>& storage_bytes = {}) const;
 };
 
 } // namespace convtune

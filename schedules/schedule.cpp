@@ -184,9 +184,24 @@ StageStates StageStates::of_main(const ScheduleState& main) {
   return states;
 }
 
+Algorithm schedule_algorithm(const Workload& wl, const Schedule& schedule, const TensorLayout* output_layout) {
+  Algorithm alg = algorithm_named(schedule.algorithm, wl);
+  if (!output_layout) return alg;
+  std::vector<std::string> scheduled;
+  for (const Step& s : schedule.steps) {
+    if (s.primitive == "compute_inline") continue;
+    scheduled.push_back(s.stage.empty() ? alg.main_stage : s.stage);
+  }
+  return with_output_layout(alg, *output_layout, scheduled);
+}
+
 StageStates apply_schedule_stages(const Workload& wl, const Schedule& schedule) {
+  return apply_schedule_stages(schedule_algorithm(wl, schedule), schedule);
+}
+
+StageStates apply_schedule_stages(const Algorithm& algorithm, const Schedule& schedule) {
   StageStates out;
-  out.algorithm = algorithm_named(schedule.algorithm, wl);
+  out.algorithm = algorithm;
   out.states.emplace_back(out.algorithm, out.algorithm.main_stage);
   int number = 0;
   for (const Step& s : schedule.steps) {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ir/tensor_layout.h"
 #include "ir/workload.h"
 #include "schedules/schedule_state.h"
 
@@ -92,9 +93,15 @@ struct StageStates {
   StagePlacement placement(const std::string& stage) const;
 };
 
+/// The algorithm `schedule` names for `wl`, its output stored in `output_layout` when one is
+/// given (dense otherwise).
+Algorithm schedule_algorithm(const Workload& wl, const Schedule& schedule, const TensorLayout* output_layout = nullptr);
+
 /// Replays every step on a fresh state of its stage of the schedule's algorithm for `wl`; a
 /// refused step names its number, an unknown stage is refused naming it.
 StageStates apply_schedule_stages(const Workload& wl, const Schedule& schedule);
+/// The same on `algorithm` (schedule_algorithm's).
+StageStates apply_schedule_stages(const Algorithm& algorithm, const Schedule& schedule);
 /// The same, for the main stage's state alone.
 ScheduleState apply_schedule(const Workload& wl, const Schedule& schedule);
 

@@ -295,6 +295,7 @@ int run_model(const std::vector<std::string>& argv) {
   std::vector<double> layer_err(net.layers.size(), 0.0);
   runner.run(input.data(), output.data(), [&](size_t i) { layer_err[i] = relative_error(runner.tensor(net.layers[i].output), reference[net.layers[i].output]); });
   const double output_err = relative_error(output.data(), reference[net.output]);
+  const int intermediates = int(runner.plan().placements.size());
   const bool ok = output_err <= kNetworkTolerance;
   if (args.has("output")) {
     std::ofstream out(args.get("output"), std::ios::binary);
@@ -328,7 +329,8 @@ int run_model(const std::vector<std::string>& argv) {
       const NetLayer& l = net.layers[i];
       layers.push_back({{"name", l.name}, {"kind", layer_kind_name(l.kind)}, {"nodes", l.nodes}, {"median_ms", layer_ms[i]},
                         {"share", layer_sum > 0 ? layer_ms[i] / layer_sum : 0.0}, {"schedule", runner.schedules()[i]},
-                        {"rel_err", layer_err[i]}, {"flops", l.flops(net.tensors)}});
+                        {"rel_err", layer_err[i]}, {"flops", l.flops(net.tensors)},
+                        {"output_layout", runner.layout(l.output) ? runner.layout(l.output)->describe() : std::string("NCHW")}});
     }
     nlohmann::json j = {{"model", path}, {"ok", ok}, {"max_rel_err", output_err}, {"tolerance", kNetworkTolerance},
                         {"threads", threads}, {"target", target.key()}, {"median_ms", total.median_ms}, {"min_ms", total.min_ms},
@@ -337,6 +339,7 @@ int run_model(const std::vector<std::string>& argv) {
                         {"kernels", runner.kernels_compiled()},
                         {"selected_in_network", switched},
                         {"workspace_bytes", runner.workspace_bytes()}, {"packed_weights_bytes", runner.packed_weights_bytes()},
+                        {"blocked_tensors", runner.blocked_tensors()}, {"intermediate_tensors", intermediates},
                         {"layers", layers}};
     std::cout << j.dump(2) << "\n";
     return ok ? 0 : 1;
@@ -346,6 +349,8 @@ int run_model(const std::vector<std::string>& argv) {
   std::printf("schedules  %d layers with a kernel: %s (%d distinct kernels; %d layers switched from the database's best by timing in the network); target %s, %d thread%s\n",
               sources.kernels(), sources.text().c_str(), runner.kernels_compiled(), switched, target.key().c_str(), threads, threads == 1 ? "" : "s");
   std::printf("memory     workspace %s, packed weights %s\n", mb(runner.workspace_bytes()).c_str(), mb(runner.packed_weights_bytes()).c_str());
+  std::printf("layouts    %d of %d intermediates kept in the blocked layout their readers pack to (the others dense NCHW)\n",
+              runner.blocked_tensors(), intermediates);
   std::printf("check      %s (output's max error %.3g of its largest magnitude, bound %.0e; reference interpreter in double)\n",
               ok ? "ok" : "WRONG RESULT", output_err, kNetworkTolerance);
   if (!ok) {

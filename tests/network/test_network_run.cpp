@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "tests/network/network_test_support.h"
 
@@ -236,6 +237,57 @@ TEST_CASE("the workspace plan overlaps no two live tensors and beats the sum of 
   }
 }
 
+TEST_CASE("tensors between kernels stay in the layout their readers pack to, and compute as the reference", "[network][layout]") {
+  // conv -> depthwise (strided) -> max pool -> two 1x1 convs (the second adding the first's
+  // output as its residual) -> global average pool; batch 2, odd sizes, channels no vector fills.
+  OnnxBuilder b;
+  b.input("x", {2, 6, 11, 9})
+      .conv("c1", "x", "a0", 6, 12, 3, 3, {1, 1}, {1, 1, 1, 1})
+      .relu("r1", "a0", "a")
+      .conv("dw", "a", "b", 12, 12, 3, 3, {2, 2}, {1, 1, 1, 1}, {1, 1}, 12)
+      .max_pool("mp", "b", "m", {3, 3}, {1, 1}, {1, 1, 1, 1})
+      .conv("c3", "m", "d", 12, 10, 1, 1)
+      .conv("c4", "m", "e0", 12, 10, 1, 1)
+      .add("add", "e0", "d", "e1")
+      .relu("r2", "e1", "e")
+      .global_avg_pool("gap", "e", "y")
+      .output("y");
+  const Network net = fused_network(b);
+  const Target target = host_target();
+  NetworkRunner runner(net, target, [&](const Workload& wl) { return ChosenSchedule{resolve_schedule("default", wl, target), "default"}; });
+  const auto tensor_named = [&](const std::string& name) {
+    for (size_t t = 0; t < net.tensors.size(); ++t) {
+      if (net.tensors[t].name == name) return int(t);
+    }
+    FAIL("no tensor " << name);
+    return -1;
+  };
+  // One reader each, a kernel: blocked. Two 1x1 readers packing alike: blocked. A tensor the
+  // global pool's plain loops read, and the network's input: dense.
+  for (const char* name : {"a", "b", "m"}) {
+    INFO(name);
+    REQUIRE(runner.layout(tensor_named(name)) != nullptr);
+  }
+  CHECK(runner.layout(tensor_named("a"))->top == 1);
+  CHECK(runner.layout(tensor_named("b"))->exterior == -std::numeric_limits<double>::infinity());
+  CHECK(runner.layout(tensor_named("m"))->top == 0);
+  CHECK(runner.layout(tensor_named("e")) == nullptr);
+  CHECK(runner.layout(net.input) == nullptr);
+
+  // Every intermediate, read back dense, is the reference's.
+  const std::vector<float> input = random_input(net);
+  const std::vector<std::vector<double>> expected = reference_network(net, input);
+  std::vector<float> output(size_t(net.tensors[net.output].elements()));
+  for (int round = 0; round < 2; ++round) {  // the second over a workspace the first left dirty
+    runner.run(input.data(), output.data(), [&](size_t i) {
+      const int t = net.layers[i].output;
+      INFO("layer " << net.layers[i].name << " round " << round);
+      CHECK(relative_error(runner.tensor(t), expected[size_t(t)]) < 1e-5);
+    });
+    CHECK(relative_error(output.data(), expected[size_t(net.output)]) < 1e-5);
+  }
+}
+
 TEST_CASE("timing a layer's candidates in the network keeps the fastest and the result", "[network]") {
   // Each convolution's first candidate is its naive nest (the algorithm unscheduled, many times
   // slower), its second the default: selection must switch every one and still compute right.
@@ -257,6 +309,7 @@ TEST_CASE("timing a layer's candidates in the network keeps the fastest and the 
     CHECK(runner.chosen(i)->source == "default");
   }
   CHECK(runner.kernels_compiled() == 2);  // the naive kernels are freed
+  CHECK(runner.blocked_tensors() == 1);    // c1 stores for c2's packing, once c2's schedule is known
   std::vector<float> output(size_t(net.tensors[net.output].elements()));
   runner.run(input.data(), output.data());
   CHECK(relative_error(output.data(), reference_network(net, input)[net.output]) < 1e-5);

@@ -1,0 +1,58 @@
+/// \file A 4-D tensor's storage in channel blocks (NCHW[b]c) with an exterior around its rows
+/// and columns: how a network keeps a tensor between two kernels in the layout the consumer's
+/// packing would make, so that neither the producer's unpacking nor the consumer's packing
+/// runs (oneDNN's blocked formats, TVM's alter-op-layout).
+///
+/// Element (n, c, h, w) of the logical N x C x H x W tensor lives at
+/// [n][c / block][h + top][w + left][c % block] of `shape`. Every other element (the rows and
+/// columns around it, the spare channels of the last block) holds `exterior`: the value the
+/// consumer's packing writes there (0 for a convolution's zero padding, -inf for a max pool).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/algorithm.h"
+#include "ir/kernel_abi.h"
+
+namespace convtune {
+
+struct TensorLayout {
+  int64_t block = 1;
+  int64_t top = 0, left = 0;
+  std::vector<int64_t> shape;  ///< N, C / block (rounded up), rows, columns, block
+  double exterior = 0;
+
+  /// The layout a kernel's blocked parameter has (its ABI entry for NAME_run_blocked), when it is
+  /// of this form: the channels blocked once, the rows and columns offset, nothing else moved.
+  static std::optional<TensorLayout> of(const AbiBlocked& blocked, const std::vector<int64_t>& logical);
+
+  int64_t elements() const;
+  /// The storage index of the logical element (n, c, h, w).
+  std::vector<Expr> index(const Expr& n, const Expr& c, const Expr& h, const Expr& w) const;
+  /// "NCHW16c, rows 58 from 1, columns 58 from 1, exterior 0"
+  std::string describe() const;
+  bool operator==(const TensorLayout& o) const {
+    return block == o.block && top == o.top && left == o.left && shape == o.shape && exterior == o.exterior;
+  }
+  bool operator!=(const TensorLayout& o) const { return !(*this == o); }
+};
+
+/// `algorithm` with its output stored in `layout` instead of dense: the stage writing the output
+/// stores at the layout's index. Where a schedule rewrites that stage (one of `scheduled`, the
+/// stages its steps name: a convolution without an epilogue, a max pool), the stage writes a
+/// temporary `result` instead and a copy stage `store` follows, which a packed schedule
+/// computes inside its unpacking as it does an epilogue. The exterior is not written.
+Algorithm with_output_layout(const Algorithm& algorithm, const TensorLayout& layout,
+                             const std::vector<std::string>& scheduled);
+
+/// Writes `layout.exterior` into every element of `storage` outside the logical
+/// n x channels x rows x columns tensor it holds.
+void fill_exterior(float* storage, const TensorLayout& layout, int64_t channels, int64_t rows, int64_t columns);
+
+/// Copies the logical tensor out of `storage` into dense NCHW `dense`.
+void unblock(const float* storage, const TensorLayout& layout, const std::vector<int64_t>& logical, float* dense);
+
+} // namespace convtune

@@ -1,0 +1,93 @@
+/// \file A kernel storing its output in a network's channel-blocked layout (what the next
+/// kernel's packing would make): equal to the reference at every logical element, and nothing
+/// written outside them (the exterior is the network's to fill).
+#include <catch2/catch.hpp>
+
+#include <cstring>
+
+#include "compiler/compile.h"
+#include "runtime/conv_problem.h"
+#include "schedules/schedule_template.h"
+
+using namespace convtune;
+
+namespace {
+
+/// Storage of `wl`'s output in blocks of `block` channels, `top`/`left` rows and columns before
+/// it and `extra` after (a consumer's padding and its tiles' over-run).
+TensorLayout layout_for(const Workload& wl, int64_t block, int64_t top, int64_t left, int64_t extra) {
+  TensorLayout l;
+  l.block = block;
+  l.top = top;
+  l.left = left;
+  l.shape = {wl.n, (wl.k + block - 1) / block, top + wl.p() + extra, left + wl.q() + extra, block};
+  return l;
+}
+
+void check_blocked_output(const Workload& wl, const std::string& schedule_name, const TensorLayout& layout) {
+  INFO(wl.spec() << " schedule " << schedule_name << " layout " << layout.describe());
+  const Target target = host_target();
+  const Schedule schedule = resolve_schedule(schedule_name, wl, target);
+  LowerOptions options;
+  options.output_layout = layout;
+  const auto kernel = compile_jit(scheduled_nest(wl, schedule, "blocked", options), target, options);
+  const KernelAbi& abi = kernel->abi();
+  REQUIRE(abi.params.back().name == "output");
+  CHECK(abi.params.back().shape == layout.shape);
+
+  ConvProblem problem = ConvProblem::make(wl, 11);
+  Tensor storage(layout.elements());
+  constexpr float kSentinel = 1234.5f;
+  std::fill(storage.data(), storage.data() + layout.elements(), kSentinel);
+  std::vector<float*> params;
+  for (const AbiParam& p : abi.params) params.push_back(p.name == "output" ? storage.data() : problem.tensor(p.name).data());
+  REQUIRE(kernel->call_function()(params.data(), nullptr) == kKernelOk);
+
+  Tensor dense(wl.output_elems());
+  unblock(storage.data(), layout, {wl.n, wl.k, wl.p(), wl.q()}, dense.data());
+  const Agreement a = check_against_reference(wl, problem.reference_for(schedule.algorithm), dense);
+  INFO("max relative error " << a.max_rel_err << " tolerance " << a.tolerance);
+  CHECK(a.ok);
+  // Outside the logical tensor the storage is as it was.
+  TensorLayout untouched = layout;
+  untouched.exterior = kSentinel;
+  Tensor expected(layout.elements());
+  std::memcpy(expected.data(), storage.data(), size_t(layout.elements()) * sizeof(float));
+  fill_exterior(expected.data(), untouched, wl.k, wl.p(), wl.q());
+  CHECK(std::memcmp(expected.data(), storage.data(), size_t(layout.elements()) * sizeof(float)) == 0);
+}
+
+} // namespace
+
+TEST_CASE("A convolution stores its output in a consumer's blocked layout", "[compiler][layout]") {
+  const int64_t lanes = host_target().vector_lanes();
+  // Dense with and without an epilogue, a residual added, grouped, depthwise, strided 1x1, odd
+  // channels a block does not divide, batch 2; blocks equal to, below and above the producer's.
+  const char* specs[] = {
+      "n=1,c=16,h=10,w=12,k=32,r=3,s=3,pad=1",
+      "n=1,c=16,h=10,w=12,k=32,r=3,s=3,pad=1,epilogue=bias_relu",
+      "n=2,c=8,h=7,w=9,k=24,r=1,s=1,stride=2,epilogue=bias_add_relu",
+      "n=1,c=16,h=9,w=9,k=32,r=3,s=3,pad=1,groups=4,epilogue=bias",
+      "n=1,c=32,h=11,w=11,k=32,r=3,s=3,pad=1,groups=32,epilogue=bias_relu6",
+      "n=1,c=3,h=13,w=13,k=20,r=3,s=3,stride=2,pad=1,epilogue=bias",
+  };
+  for (const char* spec : specs) {
+    const Workload wl = parse_workload(spec);
+    for (const int64_t block : {lanes, 2 * lanes, int64_t(4)}) {
+      check_blocked_output(wl, "default", layout_for(wl, block, 1, 1, 2));
+    }
+    check_blocked_output(wl, "naive", layout_for(wl, lanes, 2, 0, 0));
+  }
+}
+
+TEST_CASE("Other algorithms and pooling store their output in a blocked layout too", "[compiler][layout]") {
+  const int64_t lanes = host_target().vector_lanes();
+  const Workload conv = parse_workload("n=1,c=16,h=12,w=12,k=16,r=3,s=3,pad=1,epilogue=bias_relu");
+  for (const char* name : {"im2col_gemm", "winograd"}) check_blocked_output(conv, name, layout_for(conv, lanes, 1, 1, 1));
+  check_blocked_output(parse_workload("n=1,c=16,h=12,w=12,k=16,r=3,s=3,pad=1"), "winograd", layout_for(conv, lanes, 0, 0, 0));
+  for (const char* spec : {"op=maxpool,n=1,c=24,h=13,w=13,r=3,s=3,stride=2,pad=1",
+                           "op=avgpool,n=2,c=16,h=8,w=8,r=3,s=3,stride=1,pad=1,count_include_pad=0"}) {
+    const Workload wl = parse_workload(spec);
+    check_blocked_output(wl, "default", layout_for(wl, lanes, 1, 1, 0));
+  }
+}
