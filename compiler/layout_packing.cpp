@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <functional>
+#include <numeric>
 
 #include "ir/error.h"
 #include "ir/ir_visitor.h"
@@ -169,15 +170,18 @@ bool unpack_can_compute(const AlgorithmStage& consumer, const BufferRef& produce
 
 namespace {
 
-/// The store of the original (or of the consumer computed inline) at point `c` of the original.
-Stmt unpack_store(const PackSpec& spec, const AlgorithmStage* consumer, const std::vector<Expr>& c) {
+/// The store of the original (or of the consumer computed inline) at point `c` of the original,
+/// read from the packed form at `packed` (by default, c's blocks and lanes).
+Stmt unpack_store(const PackSpec& spec, const AlgorithmStage* consumer, const std::vector<Expr>& c,
+                  std::vector<Expr> packed = {}) {
   const std::vector<int64_t>& shape = spec.original->shape;
-  std::vector<Expr> packed;
-  for (size_t d = 0; d < shape.size(); ++d) {
-    const int64_t b = spec.block_of(d);
-    packed.push_back(b ? c[d] / Expr(b) : c[d]);
+  if (packed.empty()) {
+    for (size_t d = 0; d < shape.size(); ++d) {
+      const int64_t b = spec.block_of(d);
+      packed.push_back(b ? c[d] / Expr(b) : c[d]);
+    }
+    for (const auto& [d, b] : spec.blocks) packed.push_back(c[d] % Expr(b));
   }
-  for (const auto& [d, b] : spec.blocks) packed.push_back(c[d] % Expr(b));
   Expr value = Load::make(spec.packed, packed);
   if (!consumer) return Store::make(spec.original, c, value, false);
   // The consumer's definition at this point, its read of the original from the packed form.
@@ -209,13 +213,18 @@ Stmt unpack_stage(const PackSpec& spec, const AlgorithmStage* consumer) {
     names.push_back(std::string(1, char(std::tolower(static_cast<unsigned char>(spec.layout[d])))));
   }
   // A consumer storing in channel blocks of its own (a network's tensor kept blocked for the next
-  // kernel): the block's lanes go innermost, vectorized, its blocks just outside the innermost
-  // dimension, so that one block of a row is read from the packed result and written to the
-  // output contiguously. (Channels a block does not divide keep the order below.)
-  if (consumer && consumer->index.size() != shape.size() && spec.blocks.size() == 1 &&
-      spec.blocks[0].first + 1 < shape.size() && shape[spec.blocks[0].first] % spec.blocks[0].second == 0) {
+  // kernel): the channels' lanes go innermost, vectorized, their blocks just outside the
+  // innermost dimension, so that a run of lanes of one row is read from the packed result and
+  // written to the output contiguously.
+  if (consumer && consumer->index.size() != shape.size() && spec.blocks.size() == 1 && spec.blocks[0].first + 1 < shape.size()) {
     const size_t cd = spec.blocks[0].first;
-    const int64_t b = spec.blocks[0].second;
+    // Lanes that divide the channels (every run full), the packed block (one packed row) and the
+    // consumer's block where its innermost index is `channel % block` (one run of its row).
+    const int64_t packed_block = spec.blocks[0].second;
+    int64_t b = std::gcd(packed_block, shape[cd]);
+    if (const Binary* m = consumer->index.back().as<Binary>(); m && m->op == BinaryOp::Mod) {
+      if (const IntImm* block = m->b.as<IntImm>()) b = std::gcd(b, block->value);
+    }
     std::vector<std::string> loop_names;
     std::vector<int64_t> loop_extents;
     for (size_t d = 0; d + 1 < shape.size(); ++d) {
@@ -235,9 +244,16 @@ Stmt unpack_stage(const PackSpec& spec, const AlgorithmStage* consumer) {
       for (size_t d = 0; d + 1 < shape.size(); ++d) {
         if (d != cd) c[d] = loops[l++];
       }
-      c[cd] = loops[l++] * Expr(b) + var(lane);
+      const Expr run = loops[l++];
+      c[cd] = run * Expr(b) + var(lane);
       c.back() = loops[l];
-      return For::make(lane, 0, b, ForKind::Vectorized, unpack_store(spec, consumer, c));
+      // The packed element: block run / (packed_block / b), lane (run % that) * b + lane, so
+      // that the lane enters its index affinely.
+      std::vector<Expr> packed = c;
+      const int64_t runs = packed_block / b;
+      packed[cd] = runs > 1 ? run / Expr(runs) : run;
+      packed.push_back(runs > 1 ? (run % Expr(runs)) * Expr(b) + var(lane) : var(lane));
+      return For::make(lane, 0, b, b > 1 ? ForKind::Vectorized : ForKind::Serial, unpack_store(spec, consumer, c, packed));
     });
   }
   // One blocked dimension that is not the innermost (NCHW[x]c's channels) goes just inside the

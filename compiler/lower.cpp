@@ -65,7 +65,7 @@ LoopNest scheduled_nest(const Workload& wl, const Schedule& schedule, const std:
                         const LowerOptions& options) {
   StepLog log(options);
   // 1. The algorithm as written: with no steps, its naive nest is the result.
-  const Algorithm algorithm = schedule_algorithm(wl, schedule, options.output_layout ? &*options.output_layout : nullptr);
+  const Algorithm algorithm = schedule_algorithm(wl, schedule, options.layouts);
   if (schedule.steps.empty()) {
     LoopNest naive = log.run("algorithm", [&] { return naive_nest(algorithm, name); });
     log.dump("algorithm", naive);

@@ -1,8 +1,6 @@
 /// \file Options of the lowering pipeline (free of LLVM headers).
 #pragma once
 
-#include <optional>
-
 #include "ir/tensor_layout.h"
 
 namespace convtune {
@@ -15,9 +13,9 @@ struct LowerOptions {
   /// Let LLVM's loop and SLP vectorizers run. Vectorized loops are widened by convtune itself;
   /// turning these off shows (and tests) that widening alone.
   bool llvm_vectorizers = true;
-  /// Store the output in these channel blocks and exterior (what a network's next kernel reads
-  /// without packing) instead of dense.
-  std::optional<TensorLayout> output_layout;
+  /// The output stored in channel blocks and an exterior (what a network's next kernel reads
+  /// without packing), and the residual read so, instead of dense.
+  ParamLayouts layouts;
 };
 
 } // namespace convtune

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "compiler/compile.h"
+#include "compiler/network_layouts.h"
 #include "ir/error.h"
 #include "runtime/network_ops.h"
 
@@ -22,7 +23,7 @@ struct NetworkRunner::Variant {
   Tensor packed;
   /// The input's entry of abi.blocked when the input tensor is kept in that layout: its packing
   /// is skipped and its packed temporary is the tensor itself.
-  int blocked_input = -1;
+  const AbiBlocked* blocked_input = nullptr;
 };
 
 /// A layer ready to run: the variant it runs (none for plain loops), and its constants.
@@ -62,7 +63,7 @@ NetworkRunner::NetworkRunner(const Network& net, const Target& target, const Sch
       for (const ChosenSchedule& chosen : candidates(l.wl)) {
         const std::string key = l.wl.key() + " " + to_json(chosen.schedule).dump();
         if (!kernels_.count(key)) kernels_[key] = compile_jit(scheduled_nest(l.wl, chosen.schedule, "layer"), target);
-        layer->variants.push_back({chosen, kernels_[key], {}, {}, {}, {}, -1});
+        layer->variants.push_back({chosen, kernels_[key], {}, {}, {}, {}, nullptr});
       }
       internal_check(!layer->variants.empty(), "no schedule for layer " + l.name);
       single = single && layer->variants.size() == 1;
@@ -78,58 +79,27 @@ NetworkRunner::NetworkRunner(const Network& net, const Target& target, const Sch
 }
 
 void NetworkRunner::keep_blocked() {
-  const std::vector<std::vector<int>> consumers = net_.consumers();
-  for (size_t t = 0; t < net_.tensors.size(); ++t) {
-    layouts_[t].reset();
-    const int producer = net_.tensors[t].producer;
-    if (int(t) == net_.input || int(t) == net_.output || producer < 0 || !net_.layers[size_t(producer)].has_kernel() ||
-        consumers[t].empty()) {
-      continue;
-    }
-    // Every reader a kernel reading it as its input alone, every packing alike.
-    std::optional<TensorLayout> common;
-    bool agree = true;
-    for (int c : consumers[t]) {
-      const NetLayer& l = net_.layers[size_t(c)];
-      const auto reads = std::count(l.inputs.begin(), l.inputs.end(), int(t));
-      if (!l.has_kernel() || l.inputs[0] != int(t) || reads != 1) {
-        agree = false;
-        break;
-      }
-      const KernelAbi& abi = layers_[size_t(c)]->variants[0].kernel->abi();
-      std::optional<TensorLayout> mine;
-      for (const AbiBlocked& b : abi.blocked) {
-        if (abi.params[size_t(b.param)].name == "input") mine = TensorLayout::of(b, logical_shape(net_.tensors[t]));
-      }
-      if (!mine || (common && *common != *mine)) {
-        agree = false;
-        break;
-      }
-      common = mine;
-    }
-    if (agree) layouts_[t] = common;
+  // Planned from the dense kernels: a layer's input packing does not depend on where it stores.
+  std::vector<std::shared_ptr<JitKernel>> dense(layers_.size());
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    if (!layers_[i]->variants.empty()) dense[i] = layers_[i]->variants[0].kernel;
   }
+  layouts_ = plan_layouts(net_, [&](size_t i) -> const KernelAbi& { return dense[i]->abi(); });
   for (size_t i = 0; i < net_.layers.size(); ++i) {
     const NetLayer& l = net_.layers[i];
     if (!l.has_kernel()) continue;
     Variant& v = layers_[i]->variants[0];
-    // The writer of a blocked tensor: compiled again to store it in the readers' layout.
-    if (const std::optional<TensorLayout>& out = layouts_[size_t(l.output)]) {
-      LowerOptions options;
-      options.output_layout = out;
-      const std::string key = l.wl.key() + " " + to_json(v.chosen.schedule).dump() + " -> " + out->describe();
+    LowerOptions options;
+    options.layouts = layer_layouts(net_, i, layouts_);
+    if (options.layouts.any()) {
+      const std::string key = l.wl.key() + " " + to_json(v.chosen.schedule).dump() + " " + options.layouts.describe();
       if (!kernels_.count(key)) kernels_[key] = compile_jit(scheduled_nest(l.wl, v.chosen.schedule, "layer", options), target_, options);
       v.kernel = kernels_[key];
     }
-    v.blocked_input = -1;
-    if (layouts_[size_t(l.inputs[0])]) {
-      const KernelAbi& abi = v.kernel->abi();
-      for (size_t b = 0; b < abi.blocked.size(); ++b) {
-        if (abi.params[size_t(abi.blocked[b].param)].name == "input") v.blocked_input = int(b);
-      }
-      internal_check(v.blocked_input >= 0, "layer " + l.name + " lost its blocked input");
-    }
+    v.blocked_input = blocked_input(net_, i, layouts_, v.kernel->abi());
   }
+  // Kernels no layer runs any more are freed with their last reference.
+  dense.clear();
   for (auto it = kernels_.begin(); it != kernels_.end();) {
     it = it->second.use_count() == 1 ? kernels_.erase(it) : std::next(it);
   }
@@ -166,7 +136,7 @@ void NetworkRunner::bind() {
         else if (name == "bias") v.table.back() = layer.bias.data();
         else throw InternalError("internal error: a layer kernel's parameter '" + name + "'");
       }
-      const AbiBlocked* blocked_input = v.blocked_input >= 0 ? &abi.blocked[size_t(v.blocked_input)] : nullptr;
+      const AbiBlocked* blocked_input = v.blocked_input;
       for (size_t t = 0; t < abi.temporaries.size(); ++t) {
         if (int(t) == abi.packed_weights) {
           v.packed = Tensor(abi.temporaries[t].bytes / 4 + 1);
@@ -304,7 +274,6 @@ int NetworkRunner::select_fastest(const float* input, int runs) {
     layer.variants.push_back(std::move(kept));
     layer.chosen = 0;
   }
-  // Kernels no layer runs any more are freed with their last reference (in keep_blocked).
   keep_blocked();
   bind();
   return changed;

@@ -78,9 +78,9 @@ public:
 private:
   struct Layer;
   struct Variant;
-  /// Keeps each intermediate that one kernel writes and only kernels read, all packing it
-  /// alike, in their packed layout: the writer is compiled to store it so (its epilogue in its
-  /// unpacking), the readers skip their packing. Layers must have one variant each.
+  /// Keeps the tensors between kernels blocked (compiler/network_layouts): the writer of each is
+  /// compiled again to store it so (its epilogue in its unpacking), a reader adding it as its
+  /// residual to read it so; the readers skip their packing. Layers must have one variant each.
   void keep_blocked();
   /// Plans the workspace for the tensors as stored, binds every variant's table to it and packs
   /// the weights.

@@ -48,6 +48,17 @@ struct TensorLayout {
 Algorithm with_output_layout(const Algorithm& algorithm, const TensorLayout& layout,
                              const std::vector<std::string>& scheduled);
 
+/// `algorithm` reading its parameter `name` (an epilogue's residual) from `layout` instead of dense.
+Algorithm with_input_layout(const Algorithm& algorithm, const std::string& name, const TensorLayout& layout);
+
+/// Where a kernel's tensors live when not dense: its output, and the residual its epilogue adds.
+struct ParamLayouts {
+  std::optional<TensorLayout> output, residual;
+  bool any() const { return output || residual; }
+  /// "" when dense; otherwise what tells two kernels apart ("output NCHW16c, ...; residual ...").
+  std::string describe() const;
+};
+
 /// Writes `layout.exterior` into every element of `storage` outside the logical
 /// n x channels x rows x columns tensor it holds.
 void fill_exterior(float* storage, const TensorLayout& layout, int64_t channels, int64_t rows, int64_t columns);

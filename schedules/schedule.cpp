@@ -184,15 +184,16 @@ StageStates StageStates::of_main(const ScheduleState& main) {
   return states;
 }
 
-Algorithm schedule_algorithm(const Workload& wl, const Schedule& schedule, const TensorLayout* output_layout) {
+Algorithm schedule_algorithm(const Workload& wl, const Schedule& schedule, const ParamLayouts& layouts) {
   Algorithm alg = algorithm_named(schedule.algorithm, wl);
-  if (!output_layout) return alg;
+  if (layouts.residual) alg = with_input_layout(alg, "residual", *layouts.residual);
+  if (!layouts.output) return alg;
   std::vector<std::string> scheduled;
   for (const Step& s : schedule.steps) {
     if (s.primitive == "compute_inline") continue;
     scheduled.push_back(s.stage.empty() ? alg.main_stage : s.stage);
   }
-  return with_output_layout(alg, *output_layout, scheduled);
+  return with_output_layout(alg, *layouts.output, scheduled);
 }
 
 StageStates apply_schedule_stages(const Workload& wl, const Schedule& schedule) {

@@ -93,9 +93,9 @@ struct StageStates {
   StagePlacement placement(const std::string& stage) const;
 };
 
-/// The algorithm `schedule` names for `wl`, its output stored in `output_layout` when one is
-/// given (dense otherwise).
-Algorithm schedule_algorithm(const Workload& wl, const Schedule& schedule, const TensorLayout* output_layout = nullptr);
+/// The algorithm `schedule` names for `wl`, its output and residual in `layouts` where given
+/// (dense otherwise).
+Algorithm schedule_algorithm(const Workload& wl, const Schedule& schedule, const ParamLayouts& layouts = {});
 
 /// Replays every step on a fresh state of its stage of the schedule's algorithm for `wl`; a
 /// refused step names its number, an unknown stage is refused naming it.

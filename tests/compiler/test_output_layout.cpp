@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <optional>
 
 #include "compiler/compile.h"
 #include "runtime/conv_problem.h"
@@ -24,12 +25,32 @@ TensorLayout layout_for(const Workload& wl, int64_t block, int64_t top, int64_t 
   return l;
 }
 
-void check_blocked_output(const Workload& wl, const std::string& schedule_name, const TensorLayout& layout) {
+/// `dense` (NCHW of `logical`) in `layout`, the exterior as garbage (a residual has none read).
+Tensor blocked(const Tensor& dense, const TensorLayout& layout, const std::vector<int64_t>& logical) {
+  Tensor storage(layout.elements());
+  storage.fill_random(99);
+  for (int64_t n = 0; n < logical[0]; ++n) {
+    for (int64_t c = 0; c < logical[1]; ++c) {
+      for (int64_t h = 0; h < logical[2]; ++h) {
+        for (int64_t w = 0; w < logical[3]; ++w) {
+          const int64_t at = (((n * layout.shape[1] + c / layout.block) * layout.shape[2] + h + layout.top) * layout.shape[3] + w + layout.left) *
+                                 layout.block + c % layout.block;
+          storage.data()[at] = dense.data()[((n * logical[1] + c) * logical[2] + h) * logical[3] + w];
+        }
+      }
+    }
+  }
+  return storage;
+}
+
+void check_blocked_output(const Workload& wl, const std::string& schedule_name, const TensorLayout& layout,
+                          const std::optional<TensorLayout>& residual = std::nullopt) {
   INFO(wl.spec() << " schedule " << schedule_name << " layout " << layout.describe());
   const Target target = host_target();
   const Schedule schedule = resolve_schedule(schedule_name, wl, target);
   LowerOptions options;
-  options.output_layout = layout;
+  options.layouts.output = layout;
+  options.layouts.residual = residual;
   const auto kernel = compile_jit(scheduled_nest(wl, schedule, "blocked", options), target, options);
   const KernelAbi& abi = kernel->abi();
   REQUIRE(abi.params.back().name == "output");
@@ -40,11 +61,15 @@ void check_blocked_output(const Workload& wl, const std::string& schedule_name, 
   constexpr float kSentinel = 1234.5f;
   std::fill(storage.data(), storage.data() + layout.elements(), kSentinel);
   std::vector<float*> params;
-  for (const AbiParam& p : abi.params) params.push_back(p.name == "output" ? storage.data() : problem.tensor(p.name).data());
+  const std::vector<int64_t> logical = {wl.n, wl.k, wl.p(), wl.q()};
+  Tensor residual_storage = residual ? blocked(problem.residual, *residual, logical) : Tensor();
+  for (const AbiParam& p : abi.params) {
+    params.push_back(p.name == "output" ? storage.data() : p.name == "residual" && residual ? residual_storage.data() : problem.tensor(p.name).data());
+  }
   REQUIRE(kernel->call_function()(params.data(), nullptr) == kKernelOk);
 
   Tensor dense(wl.output_elems());
-  unblock(storage.data(), layout, {wl.n, wl.k, wl.p(), wl.q()}, dense.data());
+  unblock(storage.data(), layout, logical, dense.data());
   const Agreement a = check_against_reference(wl, problem.reference_for(schedule.algorithm), dense);
   INFO("max relative error " << a.max_rel_err << " tolerance " << a.tolerance);
   CHECK(a.ok);
@@ -89,5 +114,17 @@ TEST_CASE("Other algorithms and pooling store their output in a blocked layout t
                            "op=avgpool,n=2,c=16,h=8,w=8,r=3,s=3,stride=1,pad=1,count_include_pad=0"}) {
     const Workload wl = parse_workload(spec);
     check_blocked_output(wl, "default", layout_for(wl, lanes, 1, 1, 0));
+  }
+}
+
+TEST_CASE("An epilogue reads its residual from a blocked layout", "[compiler][layout]") {
+  const int64_t lanes = host_target().vector_lanes();
+  for (const char* spec : {"n=2,c=8,h=7,w=9,k=24,r=1,s=1,stride=2,epilogue=bias_add_relu",
+                           "n=1,c=16,h=10,w=10,k=16,r=3,s=3,pad=1,epilogue=bias_add"}) {
+    const Workload wl = parse_workload(spec);
+    // The residual kept as another reader packs it: padded, in a block other than the output's.
+    for (const char* schedule : {"default", "naive"}) {
+      check_blocked_output(wl, schedule, layout_for(wl, lanes, 1, 1, 2), layout_for(wl, 4, 1, 2, 1));
+    }
   }
 }

@@ -238,8 +238,8 @@ TEST_CASE("the workspace plan overlaps no two live tensors and beats the sum of 
 }
 
 TEST_CASE("tensors between kernels stay in the layout their readers pack to, and compute as the reference", "[network][layout]") {
-  // conv -> depthwise (strided) -> max pool -> two 1x1 convs (the second adding the first's
-  // output as its residual) -> global average pool; batch 2, odd sizes, channels no vector fills.
+  // conv -> depthwise (strided) -> max pool -> 1x1 -> 1x1 -> 1x1 adding the first 1x1's output
+  // as its residual -> global average pool; batch 2, odd sizes, channels no vector fills.
   OnnxBuilder b;
   b.input("x", {2, 6, 11, 9})
       .conv("c1", "x", "a0", 6, 12, 3, 3, {1, 1}, {1, 1, 1, 1})
@@ -247,7 +247,8 @@ TEST_CASE("tensors between kernels stay in the layout their readers pack to, and
       .conv("dw", "a", "b", 12, 12, 3, 3, {2, 2}, {1, 1, 1, 1}, {1, 1}, 12)
       .max_pool("mp", "b", "m", {3, 3}, {1, 1}, {1, 1, 1, 1})
       .conv("c3", "m", "d", 12, 10, 1, 1)
-      .conv("c4", "m", "e0", 12, 10, 1, 1)
+      .conv("c4", "d", "f", 10, 10, 1, 1)
+      .conv("c5", "f", "e0", 10, 10, 1, 1)
       .add("add", "e0", "d", "e1")
       .relu("r2", "e1", "e")
       .global_avg_pool("gap", "e", "y")
@@ -262,9 +263,10 @@ TEST_CASE("tensors between kernels stay in the layout their readers pack to, and
     FAIL("no tensor " << name);
     return -1;
   };
-  // One reader each, a kernel: blocked. Two 1x1 readers packing alike: blocked. A tensor the
-  // global pool's plain loops read, and the network's input: dense.
-  for (const char* name : {"a", "b", "m"}) {
+  // Read by one kernel: blocked as it packs; read by one as its input and by another as its
+  // residual: blocked as the first packs. A tensor the global pool's plain loops read, and the
+  // network's input: dense.
+  for (const char* name : {"a", "b", "m", "d", "f"}) {
     INFO(name);
     REQUIRE(runner.layout(tensor_named(name)) != nullptr);
   }
@@ -273,6 +275,7 @@ TEST_CASE("tensors between kernels stay in the layout their readers pack to, and
   CHECK(runner.layout(tensor_named("m"))->top == 0);
   CHECK(runner.layout(tensor_named("e")) == nullptr);
   CHECK(runner.layout(net.input) == nullptr);
+  CHECK(runner.blocked_tensors() == 5);
 
   // Every intermediate, read back dense, is the reference's.
   const std::vector<float> input = random_input(net);

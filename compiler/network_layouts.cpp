@@ -1,0 +1,69 @@
+/// \file The layouts of a network's tensors between kernels.
+#include "compiler/network_layouts.h"
+
+#include <algorithm>
+
+#include "ir/error.h"
+
+namespace convtune {
+
+namespace {
+
+std::vector<int64_t> logical_shape(const NetTensor& t) { return {t.n(), t.c(), t.h(), t.w()}; }
+
+const AbiBlocked* input_entry(const KernelAbi& abi) {
+  for (const AbiBlocked& b : abi.blocked) {
+    if (abi.params[size_t(b.param)].name == "input") return &b;
+  }
+  return nullptr;
+}
+
+} // namespace
+
+TensorLayouts plan_layouts(const Network& net, const std::function<const KernelAbi&(size_t layer)>& abi_of) {
+  TensorLayouts layouts(net.tensors.size());
+  const std::vector<std::vector<int>> consumers = net.consumers();
+  for (size_t t = 0; t < net.tensors.size(); ++t) {
+    const int producer = net.tensors[t].producer;
+    if (int(t) == net.input || int(t) == net.output || producer < 0 || !net.layers[size_t(producer)].has_kernel()) continue;
+    std::optional<TensorLayout> common;
+    bool agree = !consumers[t].empty();
+    for (int c : consumers[t]) {
+      const NetLayer& l = net.layers[size_t(c)];
+      const auto reads = std::count(l.inputs.begin(), l.inputs.end(), int(t));
+      if (!l.has_kernel() || reads != 1) {
+        agree = false;
+        break;
+      }
+      if (l.inputs[0] != int(t)) continue;  // the residual: read in whatever layout the tensor has
+      const AbiBlocked* entry = input_entry(abi_of(size_t(c)));
+      const std::optional<TensorLayout> mine = entry ? TensorLayout::of(*entry, logical_shape(net.tensors[t])) : std::nullopt;
+      if (!mine || (common && *common != *mine)) {
+        agree = false;
+        break;
+      }
+      common = mine;
+    }
+    if (agree) layouts[t] = common;  // none when only residuals read it: no packing to match
+  }
+  return layouts;
+}
+
+ParamLayouts layer_layouts(const Network& net, size_t layer, const TensorLayouts& layouts) {
+  const NetLayer& l = net.layers[layer];
+  ParamLayouts p;
+  p.output = layouts[size_t(l.output)];
+  if (l.kind == LayerKind::Conv && l.wl.has_residual()) p.residual = layouts[size_t(l.inputs.at(1))];
+  return p;
+}
+
+const AbiBlocked* blocked_input(const Network& net, size_t layer, const TensorLayouts& layouts, const KernelAbi& abi) {
+  const NetLayer& l = net.layers[layer];
+  if (!layouts[size_t(l.inputs[0])]) return nullptr;
+  const AbiBlocked* entry = input_entry(abi);
+  internal_check(entry && TensorLayout::of(*entry, logical_shape(net.tensors[size_t(l.inputs[0])])) == layouts[size_t(l.inputs[0])],
+                 "layer " + l.name + " packs its input otherwise than its tensor is kept");
+  return entry;
+}
+
+} // namespace convtune

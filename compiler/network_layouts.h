@@ -1,0 +1,32 @@
+/// \file Which tensors of a network stay blocked between kernels, and in what layout.
+///
+/// A tensor that a kernel writes and only kernels read is kept in the layout its readers' input
+/// packing makes (every such reader must pack alike): the writer stores it there, the readers
+/// skip their packing and read it in place, and a reader adding it as its residual reads it in
+/// that layout too. Tensors with another reader (plain-loop layers, the network's output), and
+/// the network's input, stay dense NCHW.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "ir/kernel_abi.h"
+#include "ir/network.h"
+#include "ir/tensor_layout.h"
+
+namespace convtune {
+
+using TensorLayouts = std::vector<std::optional<TensorLayout>>;  ///< per tensor; nullopt: dense
+
+/// The layouts, from the kernel each kernel layer runs (`abi_of(layer)`, compiled dense).
+TensorLayouts plan_layouts(const Network& net, const std::function<const KernelAbi&(size_t layer)>& abi_of);
+
+/// What kernel layer `layer` is compiled with under `layouts`: its output and residual layouts.
+ParamLayouts layer_layouts(const Network& net, size_t layer, const TensorLayouts& layouts);
+
+/// The entry of `abi.blocked` for the input: whose packing is skipped and whose packed temporary
+/// is the tensor itself, when the layer's input is blocked; nullptr otherwise.
+const AbiBlocked* blocked_input(const Network& net, size_t layer, const TensorLayouts& layouts, const KernelAbi& abi);
+
+} // namespace convtune
