@@ -49,6 +49,14 @@ TensorLayouts plan_layouts(const Network& net, const std::function<const KernelA
   return layouts;
 }
 
+std::vector<int64_t> storage_bytes(const TensorLayouts& layouts) {
+  std::vector<int64_t> bytes(layouts.size(), 0);
+  for (size_t t = 0; t < layouts.size(); ++t) {
+    if (layouts[t]) bytes[t] = layouts[t]->elements() * int64_t(sizeof(float));
+  }
+  return bytes;
+}
+
 ParamLayouts layer_layouts(const Network& net, size_t layer, const TensorLayouts& layouts) {
   const NetLayer& l = net.layers[layer];
   ParamLayouts p;

@@ -22,6 +22,9 @@ using TensorLayouts = std::vector<std::optional<TensorLayout>>;  ///< per tensor
 /// The layouts, from the kernel each kernel layer runs (`abi_of(layer)`, compiled dense).
 TensorLayouts plan_layouts(const Network& net, const std::function<const KernelAbi&(size_t layer)>& abi_of);
 
+/// Each tensor's bytes as stored where it is blocked (0 where dense): what the workspace plan places.
+std::vector<int64_t> storage_bytes(const TensorLayouts& layouts);
+
 /// What kernel layer `layer` is compiled with under `layouts`: its output and residual layouts.
 ParamLayouts layer_layouts(const Network& net, size_t layer, const TensorLayouts& layouts);
 

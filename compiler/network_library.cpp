@@ -12,6 +12,7 @@
 #include <llvm/Support/raw_ostream.h>
 
 #include "compiler/compile.h"
+#include "compiler/network_layouts.h"
 #include "ir/error.h"
 #include "runtime/network_ops.h"
 #include "targets/llvm_target.h"
@@ -26,6 +27,8 @@ int64_t aligned(int64_t bytes) { return (bytes + 63) / 64 * 64; }
 /// (floats), and in the memory NET_init keeps (bytes).
 struct KernelLayer {
   int kernel = -1;
+  /// The input kept blocked: its packing stage is skipped, its packed temporary is the tensor.
+  int skipped_stage = -1, input_temporary = -1;
   int64_t weights_at = 0, bias_at = -1;        ///< floats into the weights; -1: no bias
   int64_t packed_at = 0, packed_bytes = 0;     ///< the packed weights (or a copy) in the kept memory
   int64_t kept_bias_at = -1;
@@ -44,10 +47,11 @@ public:
   }
 
   std::unique_ptr<llvm::Module> emit(const std::vector<KernelAbi>& kernels, const std::vector<KernelLayer>& layers,
-                                     const WorkspacePlan& plan, int64_t scratch_bytes, int64_t kept_bytes,
-                                     const std::vector<float>* embedded, int64_t weights_count) {
+                                     const TensorLayouts& layouts, const WorkspacePlan& plan, int64_t scratch_bytes,
+                                     int64_t kept_bytes, const std::vector<float>* embedded, int64_t weights_count) {
     kernels_ = &kernels;
     layers_ = &layers;
+    layouts_ = &layouts;
     plan_ = &plan;
     state_ = new llvm::GlobalVariable(*module_, ptr_, false, llvm::GlobalValue::InternalLinkage, llvm::ConstantPointerNull::get(ptr_),
                                       name_ + "_state");
@@ -208,10 +212,21 @@ private:
     }
     for (size_t t = 0; t < abi.temporaries.size(); ++t) {
       store_entry(table, abi.params.size() + t,
-                  int(t) == abi.packed_weights ? at_bytes(kept, k.packed_at) : at_bytes(workspace_, scratch_at + abi.temporaries[t].offset_bytes));
+                  int(t) == abi.packed_weights    ? at_bytes(kept, k.packed_at)
+                  : int(t) == k.input_temporary ? tensor(l.inputs[0])
+                                                : at_bytes(workspace_, scratch_at + abi.temporaries[t].offset_bytes));
     }
     for (size_t s = 0; s < abi.stages.size(); ++s) {
-      if (abi.stages[s].kind != StageKind::PackWeights) b_.CreateCall(stage_function(k.kernel), {i64(int64_t(s)), table});
+      if (abi.stages[s].kind != StageKind::PackWeights && int(s) != k.skipped_stage) {
+        b_.CreateCall(stage_function(k.kernel), {i64(int64_t(s)), table});
+      }
+    }
+    // A blocked output: around it goes what its readers' packing would write.
+    if (const std::optional<TensorLayout>& out = (*layouts_)[size_t(l.output)]) {
+      const NetTensor& t = net_.tensors[size_t(l.output)];
+      b_.CreateCall(external("convtune_fill_exterior", void_, {ptr_, i64_, i64_, i64_, i64_, i64_, i64_, i64_, i64_, i64_, i64_, f32_}),
+                    {tensor(l.output), i64(out->shape[0]), i64(out->shape[1]), i64(out->shape[2]), i64(out->shape[3]), i64(out->block),
+                     i64(out->top), i64(out->left), i64(t.c()), i64(t.h()), i64(t.w()), f32(float(out->exterior))});
     }
   }
 
@@ -288,6 +303,7 @@ private:
   llvm::GlobalVariable* state_ = nullptr;
   const std::vector<KernelAbi>* kernels_ = nullptr;
   const std::vector<KernelLayer>* layers_ = nullptr;
+  const TensorLayouts* layouts_ = nullptr;
   const WorkspacePlan* plan_ = nullptr;
   int64_t workspace_bytes_ = 0;
   llvm::Value *input_ = nullptr, *output_ = nullptr, *workspace_ = nullptr;
@@ -335,16 +351,26 @@ NetworkLibrary compile_network_library(const Network& net, const std::string& na
   std::map<std::string, int> kernel_of;  // by workload key and schedule
   std::vector<KernelLayer> layers(net.layers.size());
   int64_t kept = 0, scratch = 0;
+  // The tensors kept blocked between kernels, as the JIT runner keeps them: planned from each
+  // layer's kernel compiled dense (its input packing), then each kernel compiled for them.
+  std::vector<KernelAbi> dense(net.layers.size());
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    if (net.layers[i].has_kernel()) dense[i] = kernel_abi(scheduled_nest(net.layers[i].wl, schedules[i].schedule, "dense"));
+  }
+  const TensorLayouts layouts = plan_layouts(net, [&](size_t i) -> const KernelAbi& { return dense[i]; });
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const NetLayer& l = net.layers[i];
     lib.layer_schedules.push_back("");
     if (!l.has_kernel()) continue;
     const ChosenSchedule& chosen = schedules[i];
     lib.layer_schedules.back() = chosen.source;
-    const std::string key = l.wl.key() + " " + to_json(chosen.schedule).dump();
+    LowerOptions options;
+    options.layouts = layer_layouts(net, i, layouts);
+    const std::string key = l.wl.key() + " " + to_json(chosen.schedule).dump() + " " + options.layouts.describe();
     if (!kernel_of.count(key)) {
       const std::string kernel_name = name + "_k" + std::to_string(kernels.size());
-      const CompiledArtifact artifact = compile_artifact(scheduled_nest(l.wl, chosen.schedule, kernel_name), target, EmitKind::Object);
+      const CompiledArtifact artifact =
+          compile_artifact(scheduled_nest(l.wl, chosen.schedule, kernel_name, options), target, EmitKind::Object, options);
       kernel_of[key] = int(kernels.size());
       kernels.push_back(artifact.abi);
       objects.push_back({kernel_name + ".o", artifact.bytes});
@@ -353,6 +379,10 @@ NetworkLibrary compile_network_library(const Network& net, const std::string& na
     KernelLayer& k = layers[i];
     k.kernel = kernel_of[key];
     const KernelAbi& abi = kernels[k.kernel];
+    if (const AbiBlocked* b = blocked_input(net, i, layouts, abi)) {
+      k.skipped_stage = b->stage;
+      k.input_temporary = b->temporary;
+    }
     if (abi.weights_param < 0) continue;  // pooling
     k.weights_at = int64_t(lib.weights.size());
     lib.weights.insert(lib.weights.end(), l.weights.begin(), l.weights.end());
@@ -367,12 +397,12 @@ NetworkLibrary compile_network_library(const Network& net, const std::string& na
     }
   }
   lib.kernels = int(kernels.size());
-  const WorkspacePlan plan = net.plan_workspace();
+  const WorkspacePlan plan = net.plan_workspace(storage_bytes(layouts));
 
   llvm::LLVMContext ctx;
   DriverEmitter emitter(ctx, net, name, target);
-  std::unique_ptr<llvm::Module> driver =
-      emitter.emit(kernels, layers, plan, scratch, kept, embed_weights ? &lib.weights : nullptr, int64_t(lib.weights.size()));
+  std::unique_ptr<llvm::Module> driver = emitter.emit(kernels, layers, layouts, plan, scratch, kept,
+                                                      embed_weights ? &lib.weights : nullptr, int64_t(lib.weights.size()));
   auto tm = make_target_machine(target);
   prepare_module(*driver, *tm);
   optimize_module(*driver, *tm, false);

@@ -106,11 +106,7 @@ void NetworkRunner::keep_blocked() {
 }
 
 void NetworkRunner::bind() {
-  std::vector<int64_t> storage(net_.tensors.size(), 0);
-  for (size_t t = 0; t < net_.tensors.size(); ++t) {
-    if (layouts_[t]) storage[t] = layouts_[t]->elements() * int64_t(sizeof(float));
-  }
-  plan_ = net_.plan_workspace(storage);
+  plan_ = net_.plan_workspace(storage_bytes(layouts_));
   scratch_bytes_ = 0;
   for (const auto& layer : layers_) {
     for (const Variant& v : layer->variants) scratch_bytes_ = std::max(scratch_bytes_, v.kernel->abi().workspace_bytes);

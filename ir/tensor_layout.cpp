@@ -127,30 +127,6 @@ std::string ParamLayouts::describe() const {
   return s;
 }
 
-void fill_exterior(float* storage, const TensorLayout& l, int64_t channels, int64_t rows, int64_t columns) {
-  const float value = float(l.exterior);
-  const int64_t b = l.block, row = l.shape[3] * b;
-  for (int64_t n = 0; n < l.shape[0]; ++n) {
-    for (int64_t cb = 0; cb < l.shape[1]; ++cb) {
-      float* plane = storage + ((n * l.shape[1] + cb) * l.shape[2]) * row;
-      // Lanes of the last block past the tensor's channels, in every element of the plane.
-      const int64_t lanes = std::min(b, channels - cb * b);
-      for (int64_t h = 0; h < l.shape[2]; ++h) {
-        float* r = plane + h * row;
-        if (h < l.top || h >= l.top + rows) {
-          std::fill(r, r + row, value);
-          continue;
-        }
-        std::fill(r, r + l.left * b, value);
-        std::fill(r + (l.left + columns) * b, r + row, value);
-        if (lanes < b) {
-          for (int64_t w = l.left; w < l.left + columns; ++w) std::fill(r + w * b + std::max<int64_t>(lanes, 0), r + (w + 1) * b, value);
-        }
-      }
-    }
-  }
-}
-
 void unblock(const float* storage, const TensorLayout& l, const std::vector<int64_t>& logical, float* dense) {
   const int64_t b = l.block;
   for (int64_t n = 0; n < logical[0]; ++n) {

@@ -59,10 +59,6 @@ struct ParamLayouts {
   std::string describe() const;
 };
 
-/// Writes `layout.exterior` into every element of `storage` outside the logical
-/// n x channels x rows x columns tensor it holds.
-void fill_exterior(float* storage, const TensorLayout& layout, int64_t channels, int64_t rows, int64_t columns);
-
 /// Copies the logical tensor out of `storage` into dense NCHW `dense`.
 void unblock(const float* storage, const TensorLayout& layout, const std::vector<int64_t>& logical, float* dense);
 

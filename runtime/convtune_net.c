@@ -135,3 +135,28 @@ void convtune_channel_shuffle(int64_t n, int64_t groups, int64_t per_group, int6
 void convtune_slice_channels(int64_t n, int64_t c, int64_t begin, int64_t count, int64_t plane, const float* x, float* y) {
   for (int64_t b = 0; b < n; ++b) memcpy(y + b * count * plane, x + (b * c + begin) * plane, (size_t)(count * plane) * sizeof(float));
 }
+
+static void fill(float* x, int64_t count, float value) {
+  for (int64_t i = 0; i < count; ++i) x[i] = value;
+}
+
+void convtune_fill_exterior(float* x, int64_t n, int64_t blocks, int64_t rows, int64_t columns, int64_t block, int64_t top,
+                            int64_t left, int64_t channels, int64_t height, int64_t width, float value) {
+  const int64_t row = columns * block;
+  for (int64_t plane = 0; plane < n * blocks; ++plane) {
+    float* p = x + plane * rows * row;
+    int64_t lanes = channels - (plane % blocks) * block; /* of this block inside the tensor */
+    if (lanes < 0) lanes = 0;
+    for (int64_t h = 0; h < rows; ++h) {
+      float* r = p + h * row;
+      if (h < top || h >= top + height) {
+        fill(r, row, value);
+        continue;
+      }
+      fill(r, left * block, value);
+      fill(r + (left + width) * block, row - (left + width) * block, value);
+      if (lanes >= block) continue;
+      for (int64_t w = left; w < left + width; ++w) fill(r + w * block + lanes, block - lanes, value);
+    }
+  }
+}

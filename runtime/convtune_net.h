@@ -42,6 +42,13 @@ void convtune_channel_shuffle(int64_t n, int64_t groups, int64_t per_group, int6
 /* y (n x count x plane) = channels [begin, begin + count) of x (n x c x plane). */
 void convtune_slice_channels(int64_t n, int64_t c, int64_t begin, int64_t count, int64_t plane, const float* x, float* y);
 
+/* A tensor kept in channel blocks between kernels (ir/tensor_layout.h): x is
+ * n x blocks x rows x columns x block, the logical channels x height x width tensor at rows from
+ * top and columns from left. Writes value everywhere else: the rows and columns around it and
+ * the lanes of the last block past its channels. */
+void convtune_fill_exterior(float* x, int64_t n, int64_t blocks, int64_t rows, int64_t columns, int64_t block, int64_t top,
+                            int64_t left, int64_t channels, int64_t height, int64_t width, float value);
+
 #ifdef __cplusplus
 }
 #endif

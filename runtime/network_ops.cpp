@@ -57,4 +57,9 @@ void run_layer_op(const NetLayer& l, const std::vector<NetTensor>& tensors, cons
   throw InternalError("internal error: run_layer_op of the " + std::string(layer_kind_name(l.kind)) + " layer " + l.name);
 }
 
+void fill_exterior(float* storage, const TensorLayout& l, int64_t channels, int64_t rows, int64_t columns) {
+  convtune_fill_exterior(storage, l.shape[0], l.shape[1], l.shape[2], l.shape[3], l.block, l.top, l.left, channels, rows, columns,
+                         float(l.exterior));
+}
+
 } // namespace convtune

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ir/network.h"
+#include "ir/tensor_layout.h"
 
 namespace convtune {
 
@@ -23,5 +24,9 @@ ElementwiseCall elementwise_call(const NetLayer& layer, const std::vector<NetTen
 /// Computes a GlobalAvgPool, Elementwise, Concat, Pad or Copy layer from `inputs` (one per
 /// layer.inputs) into `output`.
 void run_layer_op(const NetLayer& layer, const std::vector<NetTensor>& tensors, const std::vector<const float*>& inputs, float* output);
+
+/// Writes `layout.exterior` into every element of `storage` outside the logical
+/// n x channels x rows x columns tensor it holds (convtune_fill_exterior).
+void fill_exterior(float* storage, const TensorLayout& layout, int64_t channels, int64_t rows, int64_t columns);
 
 } // namespace convtune

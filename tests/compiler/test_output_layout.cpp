@@ -8,6 +8,7 @@
 
 #include "compiler/compile.h"
 #include "runtime/conv_problem.h"
+#include "runtime/network_ops.h"
 #include "schedules/schedule_template.h"
 
 using namespace convtune;
