@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "compiler/compile.h"
 #include "ir/error.h"
 
 namespace convtune {
@@ -44,9 +45,31 @@ TensorLayouts plan_layouts(const Network& net, const std::function<const KernelA
       }
       common = mine;
     }
-    if (agree) layouts[t] = common;  // none when only residuals read it: no packing to match
+    if (agree) layouts[t] = common;
+  }
+  // A tensor only added as a residual has no packing to match: it takes the layout of what its
+  // reader writes (same shape), so that the reader's unpacking reads both alike, lane by lane.
+  for (size_t t = 0; t < net.tensors.size(); ++t) {
+    const int producer = net.tensors[t].producer;
+    if (layouts[t] || int(t) == net.input || int(t) == net.output || producer < 0 || !net.layers[size_t(producer)].has_kernel() ||
+        consumers[t].size() != 1) {
+      continue;
+    }
+    const NetLayer& reader = net.layers[size_t(consumers[t][0])];
+    if (reader.kind == LayerKind::Conv && reader.wl.has_residual() && reader.inputs.size() > 1 && reader.inputs[1] == int(t) &&
+        reader.inputs[0] != int(t) && net.tensors[t].shape == net.tensors[size_t(reader.output)].shape) {
+      layouts[t] = layouts[size_t(reader.output)];
+    }
   }
   return layouts;
+}
+
+TensorLayouts plan_layouts(const Network& net, const std::function<Schedule(size_t layer)>& schedule_of) {
+  std::vector<KernelAbi> dense(net.layers.size());
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    if (net.layers[i].has_kernel()) dense[i] = kernel_abi(scheduled_nest(net.layers[i].wl, schedule_of(i), "dense"));
+  }
+  return plan_layouts(net, [&](size_t i) -> const KernelAbi& { return dense[i]; });
 }
 
 std::vector<int64_t> storage_bytes(const TensorLayouts& layouts) {

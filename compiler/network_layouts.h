@@ -3,8 +3,9 @@
 /// A tensor that a kernel writes and only kernels read is kept in the layout its readers' input
 /// packing makes (every such reader must pack alike): the writer stores it there, the readers
 /// skip their packing and read it in place, and a reader adding it as its residual reads it in
-/// that layout too. Tensors with another reader (plain-loop layers, the network's output), and
-/// the network's input, stay dense NCHW.
+/// that layout too. A tensor only added as a residual takes its reader's output layout. Tensors
+/// with another reader (plain-loop layers, the network's output), and the network's input, stay
+/// dense NCHW.
 #pragma once
 
 #include <functional>
@@ -14,6 +15,7 @@
 #include "ir/kernel_abi.h"
 #include "ir/network.h"
 #include "ir/tensor_layout.h"
+#include "schedules/schedule.h"
 
 namespace convtune {
 
@@ -21,6 +23,10 @@ using TensorLayouts = std::vector<std::optional<TensorLayout>>;  ///< per tensor
 
 /// The layouts, from the kernel each kernel layer runs (`abi_of(layer)`, compiled dense).
 TensorLayouts plan_layouts(const Network& net, const std::function<const KernelAbi&(size_t layer)>& abi_of);
+
+/// The same for layers that would run `schedule_of(layer)`: each kernel's ABI derived from its
+/// scheduled nest alone (no code generated).
+TensorLayouts plan_layouts(const Network& net, const std::function<Schedule(size_t layer)>& schedule_of);
 
 /// Each tensor's bytes as stored where it is blocked (0 where dense): what the workspace plan places.
 std::vector<int64_t> storage_bytes(const TensorLayouts& layouts);

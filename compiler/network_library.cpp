@@ -353,11 +353,7 @@ NetworkLibrary compile_network_library(const Network& net, const std::string& na
   int64_t kept = 0, scratch = 0;
   // The tensors kept blocked between kernels, as the JIT runner keeps them: planned from each
   // layer's kernel compiled dense (its input packing), then each kernel compiled for them.
-  std::vector<KernelAbi> dense(net.layers.size());
-  for (size_t i = 0; i < net.layers.size(); ++i) {
-    if (net.layers[i].has_kernel()) dense[i] = kernel_abi(scheduled_nest(net.layers[i].wl, schedules[i].schedule, "dense"));
-  }
-  const TensorLayouts layouts = plan_layouts(net, [&](size_t i) -> const KernelAbi& { return dense[i]; });
+  const TensorLayouts layouts = plan_layouts(net, [&](size_t i) { return schedules[i].schedule; });
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const NetLayer& l = net.layers[i];
     lib.layer_schedules.push_back("");

@@ -16,6 +16,7 @@
 #include "compiler/c_header.h"
 #include "compiler/network_fusion.h"
 #include "compiler/network_library.h"
+#include "compiler/network_layouts.h"
 #include "compiler/network_runner.h"
 #include "compiler/onnx_import.h"
 #include "ir/error.h"
@@ -97,7 +98,7 @@ std::string layer_detail(const NetLayer& l) {
   }
 }
 
-nlohmann::json network_json(const Network& net, const WorkspacePlan& plan) {
+nlohmann::json network_json(const Network& net, const WorkspacePlan& plan, const TensorLayouts& layouts) {
   nlohmann::json layers = nlohmann::json::array();
   for (const NetLayer& l : net.layers) {
     nlohmann::json inputs = nlohmann::json::array();
@@ -111,8 +112,10 @@ nlohmann::json network_json(const Network& net, const WorkspacePlan& plan) {
   }
   nlohmann::json tensors = nlohmann::json::array();
   for (const TensorPlacement& p : plan.placements) {
+    const std::optional<TensorLayout>& layout = layouts[size_t(p.tensor)];
     tensors.push_back({{"name", net.tensors[p.tensor].name}, {"offset", p.offset_bytes}, {"bytes", p.bytes},
-                       {"first_layer", p.first_layer}, {"last_layer", p.last_layer}});
+                       {"first_layer", p.first_layer}, {"last_layer", p.last_layer},
+                       {"layout", layout ? layout->describe() : std::string("NCHW")}});
   }
   return {{"input", {{"name", net.tensors[net.input].name}, {"shape", net.tensors[net.input].shape}}},
           {"output", {{"name", net.tensors[net.output].name}, {"shape", net.tensors[net.output].shape}}},
@@ -222,9 +225,15 @@ int show_model(const std::vector<std::string>& argv) {
   }
   const std::string path = args.require("model");
   const Network net = load_model(path);
-  const WorkspacePlan plan = net.plan_workspace();
+  // Tensors between kernels kept blocked as run --model keeps them with the default configs
+  // (a database's configs may pack otherwise).
+  const Target target = host_target();
+  const TensorLayouts layouts = plan_layouts(net, [&](size_t i) { return resolve_schedule("default", net.layers[i].wl, target); });
+  const WorkspacePlan plan = net.plan_workspace(storage_bytes(layouts));
+  const auto blocked = std::count_if(layouts.begin(), layouts.end(), [](const auto& l) { return l.has_value(); });
   if (args.has("json")) {
-    nlohmann::json j = network_json(net, plan);
+    nlohmann::json j = network_json(net, plan, layouts);
+    j["blocked_tensors"] = blocked;
     j["model"] = path;
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -238,12 +247,15 @@ int show_model(const std::vector<std::string>& argv) {
     std::printf("%4zu  %-28s %-15s %-16s %-34s %s\n", i, l.name.c_str(), layer_kind_name(l.kind),
                 net.tensors[l.output].shape_text().c_str(), node_ops(l).c_str(), layer_detail(l).c_str());
   }
-  std::printf("\nworkspace  %s for %zu intermediate tensors (each apart: %s; most alive at once: %s)\n", mb(plan.workspace_bytes).c_str(),
-              plan.placements.size(), mb(plan.sum_bytes).c_str(), mb(plan.peak_live_bytes).c_str());
-  std::printf("%12s %12s  %-28s %s\n", "offset", "bytes", "tensor", "live (layers)");
+  std::printf("\nworkspace  %s for %zu intermediate tensors (each apart: %s; most alive at once: %s); %lld kept blocked between kernels "
+              "(default configs on %s)\n", mb(plan.workspace_bytes).c_str(), plan.placements.size(), mb(plan.sum_bytes).c_str(),
+              mb(plan.peak_live_bytes).c_str(), (long long)blocked, target.key().c_str());
+  std::printf("%12s %12s  %-28s %-13s %s\n", "offset", "bytes", "tensor", "live (layers)", "layout");
   for (const TensorPlacement& p : plan.placements) {
-    std::printf("%12lld %12lld  %-28s %d..%d\n", (long long)p.offset_bytes, (long long)p.bytes, net.tensors[p.tensor].name.c_str(),
-                p.first_layer, p.last_layer);
+    const std::optional<TensorLayout>& layout = layouts[size_t(p.tensor)];
+    const std::string live = std::to_string(p.first_layer) + ".." + std::to_string(p.last_layer);
+    std::printf("%12lld %12lld  %-28s %-13s %s\n", (long long)p.offset_bytes, (long long)p.bytes, net.tensors[p.tensor].name.c_str(),
+                live.c_str(), layout ? layout->describe().c_str() : "NCHW");
   }
   return 0;
 }

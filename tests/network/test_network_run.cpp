@@ -291,6 +291,38 @@ TEST_CASE("tensors between kernels stay in the layout their readers pack to, and
   }
 }
 
+TEST_CASE("a tensor only added as a residual takes its reader's output layout", "[network][layout]") {
+  // A ResNet downsampling block: conv -> conv adding a strided 1x1 of the block's input, then a
+  // 1x1 reading the sum, so that the sum is blocked and the shortcut only a residual.
+  OnnxBuilder b;
+  b.input("x", {1, 8, 10, 10})
+      .conv("c1", "x", "a", 8, 16, 3, 3, {2, 2}, {1, 1, 1, 1})
+      .relu("r1", "a", "b")
+      .conv("c2", "b", "c", 16, 16, 3, 3, {1, 1}, {1, 1, 1, 1})
+      .conv("down", "x", "s", 8, 16, 1, 1, {2, 2})
+      .add("add", "c", "s", "d0")
+      .relu("r2", "d0", "d")
+      .conv("c3", "d", "y", 16, 8, 1, 1)
+      .output("y");
+  const Network net = fused_network(b);
+  const Target target = host_target();
+  NetworkRunner runner(net, target, [&](const Workload& wl) { return ChosenSchedule{resolve_schedule("default", wl, target), "default"}; });
+  int shortcut = -1, sum = -1;
+  for (size_t t = 0; t < net.tensors.size(); ++t) {
+    if (net.tensors[t].name == "s") shortcut = int(t);
+    if (net.tensors[t].name == "d") sum = int(t);
+  }
+  REQUIRE(shortcut >= 0);
+  REQUIRE(sum >= 0);
+  REQUIRE(runner.layout(sum) != nullptr);
+  REQUIRE(runner.layout(shortcut) != nullptr);
+  CHECK(*runner.layout(shortcut) == *runner.layout(sum));
+  const std::vector<float> input = random_input(net);
+  std::vector<float> output(size_t(net.tensors[net.output].elements()));
+  runner.run(input.data(), output.data());
+  CHECK(relative_error(output.data(), reference_network(net, input)[size_t(net.output)]) < 1e-5);
+}
+
 TEST_CASE("timing a layer's candidates in the network keeps the fastest and the result", "[network]") {
   // Each convolution's first candidate is its naive nest (the algorithm unscheduled, many times
   // slower), its second the default: selection must switch every one and still compute right.
