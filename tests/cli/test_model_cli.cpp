@@ -17,6 +17,11 @@ using convtune::test::OnnxBuilder;
 
 namespace {
 
+/// The classifier head after tensor `from`: global average pool, flatten, a 5 -> 3 Gemm.
+OnnxBuilder& with_head(OnnxBuilder& b, const std::string& from) {
+  return b.global_avg_pool("gap", from, "f").flatten("fl", "f", "g").gemm("fc", "g", "y", 5, 3).output("y");
+}
+
 /// A residual block with a classifier, batch 2, odd sizes.
 OnnxBuilder small_net() {
   OnnxBuilder b;
@@ -25,15 +30,11 @@ OnnxBuilder small_net() {
       .batch_norm("bn", "a", "b", 5)
       .relu("r1", "b", "c")
       .add("add", "c", "x", "d")
-      .max_pool("mp", "d", "e", {2, 2}, {2, 2}, {0, 0, 0, 0}, 1)
-      .global_avg_pool("gap", "e", "f")
-      .flatten("fl", "f", "g")
-      .gemm("fc", "g", "y", 5, 3)
-      .output("y");
-  return b;
+      .max_pool("mp", "d", "e", {2, 2}, {2, 2}, {0, 0, 0, 0}, 1);
+  return with_head(b, "e");
 }
 
-/// small_net with its tensors between kernels kept blocked: conv -> conv adding the input as its
+/// The same with its tensors between kernels kept blocked: conv -> conv adding the input as its
 /// residual -> max pool (ceil mode), then the same head.
 OnnxBuilder blocked_net() {
   OnnxBuilder b;
@@ -43,12 +44,8 @@ OnnxBuilder blocked_net() {
       .relu("r1", "b", "c")
       .conv("c2", "c", "d", 8, 5, 1, 1)
       .add("add", "d", "x", "e")
-      .max_pool("mp", "e", "f", {2, 2}, {2, 2}, {0, 0, 0, 0}, 1)
-      .global_avg_pool("gap", "f", "g")
-      .flatten("fl", "g", "h")
-      .gemm("fc", "h", "y", 5, 3)
-      .output("y");
-  return b;
+      .max_pool("mp", "e", "e2", {2, 2}, {2, 2}, {0, 0, 0, 0}, 1);
+  return with_head(b, "e2");
 }
 
 void write_bytes(const std::string& path, const std::string& bytes) {

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,13 +31,27 @@ inline std::vector<float> random_input(const Network& net, uint64_t seed = 7) {
   return std::vector<float>(t.data(), t.data() + t.size());
 }
 
+/// A runner of `net` with every kernel's template's default config on the host.
+inline std::unique_ptr<NetworkRunner> default_runner(const Network& net) {
+  const Target target = host_target();
+  return std::make_unique<NetworkRunner>(
+      net, target, [&](const Workload& wl) { return ChosenSchedule{resolve_schedule("default", wl, target), "default"}; });
+}
+
 /// The network's output, every kernel with its template's default config on the host.
 inline std::vector<float> run_network(const Network& net, const std::vector<float>& input) {
-  const Target target = host_target();
-  NetworkRunner runner(net, target, [&](const Workload& wl) { return ChosenSchedule{resolve_schedule("default", wl, target), "default"}; });
   std::vector<float> output(size_t(net.tensors[net.output].elements()));
-  runner.run(input.data(), output.data());
+  default_runner(net)->run(input.data(), output.data());
   return output;
+}
+
+/// The tensor of `net` called `name`; fails the test when there is none.
+inline int tensor_named(const Network& net, const std::string& name) {
+  for (size_t t = 0; t < net.tensors.size(); ++t) {
+    if (net.tensors[t].name == name) return int(t);
+  }
+  FAIL("no tensor " << name);
+  return -1;
 }
 
 /// Runs the fused network and checks its output against the reference interpreter of the model

@@ -254,15 +254,9 @@ TEST_CASE("tensors between kernels stay in the layout their readers pack to, and
       .global_avg_pool("gap", "e", "y")
       .output("y");
   const Network net = fused_network(b);
-  const Target target = host_target();
-  NetworkRunner runner(net, target, [&](const Workload& wl) { return ChosenSchedule{resolve_schedule("default", wl, target), "default"}; });
-  const auto tensor_named = [&](const std::string& name) {
-    for (size_t t = 0; t < net.tensors.size(); ++t) {
-      if (net.tensors[t].name == name) return int(t);
-    }
-    FAIL("no tensor " << name);
-    return -1;
-  };
+  const std::unique_ptr<NetworkRunner> kept = default_runner(net);
+  NetworkRunner& runner = *kept;
+  const auto tensor_named = [&](const std::string& name) { return testing::tensor_named(net, name); };
   // Read by one kernel: blocked as it packs; read by one as its input and by another as its
   // residual: blocked as the first packs. A tensor the global pool's plain loops read, and the
   // network's input: dense.
@@ -305,21 +299,14 @@ TEST_CASE("a tensor only added as a residual takes its reader's output layout", 
       .conv("c3", "d", "y", 16, 8, 1, 1)
       .output("y");
   const Network net = fused_network(b);
-  const Target target = host_target();
-  NetworkRunner runner(net, target, [&](const Workload& wl) { return ChosenSchedule{resolve_schedule("default", wl, target), "default"}; });
-  int shortcut = -1, sum = -1;
-  for (size_t t = 0; t < net.tensors.size(); ++t) {
-    if (net.tensors[t].name == "s") shortcut = int(t);
-    if (net.tensors[t].name == "d") sum = int(t);
-  }
-  REQUIRE(shortcut >= 0);
-  REQUIRE(sum >= 0);
-  REQUIRE(runner.layout(sum) != nullptr);
-  REQUIRE(runner.layout(shortcut) != nullptr);
-  CHECK(*runner.layout(shortcut) == *runner.layout(sum));
+  const std::unique_ptr<NetworkRunner> runner = default_runner(net);
+  const int shortcut = tensor_named(net, "s"), sum = tensor_named(net, "d");
+  REQUIRE(runner->layout(sum) != nullptr);
+  REQUIRE(runner->layout(shortcut) != nullptr);
+  CHECK(*runner->layout(shortcut) == *runner->layout(sum));
   const std::vector<float> input = random_input(net);
   std::vector<float> output(size_t(net.tensors[net.output].elements()));
-  runner.run(input.data(), output.data());
+  runner->run(input.data(), output.data());
   CHECK(relative_error(output.data(), reference_network(net, input)[size_t(net.output)]) < 1e-5);
 }
 
