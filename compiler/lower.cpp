@@ -1,5 +1,5 @@
 /// \file The lowering pipeline, top to bottom: scheduled_nest (the description, the schedule's
-/// replay, the scheduling pass, bounds inference, storage, tail guards, padding) then lower
+/// replay, the scheduling pass, bounds inference, storage, tail guards, padding, blocked inputs) then lower
 /// (verify, simplify, vectorize, unroll, codegen, LLVM's O3). Each step is timed
 /// (CONVTUNE_LOG_PASSES=1) and its IR dumped (CONVTUNE_DUMP_IR=1).
 #include "compiler/lower.h"
@@ -14,6 +14,7 @@
 #include "compiler/bounds_inference.h"
 #include "compiler/codegen_cpu.h"
 #include "compiler/compile.h"
+#include "compiler/input_layouts.h"
 #include "compiler/padding.h"
 #include "compiler/schedule_loops.h"
 #include "compiler/simplify.h"
@@ -69,7 +70,7 @@ LoopNest scheduled_nest(const Workload& wl, const Schedule& schedule, const std:
   if (schedule.steps.empty()) {
     LoopNest naive = log.run("algorithm", [&] { return naive_nest(algorithm, name); });
     log.dump("algorithm", naive);
-    return naive;
+    return read_inputs_blocked(naive, options.layouts);
   }
   if (log.dumping()) log.dump("algorithm", naive_nest(algorithm, name));
   // 2. Replay the steps on their stages; each primitive checks its preconditions.
@@ -99,6 +100,12 @@ LoopNest scheduled_nest(const StageStates& states, const std::string& name, cons
   // 7. Padding: guards on the sides of the boundary tensor the reads can cross.
   nest = log.run("padding", [&] { return guard_padding(nest); });
   log.dump("padding", nest);
+
+  // 8. Inputs a network keeps blocked: their loads re-indexed into the layout.
+  if (options.layouts.input || options.layouts.residual) {
+    nest = log.run("inputs", [&] { return read_inputs_blocked(nest, options.layouts); });
+    log.dump("inputs", nest);
+  }
   return nest;
 }
 

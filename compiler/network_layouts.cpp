@@ -27,25 +27,26 @@ TensorLayouts plan_layouts(const Network& net, const std::function<const KernelA
   for (size_t t = 0; t < net.tensors.size(); ++t) {
     const int producer = net.tensors[t].producer;
     if (int(t) == net.input || int(t) == net.output || producer < 0 || !net.layers[size_t(producer)].has_kernel()) continue;
-    std::optional<TensorLayout> common;
-    bool agree = !consumers[t].empty();
+    // Every reader a kernel reading it once; the layout the most input readers pack it to (the
+    // first of equals), the others packing from it.
+    std::vector<std::pair<TensorLayout, int>> packings;
+    bool kernels_only = !consumers[t].empty();
     for (int c : consumers[t]) {
       const NetLayer& l = net.layers[size_t(c)];
-      const auto reads = std::count(l.inputs.begin(), l.inputs.end(), int(t));
-      if (!l.has_kernel() || reads != 1) {
-        agree = false;
+      if (!l.has_kernel() || std::count(l.inputs.begin(), l.inputs.end(), int(t)) != 1) {
+        kernels_only = false;
         break;
       }
       if (l.inputs[0] != int(t)) continue;  // the residual: read in whatever layout the tensor has
       const AbiBlocked* entry = input_entry(abi_of(size_t(c)));
       const std::optional<TensorLayout> mine = entry ? TensorLayout::of(*entry, logical_shape(net.tensors[t])) : std::nullopt;
-      if (!mine || (common && *common != *mine)) {
-        agree = false;
-        break;
-      }
-      common = mine;
+      if (!mine) continue;  // a reader without a packing of this form reads the tensor through its layout
+      auto it = std::find_if(packings.begin(), packings.end(), [&](const auto& p) { return p.first == *mine; });
+      if (it == packings.end()) packings.push_back({*mine, 1});
+      else ++it->second;
     }
-    if (agree) layouts[t] = common;
+    if (!kernels_only || packings.empty()) continue;  // none when only residuals read it: no packing to match
+    layouts[t] = std::max_element(packings.begin(), packings.end(), [](const auto& a, const auto& b) { return a.second < b.second; })->first;
   }
   // A tensor only added as a residual has no packing to match: it takes the layout of what its
   // reader writes (same shape), so that the reader's unpacking reads both alike, lane by lane.
@@ -64,12 +65,12 @@ TensorLayouts plan_layouts(const Network& net, const std::function<const KernelA
   return layouts;
 }
 
-TensorLayouts plan_layouts(const Network& net, const std::function<Schedule(size_t layer)>& schedule_of) {
+std::vector<KernelAbi> dense_abis(const Network& net, const std::function<Schedule(size_t layer)>& schedule_of) {
   std::vector<KernelAbi> dense(net.layers.size());
   for (size_t i = 0; i < net.layers.size(); ++i) {
     if (net.layers[i].has_kernel()) dense[i] = kernel_abi(scheduled_nest(net.layers[i].wl, schedule_of(i), "dense"));
   }
-  return plan_layouts(net, [&](size_t i) -> const KernelAbi& { return dense[i]; });
+  return dense;
 }
 
 std::vector<int64_t> storage_bytes(const TensorLayouts& layouts) {
@@ -80,21 +81,26 @@ std::vector<int64_t> storage_bytes(const TensorLayouts& layouts) {
   return bytes;
 }
 
-ParamLayouts layer_layouts(const Network& net, size_t layer, const TensorLayouts& layouts) {
+ParamLayouts layer_layouts(const Network& net, size_t layer, const std::function<const KernelAbi&(size_t layer)>& abi_of,
+                           const TensorLayouts& layouts) {
   const NetLayer& l = net.layers[layer];
   ParamLayouts p;
   p.output = layouts[size_t(l.output)];
   if (l.kind == LayerKind::Conv && l.wl.has_residual()) p.residual = layouts[size_t(l.inputs.at(1))];
+  // A blocked input the layer packs otherwise: its packing reads it through the layout.
+  if (const std::optional<TensorLayout>& in = layouts[size_t(l.inputs[0])]) {
+    const AbiBlocked* entry = input_entry(abi_of(layer));
+    if (!entry || TensorLayout::of(*entry, logical_shape(net.tensors[size_t(l.inputs[0])])) != in) p.input = in;
+  }
   return p;
 }
 
 const AbiBlocked* blocked_input(const Network& net, size_t layer, const TensorLayouts& layouts, const KernelAbi& abi) {
   const NetLayer& l = net.layers[layer];
-  if (!layouts[size_t(l.inputs[0])]) return nullptr;
-  const AbiBlocked* entry = input_entry(abi);
-  internal_check(entry && TensorLayout::of(*entry, logical_shape(net.tensors[size_t(l.inputs[0])])) == layouts[size_t(l.inputs[0])],
-                 "layer " + l.name + " packs its input otherwise than its tensor is kept");
-  return entry;
+  const std::optional<TensorLayout>& in = layouts[size_t(l.inputs[0])];
+  if (!in) return nullptr;
+  const AbiBlocked* entry = input_entry(abi);  // none when the kernel was compiled to read the layout
+  return entry && TensorLayout::of(*entry, logical_shape(net.tensors[size_t(l.inputs[0])])) == in ? entry : nullptr;
 }
 
 } // namespace convtune

@@ -1,11 +1,11 @@
 /// \file Which tensors of a network stay blocked between kernels, and in what layout.
 ///
 /// A tensor that a kernel writes and only kernels read is kept in the layout its readers' input
-/// packing makes (every such reader must pack alike): the writer stores it there, the readers
-/// skip their packing and read it in place, and a reader adding it as its residual reads it in
-/// that layout too. A tensor only added as a residual takes its reader's output layout. Tensors
-/// with another reader (plain-loop layers, the network's output), and the network's input, stay
-/// dense NCHW.
+/// packing makes (the packing most of them make, when they differ): the writer stores it there,
+/// those readers skip their packing and read it in place; the other readers pack from it, and a
+/// reader adding it as its residual reads it in that layout too. A tensor only added as a
+/// residual takes its reader's output layout. Tensors with another reader (plain-loop layers, the
+/// network's output), and the network's input, stay dense NCHW.
 #pragma once
 
 #include <functional>
@@ -24,18 +24,20 @@ using TensorLayouts = std::vector<std::optional<TensorLayout>>;  ///< per tensor
 /// The layouts, from the kernel each kernel layer runs (`abi_of(layer)`, compiled dense).
 TensorLayouts plan_layouts(const Network& net, const std::function<const KernelAbi&(size_t layer)>& abi_of);
 
-/// The same for layers that would run `schedule_of(layer)`: each kernel's ABI derived from its
-/// scheduled nest alone (no code generated).
-TensorLayouts plan_layouts(const Network& net, const std::function<Schedule(size_t layer)>& schedule_of);
+/// The ABI of each kernel layer's kernel compiled dense with `schedule_of(layer)`, derived from
+/// its scheduled nest alone (no code generated); empty for the other layers.
+std::vector<KernelAbi> dense_abis(const Network& net, const std::function<Schedule(size_t layer)>& schedule_of);
 
 /// Each tensor's bytes as stored where it is blocked (0 where dense): what the workspace plan places.
 std::vector<int64_t> storage_bytes(const TensorLayouts& layouts);
 
-/// What kernel layer `layer` is compiled with under `layouts`: its output and residual layouts.
-ParamLayouts layer_layouts(const Network& net, size_t layer, const TensorLayouts& layouts);
+/// What kernel layer `layer` is compiled with under `layouts`: its output and residual layouts,
+/// and its input's where its kernel compiled dense (`abi_of`) packs that tensor otherwise.
+ParamLayouts layer_layouts(const Network& net, size_t layer, const std::function<const KernelAbi&(size_t layer)>& abi_of,
+                           const TensorLayouts& layouts);
 
 /// The entry of `abi.blocked` for the input: whose packing is skipped and whose packed temporary
-/// is the tensor itself, when the layer's input is blocked; nullptr otherwise.
+/// is the tensor itself, when the layer's input is blocked as it packs; nullptr otherwise.
 const AbiBlocked* blocked_input(const Network& net, size_t layer, const TensorLayouts& layouts, const KernelAbi& abi);
 
 } // namespace convtune

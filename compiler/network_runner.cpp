@@ -84,13 +84,14 @@ void NetworkRunner::keep_blocked() {
   for (size_t i = 0; i < layers_.size(); ++i) {
     if (!layers_[i]->variants.empty()) dense[i] = layers_[i]->variants[0].kernel;
   }
-  layouts_ = plan_layouts(net_, [&](size_t i) -> const KernelAbi& { return dense[i]->abi(); });
+  const auto dense_abi = [&](size_t i) -> const KernelAbi& { return dense[i]->abi(); };
+  layouts_ = plan_layouts(net_, dense_abi);
   for (size_t i = 0; i < net_.layers.size(); ++i) {
     const NetLayer& l = net_.layers[i];
     if (!l.has_kernel()) continue;
     Variant& v = layers_[i]->variants[0];
     LowerOptions options;
-    options.layouts = layer_layouts(net_, i, layouts_);
+    options.layouts = layer_layouts(net_, i, dense_abi, layouts_);
     if (options.layouts.any()) {
       const std::string key = l.wl.key() + " " + to_json(v.chosen.schedule).dump() + " " + options.layouts.describe();
       if (!kernels_.count(key)) kernels_[key] = compile_jit(scheduled_nest(l.wl, v.chosen.schedule, "layer", options), target_, options);

@@ -8,7 +8,6 @@
 #include <cstdio>
 
 #include "ir/error.h"
-#include "ir/ir_visitor.h"
 
 namespace convtune {
 
@@ -85,44 +84,10 @@ Algorithm with_output_layout(const Algorithm& algorithm, const TensorLayout& lay
   return alg;
 }
 
-Algorithm with_input_layout(const Algorithm& algorithm, const std::string& name, const TensorLayout& layout) {
-  Algorithm alg = algorithm;
-  NestParam* param = nullptr;
-  for (NestParam& p : alg.params) {
-    if (p.buffer->name == name && !p.written) param = &p;
-  }
-  internal_check(param && param->buffer->shape.size() == 4, "with_input_layout: no 4-D input " + name);
-  struct Relayout : IRMutator {
-    const Buffer* logical;
-    BufferRef stored;
-    const TensorLayout* layout;
-    using IRMutator::mutate;
-    Expr visit(const Load* op, const Expr& self) override {
-      if (op->buffer.get() != logical) return IRMutator::visit(op, self);
-      std::vector<Expr> i;
-      for (const Expr& e : op->indices) i.push_back(mutate(e));
-      return Load::make(stored, layout->index(i[0], i[1], i[2], i[3]));
-    }
-  } relayout;
-  relayout.logical = param->buffer.get();
-  relayout.stored = make_buffer(name, layout.shape, MemoryScope::Param);
-  relayout.layout = &layout;
-  for (AlgorithmStage& s : alg.stages) {
-    s.init = relayout.mutate(s.init);
-    if (!s.update) continue;
-    s.update->value = relayout.mutate(s.update->value);
-    if (s.update->guard.defined()) s.update->guard = relayout.mutate(s.update->guard);
-    for (LetBinding& l : s.update->lets) l.second = relayout.mutate(l.second);
-    internal_check(s.update->boundary.get() != relayout.logical, "with_input_layout: " + name + " is a stage's boundary");
-  }
-  param->buffer = relayout.stored;
-  param->layout += std::to_string(layout.block) + char(std::tolower(static_cast<unsigned char>(param->layout[1])));
-  return alg;
-}
-
 std::string ParamLayouts::describe() const {
   std::string s;
   if (output) s += "output " + output->describe();
+  if (input) s += std::string(s.empty() ? "" : "; ") + "input " + input->describe();
   if (residual) s += std::string(s.empty() ? "" : "; ") + "residual " + residual->describe();
   return s;
 }

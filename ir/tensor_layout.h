@@ -48,13 +48,11 @@ struct TensorLayout {
 Algorithm with_output_layout(const Algorithm& algorithm, const TensorLayout& layout,
                              const std::vector<std::string>& scheduled);
 
-/// `algorithm` reading its parameter `name` (an epilogue's residual) from `layout` instead of dense.
-Algorithm with_input_layout(const Algorithm& algorithm, const std::string& name, const TensorLayout& layout);
-
-/// Where a kernel's tensors live when not dense: its output, and the residual its epilogue adds.
+/// Where a kernel's tensors live when not dense: its output, its input when the kernel reads it
+/// from another reader's packing, and the residual its epilogue adds.
 struct ParamLayouts {
-  std::optional<TensorLayout> output, residual;
-  bool any() const { return output || residual; }
+  std::optional<TensorLayout> output, input, residual;
+  bool any() const { return output || input || residual; }
   /// "" when dense; otherwise what tells two kernels apart ("output NCHW16c, ...; residual ...").
   std::string describe() const;
 };

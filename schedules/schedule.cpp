@@ -186,7 +186,6 @@ StageStates StageStates::of_main(const ScheduleState& main) {
 
 Algorithm schedule_algorithm(const Workload& wl, const Schedule& schedule, const ParamLayouts& layouts) {
   Algorithm alg = algorithm_named(schedule.algorithm, wl);
-  if (layouts.residual) alg = with_input_layout(alg, "residual", *layouts.residual);
   if (!layouts.output) return alg;
   std::vector<std::string> scheduled;
   for (const Step& s : schedule.steps) {

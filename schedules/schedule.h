@@ -93,8 +93,8 @@ struct StageStates {
   StagePlacement placement(const std::string& stage) const;
 };
 
-/// The algorithm `schedule` names for `wl`, its output and residual in `layouts` where given
-/// (dense otherwise).
+/// The algorithm `schedule` names for `wl`, its output stored in `layouts.output` when given
+/// (dense otherwise; blocked inputs are read so by the lowering's last step).
 Algorithm schedule_algorithm(const Workload& wl, const Schedule& schedule, const ParamLayouts& layouts = {});
 
 /// Replays every step on a fresh state of its stage of the schedule's algorithm for `wl`; a

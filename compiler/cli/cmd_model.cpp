@@ -228,7 +228,8 @@ int show_model(const std::vector<std::string>& argv) {
   // Tensors between kernels kept blocked as run --model keeps them with the default configs
   // (a database's configs may pack otherwise).
   const Target target = host_target();
-  const TensorLayouts layouts = plan_layouts(net, [&](size_t i) { return resolve_schedule("default", net.layers[i].wl, target); });
+  const std::vector<KernelAbi> dense = dense_abis(net, [&](size_t i) { return resolve_schedule("default", net.layers[i].wl, target); });
+  const TensorLayouts layouts = plan_layouts(net, [&](size_t i) -> const KernelAbi& { return dense[i]; });
   const WorkspacePlan plan = net.plan_workspace(storage_bytes(layouts));
   const auto blocked = std::count_if(layouts.begin(), layouts.end(), [](const auto& l) { return l.has_value(); });
   if (args.has("json")) {

@@ -45,13 +45,15 @@ Tensor blocked(const Tensor& dense, const TensorLayout& layout, const std::vecto
 }
 
 void check_blocked_output(const Workload& wl, const std::string& schedule_name, const TensorLayout& layout,
-                          const std::optional<TensorLayout>& residual = std::nullopt) {
+                          const std::optional<TensorLayout>& residual = std::nullopt,
+                          const std::optional<TensorLayout>& input = std::nullopt) {
   INFO(wl.spec() << " schedule " << schedule_name << " layout " << layout.describe());
   const Target target = host_target();
   const Schedule schedule = resolve_schedule(schedule_name, wl, target);
   LowerOptions options;
   options.layouts.output = layout;
   options.layouts.residual = residual;
+  options.layouts.input = input;
   const auto kernel = compile_jit(scheduled_nest(wl, schedule, "blocked", options), target, options);
   const KernelAbi& abi = kernel->abi();
   REQUIRE(abi.params.back().name == "output");
@@ -64,8 +66,12 @@ void check_blocked_output(const Workload& wl, const std::string& schedule_name, 
   std::vector<float*> params;
   const std::vector<int64_t> logical = {wl.n, wl.k, wl.p(), wl.q()};
   Tensor residual_storage = residual ? blocked(problem.residual, *residual, logical) : Tensor();
+  Tensor input_storage = input ? blocked(problem.input, *input, {wl.n, wl.c, wl.h, wl.w}) : Tensor();
   for (const AbiParam& p : abi.params) {
-    params.push_back(p.name == "output" ? storage.data() : p.name == "residual" && residual ? residual_storage.data() : problem.tensor(p.name).data());
+    params.push_back(p.name == "output"                 ? storage.data()
+                     : p.name == "residual" && residual ? residual_storage.data()
+                     : p.name == "input" && input       ? input_storage.data()
+                                                        : problem.tensor(p.name).data());
   }
   REQUIRE(kernel->call_function()(params.data(), nullptr) == kKernelOk);
 
@@ -128,4 +134,30 @@ TEST_CASE("An epilogue reads its residual from a blocked layout", "[compiler][la
       check_blocked_output(wl, schedule, layout_for(wl, lanes, 1, 1, 2), layout_for(wl, 4, 1, 2, 1));
     }
   }
+}
+
+TEST_CASE("A kernel packs its input from another reader's blocked layout", "[compiler][layout]") {
+  const int64_t lanes = host_target().vector_lanes();
+  // The input kept as a padded 3x3 reader packs it (garbage in its exterior: never read), read by
+  // a strided 1x1, a depthwise, a pool and the other algorithms.
+  const char* specs[] = {"n=2,c=16,h=9,w=9,k=24,r=1,s=1,stride=2,epilogue=bias",
+                         "n=1,c=32,h=11,w=11,k=32,r=3,s=3,pad=1,groups=32,epilogue=bias_relu6",
+                         "op=maxpool,n=1,c=24,h=13,w=13,r=3,s=3,stride=2,pad=1",
+                         "n=1,c=12,h=10,w=10,k=20,r=3,s=3,pad=2,dilation=2,epilogue=bias_add_relu"};
+  for (const char* spec : specs) {
+    const Workload wl = parse_workload(spec);
+    TensorLayout in;
+    in.block = 4;
+    in.top = 1;
+    in.left = 2;
+    in.shape = {wl.n, (wl.c + 3) / 4, wl.h + 2, wl.w + 3, 4};
+    for (const char* schedule : {"default", "naive"}) {
+      check_blocked_output(wl, schedule, layout_for(wl, lanes, 1, 1, 0), std::nullopt, in);
+    }
+  }
+  const Workload conv = parse_workload("n=1,c=16,h=12,w=12,k=16,r=3,s=3,pad=1,epilogue=bias_relu");
+  TensorLayout in;
+  in.block = lanes;
+  in.shape = {1, (16 + lanes - 1) / lanes, 12, 12, lanes};
+  for (const char* name : {"im2col_gemm", "winograd"}) check_blocked_output(conv, name, layout_for(conv, lanes, 0, 0, 0), std::nullopt, in);
 }

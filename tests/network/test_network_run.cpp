@@ -285,11 +285,13 @@ TEST_CASE("tensors between kernels stay in the layout their readers pack to, and
   }
 }
 
-TEST_CASE("a tensor only added as a residual takes its reader's output layout", "[network][layout]") {
-  // A ResNet downsampling block: conv -> conv adding a strided 1x1 of the block's input, then a
-  // 1x1 reading the sum, so that the sum is blocked and the shortcut only a residual.
+TEST_CASE("readers packing a tensor otherwise read it blocked; one only added as a residual takes its reader's layout", "[network][layout]") {
+  // A ResNet downsampling block after a 1x1: the block's input read by a padded 3x3 and a strided
+  // 1x1 (two packings), the 1x1's output only added as the second 3x3's residual, then a 1x1
+  // reading the sum, so that the sum is blocked.
   OnnxBuilder b;
-  b.input("x", {1, 8, 10, 10})
+  b.input("x0", {1, 8, 10, 10})
+      .conv("c0", "x0", "x", 8, 8, 1, 1)
       .conv("c1", "x", "a", 8, 16, 3, 3, {2, 2}, {1, 1, 1, 1})
       .relu("r1", "a", "b")
       .conv("c2", "b", "c", 16, 16, 3, 3, {1, 1}, {1, 1, 1, 1})
@@ -301,6 +303,7 @@ TEST_CASE("a tensor only added as a residual takes its reader's output layout", 
   const Network net = fused_network(b);
   const std::unique_ptr<NetworkRunner> runner = default_runner(net);
   const int shortcut = tensor_named(net, "s"), sum = tensor_named(net, "d");
+  REQUIRE(runner->layout(tensor_named(net, "x")) != nullptr);
   REQUIRE(runner->layout(sum) != nullptr);
   REQUIRE(runner->layout(shortcut) != nullptr);
   CHECK(*runner->layout(shortcut) == *runner->layout(sum));
