@@ -2,7 +2,6 @@
 #include "compiler/input_layouts.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "ir/error.h"
 #include "ir/ir_visitor.h"
@@ -36,7 +35,7 @@ LoopNest read_blocked(LoopNest nest, const std::string& name, const TensorLayout
   relayout.layout = &layout;
   for (NestStage& s : nest.stages) s.body = relayout.mutate(s.body);
   param->buffer = relayout.stored;
-  param->layout += std::to_string(layout.block) + char(std::tolower(static_cast<unsigned char>(param->layout[1])));
+  param->layout = layout.letters(param->layout);
   nest.layouts.erase(std::remove_if(nest.layouts.begin(), nest.layouts.end(), [&](const PackedLayout& l) { return l.original == logical; }),
                      nest.layouts.end());
   return nest;

@@ -13,8 +13,8 @@ struct LowerOptions {
   /// Let LLVM's loop and SLP vectorizers run. Vectorized loops are widened by convtune itself;
   /// turning these off shows (and tests) that widening alone.
   bool llvm_vectorizers = true;
-  /// The output stored in channel blocks and an exterior (what a network's next kernel reads
-  /// without packing), and the residual read so, instead of dense.
+  /// Where a network keeps the kernel's tensors in channel blocks instead of dense: the output
+  /// stored so (what the next kernel reads without packing), the input and residual read so.
   ParamLayouts layouts;
 };
 

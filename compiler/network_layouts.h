@@ -21,20 +21,22 @@ namespace convtune {
 
 using TensorLayouts = std::vector<std::optional<TensorLayout>>;  ///< per tensor; nullopt: dense
 
-/// The layouts, from the kernel each kernel layer runs (`abi_of(layer)`, compiled dense).
-TensorLayouts plan_layouts(const Network& net, const std::function<const KernelAbi&(size_t layer)>& abi_of);
+/// The layouts, from the kernel each kernel layer runs compiled dense (`dense[layer]`).
+TensorLayouts plan_layouts(const Network& net, const std::vector<KernelAbi>& dense);
 
 /// The ABI of each kernel layer's kernel compiled dense with `schedule_of(layer)`, derived from
 /// its scheduled nest alone (no code generated); empty for the other layers.
 std::vector<KernelAbi> dense_abis(const Network& net, const std::function<Schedule(size_t layer)>& schedule_of);
 
+/// How many tensors are kept blocked.
+int blocked_count(const TensorLayouts& layouts);
+
 /// Each tensor's bytes as stored where it is blocked (0 where dense): what the workspace plan places.
 std::vector<int64_t> storage_bytes(const TensorLayouts& layouts);
 
 /// What kernel layer `layer` is compiled with under `layouts`: its output and residual layouts,
-/// and its input's where its kernel compiled dense (`abi_of`) packs that tensor otherwise.
-ParamLayouts layer_layouts(const Network& net, size_t layer, const std::function<const KernelAbi&(size_t layer)>& abi_of,
-                           const TensorLayouts& layouts);
+/// and its input's where its kernel compiled dense (`dense[layer]`) packs that tensor otherwise.
+ParamLayouts layer_layouts(const Network& net, size_t layer, const std::vector<KernelAbi>& dense, const TensorLayouts& layouts);
 
 /// The entry of `abi.blocked` for the input: whose packing is skipped and whose packed temporary
 /// is the tensor itself, when the layer's input is blocked as it packs; nullptr otherwise.

@@ -354,8 +354,7 @@ NetworkLibrary compile_network_library(const Network& net, const std::string& na
   // The tensors kept blocked between kernels, as the JIT runner keeps them: planned from each
   // layer's kernel compiled dense (its input packing), then each kernel compiled for them.
   const std::vector<KernelAbi> dense = dense_abis(net, [&](size_t i) { return schedules[i].schedule; });
-  const auto dense_abi = [&](size_t i) -> const KernelAbi& { return dense[i]; };
-  const TensorLayouts layouts = plan_layouts(net, dense_abi);
+  const TensorLayouts layouts = plan_layouts(net, dense);
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const NetLayer& l = net.layers[i];
     lib.layer_schedules.push_back("");
@@ -363,7 +362,7 @@ NetworkLibrary compile_network_library(const Network& net, const std::string& na
     const ChosenSchedule& chosen = schedules[i];
     lib.layer_schedules.back() = chosen.source;
     LowerOptions options;
-    options.layouts = layer_layouts(net, i, dense_abi, layouts);
+    options.layouts = layer_layouts(net, i, dense, layouts);
     const std::string key = l.wl.key() + " " + to_json(chosen.schedule).dump() + " " + options.layouts.describe();
     if (!kernel_of.count(key)) {
       const std::string kernel_name = name + "_k" + std::to_string(kernels.size());

@@ -46,8 +46,6 @@ std::string describe(const ChosenSchedule& c) {
   return (s.template_name.empty() ? std::string("naive") : s.template_name + " " + s.config.dump()) + ", " + c.source;
 }
 
-std::vector<int64_t> logical_shape(const NetTensor& t) { return {t.n(), t.c(), t.h(), t.w()}; }
-
 } // namespace
 
 NetworkRunner::NetworkRunner(const Network& net, const Target& target, const ScheduleChooser& choose)
@@ -60,11 +58,7 @@ NetworkRunner::NetworkRunner(const Network& net, const Target& target, const Sch
     const NetLayer& l = net_.layers[i];
     auto layer = std::make_unique<Layer>();
     if (l.has_kernel()) {
-      for (const ChosenSchedule& chosen : candidates(l.wl)) {
-        const std::string key = l.wl.key() + " " + to_json(chosen.schedule).dump();
-        if (!kernels_.count(key)) kernels_[key] = compile_jit(scheduled_nest(l.wl, chosen.schedule, "layer"), target);
-        layer->variants.push_back({chosen, kernels_[key], {}, {}, {}, {}, nullptr});
-      }
+      for (const ChosenSchedule& chosen : candidates(l.wl)) layer->variants.push_back({chosen, nullptr, {}, {}, {}, {}, nullptr});
       internal_check(!layer->variants.empty(), "no schedule for layer " + l.name);
       single = single && layer->variants.size() == 1;
       layer->weights = tensor_of(l.weights);
@@ -73,37 +67,45 @@ NetworkRunner::NetworkRunner(const Network& net, const Target& target, const Sch
     schedule_text_.push_back(layer->variants.empty() ? "" : describe(layer->variants[0].chosen));
     layers_.push_back(std::move(layer));
   }
-  // With candidates to time, layouts are chosen once select_fastest has picked.
-  if (single) keep_blocked();
+  // One schedule per layer: the layouts are planned from the nests alone and each kernel is
+  // compiled once, for them. Candidates to time are compiled dense; select_fastest then blocks.
+  if (single) {
+    const std::vector<KernelAbi> dense = dense_abis(net_, [&](size_t i) { return layers_[i]->variants[0].chosen.schedule; });
+    layouts_ = plan_layouts(net_, dense);
+    compile(dense);
+  } else {
+    compile({});  // every tensor dense: no layer needs its dense ABI
+  }
   bind();
 }
 
-void NetworkRunner::keep_blocked() {
-  // Planned from the dense kernels: a layer's input packing does not depend on where it stores.
-  std::vector<std::shared_ptr<JitKernel>> dense(layers_.size());
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    if (!layers_[i]->variants.empty()) dense[i] = layers_[i]->variants[0].kernel;
-  }
-  const auto dense_abi = [&](size_t i) -> const KernelAbi& { return dense[i]->abi(); };
-  layouts_ = plan_layouts(net_, dense_abi);
+void NetworkRunner::compile(const std::vector<KernelAbi>& dense) {
   for (size_t i = 0; i < net_.layers.size(); ++i) {
     const NetLayer& l = net_.layers[i];
-    if (!l.has_kernel()) continue;
-    Variant& v = layers_[i]->variants[0];
-    LowerOptions options;
-    options.layouts = layer_layouts(net_, i, dense_abi, layouts_);
-    if (options.layouts.any()) {
+    for (Variant& v : layers_[i]->variants) {
+      LowerOptions options;
+      options.layouts = layer_layouts(net_, i, dense, layouts_);
       const std::string key = l.wl.key() + " " + to_json(v.chosen.schedule).dump() + " " + options.layouts.describe();
       if (!kernels_.count(key)) kernels_[key] = compile_jit(scheduled_nest(l.wl, v.chosen.schedule, "layer", options), target_, options);
       v.kernel = kernels_[key];
+      v.blocked_input = blocked_input(net_, i, layouts_, v.kernel->abi());
     }
-    v.blocked_input = blocked_input(net_, i, layouts_, v.kernel->abi());
   }
   // Kernels no layer runs any more are freed with their last reference.
-  dense.clear();
   for (auto it = kernels_.begin(); it != kernels_.end();) {
     it = it->second.use_count() == 1 ? kernels_.erase(it) : std::next(it);
   }
+}
+
+void NetworkRunner::keep_blocked() {
+  // Planned from the kernels the layers kept, compiled dense: a layer's input packing does not
+  // depend on where it stores. The writers and readers of blocked tensors are compiled again.
+  std::vector<KernelAbi> dense(layers_.size());  // copies: compile() frees the kernels no layer runs
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    if (!layers_[i]->variants.empty()) dense[i] = layers_[i]->variants[0].kernel->abi();
+  }
+  layouts_ = plan_layouts(net_, dense);
+  compile(dense);
 }
 
 void NetworkRunner::bind() {
@@ -183,13 +185,11 @@ const float* NetworkRunner::tensor(int t) const {
   const std::optional<TensorLayout>& layout = layouts_[size_t(t)];
   if (!layout) return tensor_ptr(t);
   dense_.resize(size_t(net_.tensors[size_t(t)].elements()));
-  unblock(tensor_ptr(t), *layout, logical_shape(net_.tensors[size_t(t)]), dense_.data());
+  unblock(tensor_ptr(t), *layout, net_.tensors[size_t(t)].nchw(), dense_.data());
   return dense_.data();
 }
 
-int NetworkRunner::blocked_tensors() const {
-  return int(std::count_if(layouts_.begin(), layouts_.end(), [](const auto& l) { return l.has_value(); }));
-}
+
 
 void NetworkRunner::run_layer(size_t i) {
   const NetLayer& l = net_.layers[i];

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "compiler/network_layouts.h"
 #include "ir/network.h"
 #include "ir/tensor_layout.h"
 #include "runtime/tensor.h"
@@ -57,10 +58,8 @@ public:
   /// Tensor `t` of the last run, dense NCHW (the input and output: the caller's buffers). A later
   /// layer may have overwritten an intermediate: read it from `after_layer` of the layer writing it.
   const float* tensor(int t) const;
-  /// The layout tensor `t` is kept in between its producer and its consumers; nullptr: dense.
-  const TensorLayout* layout(int t) const { return layouts_[size_t(t)] ? &*layouts_[size_t(t)] : nullptr; }
-  /// How many intermediates are kept in a kernel's blocked layout.
-  int blocked_tensors() const;
+  /// Per tensor, the layout it is kept in between its writer and its readers; nullopt: dense.
+  const TensorLayouts& layouts() const { return layouts_; }
   const Network& network() const { return net_; }
   const WorkspacePlan& plan() const { return plan_; }
   /// The bytes a run needs besides the packed weights: the planned intermediates and the
@@ -78,9 +77,13 @@ public:
 private:
   struct Layer;
   struct Variant;
-  /// Keeps the tensors between kernels blocked (compiler/network_layouts): the writer of each is
-  /// compiled again to store it so (its epilogue in its unpacking), a reader adding it as its
-  /// residual to read it so; the readers skip their packing. Layers must have one variant each.
+  /// Compiles every variant for layouts_ (the layouts of its output, input and residual), each
+  /// distinct kernel once, `dense[layer]` being the layer's kernel compiled dense (unread while
+  /// every tensor is dense); frees the kernels no variant runs.
+  void compile(const std::vector<KernelAbi>& dense);
+  /// After select_fastest, keeps the tensors between kernels blocked (compiler/network_layouts):
+  /// the writer of each is compiled again to store it so (its epilogue in its unpacking), its
+  /// readers to read it so or skip their packing. Layers must have one variant each.
   void keep_blocked();
   /// Plans the workspace for the tensors as stored, binds every variant's table to it and packs
   /// the weights.
@@ -94,7 +97,7 @@ private:
   std::map<std::string, std::shared_ptr<JitKernel>> kernels_;  ///< by workload key and schedule
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<std::string> schedule_text_;
-  std::vector<std::optional<TensorLayout>> layouts_;  ///< per tensor: its blocked layout, if kept so
+  TensorLayouts layouts_;
   mutable std::vector<float> dense_;                  ///< tensor() of a blocked tensor
   Tensor workspace_;                  ///< intermediates by the plan, then the kernels' scratch
   int64_t scratch_bytes_ = 0;

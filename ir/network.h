@@ -50,6 +50,7 @@ struct NetTensor {
   int64_t c() const { return shape[1]; }
   int64_t h() const { return shape.size() > 2 ? shape[2] : 1; }
   int64_t w() const { return shape.size() > 3 ? shape[3] : 1; }
+  std::vector<int64_t> nchw() const { return {n(), c(), h(), w()}; }  ///< the four dimensions, a 2-D one as N x F x 1 x 1
   int64_t elements() const;
   int64_t bytes() const { return 4 * elements(); }
   std::string shape_text() const;  ///< "1x64x56x56"

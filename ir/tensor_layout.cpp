@@ -39,6 +39,14 @@ std::vector<Expr> TensorLayout::index(const Expr& n, const Expr& c, const Expr& 
   return {n, c / Expr(block), shifted(h, top), shifted(w, left), c % Expr(block)};
 }
 
+int64_t TensorLayout::offset(int64_t n, int64_t c, int64_t h, int64_t w) const {
+  return (((n * shape[1] + c / block) * shape[2] + h + top) * shape[3] + w + left) * block + c % block;
+}
+
+std::string TensorLayout::letters(const std::string& plain) const {
+  return plain + std::to_string(block) + char(std::tolower(static_cast<unsigned char>(plain.at(1))));
+}
+
 std::string TensorLayout::describe() const {
   char text[160];
   std::snprintf(text, sizeof text, "NCHW%lldc, rows %lld from %lld, columns %lld from %lld, exterior %g", (long long)block,
@@ -80,7 +88,7 @@ Algorithm with_output_layout(const Algorithm& algorithm, const TensorLayout& lay
     writer.index = layout.index(writer.index[0], writer.index[1], writer.index[2], writer.index[3]);
   }
   out->buffer = stored;
-  out->layout += std::to_string(layout.block) + char(std::tolower(static_cast<unsigned char>(out->layout[1])));
+  out->layout = layout.letters(out->layout);
   return alg;
 }
 
@@ -93,14 +101,10 @@ std::string ParamLayouts::describe() const {
 }
 
 void unblock(const float* storage, const TensorLayout& l, const std::vector<int64_t>& logical, float* dense) {
-  const int64_t b = l.block;
   for (int64_t n = 0; n < logical[0]; ++n) {
     for (int64_t c = 0; c < logical[1]; ++c) {
       for (int64_t h = 0; h < logical[2]; ++h) {
-        for (int64_t w = 0; w < logical[3]; ++w) {
-          const int64_t at = (((n * l.shape[1] + c / b) * l.shape[2] + h + l.top) * l.shape[3] + w + l.left) * b + c % b;
-          dense[((n * logical[1] + c) * logical[2] + h) * logical[3] + w] = storage[at];
-        }
+        for (int64_t w = 0; w < logical[3]; ++w) *dense++ = storage[l.offset(n, c, h, w)];
       }
     }
   }

@@ -30,8 +30,11 @@ struct TensorLayout {
   static std::optional<TensorLayout> of(const AbiBlocked& blocked, const std::vector<int64_t>& logical);
 
   int64_t elements() const;
-  /// The storage index of the logical element (n, c, h, w).
+  /// The storage index of the logical element (n, c, h, w), as IR and as a flat offset.
   std::vector<Expr> index(const Expr& n, const Expr& c, const Expr& h, const Expr& w) const;
+  int64_t offset(int64_t n, int64_t c, int64_t h, int64_t w) const;
+  /// A parameter's layout letters in this layout: "NCHW" -> "NCHW16c".
+  std::string letters(const std::string& plain) const;
   /// "NCHW16c, rows 58 from 1, columns 58 from 1, exterior 0"
   std::string describe() const;
   bool operator==(const TensorLayout& o) const {
@@ -57,7 +60,7 @@ struct ParamLayouts {
   std::string describe() const;
 };
 
-/// Copies the logical tensor out of `storage` into dense NCHW `dense`.
+/// Copies the logical tensor out of `storage` into dense NCHW `dense` (of shape `logical`).
 void unblock(const float* storage, const TensorLayout& layout, const std::vector<int64_t>& logical, float* dense);
 
 } // namespace convtune

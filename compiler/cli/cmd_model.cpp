@@ -98,6 +98,9 @@ std::string layer_detail(const NetLayer& l) {
   }
 }
 
+/// A tensor's layout in words: the blocked one, or NCHW.
+std::string layout_text(const std::optional<TensorLayout>& layout) { return layout ? layout->describe() : "NCHW"; }
+
 nlohmann::json network_json(const Network& net, const WorkspacePlan& plan, const TensorLayouts& layouts) {
   nlohmann::json layers = nlohmann::json::array();
   for (const NetLayer& l : net.layers) {
@@ -112,10 +115,9 @@ nlohmann::json network_json(const Network& net, const WorkspacePlan& plan, const
   }
   nlohmann::json tensors = nlohmann::json::array();
   for (const TensorPlacement& p : plan.placements) {
-    const std::optional<TensorLayout>& layout = layouts[size_t(p.tensor)];
     tensors.push_back({{"name", net.tensors[p.tensor].name}, {"offset", p.offset_bytes}, {"bytes", p.bytes},
                        {"first_layer", p.first_layer}, {"last_layer", p.last_layer},
-                       {"layout", layout ? layout->describe() : std::string("NCHW")}});
+                       {"layout", layout_text(layouts[size_t(p.tensor)])}});
   }
   return {{"input", {{"name", net.tensors[net.input].name}, {"shape", net.tensors[net.input].shape}}},
           {"output", {{"name", net.tensors[net.output].name}, {"shape", net.tensors[net.output].shape}}},
@@ -229,9 +231,9 @@ int show_model(const std::vector<std::string>& argv) {
   // (a database's configs may pack otherwise).
   const Target target = host_target();
   const std::vector<KernelAbi> dense = dense_abis(net, [&](size_t i) { return resolve_schedule("default", net.layers[i].wl, target); });
-  const TensorLayouts layouts = plan_layouts(net, [&](size_t i) -> const KernelAbi& { return dense[i]; });
+  const TensorLayouts layouts = plan_layouts(net, dense);
   const WorkspacePlan plan = net.plan_workspace(storage_bytes(layouts));
-  const auto blocked = std::count_if(layouts.begin(), layouts.end(), [](const auto& l) { return l.has_value(); });
+  const int blocked = blocked_count(layouts);
   if (args.has("json")) {
     nlohmann::json j = network_json(net, plan, layouts);
     j["blocked_tensors"] = blocked;
@@ -248,15 +250,14 @@ int show_model(const std::vector<std::string>& argv) {
     std::printf("%4zu  %-28s %-15s %-16s %-34s %s\n", i, l.name.c_str(), layer_kind_name(l.kind),
                 net.tensors[l.output].shape_text().c_str(), node_ops(l).c_str(), layer_detail(l).c_str());
   }
-  std::printf("\nworkspace  %s for %zu intermediate tensors (each apart: %s; most alive at once: %s); %lld kept blocked between kernels "
+  std::printf("\nworkspace  %s for %zu intermediate tensors (each apart: %s; most alive at once: %s); %d kept blocked between kernels "
               "(default configs on %s)\n", mb(plan.workspace_bytes).c_str(), plan.placements.size(), mb(plan.sum_bytes).c_str(),
-              mb(plan.peak_live_bytes).c_str(), (long long)blocked, target.key().c_str());
+              mb(plan.peak_live_bytes).c_str(), blocked, target.key().c_str());
   std::printf("%12s %12s  %-28s %-13s %s\n", "offset", "bytes", "tensor", "live (layers)", "layout");
   for (const TensorPlacement& p : plan.placements) {
-    const std::optional<TensorLayout>& layout = layouts[size_t(p.tensor)];
     const std::string live = std::to_string(p.first_layer) + ".." + std::to_string(p.last_layer);
     std::printf("%12lld %12lld  %-28s %-13s %s\n", (long long)p.offset_bytes, (long long)p.bytes, net.tensors[p.tensor].name.c_str(),
-                live.c_str(), layout ? layout->describe().c_str() : "NCHW");
+                live.c_str(), layout_text(layouts[size_t(p.tensor)]).c_str());
   }
   return 0;
 }
@@ -343,7 +344,7 @@ int run_model(const std::vector<std::string>& argv) {
       layers.push_back({{"name", l.name}, {"kind", layer_kind_name(l.kind)}, {"nodes", l.nodes}, {"median_ms", layer_ms[i]},
                         {"share", layer_sum > 0 ? layer_ms[i] / layer_sum : 0.0}, {"schedule", runner.schedules()[i]},
                         {"rel_err", layer_err[i]}, {"flops", l.flops(net.tensors)},
-                        {"output_layout", runner.layout(l.output) ? runner.layout(l.output)->describe() : std::string("NCHW")}});
+                        {"output_layout", layout_text(runner.layouts()[size_t(l.output)])}});
     }
     nlohmann::json j = {{"model", path}, {"ok", ok}, {"max_rel_err", output_err}, {"tolerance", kNetworkTolerance},
                         {"threads", threads}, {"target", target.key()}, {"median_ms", total.median_ms}, {"min_ms", total.min_ms},
@@ -352,7 +353,7 @@ int run_model(const std::vector<std::string>& argv) {
                         {"kernels", runner.kernels_compiled()},
                         {"selected_in_network", switched},
                         {"workspace_bytes", runner.workspace_bytes()}, {"packed_weights_bytes", runner.packed_weights_bytes()},
-                        {"blocked_tensors", runner.blocked_tensors()}, {"intermediate_tensors", intermediates},
+                        {"blocked_tensors", blocked_count(runner.layouts())}, {"intermediate_tensors", intermediates},
                         {"layers", layers}};
     std::cout << j.dump(2) << "\n";
     return ok ? 0 : 1;
@@ -363,7 +364,7 @@ int run_model(const std::vector<std::string>& argv) {
               sources.kernels(), sources.text().c_str(), runner.kernels_compiled(), switched, target.key().c_str(), threads, threads == 1 ? "" : "s");
   std::printf("memory     workspace %s, packed weights %s\n", mb(runner.workspace_bytes()).c_str(), mb(runner.packed_weights_bytes()).c_str());
   std::printf("layouts    %d of %d intermediates kept in the blocked layout their readers pack to (the others dense NCHW)\n",
-              runner.blocked_tensors(), intermediates);
+              blocked_count(runner.layouts()), intermediates);
   std::printf("check      %s (output's max error %.3g of its largest magnitude, bound %.0e; reference interpreter in double)\n",
               ok ? "ok" : "WRONG RESULT", output_err, kNetworkTolerance);
   if (!ok) {

@@ -30,14 +30,11 @@ TensorLayout layout_for(const Workload& wl, int64_t block, int64_t top, int64_t 
 Tensor blocked(const Tensor& dense, const TensorLayout& layout, const std::vector<int64_t>& logical) {
   Tensor storage(layout.elements());
   storage.fill_random(99);
+  const float* next = dense.data();
   for (int64_t n = 0; n < logical[0]; ++n) {
     for (int64_t c = 0; c < logical[1]; ++c) {
       for (int64_t h = 0; h < logical[2]; ++h) {
-        for (int64_t w = 0; w < logical[3]; ++w) {
-          const int64_t at = (((n * layout.shape[1] + c / layout.block) * layout.shape[2] + h + layout.top) * layout.shape[3] + w + layout.left) *
-                                 layout.block + c % layout.block;
-          storage.data()[at] = dense.data()[((n * logical[1] + c) * logical[2] + h) * logical[3] + w];
-        }
+        for (int64_t w = 0; w < logical[3]; ++w) storage.data()[layout.offset(n, c, h, w)] = *next++;
       }
     }
   }

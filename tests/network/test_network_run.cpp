@@ -262,14 +262,14 @@ TEST_CASE("tensors between kernels stay in the layout their readers pack to, and
   // network's input: dense.
   for (const char* name : {"a", "b", "m", "d", "f"}) {
     INFO(name);
-    REQUIRE(runner.layout(tensor_named(name)) != nullptr);
+    REQUIRE(runner.layouts()[size_t(tensor_named(name))].has_value());
   }
-  CHECK(runner.layout(tensor_named("a"))->top == 1);
-  CHECK(runner.layout(tensor_named("b"))->exterior == -std::numeric_limits<double>::infinity());
-  CHECK(runner.layout(tensor_named("m"))->top == 0);
-  CHECK(runner.layout(tensor_named("e")) == nullptr);
-  CHECK(runner.layout(net.input) == nullptr);
-  CHECK(runner.blocked_tensors() == 5);
+  CHECK(runner.layouts()[size_t(tensor_named("a"))]->top == 1);
+  CHECK(runner.layouts()[size_t(tensor_named("b"))]->exterior == -std::numeric_limits<double>::infinity());
+  CHECK(runner.layouts()[size_t(tensor_named("m"))]->top == 0);
+  CHECK(!runner.layouts()[size_t(tensor_named("e"))].has_value());
+  CHECK(!runner.layouts()[size_t(net.input)].has_value());
+  CHECK(blocked_count(runner.layouts()) == 5);
 
   // Every intermediate, read back dense, is the reference's.
   const std::vector<float> input = random_input(net);
@@ -303,10 +303,10 @@ TEST_CASE("readers packing a tensor otherwise read it blocked; one only added as
   const Network net = fused_network(b);
   const std::unique_ptr<NetworkRunner> runner = default_runner(net);
   const int shortcut = tensor_named(net, "s"), sum = tensor_named(net, "d");
-  REQUIRE(runner->layout(tensor_named(net, "x")) != nullptr);
-  REQUIRE(runner->layout(sum) != nullptr);
-  REQUIRE(runner->layout(shortcut) != nullptr);
-  CHECK(*runner->layout(shortcut) == *runner->layout(sum));
+  REQUIRE(runner->layouts()[size_t(tensor_named(net, "x"))].has_value());
+  REQUIRE(runner->layouts()[size_t(sum)].has_value());
+  REQUIRE(runner->layouts()[size_t(shortcut)].has_value());
+  CHECK(*runner->layouts()[size_t(shortcut)] == *runner->layouts()[size_t(sum)]);
   const std::vector<float> input = random_input(net);
   std::vector<float> output(size_t(net.tensors[net.output].elements()));
   runner->run(input.data(), output.data());
@@ -334,7 +334,7 @@ TEST_CASE("timing a layer's candidates in the network keeps the fastest and the 
     CHECK(runner.chosen(i)->source == "default");
   }
   CHECK(runner.kernels_compiled() == 2);  // the naive kernels are freed
-  CHECK(runner.blocked_tensors() == 1);    // c1 stores for c2's packing, once c2's schedule is known
+  CHECK(blocked_count(runner.layouts()) == 1);    // c1 stores for c2's packing, once c2's schedule is known
   std::vector<float> output(size_t(net.tensors[net.output].elements()));
   runner.run(input.data(), output.data());
   CHECK(relative_error(output.data(), reference_network(net, input)[net.output]) < 1e-5);
