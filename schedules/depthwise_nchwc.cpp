@@ -21,8 +21,8 @@ public:
     const int64_t lanes = target.vector_lanes();
     return space_of({
         {"ch_bn", KnobKind::Split, {lanes, 2 * lanes}, "channels per vector block"},
-        {"ow_bn", KnobKind::Split, width_blocks(wl), "output columns in the register tile"},
-        {"oh_bn", KnobKind::Split, height_blocks(wl), "output rows in the register tile"},
+        {"ow_bn", KnobKind::Split, width_blocks(wl), "output columns in the register tile", wl.q()},
+        {"oh_bn", KnobKind::Split, height_blocks(wl), "output rows in the register tile", wl.p()},
         {"unroll_kw", KnobKind::Annotate, {0, 1}, "unroll the kernel-width loop"},
         {"parallel", KnobKind::Choice, {0, 1},
          "parallel loop: 0 = batch, channel blocks and row blocks fused; 1 = batch and channel blocks"},

@@ -23,10 +23,10 @@ public:
   KnobSpace space(const Workload& wl, const Target& target) const override {
     const std::vector<int64_t> oc = vector_multiples(wl, target);
     return space_of({
-        {"oc_bn", KnobKind::Split, oc, "output channels in the register tile (vector multiples)"},
+        {"oc_bn", KnobKind::Split, oc, "output channels in the register tile (vector multiples)", wl.k_per_group()},
         {"ic_bn", KnobKind::Split, divisors_up_to(wl.c_per_group(), 64), "input channels per packed block"},
-        {"ow_bn", KnobKind::Split, width_blocks(wl), "output columns in the register tile"},
-        {"oh_bn", KnobKind::Split, height_blocks(wl), "output rows in the register tile"},
+        {"ow_bn", KnobKind::Split, width_blocks(wl), "output columns in the register tile", wl.q()},
+        {"oh_bn", KnobKind::Split, height_blocks(wl), "output rows in the register tile", wl.p()},
         {"order", KnobKind::Reorder, {0, 1}, "reduction order: 0 = c-block, r, s, c; 1 = r, s, c-block, c"},
         {"unroll_kw", KnobKind::Annotate, {0, 1}, "unroll the kernel-width loop"},
         {"parallel", KnobKind::Choice, {0, 1},

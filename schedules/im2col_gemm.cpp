@@ -27,9 +27,9 @@ public:
     // Up to 30 columns: with one weight vector and one broadcast, 32 registers hold 30 sums.
     for (int64_t b = 1; b <= std::min<int64_t>(cols, 30); ++b) col.push_back(b);
     return space_of({
-        {"oc_bn", KnobKind::Split, oc, "output channels in the register tile (vector multiples)"},
+        {"oc_bn", KnobKind::Split, oc, "output channels in the register tile (vector multiples)", wl.k_per_group()},
         {"ic_bn", KnobKind::Split, divisors_up_to(wl.c_per_group(), 64), "input channels per packed weight block (rows step by ic_bn*r*s)"},
-        {"col_bn", KnobKind::Split, col, "output columns (along p*Q + q) in the register tile"},
+        {"col_bn", KnobKind::Split, col, "output columns (along p*Q + q) in the register tile", cols},
         {"chunk", KnobKind::Split, {0, 1, 4, 16},
          "column tiles per parallel chunk; 0 = none: the parallel loop is batch, groups and channel blocks only"},
     });

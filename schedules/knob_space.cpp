@@ -117,6 +117,7 @@ void to_json(nlohmann::json& j, const KnobSpace& space) {
   j["knobs"] = nlohmann::json::array();
   for (const Knob& k : space.knobs) {
     j["knobs"].push_back({{"name", k.name}, {"kind", to_string(k.kind)}, {"values", k.values}, {"help", k.help}});
+    if (k.extent > 0) j["knobs"].back()["extent"] = k.extent;
   }
   if (space.is_union()) j["alternatives"] = space.alternatives;
 }

@@ -26,6 +26,10 @@ struct Knob {
   KnobKind kind = KnobKind::Choice;
   std::vector<int64_t> values;
   std::string help;
+  /// For a Split knob whose loop runs over a fixed extent of the layer (output channels,
+  /// columns, rows): that extent, so ceil(extent / value) * value says how much work the tile
+  /// wastes past the edge. 0: the knob tiles no such extent, or every value divides it.
+  int64_t extent = 0;
 };
 
 using Config = std::map<std::string, int64_t>;

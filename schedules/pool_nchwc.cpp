@@ -22,7 +22,7 @@ public:
     const int64_t lanes = target.vector_lanes();
     return space_of({
         {"ch_bn", KnobKind::Split, {lanes, 2 * lanes}, "channels per vector block"},
-        {"ow_bn", KnobKind::Split, width_blocks(wl), "output columns in the register tile"},
+        {"ow_bn", KnobKind::Split, width_blocks(wl), "output columns in the register tile", wl.q()},
         {"unroll_kw", KnobKind::Annotate, {0, 1}, "unroll the window-width loop"},
         {"parallel", KnobKind::Choice, {0, 1}, "parallel loop: 0 = batch, channel blocks and rows fused; 1 = without rows"},
     });

@@ -36,7 +36,7 @@ public:
     for (int64_t b = 1; b <= 24; ++b) tb.push_back(b);
     return space_of({
         {"tile", KnobKind::Choice, tiles, "output tile side m of F(m x m, 3 x 3): more saving, larger error bound"},
-        {"oc_bn", KnobKind::Split, vector_multiples(wl, target), "output channels in the register tile (vector multiples)"},
+        {"oc_bn", KnobKind::Split, vector_multiples(wl, target), "output channels in the register tile (vector multiples)", wl.k_per_group()},
         {"ic_bn", KnobKind::Split, divisors_up_to(wl.c_per_group(), 64), "input channels per vector of the input transform"},
         {"t_bn", KnobKind::Split, tb, "tiles in the register tile"},
     });

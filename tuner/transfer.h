@@ -56,7 +56,8 @@ public:
                                           const Target& target, int threads, const TemplateChoice& choice, uint64_t seed);
 
   /// The `n` points of the choice's space the model predicts fastest, best first. Candidates:
-  /// the nearest layers' best configs fitted to this layer's knobs (of any template from layers
+  /// the nearest layers' best configs fitted to this layer's knobs (a tile moved, within a factor
+  /// of two, to a size that wastes less past this layer's edge; of any template from layers
   /// of the same kind, of the default template from the others) and the default config; each
   /// scored pessimistically (predicted mean plus one standard deviation).
   std::vector<Config> best_points(size_t n) const;

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ir/workload.h"
 #include "tests/test_support.h"
 
 using Catch::Matchers::Contains;
@@ -45,6 +46,10 @@ TEST_CASE("cli space lists each template that applies with its knobs, values and
     }
     REQUIRE(t.at("size").get<uint64_t>() == product);
     REQUIRE(t.at("constraints").empty());
+    // A tile knob says which extent of the layer it tiles: the output channels of every template.
+    const auto oc = std::find_if(t.at("knobs").begin(), t.at("knobs").end(), [](const json& k) { return k.at("name") == "oc_bn"; });
+    REQUIRE(oc != t.at("knobs").end());
+    REQUIRE(oc->at("extent").get<int64_t>() == convtune::parse_workload(kTiny).k);
     total += product;
   }
   REQUIRE(space.at("size").get<uint64_t>() == total);
