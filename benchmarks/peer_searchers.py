@@ -16,7 +16,11 @@ comparison is of the search, not of the starting point.
 
 Reported: best-so-far relative to the best config any run found for the layer, median over seeds
 and then layers, at 8/16/32/64 trials; and trials to reach 90/95/99% of it (twice the budget when
-never reached). Needs Debian's python3-xgboost and python3-optuna (`./bootstrap.sh benchmarks`).
+never reached). Twice: as measured, and with common values, where every trial of a config reads
+that config's median over every run of the layer that measured it. A config timed once reads
+its one time either way; one that several runs measured (the defaults, the good configs every
+searcher finds) reads the same for all of them, so a searcher is not favoured by the moment its
+run happened to time it (this machine's timings drift by 10% over minutes). Needs Debian's python3-xgboost and python3-optuna (`./bootstrap.sh benchmarks`).
 
     /usr/bin/python3 benchmarks/peer_searchers.py --out /tmp/peers [--seeds 2] [--trials 64]
 """
@@ -268,6 +272,28 @@ def main():
                 runs[(name, searcher, seed)] = curve
                 print(f"[{time.time() - start:6.0f}s] {name} {searcher} seed {seed}: best {max(curve):.1f}", file=sys.stderr)
 
+    # Each trial's config, from the run's database (records in trial order), for common values.
+    configs = {}
+    for (name, searcher, seed) in runs:
+        tag = "".join(ch if ch.isalnum() else "_" for ch in f"{name}__{searcher}__{seed}")
+        with open(os.path.join(args.out, tag + ".jsonl")) as f:
+            configs[(name, searcher, seed)] = [r["template_name"] + json.dumps(r["config"], sort_keys=True) for r in map(json.loads, f)]
+        if len(configs[(name, searcher, seed)]) != len(runs[(name, searcher, seed)]):
+            sys.exit(f"{tag}: the database holds {len(configs[(name, searcher, seed)])} records, the curve {len(runs[(name, searcher, seed)])} trials")
+    timings = {}
+    for key_, keys in configs.items():
+        for k, g in zip(keys, runs[key_]):
+            timings.setdefault((key_[0], k), []).append(g)
+    common = {key_: [statistics.median(timings[(key_[0], k)]) for k in keys] for key_, keys in configs.items()}
+    report = {"as_measured": summarise(args, layers, searchers, runs), "common_values": summarise(args, layers, searchers, common)}
+    for title, summary in report.items():
+        print(f"\n{title.replace('_', ' ')}:")
+        print_summary(args, searchers, summary)
+    with open(os.path.join(args.out, "summary.json"), "w") as f:
+        json.dump({"layers": [l[0] for l in layers], "seeds": args.seeds, "trials": args.trials, **report}, f, indent=1)
+
+
+def summarise(args, layers, searchers, runs):
     summary = {}
     for searcher in searchers:
         at = {c: [] for c in CHECKPOINTS}
@@ -288,14 +314,16 @@ def main():
                 reach[l].append(statistics.median(per_seed_reach[l]))
         summary[searcher] = {"best_so_far_at": {c: statistics.median(at[c]) for c in CHECKPOINTS if c <= args.trials},
                              "trials_to": {f"{int(l * 100)}%": statistics.median(reach[l]) for l in LEVELS}}
+    return summary
+
+
+def print_summary(args, searchers, summary):
     print(f"{'searcher':12}" + "".join(f"{'@' + str(c):>8}" for c in CHECKPOINTS if c <= args.trials) +
           "".join(f"{'to ' + str(int(l * 100)) + '%':>8}" for l in LEVELS))
     for s in searchers:
         r = summary[s]
         print(f"{s:12}" + "".join(f"{r['best_so_far_at'][c]:8.3f}" for c in CHECKPOINTS if c <= args.trials) +
               "".join(f"{r['trials_to'][f'{int(l * 100)}%']:8.1f}" for l in LEVELS))
-    with open(os.path.join(args.out, "summary.json"), "w") as f:
-        json.dump({"layers": [l[0] for l in layers], "seeds": args.seeds, "trials": args.trials, "summary": summary}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -82,6 +82,11 @@ const char* kNew = "n=1,c=64,h=28,w=28,k=64,r=3,s=3,pad=1";
 const std::vector<const char*> kOthers = {"n=1,c=64,h=28,w=28,k=96,r=3,s=3,pad=1", "n=1,c=48,h=28,w=28,k=64,r=3,s=3,pad=1",
                                           "n=1,c=64,h=32,w=32,k=64,r=3,s=3,pad=1"};
 
+/// The history of kOthers at one thread: the good config fastest on each.
+void add_others_history(Database& db, const Target& target) {
+  for (size_t i = 0; i < kOthers.size(); ++i) add_history(db, parse_workload(kOthers[i]), target, 1, good_config(target), 14, i + 1);
+}
+
 } // namespace
 
 TEST_CASE("zero-shot: a new layer gets the config that is fastest on the similar layers", "[tuner][transfer]") {
@@ -89,7 +94,7 @@ TEST_CASE("zero-shot: a new layer gets the config that is fastest on the similar
   TempPath path("transfer", ".jsonl");
   Database db(path.str());
   const Workload wl = parse_workload(kNew);
-  for (size_t i = 0; i < kOthers.size(); ++i) add_history(db, parse_workload(kOthers[i]), target, 1, good_config(target), 14, i + 1);
+  add_others_history(db, target);
   // The layer's own records (another config best) and another thread count's do not teach it.
   Config own_best = good_config(target);
   own_best["ow_bn"] = 14;
@@ -112,7 +117,7 @@ TEST_CASE("zero-shot: another layer's best config is fitted to the new layer's k
   const Target target = fixed_target();
   TempPath path("transfer_fit", ".jsonl");
   Database db(path.str());
-  for (size_t i = 0; i < kOthers.size(); ++i) add_history(db, parse_workload(kOthers[i]), target, 1, good_config(target), 14, i + 1);
+  add_others_history(db, target);
   // 5 output columns and 12 input channels: ow_bn 7 is not in this layer's space, ic_bn 16 is not
   // a divisor of 12; the nearest values are taken.
   const Workload narrow = parse_workload("n=1,c=12,h=5,w=5,k=64,r=3,s=3,pad=1");
@@ -128,7 +133,7 @@ TEST_CASE("zero-shot: a fitted tile that would waste work past the layer's edge 
   const Target target = fixed_target();
   TempPath path("transfer_edge", ".jsonl");
   Database db(path.str());
-  for (size_t i = 0; i < kOthers.size(); ++i) add_history(db, parse_workload(kOthers[i]), target, 1, good_config(target), 14, i + 1);
+  add_others_history(db, target);
   // 15 output columns: the neighbours' 7 would run three tiles of 7 (21 columns, 6 wasted);
   // 5, within a factor of two of 7, runs three tiles of 5 and wastes none. The space's knob
   // says which extent it tiles.
