@@ -223,6 +223,11 @@ def run_convtune(args, spec, tuner, seed, db):
     return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)["curve"]
 
 
+def file_tag(*parts):
+    """A file name for a run (layer, searcher, seed) or a layer: other characters as '_'."""
+    return "".join(ch if ch.isalnum() else "_" for ch in "__".join(str(p) for p in parts))
+
+
 def best_so_far(curve):
     out, b = [], 0.0
     for g in curve:
@@ -252,7 +257,7 @@ def main():
         space = Space(doc)
         for searcher in searchers:
             for seed in range(1, args.seeds + 1):
-                tag = "".join(ch if ch.isalnum() else "_" for ch in f"{name}__{searcher}__{seed}")
+                tag = file_tag(name, searcher, seed)
                 path = os.path.join(args.out, tag + ".json")
                 if os.path.exists(path):
                     with open(path) as f:
@@ -279,7 +284,7 @@ def main():
     # Each trial's config, from the run's database (records in trial order), for common values.
     configs, points = {}, {}
     for (name, searcher, seed) in runs:
-        tag = "".join(ch if ch.isalnum() else "_" for ch in f"{name}__{searcher}__{seed}")
+        tag = file_tag(name, searcher, seed)
         with open(os.path.join(args.out, tag + ".jsonl")) as f:
             records = [json.loads(line) for line in f]
         configs[(name, searcher, seed)] = [key((r["template_name"], r["config"])) for r in records]
@@ -301,7 +306,7 @@ def main():
         for name, spec in layers:
             values = {k: statistics.median(v) for (l, k), v in timings.items() if l == name}
             top = sorted(values, key=values.get, reverse=True)[:args.recheck]
-            path = os.path.join(args.out, "".join(ch if ch.isalnum() else "_" for ch in name) + ".recheck.json")
+            path = os.path.join(args.out, file_tag(name) + ".recheck.json")
             if not os.path.exists(path):
                 db = path[:-len(".json")] + ".jsonl"
                 rounds = [measure(args, spec, db, [points[(name, k)] for k in top]) for _ in range(args.recheck_rounds)]

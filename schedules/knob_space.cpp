@@ -9,6 +9,11 @@
 
 namespace convtune {
 
+double Knob::utilisation(int64_t value) const {
+  if (extent <= 0 || value <= 0) return 1.0;
+  return double(extent) / double((extent + value - 1) / value * value);
+}
+
 const char* to_string(KnobKind kind) {
   switch (kind) {
   case KnobKind::Split: return "split";

@@ -30,6 +30,10 @@ struct Knob {
   /// columns, rows): that extent, so ceil(extent / value) * value says how much work the tile
   /// wastes past the edge. 0: the knob tiles no such extent, or every value divides it.
   int64_t extent = 0;
+
+  /// The share of the work a tile of `value` spends inside the extent: extent over
+  /// ceil(extent / value) * value; 1 when the knob names no extent.
+  double utilisation(int64_t value) const;
 };
 
 using Config = std::map<std::string, int64_t>;

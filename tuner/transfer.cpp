@@ -58,12 +58,11 @@ int64_t fitted_value(const Knob& k, int64_t want) {
     if (std::llabs(v - want) < std::llabs(nearest - want)) nearest = v;
   }
   if (k.extent <= 0 || want <= 0) return nearest;
-  const auto used = [&](int64_t v) { return double(k.extent) / double((k.extent + v - 1) / v * v); };
   int64_t snapped = nearest;
   for (int64_t v : k.values) {
-    if (v > 0 && v <= 2 * want && 2 * v >= want && used(v) > used(snapped)) snapped = v;
+    if (v > 0 && v <= 2 * want && 2 * v >= want && k.utilisation(v) > k.utilisation(snapped)) snapped = v;
   }
-  return used(snapped) >= 1.1 * used(nearest) ? snapped : nearest;
+  return k.utilisation(snapped) >= 1.1 * k.utilisation(nearest) ? snapped : nearest;
 }
 
 /// `config` of template `tpl` fitted to `space` (that template's space for another layer):

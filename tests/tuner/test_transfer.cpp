@@ -118,34 +118,31 @@ TEST_CASE("zero-shot: another layer's best config is fitted to the new layer's k
   TempPath path("transfer_fit", ".jsonl");
   Database db(path.str());
   add_others_history(db, target);
-  // 5 output columns and 12 input channels: ow_bn 7 is not in this layer's space, ic_bn 16 is not
-  // a divisor of 12; the nearest values are taken.
-  const Workload narrow = parse_workload("n=1,c=12,h=5,w=5,k=64,r=3,s=3,pad=1");
-  const std::optional<ZeroShotConfig> z = zero_shot_config(db, narrow, target, 1);
-  REQUIRE(z);
-  const KnobSpace space = template_named("direct_nchwc").space(narrow, target);
-  CHECK_NOTHROW(space.index_of(z->config));
-  CHECK(z->config.at("ow_bn") == 5);
-  CHECK(z->config.at("ic_bn") == 12);
-}
-
-TEST_CASE("zero-shot: a fitted tile that would waste work past the layer's edge moves to one that does not", "[tuner][transfer]") {
-  const Target target = fixed_target();
-  TempPath path("transfer_edge", ".jsonl");
-  Database db(path.str());
-  add_others_history(db, target);
-  // 15 output columns: the neighbours' 7 would run three tiles of 7 (21 columns, 6 wasted);
-  // 5, within a factor of two of 7, runs three tiles of 5 and wastes none. The space's knob
-  // says which extent it tiles.
-  const Workload wl = parse_workload("n=1,c=64,h=15,w=15,k=64,r=3,s=3,pad=1");
-  const KnobSpace space = template_named("direct_nchwc").space(wl, target);
-  const auto ow = std::find_if(space.knobs.begin(), space.knobs.end(), [](const Knob& k) { return k.name == "ow_bn"; });
-  REQUIRE(ow != space.knobs.end());
-  CHECK(ow->extent == 15);
-  const std::optional<ZeroShotConfig> z = zero_shot_config(db, wl, target, 1);
-  REQUIRE(z);
-  CHECK(z->config.at("ow_bn") == 5);
-  CHECK(z->config.at("oc_bn") == good_config(target).at("oc_bn"));
+  SECTION("a value the space lacks: the nearest") {
+    // 5 output columns and 12 input channels: ow_bn 7 is not in this layer's space, ic_bn 16 is
+    // not a divisor of 12; the nearest values are taken.
+    const Workload narrow = parse_workload("n=1,c=12,h=5,w=5,k=64,r=3,s=3,pad=1");
+    const std::optional<ZeroShotConfig> z = zero_shot_config(db, narrow, target, 1);
+    REQUIRE(z);
+    const KnobSpace space = template_named("direct_nchwc").space(narrow, target);
+    CHECK_NOTHROW(space.index_of(z->config));
+    CHECK(z->config.at("ow_bn") == 5);
+    CHECK(z->config.at("ic_bn") == 12);
+  }
+  SECTION("a tile that would waste work past the layer's edge: one that does not") {
+    // 15 output columns: the neighbours' 7 would run three tiles of 7 (21 columns, 6 wasted);
+    // 5, within a factor of two of 7, runs three tiles of 5 and wastes none. The space's knob
+    // says which extent it tiles.
+    const Workload wl = parse_workload("n=1,c=64,h=15,w=15,k=64,r=3,s=3,pad=1");
+    const KnobSpace space = template_named("direct_nchwc").space(wl, target);
+    const auto ow = std::find_if(space.knobs.begin(), space.knobs.end(), [](const Knob& k) { return k.name == "ow_bn"; });
+    REQUIRE(ow != space.knobs.end());
+    CHECK(ow->extent == 15);
+    const std::optional<ZeroShotConfig> z = zero_shot_config(db, wl, target, 1);
+    REQUIRE(z);
+    CHECK(z->config.at("ow_bn") == 5);
+    CHECK(z->config.at("oc_bn") == good_config(target).at("oc_bn"));
+  }
 }
 
 TEST_CASE("zero-shot: too little history, another slot's or an older template version's, predicts nothing", "[tuner][transfer]") {
