@@ -43,13 +43,7 @@ public:
                                                   nest.name + "." + stage.name, module_);
       fn->addFnAttr(llvm::Attribute::NoUnwind);
       begin_function(fn);
-      for (size_t b = 0; b < buffers.size(); ++b) {
-        llvm::Argument* arg = fn->getArg(unsigned(b));
-        arg->setName(buffers[b]->name);
-        arg->addAttr(llvm::Attribute::NoAlias);
-        arg->addAttr(llvm::Attribute::NoCapture);
-        buffers_[buffers[b].get()] = arg;
-      }
+      bind_buffer_arguments(fn, buffers);
       emit(stage.body);
       builder_.CreateRetVoid();
       buffers_.clear();

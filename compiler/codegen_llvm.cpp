@@ -25,10 +25,26 @@ void CodeGenLLVM::emit_gpu_loop(const For* f) {
   throw UserError("loop '" + f->name + "' is bound to " + to_string(f->for_kind) + ", which the cpu target cannot run");
 }
 
+llvm::Value* CodeGenLLVM::shared_alloc(const Buffer& b) {
+  throw UserError("buffer '" + b.name + "' lives in GPU shared memory, which the cpu target has not");
+}
+
+void CodeGenLLVM::emit_barrier() { throw UserError("a GPU barrier is in the nest, which the cpu target cannot run"); }
+
 void CodeGenLLVM::begin_function(llvm::Function* fn) {
   fn_ = fn;
   entry_ = llvm::BasicBlock::Create(ctx_, "entry", fn);
   builder_.SetInsertPoint(entry_);
+}
+
+void CodeGenLLVM::bind_buffer_arguments(llvm::Function* fn, const std::vector<BufferRef>& buffers) {
+  for (size_t b = 0; b < buffers.size(); ++b) {
+    llvm::Argument* arg = fn->getArg(unsigned(b));
+    arg->setName(buffers[b]->name);
+    arg->addAttr(llvm::Attribute::NoAlias);
+    arg->addAttr(llvm::Attribute::NoCapture);
+    buffers_[buffers[b].get()] = arg;
+  }
 }
 
 llvm::Value* CodeGenLLVM::emit(const Expr& e) {
@@ -271,6 +287,7 @@ void CodeGenLLVM::emit(const Stmt& s) {
     bind(l->name, v, bounds_of(l->value, ranges_), [&] { emit(l->body); });
     return;
   }
+  case NodeKind::Barrier: return emit_barrier();
   default: throw InternalError("codegen: expression kind in a statement");
   }
 }
@@ -314,8 +331,8 @@ void CodeGenLLVM::emit_allocate(const Allocate* a) {
     break;
   }
   case MemoryScope::Heap: base = heap_alloc(b.elements() * int64_t(sizeof(float)), b.name); break;
-  default:
-    throw UserError("buffer '" + b.name + "' lives in GPU shared memory, which the cpu target has not");
+  case MemoryScope::GpuShared: base = shared_alloc(b); break;
+  default: throw InternalError("codegen: buffer '" + b.name + "' is allocated in a scope no allocation has");
   }
   buffers_[&b] = base;
   emit(a->body);

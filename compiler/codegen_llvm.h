@@ -43,6 +43,10 @@ protected:
   virtual void emit_parallel_loop(const For* f) = 0;
   /// A loop bound to a GPU index; a CPU refuses it (a UserError naming the loop).
   virtual void emit_gpu_loop(const For* f);
+  /// A buffer in a GPU block's shared memory; a CPU refuses it (a UserError naming the buffer).
+  virtual llvm::Value* shared_alloc(const Buffer& b);
+  /// A barrier of a GPU block's threads; a CPU refuses it.
+  virtual void emit_barrier();
   /// A buffer of `bytes` on the heap, and its release.
   virtual llvm::Value* heap_alloc(int64_t bytes, const std::string& name) = 0;
   virtual void heap_free(llvm::Value* p) = 0;
@@ -50,6 +54,10 @@ protected:
   // ---- the shared emission ----------------------------------------------------------------
 
   void begin_function(llvm::Function* fn);
+
+  /// Names `fn`'s arguments after `buffers` (one pointer each, in order, neither aliasing nor
+  /// captured) and makes them the buffers' values.
+  void bind_buffer_arguments(llvm::Function* fn, const std::vector<BufferRef>& buffers);
 
   llvm::Value* emit(const Expr& e);
 

@@ -14,27 +14,81 @@ KernelRunner::KernelRunner(std::unique_ptr<JitKernel> kernel, std::string algori
   for (const AbiTemporary& t : abi.temporaries) table_.push_back(reinterpret_cast<float*>(base + t.offset_bytes));
 }
 
+KernelRunner::KernelRunner(std::unique_ptr<CudaKernel> kernel, std::string algorithm)
+    : gpu_(std::move(kernel)), algorithm_(std::move(algorithm)), table_(gpu_->abi().params.size(), nullptr) {}
+
 std::unique_ptr<KernelRunner> KernelRunner::compile(const Workload& wl, const Schedule& schedule, const Target& target,
                                                     const LowerOptions& options) {
-  return std::make_unique<KernelRunner>(compile_jit(scheduled_nest(wl, schedule, "conv", options), target, options),
-                                        schedule.algorithm);
+  const LoopNest nest = scheduled_nest(wl, schedule, "conv", options);
+  if (target.kind == TargetKind::Cuda) {
+    require_host_can_run(target);
+    CompiledArtifact ptx = compile_artifact(nest, target, EmitKind::Assembly, options);
+    return std::make_unique<KernelRunner>(std::make_unique<CudaKernel>(ptx.bytes, std::move(ptx.abi)), schedule.algorithm);
+  }
+  return std::make_unique<KernelRunner>(compile_jit(nest, target, options), schedule.algorithm);
 }
 
 void KernelRunner::bind(ConvProblem& problem) {
-  for (size_t i = 0; i < abi().params.size(); ++i) table_[i] = problem.tensor(abi().params[i].name).data();
+  for (size_t i = 0; i < abi().params.size(); ++i) {
+    table_[i] = problem.tensor(abi().params[i].name).data();
+    if (gpu_ && !abi().params[i].written) gpu_->upload(i, table_[i]);
+  }
 }
 
 void KernelRunner::run() {
+  if (gpu_) {
+    // From the host's tensors to the host's tensors: a written one is uploaded too, so that a
+    // kernel leaving part of it unwritten shows in the check.
+    for (size_t i = 0; i < abi().params.size(); ++i) gpu_->upload(i, table_[i]);
+    start_stages(std::nullopt);
+    finish();
+    return;
+  }
   // The parameters lead the stage table, in the ABI's order, as NAME_call takes them.
   const int status = kernel_->call_function()(table_.data(), workspace_.data());
   internal_check(status == kKernelOk, "kernel " + abi().name + " returned " + std::to_string(status));
 }
 
-void KernelRunner::run_stages(StageKind kind) const {
+void KernelRunner::start_stages(std::optional<StageKind> kind) const {
   const std::vector<AbiStage>& stages = abi().stages;
   for (size_t i = 0; i < stages.size(); ++i) {
-    if (stages[i].kind == kind) kernel_->stage_function()(int64_t(i), table_.data());
+    if (kind && stages[i].kind != *kind) continue;
+    if (gpu_) gpu_->launch(i);
+    else kernel_->stage_function()(int64_t(i), table_.data());
   }
+}
+
+void KernelRunner::finish() {
+  if (!gpu_) return;
+  gpu_->synchronize();
+  for (size_t i = 0; i < abi().params.size(); ++i) {
+    if (abi().params[i].written) gpu_->download(i, table_[i]);
+  }
+}
+
+TimingOptions with_gpu_events(TimingOptions options) {
+  // Launches return at once: events on the GPU time a batch of them.
+  options.batch_timer = [](const std::function<void()>& fn, int64_t calls) {
+    return time_gpu_ms([&] {
+      for (int64_t i = 0; i < calls; ++i) fn();
+    });
+  };
+  return options;
+}
+
+void KernelRunner::run_stages(StageKind kind) const {
+  start_stages(kind);
+  if (gpu_) gpu_->synchronize();
+}
+
+Timing KernelRunner::time(std::optional<StageKind> kind, TimingOptions options) {
+  if (!gpu_) {
+    if (kind) return measure([&] { run_stages(*kind); }, options);
+    return measure([&] { run(); }, options);
+  }
+  const Timing t = measure([&] { start_stages(kind); }, with_gpu_events(std::move(options)));
+  gpu_->synchronize();
+  return t;
 }
 
 Agreement KernelRunner::check(ConvProblem& problem) {

@@ -1,6 +1,6 @@
 /// \file The lowering pipeline, top to bottom: scheduled_nest (the description, the schedule's
 /// replay, the scheduling pass, bounds inference, storage, tail guards, padding, blocked inputs) then lower
-/// (verify, simplify, vectorize, unroll, codegen, LLVM's O3). Each step is timed
+/// (verify, simplify, vectorize, unroll, codegen for the CPU or NVPTX, LLVM's O3). Each step is timed
 /// (CONVTUNE_LOG_PASSES=1) and its IR dumped (CONVTUNE_DUMP_IR=1).
 #include "compiler/lower.h"
 
@@ -13,6 +13,7 @@
 
 #include "compiler/bounds_inference.h"
 #include "compiler/codegen_cpu.h"
+#include "compiler/codegen_nvptx.h"
 #include "compiler/compile.h"
 #include "compiler/input_layouts.h"
 #include "compiler/padding.h"
@@ -111,7 +112,6 @@ LoopNest scheduled_nest(const StageStates& states, const std::string& name, cons
 
 LoweredModule lower(const LoopNest& input, const Target& target, llvm::TargetMachine& tm,
                     const LowerOptions& options) {
-  require_codegen_support(target);
   StepLog log(options);
 
   // 1. The scheduled nest must be well formed before anything trusts it.
@@ -138,11 +138,14 @@ LoweredModule lower(const LoopNest& input, const Target& target, llvm::TargetMac
   out.context = std::make_unique<llvm::LLVMContext>();
   out.function = nest.name;
   out.abi = kernel_abi(nest);
-  out.module = log.run("codegen", [&] { return codegen_cpu(nest, out.abi, target.features, *out.context); });
+  out.module = log.run("codegen", [&] {
+    return target.kind == TargetKind::Cuda ? codegen_nvptx(nest, out.abi, *out.context)
+                                           : codegen_cpu(nest, out.abi, target.features, *out.context);
+  });
   prepare_module(*out.module, tm);
   log.dump("codegen", *out.module);
 
-  // 7. LLVM's O3 pipeline, tuned for this target's CPU.
+  // 7. LLVM's O3 pipeline, tuned for this target's CPU or GPU architecture.
   log.run("optimize", [&] { optimize_module(*out.module, tm, options.llvm_vectorizers); return 0; });
   log.dump("optimize", *out.module);
   return out;

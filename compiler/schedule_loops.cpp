@@ -37,6 +37,11 @@ struct PlacedProducer {
 constexpr int64_t kMaxLocalBytes = 128 * 1024;
 /// The most a region kept in registers may hold (its loops are unrolled).
 constexpr int64_t kMaxRegisterElements = 256;
+/// The shared memory a GPU block may hold without asking the driver for more (every
+/// architecture from sm_50 on): what the regions of a stage in shared storage may take together.
+constexpr int64_t kMaxSharedBytes = 48 * 1024;
+/// A shared region's fill is unrolled up to this many rounds of the block's threads.
+constexpr int64_t kMaxUnrolledFillRounds = 8;
 
 /// An update that folds nothing: what a pure stage has.
 const Update& no_update() {
@@ -173,23 +178,38 @@ private:
     }
     if (reads.empty()) return body;
     const std::string where = "compute_at: stage '" + stage_.name + "' reads '" + producer.name + "' below loop '" + p.placement.loop + "'";
+    // A shared region is the block's: it covers what every thread of the block reads, so the
+    // thread loops outside count as loops inside (schedules/stage_placement checks none is
+    // inside the loop).
+    const bool shared = p.placement.storage == "shared";
+    const std::vector<LoopDim> threads = shared ? threads_outside(p.placement.loop) : std::vector<LoopDim>{};
+    InnerLoops relaxed = inner;
+    for (const LoopDim& t : threads) relaxed.push_back({t.name, t.extent});
     std::string why;
-    const std::optional<ReadRegion> region = read_region(reads, inner, why);
+    const std::optional<ReadRegion> region = read_region(reads, relaxed, why);
     if (!region) throw ScheduleError(where + " at an " + why);
 
     const bool local = p.placement.storage != "workspace";
     int64_t elements = 1;
     for (int64_t e : region->extent) elements *= e;
+    if (shared) {
+      shared_bytes_ += elements * int64_t(sizeof(float));
+      if (shared_bytes_ > kMaxSharedBytes) {
+        throw ScheduleError(where + ": the block's shared memory would hold " + std::to_string(shared_bytes_) +
+                            " bytes; a block holds at most " + std::to_string(kMaxSharedBytes) + " (48 KiB)");
+      }
+    }
     if (p.placement.storage == "registers" && elements > kMaxRegisterElements) {
       throw ScheduleError(where + ": its region holds " + std::to_string(elements) + " values; registers hold at most " +
                           std::to_string(kMaxRegisterElements) + " (use 'local')");
     }
-    if (local && elements * int64_t(sizeof(float)) > kMaxLocalBytes) {
+    if (local && !shared && elements * int64_t(sizeof(float)) > kMaxLocalBytes) {
       throw ScheduleError(where + ": its region holds " + std::to_string(elements) + " values (" +
                           std::to_string(elements * int64_t(sizeof(float)) / 1024) + " KiB); a local buffer holds at most " +
                           std::to_string(kMaxLocalBytes / 1024) + " KiB (compute it at a loop further in, or use 'workspace')");
     }
-    const BufferRef store = local ? make_buffer(producer.name + "_at_" + p.placement.loop, region->extent, MemoryScope::Stack)
+    const BufferRef store = local ? make_buffer(producer.name + "_at_" + p.placement.loop, region->extent,
+                                                shared ? MemoryScope::GpuShared : MemoryScope::Stack)
                                   : producer.buffer;
 
     // The region: one loop per dimension of the buffer, guarded to the stage's extent, each
@@ -218,16 +238,65 @@ private:
       inside.push_back(var(renamed) < Expr(extent));
     }
     Stmt fill = wrap_lets(dims, IfThenElse::make(all_of(inside), Store::make(store, local ? at : coords, value, false)));
-    const ForKind kind = p.placement.storage == "registers" ? ForKind::Unrolled : ForKind::Serial;
-    for (size_t d = region->extent.size(); d-- > 0;) {
-      fill = For::make(producer.name + "_x" + std::to_string(d), 0, region->extent[d], kind, fill);
+    if (shared) {
+      fill = shared_fill(producer.name, region->extent, elements, threads, fill);
+    } else {
+      const ForKind kind = p.placement.storage == "registers" ? ForKind::Unrolled : ForKind::Serial;
+      for (size_t d = region->extent.size(); d-- > 0;) {
+        fill = For::make(producer.name + "_x" + std::to_string(d), 0, region->extent[d], kind, fill);
+      }
     }
     if (!local) return Block::make({fill, body});
 
     const Stmt reads_local = replace_loads(body, [&](const Load* l) {
-      return l->buffer == producer.buffer ? Load::make(store, index_in_region(in_loops(l), *region, inner)) : Expr();
+      return l->buffer == producer.buffer ? Load::make(store, index_in_region(in_loops(l), *region, relaxed)) : Expr();
     });
+    // Shared: no thread may fill the region while another still reads the previous one, and
+    // none may read it before every thread has filled its part.
+    if (shared) return Allocate::make(store, Block::make({Barrier::make(), fill, Barrier::make(), reads_local}));
     return Allocate::make(store, Block::make({fill, reads_local}));
+  }
+
+  /// The thread loops at and outside `loop`, outermost first.
+  std::vector<LoopDim> threads_outside(const std::string& loop) const {
+    std::vector<LoopDim> out;
+    for (const LoopDim& l : st_.loops()) {
+      if (is_gpu_thread(l.kind)) out.push_back(l);
+      if (l.name == loop) break;
+    }
+    return out;
+  }
+
+  /// The region's `elements` points filled by the block's threads together: the region's
+  /// points in row-major order, thread t taking points t, t + T, t + 2T, ... of the T threads
+  /// (threadIdx.x fastest), so that neighbouring threads fill neighbouring points and their
+  /// loads coalesce. `point` stores one point at the region coordinates `NAME_x0`, `NAME_x1`...
+  static Stmt shared_fill(const std::string& name, const std::vector<int64_t>& extent, int64_t elements,
+                          const std::vector<LoopDim>& threads, const Stmt& point) {
+    std::vector<const LoopDim*> by_axis;  // x, then y, then z
+    for (ForKind k : {ForKind::GpuThreadX, ForKind::GpuThreadY, ForKind::GpuThreadZ}) {
+      for (const LoopDim& t : threads) {
+        if (t.kind == k) by_axis.push_back(&t);
+      }
+    }
+    Expr tid = 0;
+    int64_t count = 1;
+    for (const LoopDim* t : by_axis) {
+      tid = tid + var(t->name) * Expr(count);
+      count *= t->extent;
+    }
+    const std::string flat = name + "_flat", round = name + "_round";
+    std::vector<LetBinding> coords;
+    int64_t stride = elements;
+    for (size_t d = 0; d < extent.size(); ++d) {
+      stride /= extent[d];
+      coords.push_back({name + "_x" + std::to_string(d), var(flat) / Expr(stride) % Expr(extent[d])});
+    }
+    Stmt body = wrap_lets(coords, point);
+    if (elements % count != 0) body = IfThenElse::make(var(flat) < Expr(elements), body);
+    body = LetStmt::make(flat, var(round) * Expr(count) + tid, body);
+    const int64_t rounds = (elements + count - 1) / count;
+    return For::make(round, 0, rounds, rounds <= kMaxUnrolledFillRounds ? ForKind::Unrolled : ForKind::Serial, body);
   }
 
   /// Expresses every dimension of the stage through the scheduled loops, walking the relations
@@ -447,6 +516,7 @@ private:
   VarRanges ranges_;
   std::vector<std::pair<std::string, Expr>> pure_lets_, reduction_lets_, all_lets_;
   std::vector<PlacedProducer> placed_;  ///< stages computed at its loops
+  mutable int64_t shared_bytes_ = 0;     ///< what its regions in shared storage take together
   std::unique_ptr<PackSpec> input_pack_, weight_pack_, output_pack_;
   BufferRef target_;
   std::vector<Expr> target_index_;

@@ -132,33 +132,73 @@ Algorithm finish_conv(Algorithm alg, const Workload& wl, const BufferRef& result
   return alg;
 }
 
+/// The main stage of a direct convolution into `result`: pure n, (g,) k, p, q; the update
+/// sums `value` over c, r, s (the caller adds its lets and guard).
+AlgorithmStage direct_conv_stage(const Workload& wl, const BufferRef& result, Expr value) {
+  AlgorithmStage conv;
+  conv.name = "conv";
+  conv.dims = conv_dims(wl);
+  conv.buffer = result;
+  conv.index = {var("n"), absolute(wl, "k", wl.k_per_group()), var("p"), var("q")};
+  conv.init = FloatImm::make(0.0);
+  Update u;
+  u.rdims = {{"c", wl.c_per_group()}, {"r", wl.r}, {"s", wl.s}};
+  u.value = std::move(value);
+  conv.update = u;
+  // Past a group's last channel lie the next group's: a tail there is never harmless.
+  if (wl.groups > 1) conv.exact_dims = {"k", "c"};
+  else conv.reserved_names = {"g"};
+  return conv;
+}
+
 } // namespace
 
 Algorithm direct_conv(const Workload& wl) {
   Algorithm alg = conv_algorithm(wl, "direct_conv", "conv");
   const BufferRef result = conv_result(wl, alg.params);
-  Expr n = var("n"), p = var("p"), q = var("q"), c = var("c"), r = var("r"), s = var("s");
+  Expr n = var("n"), c = var("c"), r = var("r"), s = var("s");
   Expr k_abs = absolute(wl, "k", wl.k_per_group()), c_abs = absolute(wl, "c", wl.c_per_group());
   const Window win = window(wl);
-
-  AlgorithmStage conv;
-  conv.name = "conv";
-  conv.dims = conv_dims(wl);
-  conv.buffer = result;
-  conv.index = {n, k_abs, p, q};
-  conv.init = FloatImm::make(0.0);
-  Update u;
-  u.rdims = {{"c", wl.c_per_group()}, {"r", wl.r}, {"s", wl.s}};
-  u.lets = win.lets;
-  u.guard = win.inside;
-  u.value = Load::make(param_named(alg.params, "input"), {n, c_abs, var("ih"), var("iw")}) *
-            Load::make(param_named(alg.params, "weights"), {k_abs, c, r, s});
-  u.boundary = param_named(alg.params, "input");
-  conv.update = u;
-  // Past a group's last channel lie the next group's: a tail there is never harmless.
-  if (wl.groups > 1) conv.exact_dims = {"k", "c"};
-  else conv.reserved_names = {"g"};
+  AlgorithmStage conv = direct_conv_stage(wl, result,
+                                          Load::make(param_named(alg.params, "input"), {n, c_abs, var("ih"), var("iw")}) *
+                                              Load::make(param_named(alg.params, "weights"), {k_abs, c, r, s}));
+  conv.update->lets = win.lets;
+  conv.update->guard = win.inside;
+  conv.update->boundary = param_named(alg.params, "input");
   alg.stages.push_back(conv);
+  return finish_conv(alg, wl, result);
+}
+
+Algorithm direct_conv_staged(const Workload& wl) {
+  Algorithm alg = conv_algorithm(wl, "direct_conv_staged", "conv");
+  const BufferRef result = conv_result(wl, alg.params);
+  const BufferRef input = param_named(alg.params, "input"), weights = param_named(alg.params, "weights");
+  Expr n = var("n"), c = var("c"), h = var("h"), w = var("w");
+  // Every row and column a tap reads, the padding included: no tap needs a guard.
+  const int64_t rows = (wl.p() - 1) * wl.stride_h + (wl.r - 1) * wl.dilation_h + 1;
+  const int64_t cols = (wl.q() - 1) * wl.stride_w + (wl.s - 1) * wl.dilation_w + 1;
+  const BufferRef padded = temporary("input_padded", {wl.n, wl.c, rows, cols});
+  Expr ih = offset(h, -wl.pad_top), iw = offset(w, -wl.pad_left);
+  AlgorithmStage pad = make_stage("input_padded", {{"n", wl.n}, {"c", wl.c}, {"h", rows}, {"w", cols}}, padded, {n, c, h, w},
+                                  Select::make(all_of({ih >= Expr(0), ih < Expr(wl.h), iw >= Expr(0), iw < Expr(wl.w)}),
+                                               Load::make(input, {n, c, clamped(ih, wl.h), clamped(iw, wl.w)}), FloatImm::make(0.0)),
+                                  std::nullopt);
+  pad.kind = StageKind::PackInput;
+  alg.stages.push_back(pad);
+
+  Expr k = var("k"), r = var("r"), s = var("s");
+  const BufferRef copy = temporary("weights_staged", {wl.k, wl.c_per_group(), wl.r, wl.s});
+  AlgorithmStage wcopy = make_stage("weights_staged", {{"k", wl.k}, {"c", wl.c_per_group()}, {"r", wl.r}, {"s", wl.s}}, copy,
+                                    {k, c, r, s}, Load::make(weights, {k, c, r, s}), std::nullopt);
+  wcopy.kind = StageKind::PackWeights;
+  alg.stages.push_back(wcopy);
+
+  Expr p = var("p"), q = var("q");
+  Expr k_abs = absolute(wl, "k", wl.k_per_group()), c_abs = absolute(wl, "c", wl.c_per_group());
+  alg.stages.push_back(direct_conv_stage(
+      wl, result,
+      Load::make(padded, {n, c_abs, scaled(p, wl.stride_h) + scaled(r, wl.dilation_h), scaled(q, wl.stride_w) + scaled(s, wl.dilation_w)}) *
+          Load::make(copy, {k_abs, c, r, s})));
   return finish_conv(alg, wl, result);
 }
 
@@ -479,10 +519,11 @@ Algorithm algorithm_named(const std::string& name, const Workload& wl) {
   }
   if (name == "direct_conv") return direct_conv(wl);
   if (name == "im2col_gemm") return im2col_gemm(wl);
+  if (name == "direct_conv_staged") return direct_conv_staged(wl);
   if (const int m = winograd_tile_of(name)) return winograd(wl, m);
   if (const int64_t block = sparse_channel_block_of(name); block >= 0) return sparse_direct(wl, block);
   throw UserError("unknown algorithm '" + name +
-                  "' for a convolution (algorithms: direct_conv, im2col_gemm, winograd_f2, winograd_f4, winograd_f6, sparse_direct, sparse_direct_cN)");
+                  "' for a convolution (algorithms: direct_conv, direct_conv_staged, im2col_gemm, winograd_f2, winograd_f4, winograd_f6, sparse_direct, sparse_direct_cN)");
 }
 
 } // namespace convtune

@@ -12,6 +12,14 @@ namespace convtune {
 /// second stage writes the output: + bias[k], + residual, ReLU as the workload says.
 Algorithm direct_conv(const Workload& wl);
 
+/// Direct convolution over copies of its operands: a stage `input_padded` (the input with its
+/// padding as zeros, every row and column a tap reads; a layout stage), a stage
+/// `weights_staged` (the weights as they are), and `conv` summing their products with no guard.
+/// A GPU schedule computes both copies per block in shared memory (compute_at ... "shared");
+/// computed whole, they are an input packing and a weights' copy. The epilogue as for
+/// direct_conv.
+Algorithm direct_conv_staged(const Workload& wl);
+
 /// im2col + GEMM: a gather stage `columns[n][g][(c*R + r)*S + s][p*Q + q]` (zero at padding; a
 /// layout stage), then a GEMM stage over pure n, (g,) k, col = p*Q + q summing weights *
 /// columns over the row; the epilogue as for direct_conv.

@@ -146,6 +146,9 @@ Expr Broadcast::make(Expr value, int lanes) {
   return Expr(std::make_shared<const Broadcast>(std::move(value), lanes));
 }
 
+bool is_gpu_block(ForKind k) { return k == ForKind::GpuBlockX || k == ForKind::GpuBlockY || k == ForKind::GpuBlockZ; }
+bool is_gpu_thread(ForKind k) { return k == ForKind::GpuThreadX || k == ForKind::GpuThreadY || k == ForKind::GpuThreadZ; }
+
 const char* to_string(ForKind kind) {
   switch (kind) {
   case ForKind::Serial: return "serial";
@@ -212,6 +215,8 @@ Stmt Block::make(std::vector<Stmt> stmts) {
   if (flat.size() == 1) return flat.front();
   return Stmt(std::make_shared<const Block>(std::move(flat)));
 }
+
+Stmt Barrier::make() { return Stmt(std::make_shared<const Barrier>()); }
 
 Stmt LetStmt::make(std::string name, Expr value, Stmt body) {
   internal_check(!name.empty(), "LetStmt: empty name");

@@ -13,7 +13,7 @@ enum class NodeKind {
   // expressions
   IntImm, FloatImm, Var, Binary, Compare, Logical, Not, Select, Load, Ramp, Broadcast,
   // statements
-  For, Store, Allocate, IfThenElse, Block, LetStmt,
+  For, Store, Allocate, IfThenElse, Block, LetStmt, Barrier,
 };
 
 enum class ScalarType { Int, Float, Bool };
@@ -215,6 +215,8 @@ struct Broadcast : ExprNode {
 enum class ForKind { Serial, Parallel, Vectorized, Unrolled, GpuBlockX, GpuBlockY, GpuBlockZ,
                      GpuThreadX, GpuThreadY, GpuThreadZ };
 const char* to_string(ForKind kind);
+bool is_gpu_block(ForKind kind);
+bool is_gpu_thread(ForKind kind);
 
 /// for (name = min; name < min + extent; ++name) body
 struct For : StmtNode {
@@ -278,6 +280,15 @@ struct LetStmt : StmtNode {
   const Expr value;
   const Stmt body;
   static Stmt make(std::string name, Expr value, Stmt body);
+};
+
+/// A barrier of a GPU block's threads: none goes on until every thread of the block reached
+/// it, and their shared-memory stores before it are visible to the loads after it. Every
+/// thread must reach the same barriers (never inside control flow that depends on the thread).
+struct Barrier : StmtNode {
+  static constexpr NodeKind kind_v = NodeKind::Barrier;
+  Barrier() : StmtNode(kind_v) {}
+  static Stmt make();
 };
 
 // ---- building helpers -------------------------------------------------------------------

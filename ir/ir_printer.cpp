@@ -175,6 +175,7 @@ std::string to_text(const Stmt& s, int indent) {
     const LetStmt* l = s.as<LetStmt>();
     return pad + "int64 " + l->name + " = " + to_text(l->value) + ";\n" + to_text(l->body, indent);
   }
+  case NodeKind::Barrier: return pad + "gpu_barrier();\n";
   default: throw InternalError("to_text: expression kind in a statement");
   }
 }

@@ -30,6 +30,7 @@ void IRVisitor::visit(const Stmt& s) {
   case NodeKind::IfThenElse: return visit(s.as<IfThenElse>());
   case NodeKind::Block: return visit(s.as<Block>());
   case NodeKind::LetStmt: return visit(s.as<LetStmt>());
+  case NodeKind::Barrier: return visit(s.as<Barrier>());
   default: throw InternalError("IRVisitor: expression kind in a statement");
   }
 }
@@ -96,6 +97,7 @@ Stmt IRMutator::mutate(const Stmt& s) {
   case NodeKind::IfThenElse: return visit(s.as<IfThenElse>(), s);
   case NodeKind::Block: return visit(s.as<Block>(), s);
   case NodeKind::LetStmt: return visit(s.as<LetStmt>(), s);
+  case NodeKind::Barrier: return visit(s.as<Barrier>(), s);
   default: throw InternalError("IRMutator: expression kind in a statement");
   }
 }

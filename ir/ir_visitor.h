@@ -37,6 +37,7 @@ protected:
   virtual void visit(const IfThenElse* op);
   virtual void visit(const Block* op);
   virtual void visit(const LetStmt* op);
+  virtual void visit(const Barrier*) {}
 };
 
 /// Rewrites a tree bottom-up. Each default `visit` mutates the children and returns the
@@ -65,6 +66,7 @@ protected:
   virtual Stmt visit(const IfThenElse* op, const Stmt& self);
   virtual Stmt visit(const Block* op, const Stmt& self);
   virtual Stmt visit(const LetStmt* op, const Stmt& self);
+  virtual Stmt visit(const Barrier*, const Stmt& self) { return self; }
 
   /// Mutates each index; `changed` is set when any differs.
   std::vector<Expr> mutate_all(const std::vector<Expr>& exprs, bool& changed);

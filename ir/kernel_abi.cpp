@@ -40,7 +40,45 @@ bool stores_to(const Stmt& s, const BufferRef& buffer) {
   return f.found;
 }
 
+/// A stage's ABI entry with the launch its GPU-bound loops make. A bound loop's extent must be
+/// a constant (the launch is fixed when the kernel is compiled).
+AbiStage gpu_launch(const NestStage& stage) {
+  struct Find : IRVisitor {
+    AbiStage out;
+    using IRVisitor::visit;
+    void visit(const For* op) override {
+      const int axis = op->for_kind == ForKind::GpuBlockX || op->for_kind == ForKind::GpuThreadX   ? 0
+                       : op->for_kind == ForKind::GpuBlockY || op->for_kind == ForKind::GpuThreadY ? 1
+                                                                                                  : 2;
+      if (is_gpu_block(op->for_kind) || is_gpu_thread(op->for_kind)) {
+        const IntImm* extent = op->extent.as<IntImm>();
+        internal_check(extent != nullptr, "kernel_abi: GPU loop '" + op->name + "' has no constant extent");
+        (is_gpu_block(op->for_kind) ? out.grid : out.block)[axis] = extent->value;
+      }
+      IRVisitor::visit(op);
+    }
+    void visit(const Allocate* op) override {
+      // Each shared buffer starts 16-byte aligned (codegen_nvptx), so it takes its size rounded up.
+      if (op->buffer->scope == MemoryScope::GpuShared) out.shared_bytes += (op->buffer->elements() * int64_t(sizeof(float)) + 15) / 16 * 16;
+      IRVisitor::visit(op);
+    }
+  } f;
+  f.out.name = stage.name;
+  f.out.kind = stage.kind;
+  f.visit(stage.body);
+  return f.out;
+}
+
 } // namespace
+
+std::string gpu_kernel_name(const std::string& name, size_t index) { return name + "_s" + std::to_string(index); }
+
+bool AbiStage::on_gpu() const {
+  for (int a = 0; a < 3; ++a) {
+    if (grid[a] != 1 || block[a] != 1) return true;
+  }
+  return shared_bytes > 0;
+}
 
 int64_t elements_of(const std::vector<int64_t>& shape) {
   int64_t e = 1;
@@ -57,7 +95,7 @@ KernelAbi kernel_abi(const LoopNest& nest) {
     abi.temporaries.push_back({t->name, t->shape, abi.workspace_bytes, bytes});
     abi.workspace_bytes += (bytes + KernelAbi::kWorkspaceAlign - 1) / KernelAbi::kWorkspaceAlign * KernelAbi::kWorkspaceAlign;
   }
-  for (const NestStage& s : nest.stages) abi.stages.push_back({s.name, s.kind});
+  for (const NestStage& s : nest.stages) abi.stages.push_back(gpu_launch(s));
   for (size_t i = 0; i < abi.params.size(); ++i) {
     if (abi.params[i].name == "weights") abi.weights_param = int(i);
   }
@@ -120,7 +158,15 @@ void to_json(nlohmann::json& j, const KernelAbi& abi) {
   for (const AbiTemporary& t : abi.temporaries) {
     j["temporaries"].push_back({{"name", t.name}, {"shape", t.shape}, {"offset_bytes", t.offset_bytes}, {"bytes", t.bytes}});
   }
-  for (const AbiStage& s : abi.stages) j["stages"].push_back({{"name", s.name}, {"kind", to_string(s.kind)}});
+  for (const AbiStage& s : abi.stages) {
+    nlohmann::json stage = {{"name", s.name}, {"kind", to_string(s.kind)}};
+    if (s.on_gpu()) {
+      stage["grid"] = {s.grid[0], s.grid[1], s.grid[2]};
+      stage["block"] = {s.block[0], s.block[1], s.block[2]};
+      stage["shared_bytes"] = s.shared_bytes;
+    }
+    j["stages"].push_back(stage);
+  }
   j["workspace_bytes"] = abi.workspace_bytes;
   j["blocked"] = nlohmann::json::array();
   for (const AbiBlocked& b : abi.blocked) {

@@ -73,6 +73,14 @@ struct AbiBlocked {
 struct AbiStage {
   std::string name;
   StageKind kind = StageKind::Compute;
+  /// On a GPU, each stage is a kernel `NAME_sI` (I its index) taking the buffer table's pointers
+  /// (parameters, then temporaries at their workspace offsets) as arguments, launched on this
+  /// grid of blocks of these threads: the extents of its loops bound to blockIdx.x|y|z and
+  /// threadIdx.x|y|z (1 where none is bound). A CPU stage has 1s.
+  int64_t grid[3] = {1, 1, 1};
+  int64_t block[3] = {1, 1, 1};
+  int64_t shared_bytes = 0;  ///< the shared memory a block of the kernel holds (each buffer 16-byte aligned)
+  bool on_gpu() const;       ///< whether any loop of the stage is bound to the GPU
 };
 
 struct KernelAbi {
@@ -99,5 +107,8 @@ int64_t elements_of(const std::vector<int64_t>& shape);
 KernelAbi kernel_abi(const LoopNest& nest);
 
 void to_json(nlohmann::json& j, const KernelAbi& abi);
+
+/// The GPU kernel of stage `index` of the kernel `name`: NAME_sINDEX.
+std::string gpu_kernel_name(const std::string& name, size_t index);
 
 } // namespace convtune

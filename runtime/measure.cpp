@@ -15,24 +15,26 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// Wall time of `calls` back-to-back calls, in milliseconds.
-double time_batch(const std::function<void()>& fn, int64_t calls) {
+/// The time of `calls` back-to-back calls, in milliseconds: wall time, or `timer`'s.
+double time_batch(const std::function<void()>& fn, int64_t calls, const TimingOptions& options) {
+  if (options.batch_timer) return options.batch_timer(fn, calls);
   const Clock::time_point start = Clock::now();
   for (int64_t i = 0; i < calls; ++i) fn();
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
 /// The number of calls that makes one measurement last at least `min_ms`.
-int64_t calibrate(const std::function<void()>& fn, double min_ms) {
+int64_t calibrate(const std::function<void()>& fn, const TimingOptions& options) {
+  const double min_ms = options.min_measurement_ms;
   if (min_ms <= 0) return 1;
   int64_t batch = 1;
-  double elapsed = time_batch(fn, batch);
+  double elapsed = time_batch(fn, batch, options);
   if (elapsed >= min_ms) return 1;
   // A single call may be below the clock's resolution: double until the batch is long enough
   // (a tenth of the target) to scale from without the clock's granularity dominating.
   while (elapsed < min_ms / 10 && batch < (int64_t{1} << 40)) {
     batch *= 2;
-    elapsed = time_batch(fn, batch);
+    elapsed = time_batch(fn, batch, options);
   }
   if (elapsed <= 0) return batch;
   const double scaled = std::ceil(static_cast<double>(batch) * min_ms / elapsed);
@@ -71,7 +73,7 @@ std::vector<Timing> measure_interleaved(const std::vector<std::function<void()>>
   std::vector<int64_t> calls(fns.size());
   for (size_t f = 0; f < fns.size(); ++f) {
     for (int i = 0; i < warmup; ++i) fns[f]();
-    calls[f] = calibrate(fns[f], options.min_measurement_ms);
+    calls[f] = calibrate(fns[f], options);
     timings[f].calls_per_measurement = static_cast<int>(calls[f]);
   }
   // Round-robin: each round measures every function once, so a slow phase of a shared
@@ -79,7 +81,7 @@ std::vector<Timing> measure_interleaved(const std::vector<std::function<void()>>
   for (int m = 0; m < measurements; ++m) {
     for (size_t f = 0; f < fns.size(); ++f) {
       if (options.before_each) options.before_each();
-      timings[f].ms_per_call.push_back(time_batch(fns[f], calls[f]) / static_cast<double>(calls[f]));
+      timings[f].ms_per_call.push_back(time_batch(fns[f], calls[f], options) / static_cast<double>(calls[f]));
     }
   }
   for (Timing& t : timings) {

@@ -12,6 +12,9 @@ struct TimingOptions {
   double min_measurement_ms = 100;  ///< each measurement repeats the call until it lasts this long
   /// Run before each measurement, untimed (e.g. evicting the caches); empty for nothing.
   std::function<void()> before_each;
+  /// Milliseconds `calls` back-to-back calls of a function take, measured otherwise than by
+  /// the host's clock (a GPU's events around launches that return at once); empty: the clock.
+  std::function<double(const std::function<void()>& fn, int64_t calls)> batch_timer;
 };
 
 /// Writes over a buffer larger than the last-level cache, so the next call starts cold.

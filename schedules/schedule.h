@@ -71,8 +71,9 @@ struct StagePlacement {
   enum Kind { Root, Inline, At } kind = Root;
   std::string consumer, loop;  ///< At: inside this loop of that stage
   /// At: "local" (a buffer of the region inside the loop), "registers" (the same, its loops
-  /// unrolled so that it can live in registers) or "workspace" (the region computed into the
-  /// stage's whole buffer in the workspace).
+  /// unrolled so that it can live in registers), "workspace" (the region computed into the
+  /// stage's whole buffer in the workspace) or "shared" (GPU: a buffer in the block's shared
+  /// memory, filled by all of the block's threads together between two barriers).
   std::string storage;
   int step = 0;  ///< the schedule step that placed it, for refusals found later
 };

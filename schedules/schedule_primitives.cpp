@@ -224,20 +224,18 @@ ForKind gpu_kind(const std::string& index) {
   }
   return ForKind::Serial;
 }
-bool is_block(ForKind k) { return k == ForKind::GpuBlockX || k == ForKind::GpuBlockY || k == ForKind::GpuBlockZ; }
-bool is_thread(ForKind k) { return k == ForKind::GpuThreadX || k == ForKind::GpuThreadY || k == ForKind::GpuThreadZ; }
 
 void check_gpu_order(const std::vector<LoopDim>& nest, const char* primitive) {
   const LoopDim* thread = nullptr;
   const LoopDim* reduction = nullptr;
   for (const LoopDim& l : nest) {
-    if (is_block(l.kind) && thread) {
+    if (is_gpu_block(l.kind) && thread) {
       refuse(primitive, "block loop '" + l.name + "' would run inside thread loop '" + thread->name + "'");
     }
-    if (is_thread(l.kind) && reduction) {
+    if (is_gpu_thread(l.kind) && reduction) {
       refuse(primitive, "thread loop '" + l.name + "' would run inside the serial reduction loop '" + reduction->name + "'");
     }
-    if (is_thread(l.kind) && !thread) thread = &l;
+    if (is_gpu_thread(l.kind) && !thread) thread = &l;
     if (l.reduction && !reduction) reduction = &l;
   }
 }
@@ -255,7 +253,7 @@ void ScheduleState::bind(const std::string& name, const std::string& gpu_index) 
   }
   if (l.reduction) refuse("bind", "loop '" + name + "' is a reduction; blocks or threads would race on one sum");
   if (l.kind != ForKind::Serial) refuse("bind", "loop '" + name + "' is already " + to_string(l.kind));
-  int64_t threads = is_thread(kind) ? l.extent : 1;
+  int64_t threads = is_gpu_thread(kind) ? l.extent : 1;
   for (size_t i = 0; i < loops_.size(); ++i) {
     const LoopDim& other = loops_[i];
     if (other.kind == kind) refuse("bind", gpu_index + " is bound to loop '" + other.name + "' already");
@@ -263,16 +261,16 @@ void ScheduleState::bind(const std::string& name, const std::string& gpu_index) 
       refuse("bind", "loop '" + other.name + "' is parallel; a nest runs on CPU threads or on a GPU, not both");
     }
     const bool outside = int(i) < pos;
-    if (is_block(kind) && is_thread(other.kind) && outside) {
+    if (is_gpu_block(kind) && is_gpu_thread(other.kind) && outside) {
       refuse("bind", "block loop '" + name + "' would run inside thread loop '" + other.name + "'");
     }
-    if (is_thread(kind) && is_block(other.kind) && !outside) {
+    if (is_gpu_thread(kind) && is_gpu_block(other.kind) && !outside) {
       refuse("bind", "thread loop '" + name + "' would run outside block loop '" + other.name + "'");
     }
-    if (is_thread(kind) && other.reduction && outside) {
+    if (is_gpu_thread(kind) && other.reduction && outside) {
       refuse("bind", "thread loop '" + name + "' would run inside the serial reduction loop '" + other.name + "'");
     }
-    if (is_thread(other.kind)) threads *= other.extent;
+    if (is_gpu_thread(other.kind)) threads *= other.extent;
   }
   if (threads > kMaxThreadsPerBlock) {
     refuse("bind", "loop '" + name + "' makes " + std::to_string(threads) + " threads per block; at most " +

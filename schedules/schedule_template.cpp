@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ir/error.h"
+#include "schedules/gpu_templates.h"
 #include "schedules/nchwc_common.h"
 
 namespace convtune {
@@ -27,6 +28,8 @@ const std::vector<std::unique_ptr<ScheduleTemplate>>& template_registry() {
     // Where the layer's weights are given (and so their pattern of nonzeros).
     r.push_back(nchwc::make_sparse_direct_template());
     r.push_back(nchwc::make_pool_template());
+    // NVIDIA GPUs.
+    r.push_back(gpu::make_direct_template());
     return r;
   }();
   return registry;

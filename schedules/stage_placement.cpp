@@ -61,14 +61,28 @@ void check_at(const StageStates& states, const std::string& stage, const StagePl
     refuse("compute_at", "loop '" + p.loop + "' of stage '" + p.consumer + "' (where '" + stage +
                              "' is computed) is gone: a later step split, fused or renamed it");
   }
+  bool in_block = false;
   for (const LoopDim& l : loops_to(*consumer, p.loop)) {
     if (l.name == p.loop && l.kind == ForKind::Vectorized) {
       refuse("compute_at", "loop '" + p.loop + "' is vectorized; a stage cannot be computed per lane");
     }
+    in_block = in_block || is_gpu_block(l.kind);
     if (p.storage == "workspace" && l.kind != ForKind::Serial && l.kind != ForKind::Unrolled) {
       refuse("compute_at", "storage 'workspace' would be shared by the iterations of " + std::string(to_string(l.kind)) +
                                " loop '" + l.name + "'; use 'local'");
     }
+  }
+  if (p.storage != "shared") return;
+  // Shared memory is a block's: the block's threads fill the region together, so every thread
+  // loop must be outside the loop (one inside it would fill it again for each of its threads).
+  if (!in_block) refuse("compute_at", "storage 'shared' needs loop '" + p.loop + "' inside a loop bound to a GPU block");
+  bool below = false;
+  for (const LoopDim& l : consumer->loops()) {
+    if (below && is_gpu_thread(l.kind)) {
+      refuse("compute_at", "storage 'shared': thread loop '" + l.name + "' is inside loop '" + p.loop +
+                               "'; compute '" + stage + "' at a loop inside every thread loop");
+    }
+    below = below || l.name == p.loop;
   }
 }
 
@@ -97,8 +111,8 @@ void require_own_loops(const StageStates& states, const std::string& stage) {
 void compute_at(StageStates& states, const std::string& stage, const std::string& consumer, const std::string& loop,
                 const std::string& storage, int step) {
   const AlgorithmStage& producer = placeable(states, stage, "compute_at");
-  if (storage != "local" && storage != "registers" && storage != "workspace") {
-    refuse("compute_at", "storage '" + storage + "' is not one of local, registers, workspace");
+  if (storage != "local" && storage != "registers" && storage != "workspace" && storage != "shared") {
+    refuse("compute_at", "storage '" + storage + "' is not one of local, registers, workspace, shared");
   }
   require_stage(states, consumer);
   if (!reads(states.algorithm.stage(consumer), producer.buffer)) {

@@ -14,7 +14,7 @@
 
 namespace convtune {
 
-/// Registers the LLVM back ends convtune uses (the host; NVPTX later). Idempotent.
+/// Registers the LLVM back ends convtune uses (the host's and NVPTX). Idempotent.
 void initialize_llvm_targets();
 
 /// A TargetMachine for `target` at -O3, with its CPU and features.

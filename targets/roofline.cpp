@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ir/error.h"
+#include "runtime/cuda_driver.h"
 #include "runtime/measure.h"
 #include "runtime/tensor.h"
 #include "runtime/thread_pool.h"
@@ -136,7 +138,35 @@ Roofline measure_roofline(const Target& target, int threads) {
 
 double Roofline::bound_gflops(double intensity) const { return std::min(peak_gflops, intensity * bandwidth_gbs); }
 
+namespace {
+
+/// A GPU's roofline from what its driver reports: every SM's FP32 lanes doing an FMA per
+/// clock, and the memory bus moving two words per clock (double data rate).
+Roofline gpu_roofline(const Target& target) {
+  Roofline r;
+  const CudaDriver* found = nullptr;
+  try {
+    found = &CudaDriver::get(target.name);
+  } catch (const UserError&) {
+    r.source = "unknown: no CUDA driver here";  // a report (show) still has the rest to say
+    return r;
+  }
+  const CudaDriver& gpu = *found;
+  // FP32 lanes per SM: 128 on sm_61, sm_86, sm_89 and sm_90 (Pascal consumer, Ampere GA10x,
+  // Ada, Hopper), 64 on the others convtune knows (NVIDIA's CUDA C programming guide, "Arithmetic
+  // Instructions").
+  const int sm = gpu.sm();
+  const int lanes = sm == 61 || sm == 86 || sm == 89 || sm == 90 ? 128 : 64;
+  r.peak_gflops = double(gpu.multiprocessors()) * lanes * 2 * gpu.clock_khz() * 1e-6;
+  r.bandwidth_gbs = 2.0 * gpu.memory_clock_khz() * 1e3 * (gpu.memory_bus_bits() / 8.0) * 1e-9;
+  r.source = "device attributes of " + gpu.device_name();
+  return r;
+}
+
+} // namespace
+
 Roofline roofline(const Target& target, int threads) {
+  if (target.kind == TargetKind::Cuda) return gpu_roofline(target);
   const char* peak = std::getenv("CONVTUNE_PEAK_GFLOPS");
   const char* bw = std::getenv("CONVTUNE_PEAK_GBS");
   if (peak && bw) {

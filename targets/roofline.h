@@ -17,8 +17,8 @@ struct Roofline {
   double bound_gflops(double intensity) const;
 };
 
-/// The roofline for `threads` threads. CONVTUNE_PEAK_GFLOPS and CONVTUNE_PEAK_GBS override
-/// it; otherwise it is read from $XDG_CACHE_HOME/convtune/roofline.json (or ~/.cache/...),
+/// The roofline for `threads` threads (a GPU's from its driver's attributes, whatever the
+/// count; zeros, its source saying why, where no driver is found). CONVTUNE_PEAK_GFLOPS and CONVTUNE_PEAK_GBS override a CPU's; otherwise it is read from $XDG_CACHE_HOME/convtune/roofline.json (or ~/.cache/...),
 /// keyed by CPU model and thread count, and measured (about a second) when missing.
 Roofline roofline(const Target& target, int threads);
 

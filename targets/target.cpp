@@ -3,6 +3,7 @@
 #include "targets/target.h"
 
 #include <algorithm>
+#include <cctype>
 #include <thread>
 
 #include <llvm/MC/MCSubtargetInfo.h>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ir/error.h"
+#include "runtime/cuda_driver.h"
 #include "targets/llvm_compat.h"
 #include "targets/llvm_target.h"
 
@@ -112,7 +114,12 @@ bool Target::has_feature(const std::string& name) const { return has_token(featu
 
 std::string Target::key() const {
   std::string kind_name = kind == TargetKind::Cpu ? "cpu" : "cuda";
-  return kind_name + "_" + triple + "_" + cpu + "_v" + std::to_string(vector_bits);
+  std::string k = kind_name + "_" + triple + "_" + cpu + "_v" + std::to_string(vector_bits);
+  if (!device.empty()) {
+    k += "_";
+    for (char c : device) k += std::isalnum(static_cast<unsigned char>(c)) ? c : '-';
+  }
+  return k;
 }
 
 void to_json(nlohmann::json& j, const Target& t) {
@@ -150,8 +157,13 @@ Target parse_target(const std::string& name) {
 }
 
 void require_host_can_run(const Target& target) {
-  if (target.kind != TargetKind::Cpu) {
-    throw UserError("target '" + target.name + "' cannot run here: convtune has no GPU runtime yet");
+  if (target.kind == TargetKind::Cuda) {
+    const CudaDriver& gpu = CudaDriver::get(target.name);
+    if (gpu.sm() < target.sm) {
+      throw UserError("target '" + target.name + "' cannot run on this GPU (" + gpu.device_name() + ", sm_" +
+                      std::to_string(gpu.sm()) + ")");
+    }
+    return;
   }
   const Target host = host_target();
   if (llvm::Triple(target.triple).getArch() != llvm::Triple(host.triple).getArch()) {
@@ -174,10 +186,12 @@ void require_host_can_run(const Target& target) {
   }
 }
 
-void require_codegen_support(const Target& target) {
-  if (target.kind == TargetKind::Cuda) {
-    throw UserError("target '" + target.name + "': code generation for CUDA GPUs is not built yet; use a CPU target");
-  }
+
+Target runnable_target(const Target& target) {
+  require_host_can_run(target);
+  Target t = target;
+  if (t.kind == TargetKind::Cuda) t.device = CudaDriver::get(t.name).device_name();
+  return t;
 }
 
 } // namespace convtune

@@ -24,6 +24,9 @@ struct Target {
   int vector_registers = 16;  ///< how many such registers the code may keep live
   int cores = 1;          ///< hardware threads available to this process
   int sm = 0;             ///< CUDA: the compute capability as a number (90 for sm_90)
+  /// CUDA: the GPU that runs it (its name, e.g. "NVIDIA H200"), once known (runnable_target);
+  /// part of the key, so records of one GPU are not another's.
+  std::string device;
 
   int vector_lanes() const { return vector_bits / 32; }
   bool has_feature(const std::string& name) const;
@@ -41,17 +44,17 @@ Target host_target();
 /// - an x86-64 micro-architecture level ("x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4") or
 ///   any x86 CPU LLVM knows ("haswell", "skylake-avx512", "icelake-server", "sapphirerapids",
 ///   "znver3", "znver4", ...): that CPU's features, whatever the host is;
-/// - "cuda" or "cuda:sm_XX": an NVIDIA GPU (parsed; code generation refuses it until the GPU
-///   backend exists).
+/// - "cuda" or "cuda:sm_XX": an NVIDIA GPU of that architecture or a newer one (sm_90 for "cuda").
 /// Anything else is a UserError naming the value.
 Target parse_target(const std::string& name);
 
 /// Throws a UserError naming the target and what is missing when code for `target` cannot run
-/// in this process: a GPU target (no GPU runtime yet), another architecture, or a CPU feature
-/// the host lacks.
+/// in this process: a GPU target without a CUDA driver and a GPU of at least its architecture,
+/// another CPU architecture, or a CPU feature the host lacks.
 void require_host_can_run(const Target& target);
 
-/// Throws a UserError naming the target when the code generator cannot emit code for it.
-void require_codegen_support(const Target& target);
+/// `target` as this process runs it: require_host_can_run's checks, and for a GPU the name of
+/// the one found (`device`).
+Target runnable_target(const Target& target);
 
 } // namespace convtune

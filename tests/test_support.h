@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include <dlfcn.h>
+
 #include <nlohmann/json.hpp>
 
 #include <sys/wait.h>
@@ -125,6 +127,13 @@ inline void require_user_error(const std::vector<std::string>& args, const std::
   REQUIRE(run.exit_code == 2);
   REQUIRE(run.out.empty());
   REQUIRE(run.err == line + "\n");
+}
+
+/// Whether this machine has a CUDA driver to load (the GPU runtime's tests run only without).
+inline bool cuda_driver_present() {
+  void* handle = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (handle) dlclose(handle);
+  return handle != nullptr;
 }
 
 /// The integer variable `name`.

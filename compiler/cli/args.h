@@ -24,7 +24,8 @@ namespace options {
 inline OptionSpec workload() { return {"workload", "SPEC", "the layer (suite:LAYER, key=value list or benchdnn descriptor)", ""}; }
 inline OptionSpec suite(const char* what) { return {"suite", "NAME", what, ""}; }
 inline OptionSpec target(const char* what = "where to compile and run: cpu (the host), an x86-64 level (x86-64-v3, "
-                                           "x86-64-v4) or an x86 CPU LLVM knows (znver4, skylake-avx512, ...)") {
+                                           "x86-64-v4), an x86 CPU LLVM knows (znver4, skylake-avx512, ...) or an NVIDIA "
+                                           "GPU (cuda, cuda:sm_80, cuda:sm_90)") {
   return {"target", "T", what, "cpu"};
 }
 inline OptionSpec threads(const char* what) { return {"threads", "T", what, "1"}; }

@@ -93,6 +93,16 @@ Prepared prepare_convtune(Layer& layer, const Target& target, const Schedule& sc
   r->run_stages(StageKind::PackWeights);
   r->run_stages(StageKind::PackInput);
   Prepared p;
+  // On a GPU the launches are timed by events (bench_layer), the result fetched once checked.
+  if (r->on_gpu()) {
+    p.timed = [r] { r->start_stages(StageKind::Compute); };
+    p.finish = [r](Tensor&) {
+      r->run_stages(StageKind::UnpackOutput);
+      r->finish();
+    };
+    p.algorithm = schedule.algorithm;
+    return p;
+  }
   p.timed = [r] { r->run_stages(StageKind::Compute); };
   if (staged) {
     p.layout = [r] {
@@ -152,7 +162,11 @@ std::vector<Row> bench_layer(Layer& layer, const Target& target, const std::vect
     row.backend = b;
     std::optional<Prepared> p;
     const bool plain_conv = layer.wl.is_conv() && !layer.wl.has_bias();
-    if ((b == "onednn" || b == "im2col") && !plain_conv) {
+    if (target.kind == TargetKind::Cuda && (b == "onednn" || b == "im2col" || b == "naive")) {
+      // The baselines are the host's; the naive nest would run on one GPU thread.
+      row.unavailable = "unavailable: " + (b == "naive" ? std::string("the naive nest binds no loop to the GPU")
+                                                        : "the " + b + " baseline runs on the CPU, the target is a GPU");
+    } else if ((b == "onednn" || b == "im2col") && !plain_conv) {
       // The baselines compute a plain convolution; pooling and epilogues are convtune's alone so far.
       row.unavailable = "unavailable: the " + b + " baseline runs plain convolutions only";
     } else if (b == "onednn") {
@@ -208,6 +222,7 @@ std::vector<Row> bench_layer(Layer& layer, const Target& target, const std::vect
   if (threads > 1 && baselines.size() > 0) {
     interleaved.before_each = settle_openmp_threads;
   }
+  if (target.kind == TargetKind::Cuda) interleaved = with_gpu_events(interleaved);
   std::vector<Timing> timings = measure_interleaved(fns, interleaved);
   TimingOptions layout_timing = timing;
   layout_timing.measurements = std::max(3, timing.measurements / 2);
@@ -307,6 +322,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const TimingOptions timing = timing_options(args);
   const uint64_t seed = uint64_t(args.get_int("seed", 0));
   Target target = parse_target(args.get("target"));
+  if (target.kind == TargetKind::Cuda) target = runnable_target(target);  // no GPU: one line, before anything runs
   const bool db_exists = bool(std::ifstream(args.get("db")));
   std::vector<std::string> backends;
   if (args.has("backends")) {
@@ -314,8 +330,11 @@ int cmd_bench(const std::vector<std::string>& argv) {
     if (backends.empty()) throw UserError("invalid --backends '': expected a comma list of backends");
     for (const std::string& b : backends) check_backend_name(b);
   } else {
-    backends = {"naive", "im2col"};
-    if (onednn_available()) backends.push_back("onednn");
+    // A GPU has convtune's rows alone (the cuDNN comparison is benchmarks/torch_conv_gpu.py's).
+    if (target.kind == TargetKind::Cpu) {
+      backends = {"naive", "im2col"};
+      if (onednn_available()) backends.push_back("onednn");
+    }
     backends.push_back("default");
     if (db_exists) {
       backends.push_back("predicted");

@@ -1,5 +1,6 @@
 /// \file `convtune compile`: a layer ahead of time into an object file (or its assembly or LLVM
-/// IR) and a C header, with the best config the tuning database holds for it.
+/// IR) and a C header, or for a GPU into PTX and a JSON file of its launches, with the best
+/// config the tuning database holds for it.
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -8,6 +9,8 @@
 #include <iostream>
 
 #include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include "compiler/c_header.h"
 #include "compiler/cli/args.h"
@@ -106,11 +109,37 @@ int compile_all(const std::string& db_path, const Target& target, int threads, c
   return 0;
 }
 
-EmitKind emit_kind(const std::string& s) {
+/// What --emit names for `target` (empty: obj for a CPU, ptx for a GPU).
+EmitKind emit_kind(std::string s, const Target& target) {
+  const bool gpu = target.kind == TargetKind::Cuda;
+  if (s.empty()) s = gpu ? "ptx" : "obj";
+  if (s == "ptx" && !gpu) throw UserError("--emit ptx needs a CUDA target (--target cuda:sm_XX); '" + target.name + "' is a CPU");
+  if (s == "obj" && gpu) throw UserError("--emit obj: target '" + target.name + "' compiles to PTX (--emit ptx)");
   if (s == "obj") return EmitKind::Object;
-  if (s == "asm") return EmitKind::Assembly;
+  if (s == "asm" || s == "ptx") return EmitKind::Assembly;
   if (s == "llvm") return EmitKind::LlvmIr;
-  throw UserError("--emit '" + s + "' is not one of obj, asm, llvm");
+  throw UserError("--emit '" + s + "' is not one of obj, asm, llvm, ptx");
+}
+
+/// The side file of a PTX kernel: what a host program needs to launch it (each stage's kernel,
+/// grid, block and shared memory; the buffer table the kernels take).
+std::string launch_json(const KernelAbi& abi, const Workload& wl, const Target& target, const std::string& described) {
+  nlohmann::json kernels = nlohmann::json::array();
+  for (size_t i = 0; i < abi.stages.size(); ++i) {
+    const AbiStage& s = abi.stages[i];
+    kernels.push_back({{"kernel", gpu_kernel_name(abi.name, i)}, {"stage", s.name}, {"grid", {s.grid[0], s.grid[1], s.grid[2]}},
+                       {"block", {s.block[0], s.block[1], s.block[2]}}, {"shared_bytes", s.shared_bytes}});
+  }
+  nlohmann::json args = nlohmann::json::array();
+  for (const AbiParam& p : abi.params) args.push_back({{"name", p.name}, {"kind", "parameter"}, {"shape", p.shape}, {"layout", p.layout}});
+  for (const AbiTemporary& t : abi.temporaries) {
+    args.push_back({{"name", t.name}, {"kind", "workspace"}, {"shape", t.shape}, {"offset_bytes", t.offset_bytes}});
+  }
+  const nlohmann::json j = {{"workload", wl.spec()}, {"target", target.key()}, {"schedule", described},
+                            {"launches", kernels}, {"arguments", args}, {"workspace_bytes", abi.workspace_bytes},
+                            {"note", "launch the kernels in order on one stream; each takes one pointer per argument, in order "
+                                     "(fp32, dense row-major; workspace ones at their offset in one device allocation)"}};
+  return j.dump(2) + "\n";
 }
 
 } // namespace
@@ -119,13 +148,14 @@ int cmd_compile(const std::vector<std::string>& argv_in) {
   if (wants_model(argv_in)) return compile_model(argv_in);
   Args args("compile", {options::workload(), options::weights(), options::sparsity(), options::sparsity_block(),
                         options::db("the tuning database whose best config is compiled"),
-                        options::target("the target to compile for: cpu (this host), an x86-64 level (x86-64-v3, x86-64-v4) "
-                                        "or an x86 CPU LLVM knows (znver4, skylake-avx512, ...); it need not be this host"),
+                        options::target("the target to compile for: cpu (this host), an x86-64 level (x86-64-v3, x86-64-v4), "
+                                        "an x86 CPU LLVM knows (znver4, skylake-avx512, ...) or cuda:sm_XX; it need not be this host"),
                         options::threads("the thread count whose tuned config is compiled"),
                         {"name", "NAME", "the kernel's symbol (a C identifier); its entries are NAME, NAME_run, ...", ""},
                         {"output", "FILE", "the file to write (also -o)", ""},
                         {"header", "FILE", "the C header to write next to it", ""},
-                        {"emit", "KIND", "obj (an ELF object), asm (its assembly) or llvm (its LLVM IR)", "obj"},
+                        {"emit", "KIND", "obj (an ELF object), asm (its assembly) or llvm (its LLVM IR); for a CUDA target ptx "
+                                         "(the default there) with FILE.json beside it: each kernel's launch and the arguments", ""},
                         {"schedule", "S", "a template's default config, a template name, or a schedule/config JSON file, instead of the database's best", ""},
                         {"all", "", "every workload the database holds a tuned config for (this target and thread count) into -o DIR: "
                                     "libconvtune_layers.a, convtune_layers.h and convtune_layers.json (a manifest); each kernel is "
@@ -135,7 +165,7 @@ int cmd_compile(const std::vector<std::string>& argv_in) {
   for (const std::string& a : argv_in) argv.push_back(a == "-o" ? "--output" : a);
   if (!args.parse(argv)) {
     std::cout << args.help("usage: convtune compile --workload SPEC --name NAME -o OUT.o [--header OUT.h] [--db FILE] "
-                           "[--target T] [--threads T] [--emit obj|asm|llvm] [--schedule S]\n"
+                           "[--target T] [--threads T] [--emit obj|asm|llvm|ptx] [--schedule S]\n"
                            "       convtune compile --all --db FILE -o DIR [--target T] [--threads T]");
     return 0;
   }
@@ -145,13 +175,18 @@ int cmd_compile(const std::vector<std::string>& argv_in) {
     for (const char* single : {"workload", "name", "header", "schedule"}) {
       if (args.has(single)) throw UserError(std::string("--all compiles every tuned workload; --") + single + " is for one");
     }
+    if (target.kind == TargetKind::Cuda) throw UserError("--all builds a static library of CPU objects; target '" + target.name + "' is a GPU");
     return compile_all(args.get("db"), target, int(threads), args.require("output"));
   }
   const Workload wl = selected_workload(args);
   const std::string name = args.require("name");
   if (!is_c_identifier(name)) throw UserError("--name '" + name + "' is not a C identifier");
   const std::string output = args.require("output");
-  const EmitKind kind = emit_kind(args.get("emit"));
+  const EmitKind kind = emit_kind(args.get("emit"), target);
+  const bool ptx = target.kind == TargetKind::Cuda && kind == EmitKind::Assembly;
+  if (target.kind == TargetKind::Cuda && args.has("header")) {
+    throw UserError("--header: a C header declares CPU entries; a CUDA kernel's launches are written to " + output + ".json");
+  }
 
   // The schedule: named on the command line, else the database's best, else the config its
   // other layers predict, else the default.
@@ -179,10 +214,12 @@ int cmd_compile(const std::vector<std::string>& argv_in) {
   if (args.has("header")) {
     files.push_back({args.get("header"), c_header(artifact.abi, {wl.spec(), wl.key(), target.key(), described})});
   }
+  if (ptx) files.push_back({output + ".json", launch_json(artifact.abi, wl, target, described)});
   write_all(files);
   std::printf("compiled %s (%s) for %s, schedule %s\n  %s", name.c_str(), wl.spec().c_str(), target.key().c_str(),
               described.c_str(), output.c_str());
   if (args.has("header")) std::printf(", %s", args.get("header").c_str());
+  if (ptx) std::printf(", %s.json", output.c_str());
   std::printf("\n");
   return 0;
 }

@@ -70,8 +70,7 @@ int cmd_measure(const std::vector<std::string>& argv) {
   }
   const Workload wl = selected_workload(args);
   require_memory_for(wl);
-  const Target target = parse_target(args.get("target"));
-  require_host_can_run(target);
+  const Target target = runnable_target(parse_target(args.get("target")));
   const std::vector<Entry> entries = read_configs(args.require("configs"), wl, target);
   const MeasureOptions mo = measure_options(args, target);
   Database db(args.get("db"));

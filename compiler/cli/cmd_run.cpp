@@ -39,7 +39,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   Workload wl = selected_workload(args);
   apply_memory_limit(args);
   require_memory_for(wl);  // before anything is compiled or allocated
-  Target target = parse_target(args.get("target"));
+  Target target = runnable_target(parse_target(args.get("target")));
   const int64_t threads = args.get_int("threads", 1);
   const TimingOptions timing = timing_options(args);
   const uint64_t seed = uint64_t(args.get_int("seed", 0));
@@ -56,7 +56,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   ScopedThreads scoped_threads{int(threads)};
   const Agreement agreement = runner->check(problem);
   Timing t;
-  if (agreement.ok) t = measure([&] { runner->run(); }, timing);
+  if (agreement.ok) t = runner->time(std::nullopt, timing);
   const double gflops = agreement.ok ? wl.flops() / (t.median_ms * 1e6) : 0;
 
   if (args.has("json")) {

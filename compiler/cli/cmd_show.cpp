@@ -32,7 +32,7 @@ int cmd_show(const std::vector<std::string>& argv) {
   if (wants_model(argv)) return show_model(argv);
   Args args("show", {options::workload(), options::weights(), options::sparsity(), options::sparsity_block(),
                      {"schedule", "S", "naive (the algorithm), default, or a schedule/config JSON file", "naive"},
-                     options::target("the target whose roofline and vector width apply: cpu"),
+                     options::target("the target whose roofline and vector width apply: cpu, an x86 CPU or cuda:sm_XX"),
                      options::threads("threads for the roofline bound"),
                      options::json()});
   if (!args.parse(argv)) {
@@ -90,8 +90,12 @@ int cmd_show(const std::vector<std::string>& argv) {
               wl.is_pool() ? "N*C*P*Q*R*S comparisons or additions" : "2*N*K*P*Q*C/groups*R*S");
   std::printf("bytes         %sB (input + weights + output, fp32)\n", si(wl.bytes()).c_str());
   std::printf("intensity     %.2f FLOP/byte\n", wl.arithmetic_intensity());
-  std::printf("roofline      %.1f GFLOP/s at %d thread%s (%s-bound; peak %.1f GFLOP/s, %.1f GB/s)\n", bound, threads,
-              threads == 1 ? "" : "s", bound < roof.peak_gflops ? "memory" : "compute", roof.peak_gflops, roof.bandwidth_gbs);
+  if (roof.peak_gflops <= 0) {
+    std::printf("roofline      %s\n", roof.source.c_str());
+  } else {
+    std::printf("roofline      %.1f GFLOP/s at %d thread%s (%s-bound; peak %.1f GFLOP/s, %.1f GB/s)\n", bound, threads,
+                threads == 1 ? "" : "s", bound < roof.peak_gflops ? "memory" : "compute", roof.peak_gflops, roof.bandwidth_gbs);
+  }
   if (tpl) {
     std::printf("knob space    %llu configs of template %s (", (unsigned long long)space.size(), space.template_name.c_str());
     for (size_t i = 0; i < space.knobs.size(); ++i) {

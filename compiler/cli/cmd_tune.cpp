@@ -153,8 +153,7 @@ int cmd_tune(const std::vector<std::string>& argv) {
   }
   apply_memory_limit(args);
   for (const Workload& wl : layers) require_memory_for(wl);  // before a worker allocates them
-  const Target target = parse_target(args.get("target"));
-  require_host_can_run(target);  // before the database is touched or a worker started
+  const Target target = runnable_target(parse_target(args.get("target")));  // before the database is touched or a worker started
   TuneOptions options;
   options.trials = int(args.get_int("trials", 1));
   // A model's --trials are its total; a suite's are per layer.

@@ -27,6 +27,7 @@
 
 #include "compiler/cli/commands.h"
 #include "compiler/kernel_runner.h"
+#include "runtime/cuda_driver.h"
 #include "runtime/baseline.h"
 #include "runtime/measure.h"
 #include "runtime/conv_problem.h"
@@ -94,8 +95,7 @@ public:
   const Target& get(const std::string& name) {
     auto it = targets_.find(name);
     if (it != targets_.end()) return it->second;
-    Target t = parse_target(name);
-    require_host_can_run(t);
+    Target t = runnable_target(parse_target(name));
     return targets_.emplace(name, std::move(t)).first->second;
   }
 
@@ -153,12 +153,15 @@ Prepared prepare(const std::string& line, TargetCache& targets) {
   return p;
 }
 
-nlohmann::json timed_result(const ConvProblem& c, const std::function<void()>& fn, const nlohmann::json& job) {
+TimingOptions job_timing(const nlohmann::json& job) {
   TimingOptions t;
   t.measurements = job.value("repeat", 5);
   t.min_measurement_ms = job.value("min_repeat_ms", 50.0);
   if (job.value("flush_cache", false)) t.before_each = flush_caches;
-  Timing timing = measure(fn, t);
+  return t;
+}
+
+nlohmann::json timed_result(const ConvProblem& c, const Timing& timing) {
   return {{"ok", true},
           {"times_ms", timing.ms_per_call},
           {"median_ms", timing.median_ms},
@@ -185,7 +188,7 @@ nlohmann::json run_prepared(Prepared& p, std::map<std::string, std::unique_ptr<C
       b->finish(c.output);
     });
     if (!agreement.ok) return {{"ok", false}, {"error", "wrong_result"}};
-    nlohmann::json result = timed_result(c, [&] { b->execute(); }, p.job);
+    nlohmann::json result = timed_result(c, measure([&] { b->execute(); }, job_timing(p.job)));
     // The candidates measured next in this worker must not meet oneDNN's spinning threads.
     settle_openmp_threads();
     return result;
@@ -212,7 +215,7 @@ nlohmann::json run_prepared(Prepared& p, std::map<std::string, std::unique_ptr<C
   if (!agreement.ok) return {{"ok", false}, {"error", "wrong_result"}, {"compile_ms", p.compile_ms}};
   // The compute stage is what the tuner compares: the layout transforms do not depend on the
   // config's register tile, and a deployment packs the weights once.
-  nlohmann::json result = timed_result(c, [&] { runner.run_stages(StageKind::Compute); }, p.job);
+  nlohmann::json result = timed_result(c, runner.time(StageKind::Compute, job_timing(p.job)));
   result["compile_ms"] = p.compile_ms;
   return result;
 }
@@ -241,10 +244,16 @@ int cmd_worker(const std::vector<std::string>& argv) {
   std::map<std::string, std::unique_ptr<ConvProblem>> cases;
   while (std::optional<Prepared> p = queue.pop()) {
     nlohmann::json reply;
+    bool gpu_broken = false;
     try {
       reply = run_prepared(*p, cases);
     } catch (const std::bad_alloc&) {
       reply = {{"ok", false}, {"error", "out_of_memory"}};
+    } catch (const CudaError& e) {
+      // A launch failure or an illegal address: a failed trial, and a CUDA context that no
+      // later launch can use.
+      reply = {{"ok", false}, {"error", "cuda_error: " + clipped(e.what())}};
+      gpu_broken = true;
     } catch (const std::exception& e) {
       reply = {{"ok", false}, {"error", "bad_job: " + clipped(e.what())}};
     }
@@ -252,6 +261,8 @@ int cmd_worker(const std::vector<std::string>& argv) {
     if (!p->target_key.empty()) reply["target"] = p->target_key;
     reply["rss_kb"] = resident_kb();
     emit_line(reply);
+    // The tuner starts a fresh worker for the next candidate, as after a crash.
+    if (gpu_broken) std::_Exit(3);
     // Each candidate's JIT code is freed here, after its answer is out.
     p.reset();
   }

@@ -365,7 +365,7 @@ TEST_CASE("compile refuses a bad name, a missing output, an unknown emit kind an
   require_user_error({"compile", "--workload", spec, "--name", "int", "-o", o}, "convtune: error: --name 'int' is not a C identifier");
   require_user_error({"compile", "--workload", spec, "--name", "k"}, "convtune: error: missing option '--output' for 'convtune compile' (see convtune compile --help)");
   require_user_error({"compile", "--workload", spec, "--name", "k", "-o", o, "--emit", "exe"},
-                     "convtune: error: --emit 'exe' is not one of obj, asm, llvm");
+                     "convtune: error: --emit 'exe' is not one of obj, asm, llvm, ptx");
   const auto run = run_convtune({"compile", "--workload", spec, "--name", "k", "-o", o, "--header", dir.str() + "/missing/k.h",
                                  "--schedule", "default"});
   CHECK(run.exit_code == 2);

@@ -113,7 +113,7 @@ TEST_CASE("Winograd refuses what it does not compute, naming the workload", "[ir
                        Message("algorithm 'winograd_f4' needs a 3x3 convolution with stride 1 and dilation 1; "
                                "n=1,c=4,h=9,w=9,k=4,r=3,s=3,stride=2,pad=1 is not one"));
   CHECK_THROWS_MATCHES(algorithm_named("winograd_f3", parse_workload("n=1,c=4,h=9,w=9,k=4,r=3,s=3")), UserError,
-                       Message("unknown algorithm 'winograd_f3' for a convolution (algorithms: direct_conv, im2col_gemm, "
+                       Message("unknown algorithm 'winograd_f3' for a convolution (algorithms: direct_conv, direct_conv_staged, im2col_gemm, "
                                "winograd_f2, winograd_f4, winograd_f6, sparse_direct, sparse_direct_cN)"));
 }
 

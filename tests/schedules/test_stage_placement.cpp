@@ -122,8 +122,11 @@ TEST_CASE("placement refusals name the stage, the loop or the storage", "[schedu
           "schedule step 6: compute_at: stage 'gemm' is the main stage; it is computed whole");
   refused({Step::compute_inline("nothing")}, false,
           "schedule step 6: no stage 'nothing' in im2col_gemm (stages: columns, gemm)");
+  refused({Step::compute_at("columns", "gemm", "ro", "texture")}, false,
+          "schedule step 6: compute_at: storage 'texture' is not one of local, registers, workspace, shared");
+  // Shared memory is a GPU block's.
   refused({Step::compute_at("columns", "gemm", "ro", "shared")}, false,
-          "schedule step 6: compute_at: storage 'shared' is not one of local, registers, workspace");
+          "schedule step 6: compute_at: storage 'shared' needs loop 'ro' inside a loop bound to a GPU block");
   refused({Step::compute_at("columns", "gemm", "zz", "local")}, false,
           "schedule step 6: compute_at: no loop named 'zz' (loops: n, k, colo, ro, ri, coli)");
   refused({Step::compute_at("columns", "gemm", "colo", "workspace")}, true,

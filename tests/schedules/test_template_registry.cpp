@@ -36,8 +36,9 @@ TEST_CASE("template_for picks depthwise for one channel per group and direct oth
 }
 
 TEST_CASE("the registry refuses unknown templates and targets no template serves", "[schedules][templates]") {
-  REQUIRE_USER_ERROR(template_named("winograd_f3"), "unknown template 'winograd_f3' (templates: depthwise_nchwc, direct_nchwc, im2col_gemm, winograd, sparse_direct, pool_nchwc)");
-  const Workload wl = parse_workload("n=1,c=4,h=5,w=5,k=8,r=3,s=3");
+  REQUIRE_USER_ERROR(template_named("winograd_f3"), "unknown template 'winograd_f3' (templates: depthwise_nchwc, direct_nchwc, im2col_gemm, winograd, sparse_direct, pool_nchwc, gpu_direct)");
+  // No GPU template pools yet.
+  const Workload wl = parse_workload("n=1,c=4,h=5,w=5,r=3,s=3,op=maxpool");
   REQUIRE_USER_ERROR(template_for(wl, parse_target("cuda:sm_90")),
                      "no schedule template applies to " + wl.spec() + " on target 'cuda:sm_90'");
 }
@@ -47,7 +48,7 @@ TEST_CASE("every template: unique name, default in its space, features as named,
   for (const auto& t : template_registry()) names.insert(t->name());
   CHECK(names.size() == template_registry().size());
 
-  for (const char* cpu : {"x86-64-v3", "x86-64-v4"}) {
+  for (const char* cpu : {"x86-64-v3", "x86-64-v4", "cuda:sm_90"}) {
     const Target target = parse_target(cpu);
     for (const char* spec : kLayers) {
       const Workload wl = parse_workload(spec);

@@ -49,16 +49,18 @@ TEST_CASE("cpu and host name the host, its vector shape follows its features", "
   CHECK_NOTHROW(require_host_can_run(host));
 }
 
-TEST_CASE("CUDA targets parse and are refused by code generation and the host", "[targets]") {
+TEST_CASE("CUDA targets parse, and without a CUDA driver the host refuses them in one line", "[targets]") {
   const Target t = parse_target("cuda:sm_80");
   CHECK(t.kind == TargetKind::Cuda);
   CHECK(t.triple == "nvptx64-nvidia-cuda");
   CHECK(t.cpu == "sm_80");
   CHECK(t.sm == 80);
   CHECK(parse_target("cuda").cpu == "sm_90");
-  REQUIRE_USER_ERROR(require_codegen_support(t),
-                     "target 'cuda:sm_80': code generation for CUDA GPUs is not built yet; use a CPU target");
-  REQUIRE_USER_ERROR(require_host_can_run(t), "target 'cuda:sm_80' cannot run here: convtune has no GPU runtime yet");
+  if (convtune::testing::cuda_driver_present()) {
+    WARN("a CUDA driver is installed here");  // Catch2 2 has no skip: the case passes with a warning
+    return;
+  }
+  REQUIRE_USER_ERROR(require_host_can_run(t), "target 'cuda:sm_80' cannot run here: no CUDA driver (libcuda.so.1 could not be loaded)");
 }
 
 TEST_CASE("Bad target names are refused naming the value", "[targets]") {
