@@ -27,16 +27,18 @@ n=1,c=5,h=1,w=1,k=7,r=1,s=1
 n=1,c=3,h=224,w=224,k=64,r=7,s=7,stride=2,pad=3
 n=4,c=32,h=28,w=28,k=32,r=3,s=3,pad=2,dilation=2,groups=32"
 
-# The default config and SAMPLED seeded random configs of the layer's GPU template.
+# The default config and SAMPLED seeded random configs of each of the layer's GPU templates.
 sample() {
   "$ct" space --workload "$1" --target cuda --json | python3 -c '
 import json, random, sys
-space = json.load(sys.stdin)["templates"][0]
 rng = random.Random(int(sys.argv[1]))
-configs = [space["default_config"]]
-while len(configs) < 1 + int(sys.argv[2]):
-    configs.append({k["name"]: rng.choice(k["values"]) for k in space["knobs"]})
-print(json.dumps([{"template": space["template"], "config": c} for c in configs]))' "$2" "$sampled"
+entries = []
+for space in json.load(sys.stdin)["templates"]:
+    configs = [space["default_config"]]
+    while len(configs) < 1 + int(sys.argv[2]):
+        configs.append({k["name"]: rng.choice(k["values"]) for k in space["knobs"]})
+    entries += [{"template": space["template"], "config": c} for c in configs]
+print(json.dumps(entries))' "$2" "$sampled"
 }
 
 echo "== 1. default and sampled configs, checked then timed ($(date +%T))" | tee -a "$log"

@@ -22,25 +22,6 @@ namespace {
 using nchwc::ceil_div;
 using nchwc::divisors_up_to;
 
-/// The powers of two from 1 up to the first one at or above `extent`, at most `limit`.
-std::vector<int64_t> powers_covering(int64_t extent, int64_t limit) {
-  std::vector<int64_t> out;
-  for (int64_t v = 1; v <= limit; v *= 2) {
-    out.push_back(v);
-    if (v >= extent) break;
-  }
-  return out;
-}
-
-/// The largest value of `values` at most `want`.
-int64_t at_most(const std::vector<int64_t>& values, int64_t want) {
-  int64_t best = values.front();
-  for (int64_t v : values) {
-    if (v <= want) best = std::max(best, v);
-  }
-  return best;
-}
-
 struct Tile {
   int64_t kt, ki, pt, qt, qi, ci;
   explicit Tile(const Config& c)
@@ -56,12 +37,11 @@ struct Tile {
   }
 };
 
-constexpr int64_t kSharedFloats = 48 * 1024 / 4;  // what a block may hold without opting in
-
 class GpuDirectTemplate : public ScheduleTemplate {
 public:
   const char* name() const override { return "gpu_direct"; }
-  int version() const override { return 1; }
+  // Version 2: q_regs up to 8 (a register tile of up to 8 x 8 sums).
+  int version() const override { return 2; }
 
   bool applies(const Workload& wl, const Target& target) const override {
     return target.kind == TargetKind::Cuda && wl.is_conv();
@@ -75,7 +55,7 @@ public:
         {"k_regs", KnobKind::Split, powers_covering(wl.k_per_group(), 8), "output channels per thread, k_threads apart (registers)", wl.k_per_group()},
         {"p_threads", KnobKind::Split, powers_covering(wl.p(), 4), "threads of a block along output rows (threadIdx.y)", wl.p()},
         {"q_threads", KnobKind::Split, powers_covering(wl.q(), 32), "threads of a block along output columns (threadIdx.x)", wl.q()},
-        {"q_regs", KnobKind::Split, powers_covering(wl.q(), 4), "output columns per thread, q_threads apart (registers)", wl.q()},
+        {"q_regs", KnobKind::Split, powers_covering(wl.q(), 8), "output columns per thread, q_threads apart (registers)", wl.q()},
         {"c_step", KnobKind::Split, divisors_up_to(wl.c_per_group(), 32), "input channels staged in shared memory per step"},
         {"order", KnobKind::Reorder, {0, 1}, "reduction order inside a step: 0 = c, r, s; 1 = r, s, c"},
         {"unroll_rs", KnobKind::Annotate, {0, 1}, "unroll the kernel's rows and columns"},
@@ -87,12 +67,7 @@ public:
   /// blocks share a multiprocessor).
   Config default_config(const Workload& wl, const Target& target) const override {
     const KnobSpace s = space(wl, target);
-    const auto knob = [&](const char* name) -> const std::vector<int64_t>& {
-      for (const Knob& k : s.knobs) {
-        if (k.name == name) return k.values;
-      }
-      throw InternalError(std::string("gpu_direct: no knob ") + name);
-    };
+    const auto knob = [&](const char* name) -> const std::vector<int64_t>& { return knob_values(s, name); };
     Config c;
     c["k_regs"] = at_most(knob("k_regs"), 4);
     c["k_threads"] = at_most(knob("k_threads"), std::max<int64_t>(1, std::min<int64_t>(8, ceil_div(wl.k_per_group(), c["k_regs"]))));
@@ -173,16 +148,6 @@ public:
 };
 
 } // namespace
-
-void append_elementwise(const std::string& stage, std::vector<Step>& steps) {
-  std::vector<Step> st = {Step::fuse("n", "k", "nk"), Step::fuse("nk", "p", "nkp"), Step::fuse("nkp", "q", "point"),
-                          Step::split("point", 256, "point_block", "point_thread"),
-                          Step::bind("point_block", "blockIdx.x"), Step::bind("point_thread", "threadIdx.x")};
-  for (Step& s : st) {
-    s.stage = stage;
-    steps.push_back(s);
-  }
-}
 
 std::unique_ptr<ScheduleTemplate> make_direct_template() { return std::make_unique<GpuDirectTemplate>(); }
 

@@ -30,6 +30,7 @@ const std::vector<std::unique_ptr<ScheduleTemplate>>& template_registry() {
     r.push_back(nchwc::make_pool_template());
     // NVIDIA GPUs.
     r.push_back(gpu::make_direct_template());
+    r.push_back(gpu::make_im2col_gemm_template());
     return r;
   }();
   return registry;
