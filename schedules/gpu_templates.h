@@ -11,6 +11,7 @@ namespace convtune::gpu {
 
 std::unique_ptr<ScheduleTemplate> make_direct_template();
 std::unique_ptr<ScheduleTemplate> make_im2col_gemm_template();
+std::unique_ptr<ScheduleTemplate> make_depthwise_template();
 
 /// The floats a block may keep in shared memory without asking the driver for more (48 KiB).
 constexpr int64_t kSharedFloats = 48 * 1024 / 4;

@@ -31,6 +31,8 @@ const std::vector<std::unique_ptr<ScheduleTemplate>>& template_registry() {
     // NVIDIA GPUs.
     r.push_back(gpu::make_direct_template());
     r.push_back(gpu::make_im2col_gemm_template());
+    // Searched next to gpu_direct (which computes depthwise layers a channel a block).
+    r.push_back(gpu::make_depthwise_template());
     return r;
   }();
   return registry;
