@@ -231,6 +231,12 @@ void Measurer::run_jobs(std::vector<nlohmann::json> jobs, const std::function<vo
       result.worker_rss_kb = j.value("rss_kb", 0L);
       result.target_key = j.value("target", "");
       in_flight.pop_front();
+      // A worker that can measure no more (its GPU context broken) says so with its answer:
+      // the jobs it holds go to a fresh one, none of them blamed.
+      if (j.value("retire", false)) {
+        stop_worker();
+        requeue();
+      }
     }
     failed_sends = 0;
     head_since = Clock::now();

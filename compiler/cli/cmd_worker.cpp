@@ -199,6 +199,11 @@ nlohmann::json run_prepared(Prepared& p, std::map<std::string, std::unique_ptr<C
   if (hook == "hang") {
     for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
   }
+  if (hook == "gpu_fault") {
+    // What an illegal address on a GPU looks like here: a failed trial that leaves the CUDA
+    // context unusable.
+    throw CudaError("CUDA error in cuCtxSynchronize: CUDA_ERROR_ILLEGAL_ADDRESS (test hook)");
+  }
   if (hook == "alloc") {
     // A candidate that allocates without bound: the worker's memory limit stops it.
     std::vector<std::unique_ptr<char[]>> hoard;
@@ -251,8 +256,9 @@ int cmd_worker(const std::vector<std::string>& argv) {
       reply = {{"ok", false}, {"error", "out_of_memory"}};
     } catch (const CudaError& e) {
       // A launch failure or an illegal address: a failed trial, and a CUDA context that no
-      // later launch can use.
-      reply = {{"ok", false}, {"error", "cuda_error: " + clipped(e.what())}};
+      // later launch can use. The tuner retires this worker and sends the jobs after it to a
+      // fresh one, blaming none of them.
+      reply = {{"ok", false}, {"error", "cuda_error: " + clipped(e.what())}, {"retire", true}};
       gpu_broken = true;
     } catch (const std::exception& e) {
       reply = {{"ok", false}, {"error", "bad_job: " + clipped(e.what())}};
@@ -261,7 +267,6 @@ int cmd_worker(const std::vector<std::string>& argv) {
     if (!p->target_key.empty()) reply["target"] = p->target_key;
     reply["rss_kb"] = resident_kb();
     emit_line(reply);
-    // The tuner starts a fresh worker for the next candidate, as after a crash.
     if (gpu_broken) std::_Exit(3);
     // Each candidate's JIT code is freed here, after its answer is out.
     p.reset();

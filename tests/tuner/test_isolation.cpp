@@ -191,9 +191,11 @@ TEST_CASE("isolation blames each failure of a batch on its own candidate, compil
   const Target target = host_target();
   const Schedule schedule = make_schedule(wl, target, default_config(wl, target));
   // A crash and a hang right after a good candidate, and back to back: with overlap, the
-  // next candidate is in flight each time one fails.
-  const std::vector<std::string> hooks_in_order = {"", "crash", "", "hang", "crash", "", "wrong", ""};
-  const std::vector<std::string> expected = {"", "crash:SIGSEGV", "", "run_timeout", "crash:SIGSEGV", "", "wrong_result", ""};
+  // next candidate is in flight each time one fails. A GPU fault retires its worker: the
+  // candidates after it, the last one too, are measured by a fresh one.
+  const std::string fault = "cuda_error: CUDA error in cuCtxSynchronize: CUDA_ERROR_ILLEGAL_ADDRESS (test hook)";
+  const std::vector<std::string> hooks_in_order = {"", "crash", "", "hang", "crash", "", "wrong", "", "gpu_fault", "", "gpu_fault", ""};
+  const std::vector<std::string> expected = {"", "crash:SIGSEGV", "", "run_timeout", "crash:SIGSEGV", "", "wrong_result", "", fault, "", fault, ""};
   std::vector<Candidate> batch;
   for (const std::string& hook : hooks_in_order) batch.push_back({wl, schedule, hook});
 
@@ -208,7 +210,7 @@ TEST_CASE("isolation blames each failure of a batch on its own candidate, compil
     order.push_back(i);
     results[i] = m;
   });
-  REQUIRE(order == std::vector<size_t>{0, 1, 2, 3, 4, 5, 6, 7});
+  REQUIRE(order == std::vector<size_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
   for (size_t i = 0; i < batch.size(); ++i) {
     INFO("candidate " << i << ": " << results[i].error);
     REQUIRE(results[i].error == expected[i]);
