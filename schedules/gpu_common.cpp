@@ -17,6 +17,15 @@ void append_elementwise(const std::string& stage, std::vector<Step>& steps) {
   }
 }
 
+void fuse_block_index(bool grouped, std::vector<Step>& steps) {
+  if (grouped) {
+    steps.push_back(Step::fuse("n", "g", "ng"));
+    steps.push_back(Step::fuse("ng", "ko", "block"));
+  } else {
+    steps.push_back(Step::fuse("n", "ko", "block"));
+  }
+}
+
 std::vector<int64_t> powers_covering(int64_t extent, int64_t limit) {
   std::vector<int64_t> out;
   for (int64_t v = 1; v <= limit; v *= 2) {

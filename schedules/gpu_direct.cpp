@@ -102,13 +102,7 @@ public:
     loops.insert(loops.end(), step.begin(), step.end());
     for (const char* l : {"ki", "qi"}) loops.push_back(l);
     st.push_back(Step::reorder(loops));
-    // One block index for the image, the group and the channel block.
-    if (grouped) {
-      st.push_back(Step::fuse("n", "g", "ng"));
-      st.push_back(Step::fuse("ng", "ko", "block"));
-    } else {
-      st.push_back(Step::fuse("n", "ko", "block"));
-    }
+    fuse_block_index(grouped, st);
     st.push_back(Step::on_loop("cache_write", "qt"));
     st.push_back(Step::on_loop("unroll", "ki"));
     st.push_back(Step::on_loop("unroll", "qi"));

@@ -71,12 +71,7 @@ public:
     if (wl.groups > 1) loops.push_back("g");
     for (const char* l : {"ko", "colo", "kt", "colt", "ro", "ri", "ki", "coli"}) loops.push_back(l);
     st.push_back(Step::reorder(loops));
-    if (wl.groups > 1) {
-      st.push_back(Step::fuse("n", "g", "ng"));
-      st.push_back(Step::fuse("ng", "ko", "block"));
-    } else {
-      st.push_back(Step::fuse("n", "ko", "block"));
-    }
+    fuse_block_index(wl.groups > 1, st);
     st.push_back(Step::on_loop("cache_write", "colt"));
     st.push_back(Step::on_loop("unroll", "ki"));
     st.push_back(Step::on_loop("unroll", "coli"));

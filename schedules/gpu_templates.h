@@ -16,6 +16,10 @@ std::unique_ptr<ScheduleTemplate> make_depthwise_template();
 /// The floats a block may keep in shared memory without asking the driver for more (48 KiB).
 constexpr int64_t kSharedFloats = 48 * 1024 / 4;
 
+/// Steps fusing the image `n`, the group `g` (when `grouped`) and the channel block `ko`, adjacent
+/// in that order, into one loop `block`: one block index (blockIdx.x, whose range is the widest).
+void fuse_block_index(bool grouped, std::vector<Step>& steps);
+
 /// Steps that run an elementwise stage over n, k, p, q (a convolution's epilogue) on the GPU:
 /// its points fused and split into blocks of 256 threads.
 void append_elementwise(const std::string& stage, std::vector<Step>& steps);
