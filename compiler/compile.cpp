@@ -12,6 +12,10 @@ namespace convtune {
 
 std::unique_ptr<JitKernel> compile_jit(const LoopNest& nest, const Target& target,
                                        const LowerOptions& options) {
+  if (target.kind == TargetKind::Cuda) {
+    throw UserError("target '" + target.name + "' is a GPU: its kernels run through the CUDA driver (run, bench, tune), "
+                    "not the host's JIT; whole networks run on the CPU so far");
+  }
   require_host_can_run(target);
   auto tm = make_target_machine(target);
   LoweredModule lowered = lower(nest, target, *tm, options);

@@ -27,6 +27,7 @@ LoopNest scheduled_nest(const Workload& wl, const Schedule& schedule, const std:
 LoopNest scheduled_nest(const StageStates& states, const std::string& name = "conv", const LowerOptions& options = {});
 
 /// Lowers `nest` and loads it into the host JIT; the code is freed with the returned kernel.
+/// UserError for a GPU target (KernelRunner runs those through the CUDA driver).
 std::unique_ptr<JitKernel> compile_jit(const LoopNest& nest, const Target& target,
                                        const LowerOptions& options = {});
 

@@ -184,6 +184,14 @@ TEST_CASE("a barrier that some threads of a block would miss is refused", "[gpu]
   CHECK(compile_artifact(nest, parse_target("cuda:sm_90"), EmitKind::Assembly).bytes.find("bar.sync") != std::string::npos);
 }
 
+TEST_CASE("the host JIT refuses a GPU target in one line, driver or not (a network on a GPU)", "[gpu][refusals]") {
+  const Workload wl = parse_workload("n=1,c=8,h=10,w=10,k=16,r=3,s=3,pad=1");
+  const Target gpu = parse_target("cuda:sm_90");
+  REQUIRE_USER_ERROR(compile_jit(scheduled_nest(wl, make_schedule(wl, gpu, default_config(wl, gpu))), gpu),
+                     "target 'cuda:sm_90' is a GPU: its kernels run through the CUDA driver (run, bench, tune), not the "
+                     "host's JIT; whole networks run on the CPU so far");
+}
+
 TEST_CASE("compile --emit ptx writes the kernels and their launches; the CPU emits refuse a GPU and back", "[gpu][cli]") {
   TempPath ptx("layer", ".ptx");
   const std::string spec = "n=1,c=16,h=12,w=12,k=24,r=3,s=3,pad=1,epilogue=bias_relu";
