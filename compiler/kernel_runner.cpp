@@ -37,9 +37,11 @@ void KernelRunner::bind(ConvProblem& problem) {
 
 void KernelRunner::run() {
   if (gpu_) {
-    // From the host's tensors to the host's tensors: a written one is uploaded too, so that a
-    // kernel leaving part of it unwritten shows in the check.
-    for (size_t i = 0; i < abi().params.size(); ++i) gpu_->upload(i, table_[i]);
+    // The read tensors went to the device at bind; a written one goes too, so that a kernel
+    // leaving part of it unwritten shows in the check.
+    for (size_t i = 0; i < abi().params.size(); ++i) {
+      if (abi().params[i].written) gpu_->upload(i, table_[i]);
+    }
     start_stages(std::nullopt);
     finish();
     return;

@@ -31,7 +31,6 @@ public:
                                                const LowerOptions& options = {});
 
   const KernelAbi& abi() const { return gpu_ ? gpu_->abi() : kernel_->abi(); }
-  bool on_gpu() const { return gpu_ != nullptr; }
   /// The schedule's algorithm, whose error model the result is held to (empty: the workload's own).
   const std::string& algorithm() const { return algorithm_; }
 
@@ -39,8 +38,8 @@ public:
   /// ones the kernel reads to the device).
   void bind(ConvProblem& problem);
   /// The whole kernel (NAME_call) over the held workspace: every stage, no allocation. On a
-  /// GPU: the bound tensors copied to the device, every stage's kernel, the written ones copied
-  /// back.
+  /// GPU: over the copies bind made of the read tensors, the written ones copied to the device
+  /// and back around every stage's kernel.
   void run();
   /// Runs every stage of this kind, in ABI order (nothing when there is none); on a GPU over
   /// the device's copies, waiting for the kernels.

@@ -37,9 +37,6 @@ struct PlacedProducer {
 constexpr int64_t kMaxLocalBytes = 128 * 1024;
 /// The most a region kept in registers may hold (its loops are unrolled).
 constexpr int64_t kMaxRegisterElements = 256;
-/// The shared memory a GPU block may hold without asking the driver for more (every
-/// architecture from sm_50 on): what the regions of a stage in shared storage may take together.
-constexpr int64_t kMaxSharedBytes = 48 * 1024;
 /// A shared region's fill is unrolled up to this many rounds of the block's threads.
 constexpr int64_t kMaxUnrolledFillRounds = 8;
 
@@ -125,7 +122,7 @@ private:
   /// is computed at, that stage's region comes first.
   /// `further_in`: the loops of `body` itself (a cache_write's tile and reductions), which are
   /// inside every loop of `loops` too.
-  Stmt wrap_placed(const std::vector<LoopDim>& loops, Stmt body, const std::vector<LoopDim>& further_in = {}) const {
+  Stmt wrap_placed(const std::vector<LoopDim>& loops, Stmt body, const std::vector<LoopDim>& further_in = {}) {
     for (size_t i = loops.size(); i-- > 0;) {
       InnerLoops inner;
       for (size_t j = i + 1; j < loops.size(); ++j) inner.push_back({loops[j].name, loops[j].extent});
@@ -164,7 +161,7 @@ private:
   /// `body` (inside the loop `p` is computed at) after the region of `p` it reads, computed
   /// into a local buffer or the stage's own; the reads of a local one move to it. Unchanged
   /// when `body` does not read the stage (a loop nest of the stage that does not read it).
-  Stmt compute_region(const PlacedProducer& p, const InnerLoops& inner, const Stmt& body) const {
+  Stmt compute_region(const PlacedProducer& p, const InnerLoops& inner, const Stmt& body) {
     const AlgorithmStage& producer = *p.stage;
     // Each read's indices in the loops alone (its lets substituted).
     const auto in_loops = [this](const Load* l) {
@@ -194,9 +191,9 @@ private:
     for (int64_t e : region->extent) elements *= e;
     if (shared) {
       shared_bytes_ += elements * int64_t(sizeof(float));
-      if (shared_bytes_ > kMaxSharedBytes) {
+      if (shared_bytes_ > kGpuSharedBytesPerBlock) {
         throw ScheduleError(where + ": the block's shared memory would hold " + std::to_string(shared_bytes_) +
-                            " bytes; a block holds at most " + std::to_string(kMaxSharedBytes) + " (48 KiB)");
+                            " bytes; a block holds at most " + std::to_string(kGpuSharedBytesPerBlock) + " (48 KiB)");
       }
     }
     if (p.placement.storage == "registers" && elements > kMaxRegisterElements) {
@@ -516,7 +513,7 @@ private:
   VarRanges ranges_;
   std::vector<std::pair<std::string, Expr>> pure_lets_, reduction_lets_, all_lets_;
   std::vector<PlacedProducer> placed_;  ///< stages computed at its loops
-  mutable int64_t shared_bytes_ = 0;     ///< what its regions in shared storage take together
+  int64_t shared_bytes_ = 0;             ///< what its regions in shared storage take together
   std::unique_ptr<PackSpec> input_pack_, weight_pack_, output_pack_;
   BufferRef target_;
   std::vector<Expr> target_index_;

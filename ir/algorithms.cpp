@@ -175,8 +175,7 @@ Algorithm direct_conv_staged(const Workload& wl) {
   const BufferRef input = param_named(alg.params, "input"), weights = param_named(alg.params, "weights");
   Expr n = var("n"), c = var("c"), h = var("h"), w = var("w");
   // Every row and column a tap reads, the padding included: no tap needs a guard.
-  const int64_t rows = (wl.p() - 1) * wl.stride_h + (wl.r - 1) * wl.dilation_h + 1;
-  const int64_t cols = (wl.q() - 1) * wl.stride_w + (wl.s - 1) * wl.dilation_w + 1;
+  const int64_t rows = wl.rows_read(wl.p()), cols = wl.cols_read(wl.q());
   const BufferRef padded = temporary("input_padded", {wl.n, wl.c, rows, cols});
   Expr ih = offset(h, -wl.pad_top), iw = offset(w, -wl.pad_left);
   AlgorithmStage pad = make_stage("input_padded", {{"n", wl.n}, {"c", wl.c}, {"h", rows}, {"w", cols}}, padded, {n, c, h, w},

@@ -81,6 +81,10 @@ private:
 /// coefficients), read-only, emitted as a global of the module.
 enum class MemoryScope { Param, Stack, Heap, GpuShared, Constant };
 
+/// The GpuShared memory one GPU block may hold without asking the driver for more (every
+/// architecture from sm_50 on): what the scheduling pass allows a block and templates size for.
+constexpr int64_t kGpuSharedBytesPerBlock = 48 * 1024;
+
 /// A dense, row-major fp32 tensor: its name, its extents, where it lives.
 struct Buffer {
   std::string name;

@@ -42,7 +42,7 @@ bool stores_to(const Stmt& s, const BufferRef& buffer) {
 
 /// A stage's ABI entry with the launch its GPU-bound loops make. A bound loop's extent must be
 /// a constant (the launch is fixed when the kernel is compiled).
-AbiStage gpu_launch(const NestStage& stage) {
+AbiStage abi_stage(const NestStage& stage) {
   struct Find : IRVisitor {
     AbiStage out;
     using IRVisitor::visit;
@@ -95,7 +95,7 @@ KernelAbi kernel_abi(const LoopNest& nest) {
     abi.temporaries.push_back({t->name, t->shape, abi.workspace_bytes, bytes});
     abi.workspace_bytes += (bytes + KernelAbi::kWorkspaceAlign - 1) / KernelAbi::kWorkspaceAlign * KernelAbi::kWorkspaceAlign;
   }
-  for (const NestStage& s : nest.stages) abi.stages.push_back(gpu_launch(s));
+  for (const NestStage& s : nest.stages) abi.stages.push_back(abi_stage(s));
   for (size_t i = 0; i < abi.params.size(); ++i) {
     if (abi.params[i].name == "weights") abi.weights_param = int(i);
   }

@@ -60,6 +60,10 @@ struct Workload {
   /// Output height P and width Q (valid only after validate()).
   int64_t p() const { return (h + pad_top + pad_bottom - dilation_h * (r - 1) - 1) / stride_h + 1; }
   int64_t q() const { return (w + pad_left + pad_right - dilation_w * (s - 1) - 1) / stride_w + 1; }
+  /// The input rows (columns) a tile of `outputs` consecutive output rows (columns) reads, the
+  /// padding included: (outputs - 1) * stride + (taps - 1) * dilation + 1.
+  int64_t rows_read(int64_t outputs) const { return (outputs - 1) * stride_h + (r - 1) * dilation_h + 1; }
+  int64_t cols_read(int64_t outputs) const { return (outputs - 1) * stride_w + (s - 1) * dilation_w + 1; }
   int64_t c_per_group() const { return c / groups; }
   int64_t k_per_group() const { return k / groups; }
 

@@ -18,7 +18,6 @@ namespace {
 // Values from the driver API's enums (cuda.h), which we do not include.
 constexpr CUresult kSuccess = 0;
 constexpr CUresult kErrorNoDevice = 100;  // CUDA_ERROR_NO_DEVICE
-constexpr int kAttributeMaxSharedMemoryPerBlock = 8;
 constexpr int kAttributeMultiprocessorCount = 16;
 constexpr int kAttributeClockRate = 13;             // CU_DEVICE_ATTRIBUTE_CLOCK_RATE, kHz
 constexpr int kAttributeMemoryClockRate = 36;       // CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE, kHz
@@ -71,7 +70,6 @@ struct CudaDriver::Api {
   CUresult (*cuMemFree)(CUdeviceptr ptr) = nullptr;
   CUresult (*cuMemcpyHtoD)(CUdeviceptr dst, const void* src, size_t bytes) = nullptr;
   CUresult (*cuMemcpyDtoH)(void* dst, CUdeviceptr src, size_t bytes) = nullptr;
-  CUresult (*cuMemsetD8)(CUdeviceptr dst, unsigned char value, size_t count) = nullptr;
   // The options are a CUjit_option enum array, which has int's size and representation.
   CUresult (*cuModuleLoadDataEx)(CUmodule* module, const void* image, unsigned num_options, int* options,
                                  void** option_values) = nullptr;
@@ -102,7 +100,6 @@ struct CudaDriver::Api {
            bind(library, cuMemFree, {"cuMemFree_v2"}, missing) &&
            bind(library, cuMemcpyHtoD, {"cuMemcpyHtoD_v2"}, missing) &&
            bind(library, cuMemcpyDtoH, {"cuMemcpyDtoH_v2"}, missing) &&
-           bind(library, cuMemsetD8, {"cuMemsetD8_v2"}, missing) &&
            bind(library, cuModuleLoadDataEx, {"cuModuleLoadDataEx"}, missing) &&
            bind(library, cuModuleUnload, {"cuModuleUnload"}, missing) &&
            bind(library, cuModuleGetFunction, {"cuModuleGetFunction"}, missing) &&
@@ -161,7 +158,6 @@ std::unique_ptr<CudaDriver> CudaDriver::load(std::string& failure) {
     return value;
   };
   driver->sm_ = attribute(kAttributeComputeCapabilityMajor) * 10 + attribute(kAttributeComputeCapabilityMinor);
-  driver->max_shared_per_block_ = attribute(kAttributeMaxSharedMemoryPerBlock);
   driver->multiprocessors_ = attribute(kAttributeMultiprocessorCount);
   driver->clock_khz_ = attribute(kAttributeClockRate);
   driver->memory_clock_khz_ = attribute(kAttributeMemoryClockRate);
@@ -239,10 +235,6 @@ void CudaDriver::memcpy_htod(CUdeviceptr dst, const void* src, int64_t bytes) co
 
 void CudaDriver::memcpy_dtoh(void* dst, CUdeviceptr src, int64_t bytes) const {
   check(api_->cuMemcpyDtoH(dst, src, static_cast<size_t>(bytes)), "cuMemcpyDtoH_v2");
-}
-
-void CudaDriver::memset_d8(CUdeviceptr dst, unsigned char value, int64_t bytes) const {
-  check(api_->cuMemsetD8(dst, value, static_cast<size_t>(bytes)), "cuMemsetD8_v2");
 }
 
 CUmodule CudaDriver::module_load(const std::string& ptx) const {
@@ -333,11 +325,6 @@ void DeviceBuffer::download(float* host, int64_t count) const {
                  "download of " + std::to_string(count) + " floats from a " + std::to_string(bytes_) + "-byte buffer");
   if (count == 0) return;
   CudaDriver::loaded().memcpy_dtoh(host, ptr_, count * int64_t{sizeof(float)});
-}
-
-void DeviceBuffer::fill_zero() {
-  if (bytes_ == 0) return;
-  CudaDriver::loaded().memset_d8(ptr_, 0, bytes_);
 }
 
 CudaModule::CudaModule(const std::string& ptx) : module_(CudaDriver::loaded().module_load(ptx)) {}

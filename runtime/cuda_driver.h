@@ -64,7 +64,6 @@ public:
   const std::string& device_name() const { return device_name_; }
   /// Compute capability as major * 10 + minor (90 for sm_90).
   int sm() const { return sm_; }
-  int64_t max_shared_per_block() const { return max_shared_per_block_; }
   int multiprocessors() const { return multiprocessors_; }
   int clock_khz() const { return clock_khz_; }                ///< the SMs' peak clock
   int memory_clock_khz() const { return memory_clock_khz_; }  ///< the memory's peak clock
@@ -76,7 +75,6 @@ public:
   void mem_free(CUdeviceptr ptr) const noexcept;
   void memcpy_htod(CUdeviceptr dst, const void* src, int64_t bytes) const;
   void memcpy_dtoh(void* dst, CUdeviceptr src, int64_t bytes) const;
-  void memset_d8(CUdeviceptr dst, unsigned char value, int64_t bytes) const;
   /// cuModuleLoadDataEx; on failure the message ends with the JIT error log's first line.
   CUmodule module_load(const std::string& ptx) const;
   void module_unload(CUmodule module) const noexcept;
@@ -111,7 +109,6 @@ private:
   CUcontext context_ = nullptr;
   std::string device_name_;
   int sm_ = 0;
-  int64_t max_shared_per_block_ = 0;
   int multiprocessors_ = 0;
   int clock_khz_ = 0, memory_clock_khz_ = 0, memory_bus_bits_ = 0;
 };
@@ -134,8 +131,6 @@ public:
   void upload(const float* host, int64_t count);
   /// Copies `count` floats from the start of the buffer to the host (cuMemcpyDtoH_v2).
   void download(float* host, int64_t count) const;
-  /// Sets every byte to zero (cuMemsetD8_v2).
-  void fill_zero();
 
 private:
   unsigned long long ptr_ = 0;

@@ -25,9 +25,7 @@ struct Tile {
         qt(knob_value(c, "q_threads")), qi(knob_value(c, "q_regs")) {}
   /// The floats a block stages: each of its channels' input window, and their weights.
   int64_t shared_floats(const Workload& wl) const {
-    const int64_t rows = (pt * pi - 1) * wl.stride_h + (wl.r - 1) * wl.dilation_h + 1;
-    const int64_t cols = (qt * qi - 1) * wl.stride_w + (wl.s - 1) * wl.dilation_w + 1;
-    return gt * (rows * cols + wl.k_per_group() * wl.r * wl.s);
+    return gt * (wl.rows_read(pt * pi) * wl.cols_read(qt * qi) + wl.k_per_group() * wl.r * wl.s);
   }
 };
 

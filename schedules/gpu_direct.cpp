@@ -31,9 +31,7 @@ struct Tile {
   /// The floats a block keeps in shared memory per input-channel step: the input window of its
   /// rows and columns and the weights of its channels.
   int64_t shared_floats(const Workload& wl) const {
-    const int64_t rows = (pt - 1) * wl.stride_h + (wl.r - 1) * wl.dilation_h + 1;
-    const int64_t cols = (qt * qi - 1) * wl.stride_w + (wl.s - 1) * wl.dilation_w + 1;
-    return ci * rows * cols + kt * ki * ci * wl.r * wl.s;
+    return ci * wl.rows_read(pt) * wl.cols_read(qt * qi) + kt * ki * ci * wl.r * wl.s;
   }
 };
 

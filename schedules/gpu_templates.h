@@ -13,8 +13,8 @@ std::unique_ptr<ScheduleTemplate> make_direct_template();
 std::unique_ptr<ScheduleTemplate> make_im2col_gemm_template();
 std::unique_ptr<ScheduleTemplate> make_depthwise_template();
 
-/// The floats a block may keep in shared memory without asking the driver for more (48 KiB).
-constexpr int64_t kSharedFloats = 48 * 1024 / 4;
+/// The floats a block may keep in shared memory (ir/ir.h).
+constexpr int64_t kSharedFloats = kGpuSharedBytesPerBlock / int64_t(sizeof(float));
 
 /// Steps fusing the image `n`, the group `g` (when `grouped`) and the channel block `ko`, adjacent
 /// in that order, into one loop `block`: one block index (blockIdx.x, whose range is the widest).

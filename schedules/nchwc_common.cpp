@@ -88,8 +88,7 @@ std::vector<double> tile_features(const Workload& wl, const Target& target, int 
   const double live = acc_vectors + double(ceil_div(t.oc, lanes)) + 1;
   // Bytes touched per tile step (L1) and per output-channel block (L2).
   const int64_t block = t.depthwise ? t.oc : t.ic;
-  const double in_tile = double((t.oh - 1) * wl.stride_h + (wl.r - 1) * wl.dilation_h + 1) *
-                         double((t.ow - 1) * wl.stride_w + (wl.s - 1) * wl.dilation_w + 1) * double(block) * 4;
+  const double in_tile = double(wl.rows_read(t.oh)) * double(wl.cols_read(t.ow)) * double(block) * 4;
   const double w_block = double(t.depthwise ? t.oc * wl.r * wl.s : t.ic * t.oc * wl.r * wl.s) * 4;
   const double l2 = double(t.depthwise ? t.oc * wl.r * wl.s : wl.c_per_group() * t.oc * wl.r * wl.s) * 4 +
                     double(wl.h + wl.pad_top + wl.pad_bottom) * double(wl.w + wl.pad_left + wl.pad_right) * double(block) * 4;

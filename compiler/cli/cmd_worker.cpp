@@ -27,10 +27,10 @@
 
 #include "compiler/cli/commands.h"
 #include "compiler/kernel_runner.h"
-#include "runtime/cuda_driver.h"
 #include "runtime/baseline.h"
 #include "runtime/measure.h"
 #include "runtime/conv_problem.h"
+#include "runtime/cuda_driver.h"
 #include "runtime/thread_pool.h"
 #include "schedules/schedule.h"
 #include "targets/target.h"
