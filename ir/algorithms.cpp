@@ -383,35 +383,30 @@ Algorithm sparse_direct(const Workload& wl, int64_t channel_block) {
       longest = std::max<int64_t>(longest, int64_t(list.size()));
     }
   }
-  // The input's copy the kernel reads: zero-padded, and split by column phase so that a
-  // tap's columns are contiguous at any stride: phased[n][c][h][ph][x] holds padded column
-  // x * stride_w + ph. A tap at column shift s*dilation_w reads phase (s*dw) % sw from
-  // column q + (s*dw) / sw: one vector along the output columns q. Rows hold every column
-  // tiles of 16 outputs read, a multiple of 16 floats (they start on cache lines); wider
-  // tiles' tails grow them (compiler/storage).
-  const int64_t sw = wl.stride_w, padded_h = wl.h + wl.pad_top + wl.pad_bottom;
-  const int64_t max_shift = (wl.s - 1) * wl.dilation_w / sw;
-  const int64_t row = (wide_q + max_shift + 15) / 16 * 16;
-  std::vector<int64_t> taps, tap_c, tap_row, tap_phase, tap_shift, lengths;
+  // The input's copy the kernel reads: zero-padded, one copy of every padded row per tap
+  // column s (shifted[n][c][h][s][x] = padded[h][x * stride_w + s * dilation_w]), so that a
+  // tap's columns are one contiguous vector along the output columns q at any stride and
+  // dilation, and start on a cache line: rows are whole vectors of 16 (wider tiles' tails grow
+  // them, compiler/storage). (c, h, s) are one dimension, so a tap is one offset into it: the
+  // kernel loads one table entry a nonzero, not one per coordinate. Reading from copies costs
+  // S times the input's packing; unaligned reads at shifted columns split cache lines and
+  // halved the loads a cycle (C6 at 90%: 0.55 ms from one copy).
+  const int64_t padded_h = wl.h + wl.pad_top + wl.pad_bottom, row = wide_q;
+  std::vector<int64_t> taps, tap_offset, lengths;
   for (int64_t k = 0; k < wl.k; ++k) {
     for (int64_t b = 0; b < blocks; ++b) {
       const auto& list = lists[size_t(k)][size_t(b)];
       lengths.push_back(int64_t(list.size()));
       for (int64_t j = 0; j < longest; ++j) {
         const int64_t tap = j < int64_t(list.size()) ? list[size_t(j)] : b * taps_per_block;
-        const int64_t r = tap / wl.s % wl.r, col = tap % wl.s * wl.dilation_w;
+        const int64_t c = tap / (wl.r * wl.s), r = tap / wl.s % wl.r, s = tap % wl.s;
         taps.push_back(tap);
-        tap_c.push_back(tap / (wl.r * wl.s));
-        tap_row.push_back(r * wl.dilation_h);
-        tap_phase.push_back(col % sw);
-        tap_shift.push_back(col / sw);
+        tap_offset.push_back((c * padded_h + r * wl.dilation_h) * wl.s + s);
       }
     }
   }
   const std::vector<int64_t> shape = {wl.k, blocks, longest};
-  const BufferRef c_of = make_index_table("sparse_c", shape, tap_c), row_of = make_index_table("sparse_row", shape, tap_row),
-                  phase_of = make_index_table("sparse_phase", shape, tap_phase),
-                  shift_of = make_index_table("sparse_shift", shape, tap_shift),
+  const BufferRef offset_of = make_index_table("sparse_offset", shape, tap_offset),
                   length = make_index_table("sparse_length", {wl.k, blocks}, lengths), tap_of = make_index_table("sparse_tap", shape, taps);
   Expr n = var("n"), k = var("k"), cb = var("cb"), j = var("j"), k_abs = absolute(wl, "k", wl.k_per_group());
   const BufferRef& weights = param_named(alg.params, "weights");
@@ -428,12 +423,13 @@ Algorithm sparse_direct(const Workload& wl, int64_t channel_block) {
                                   std::nullopt));
   alg.stages.back().kind = StageKind::PackWeights;
 
-  const BufferRef phased = temporary("input_phased", {wl.n, wl.c, padded_h, sw, row});
-  Expr h = var("h"), ph = var("ph"), x = var("x"), c = var("c");
-  Expr ih = offset(h, -wl.pad_top), iw = offset(x * Expr(sw) + ph, -wl.pad_left);
+  const int64_t rows_per_channel = padded_h * wl.s;
+  const BufferRef shifted = temporary("input_shifted", {wl.n, wl.c * rows_per_channel, row});
+  Expr h = var("h"), s = var("s"), x = var("x"), c = var("c");
+  Expr ih = offset(h, -wl.pad_top), iw = offset(scaled(x, wl.stride_w) + scaled(s, wl.dilation_w), -wl.pad_left);
   Expr inside = ih >= Expr(0) && ih < Expr(wl.h) && iw >= Expr(0) && iw < Expr(wl.w);
-  alg.stages.push_back(make_stage("input_phased", {{"n", wl.n}, {"c", wl.c}, {"h", padded_h}, {"ph", sw}, {"x", row}}, phased,
-                                  {n, c, h, ph, x},
+  alg.stages.push_back(make_stage("input_shifted", {{"n", wl.n}, {"c", wl.c}, {"h", padded_h}, {"s", wl.s}, {"x", row}}, shifted,
+                                  {n, (c * Expr(padded_h) + h) * Expr(wl.s) + s, x},
                                   Select::make(inside, Load::make(input, {n, c, clamped(ih, wl.h), clamped(iw, wl.w)}), FloatImm::make(0.0)),
                                   std::nullopt));
   alg.stages.back().kind = StageKind::PackInput;
@@ -448,11 +444,9 @@ Algorithm sparse_direct(const Workload& wl, int64_t channel_block) {
   Update u;
   // Each row's list runs only to its own length (the padding's zeros are not summed).
   u.rdims = {{"cb", blocks}, {"j", longest, Load::make(length, {k_abs, cb})}};
-  Expr c_in_group = Load::make(c_of, {k_abs, cb, j});
-  Expr c_abs = wl.groups == 1 ? c_in_group : var("g") * Expr(cg) + c_in_group;
-  u.value = Load::make(values, {k_abs, cb, j}) *
-            Load::make(phased, {n, c_abs, scaled(var("p"), wl.stride_h) + Load::make(row_of, {k_abs, cb, j}),
-                                Load::make(phase_of, {k_abs, cb, j}), var("q") + Load::make(shift_of, {k_abs, cb, j})});
+  Expr tap_rows = Load::make(offset_of, {k_abs, cb, j}) + scaled(var("p"), wl.stride_h * wl.s);
+  if (wl.groups > 1) tap_rows = var("g") * Expr(cg * rows_per_channel) + tap_rows;
+  u.value = Load::make(values, {k_abs, cb, j}) * Load::make(shifted, {n, tap_rows, var("q")});
   conv.update = u;
   if (wl.groups > 1) conv.exact_dims = {"k"};
   else conv.reserved_names = {"g"};

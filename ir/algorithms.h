@@ -42,12 +42,13 @@ Algorithm winograd(const Workload& wl, int m);
 
 /// Direct sparse convolution on the layer's given weights (ir/sparse.h), after Park et al.
 /// (ICLR 2017): the pattern of nonzeros is fixed at compile time as index tables (each output
-/// channel's taps c, r, s, padded to the longest row), and a packing stage `sparse_weights`
+/// channel's taps, padded to the longest row), and a packing stage `sparse_weights`
 /// gathers the nonzero values from the weights parameter (zeros in the padding), so a kernel
 /// runs with any weights of that pattern. The main stage `conv` sums, for each output point,
 /// its channel's nonzero values times the input shifted by their taps: no lowering to a
-/// matrix. It reads a zero-padded copy of the input split by column phase (`input_phased`, a
-/// layout stage: a tap's columns are contiguous at any stride), and sums into `conv`, whose rows
+/// matrix. It reads a zero-padded copy of the input with one copy of each row per tap column
+/// (`input_shifted`, a layout stage: a tap's columns are one aligned vector at any stride and
+/// dilation, and a tap is one offset, table `sparse_offset`), and sums into `conv`, whose rows
 /// are whole vectors of 16 columns; the epilogue (as for direct_conv), or a `crop` stage,
 /// writes the output. UserError when the workload has no given weights.
 ///

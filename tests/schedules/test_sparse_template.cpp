@@ -34,6 +34,9 @@ const std::vector<std::string> kLayers = {
     "n=1,c=17,h=7,w=7,k=33,r=1,s=1",
     "n=1,c=12,h=20,w=40,k=16,r=5,s=5,pad=2,epilogue=bias_add_relu",
     "n=1,c=4,h=3,w=3,k=5,r=3,s=3,pad=1,epilogue=bias_relu",
+    // A tap's copy of the rows at a column shift of s * dilation_w, read at stride 2; one copy for 1x1.
+    "n=1,c=5,h=17,w=19,k=6,r=3,s=3,stride=2,dilation=2,pad=2:1:2:1",
+    "n=1,c=10,h=13,w=13,k=6,r=1,s=1,stride=2",
 };
 
 Workload pruned(const std::string& spec, double sparsity, int64_t block = 1) {
