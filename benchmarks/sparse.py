@@ -7,8 +7,10 @@ layer's random weights are magnitude-pruned (`--sparsity S`, unstructured, or in
 --block) and a short sparse tuning session (`--template sparse_direct`) runs. One `bench` per
 layer and sparsity then times, in the same run on the same pruned weights, the dense tuned
 schedule (`schedule:FILE`, the dense best's trace), the sparse default and the sparse tuned
-kernel. Ratios are effective GFLOP/s (the dense FLOP count) sparse over dense. Also the
-sparsity at which the sparse kernel starts to win on each layer.
+kernel, with the dense default config and oneDNN beside them. Dense is the faster of our dense
+tuned and dense default rows in that run (a short dense session can settle on a config slower
+than the default). Ratios are effective GFLOP/s (the dense FLOP count) sparse over dense. Also
+the sparsity at which the sparse kernel starts to win on each layer.
 
     /usr/bin/python3 benchmarks/sparse.py --binary build/convtune --out benchmarks/raw/sparse-DATE.json
 """
@@ -51,17 +53,22 @@ def main():
             subprocess.run([b, "tune", "--workload", layer, "--template", "sparse_direct", "--trials", str(args.sparse_trials),
                             "--db", db, "--json"] + weights + timing[:2], check=True, capture_output=True)
             d = run_json([b, "bench", "--workload", layer, "--db", db, "--json",
-                          "--backends", "schedule:" + dense_file + ",sparse_direct,tuned"] + weights + timing)
+                          "--backends", "onednn,default,schedule:" + dense_file + ",sparse_direct,tuned"] + weights + timing)
             rows = {r["backend"]: r for r in d["results"]}
             dense_row, default_row, tuned_row = rows["schedule:" + dense_file], rows["sparse_direct"], rows["tuned"]
-            r = {"layer": layer, "sparsity": s, "block": args.block, "dense_template": dense["template_name"],
-                 "dense_gflops": dense_row["gflops"], "sparse_default_gflops": default_row["gflops"],
+            dense_default = rows["default"]
+            dense_best = max(dense_row, dense_default, key=lambda row: row["gflops"])
+            r = {"layer": layer, "sparsity": s, "block": args.block,
+                 "dense_template": dense["template_name"] if dense_best is dense_row else "default " + dense_default["detail"].split()[0],
+                 "dense_gflops": dense_best["gflops"], "dense_tuned_gflops": dense_row["gflops"],
+                 "dense_default_gflops": dense_default["gflops"], "onednn_gflops": rows["onednn"]["gflops"],
+                 "sparse_default_gflops": default_row["gflops"],
                  "sparse_tuned_gflops": tuned_row["gflops"], "sparse_tuned_config": tuned_row["detail"],
-                 "ok": dense_row["ok"] and default_row["ok"] and tuned_row["ok"]}
+                 "ok": all(row["ok"] for row in (dense_row, dense_default, default_row, tuned_row))}
             r["speedup_default"] = r["sparse_default_gflops"] / r["dense_gflops"]
             r["speedup_tuned"] = r["sparse_tuned_gflops"] / r["dense_gflops"]
             results.append(r)
-            print(f"{layer:14} {s:5.2f}  dense {r['dense_gflops']:7.1f} ({r['dense_template']})  sparse default "
+            print(f"{layer:14} {s:5.2f}  oneDNN {r['onednn_gflops']:6.1f}  dense {r['dense_gflops']:7.1f} ({r['dense_template']})  sparse default "
                   f"{r['sparse_default_gflops']:7.1f} ({r['speedup_default']:.2f}x)  tuned {r['sparse_tuned_gflops']:7.1f} "
                   f"({r['speedup_tuned']:.2f}x)", flush=True)
     print("\nsparsity  median speed-up over dense tuned (sparse tuned)  min  max")
