@@ -32,7 +32,7 @@ int64_t least_waste_block(int64_t extent, int64_t lo, int64_t hi) {
 
 std::vector<int64_t> width_blocks(const Workload& wl) {
   std::vector<int64_t> ow;
-  for (int64_t b = 1; b <= std::min<int64_t>(wl.q(), 28); ++b) ow.push_back(b);
+  for (int64_t b = 1; b <= std::min<int64_t>(wl.q(), kMaxTileColumns); ++b) ow.push_back(b);
   return ow;
 }
 
@@ -55,7 +55,8 @@ RegisterTile default_register_tile(const Workload& wl, const Target& target, int
   const int64_t lanes = target.vector_lanes();
   const int64_t vecs = wl.k_per_group() > lanes ? 2 : 1;
   // Accumulators: columns * vecs; plus vecs weight vectors and one broadcast in flight.
-  const int64_t most = (target.vector_registers - vecs - 1) / vecs;
+  // (One vector on AVX-512 leaves 30: more than the knob offers.)
+  const int64_t most = std::min<int64_t>((target.vector_registers - vecs - 1) / vecs, kMaxTileColumns);
   return {vecs * lanes, least_waste_block(columns, (most + 1) / 2, most), divisors_up_to(wl.c_per_group(), 16).back()};
 }
 

@@ -20,7 +20,9 @@ std::vector<int64_t> divisors_up_to(int64_t n, int64_t limit);
 /// The width block in [lo, hi] that wastes the fewest columns of the last tile; ties go to
 /// the wider block (fewer tiles).
 int64_t least_waste_block(int64_t extent, int64_t lo, int64_t hi);
-/// The register-tile width and height knobs: 1..min(Q, 28) columns, 1 or 2 rows.
+/// The widest register tile the width knobs offer (columns).
+inline constexpr int64_t kMaxTileColumns = 28;
+/// The register-tile width and height knobs: 1..min(Q, kMaxTileColumns) columns, 1 or 2 rows.
 std::vector<int64_t> width_blocks(const Workload& wl);
 std::vector<int64_t> height_blocks(const Workload& wl);
 /// The output-channel block knob of a register tile: 1 to 4 vectors, no more than a group's
@@ -29,8 +31,9 @@ std::vector<int64_t> vector_multiples(const Workload& wl, const Target& target);
 
 /// The default register tile of an output-stationary template (direct, im2col + GEMM): one
 /// vector of output channels, two when a group has more channels than lanes; as many
-/// columns as registers remain after one weight vector per channel vector and a broadcast,
-/// cut to waste the least of `columns`; the largest divisor of the group's channels up to 16
+/// columns as registers remain after one weight vector per channel vector and a broadcast (at
+/// most kMaxTileColumns: the default is a point of the space), cut to waste the least of
+/// `columns`; the largest divisor of the group's channels up to 16
 /// as the packed block, short enough for its weights to stay in L1 across the tile.
 struct RegisterTile {
   int64_t oc = 0, columns = 0, ic = 0;
