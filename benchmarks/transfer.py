@@ -20,6 +20,8 @@ medians: trials to reach 95% and 99% of it with and without transfer, zero-shot 
 zero-shot / oneDNN.
 
 Runs are saved under --out as they finish; rerunning with the same --out skips them.
+`--compare-with OLD_BINARY` times OLD's zero-shot config (from the same history) in the same
+bench run as ours, for a change to the zero-shot model; `--skip-transfer` leaves out step 2.
 
     /usr/bin/python3 benchmarks/transfer.py --out /tmp/transfer [--networks resnet18,googlenet]
 """
@@ -125,6 +127,16 @@ def saved(path, fresh):
     return result
 
 
+def predicted_by(binary, spec, db):
+    """The zero-shot config `binary` predicts for `spec` from `db`, as a schedule file's JSON."""
+    cmd = [binary, "bench", "--workload", spec, "--backends", "predicted", "--threads", "1", "--db", db, "--json",
+           "--repeat", "1", "--min-repeat-ms", "1"]
+    row = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)["layers"][0]["results"][0]
+    # "predicted from N other layers' records: TEMPLATE {config}"
+    template, config = row["detail"].split(": ", 1)[1].split(" ", 1)
+    return {"template": template, "config": json.loads(config)}
+
+
 def trials_to(curve, level):
     return next((i + 1 for i, g in enumerate(curve) if g >= level), None)
 
@@ -137,6 +149,11 @@ def main():
     p.add_argument("--trials-base", type=int, default=48)
     p.add_argument("--trials-transfer", type=int, default=16)
     p.add_argument("--quick", action="store_true", help="shorter timing (3 measurements of 20 ms)")
+    p.add_argument("--compare-with", default="",
+                   help="another convtune binary: its zero-shot config for each held-out layer (from the same history) is "
+                        "timed in the same bench run as ours (zs_old/best)")
+    p.add_argument("--skip-transfer", action="store_true",
+                   help="zero-shot only: no transfer sessions (best-known is the base session's best)")
     args = p.parse_args()
     nets = networks()
     chosen = [n for n in args.networks.split(",") if n] or list(nets)
@@ -172,7 +189,7 @@ def main():
             def with_transfer():
                 shutil.copyfile(history, db)
                 return tune(args, spec, db, args.trials_transfer, transfer=True)
-            transferred = saved(db + ".result.json", with_transfer)
+            transferred = {"curve": []} if args.skip_transfer else saved(db + ".result.json", with_transfer)
 
             # 3. Zero-shot vs best-known vs oneDNN, side by side.
             def side_by_side():
@@ -181,12 +198,19 @@ def main():
                     for src in (history, base_db):
                         with open(src) as f:
                             out.write(f.read())
-                    # The transfer run's own records of this layer: best-known over both runs.
-                    with open(db) as f:
-                        lines = f.readlines()
-                    with open(history) as f:
-                        out.writelines(lines[sum(1 for _ in f):])
-                cmd = [args.convtune, "bench", "--workload", spec, "--backends", "onednn,predicted,tuned", "--threads", "1",
+                    if not args.skip_transfer:
+                        # The transfer run's own records of this layer: best-known over both runs.
+                        with open(db) as f:
+                            lines = f.readlines()
+                        with open(history) as f:
+                            out.writelines(lines[sum(1 for _ in f):])
+                backends = "onednn,predicted,tuned"
+                if args.compare_with:
+                    schedule = db + ".old-predicted.json"
+                    with open(schedule, "w") as f:
+                        json.dump(predicted_by(args.compare_with, spec, both), f)
+                    backends += ",schedule:" + schedule
+                cmd = [args.convtune, "bench", "--workload", spec, "--backends", backends, "--threads", "1",
                        "--db", both, "--json"] + timing_flags(args)
                 return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
             bench = saved(db + ".bench.json", side_by_side)
@@ -206,6 +230,9 @@ def main():
             row["zero_shot_vs_onednn"] = pred["gflops"] / dnnl["gflops"] if pred.get("ok") and dnnl.get("ok") else None
             row["best_vs_onednn"] = tuned["gflops"] / dnnl["gflops"] if tuned.get("ok") and dnnl.get("ok") else None
             row["zero_shot_detail"] = pred.get("detail", pred.get("unavailable", ""))
+            old = next((r for b, r in results.items() if b.startswith("schedule:")), None)
+            if old is not None:
+                row["zero_shot_old_vs_best"] = old["gflops"] / tuned["gflops"] if old.get("ok") and tuned.get("ok") else None
             rows.append(row)
             print(f"[{time.time() - start:7.0f}s] {held} {name}: zero-shot {row['zero_shot_vs_best']}, "
                   f"99% in {row['transfer_99']} (transfer) vs {row['base_99']} (none)", file=sys.stderr)
@@ -219,11 +246,14 @@ def main():
         "trials_base": args.trials_base, "trials_transfer": args.trials_transfer,
         "median_trials_to_95_without": med("base_95", 2 * args.trials_base),
         "median_trials_to_99_without": med("base_99", 2 * args.trials_base),
-        "median_trials_to_95_with": med("transfer_95", 2 * args.trials_transfer),
-        "median_trials_to_99_with": med("transfer_99", 2 * args.trials_transfer),
+        "median_trials_to_95_with": None if args.skip_transfer else med("transfer_95", 2 * args.trials_transfer),
+        "median_trials_to_99_with": None if args.skip_transfer else med("transfer_99", 2 * args.trials_transfer),
         "zero_shot_vs_best_median": statistics.median(zs) if zs else None,
         "zero_shot_vs_best_min": min(zs) if zs else None,
         "zero_shot_below_0.6": sum(1 for z in zs if z < 0.6),
+        "zero_shot_old_vs_best_median": statistics.median(
+            [r["zero_shot_old_vs_best"] for r in rows if r.get("zero_shot_old_vs_best")] or [0]),
+        "zero_shot_old_vs_best_min": min([r["zero_shot_old_vs_best"] for r in rows if r.get("zero_shot_old_vs_best")] or [0]),
         "zero_shot_vs_onednn_median": statistics.median([r["zero_shot_vs_onednn"] for r in rows if r["zero_shot_vs_onednn"]] or [0]),
         "best_vs_onednn_median": statistics.median([r["best_vs_onednn"] for r in rows if r["best_vs_onednn"]] or [0]),
         "note": "trials_to counts a layer that never reached the level as twice its budget",
@@ -232,11 +262,11 @@ def main():
     path = os.path.join(args.out, "results", "transfer.json")
     with open(path, "w") as f:
         json.dump(out, f, indent=1)
-    print(f"{'network':20} {'layer':38} {'95% w/o':>7} {'95% w':>6} {'99% w/o':>7} {'99% w':>6} {'zs/best':>8} {'zs/dnnl':>8}")
+    print(f"{'network':20} {'layer':38} {'95% w/o':>7} {'95% w':>6} {'99% w/o':>7} {'99% w':>6} {'zs/best':>8} {'zs/dnnl':>8} {'zsold/best':>8}")
     fmt = lambda v: "-" if v is None else (f"{v:.2f}" if isinstance(v, float) else str(v))
     for r in rows:
         print(f"{r['network']:20} {r['layer'][:38]:38} {fmt(r['base_95']):>7} {fmt(r['transfer_95']):>6} {fmt(r['base_99']):>7} "
-              f"{fmt(r['transfer_99']):>6} {fmt(r['zero_shot_vs_best']):>8} {fmt(r['zero_shot_vs_onednn']):>8}")
+              f"{fmt(r['transfer_99']):>6} {fmt(r['zero_shot_vs_best']):>8} {fmt(r['zero_shot_vs_onednn']):>8} {fmt(r.get('zero_shot_old_vs_best')):>8}")
     print(json.dumps(summary, indent=1))
     print(f"written: {path}")
 
