@@ -4,7 +4,8 @@
 For each layer (ResNet-18's by default) a dense tuning session (every dense template that
 applies: direct, im2col + GEMM, Winograd) gives the dense kernel; then, for each sparsity, the
 layer's random weights are magnitude-pruned (`--sparsity S`, unstructured, or in blocks with
---block) and a short sparse tuning session (`--template sparse_direct`) runs. One `bench` per
+--block) and a short sparse tuning session (`--template sparse_direct`, or the template
+--sparse-template names: sparse_blocked for blocks of a vector's output channels) runs. One `bench` per
 layer and sparsity then times, in the same run on the same pruned weights, the dense tuned
 schedule (`schedule:FILE`, the dense best's trace), the sparse default and the sparse tuned
 kernel, with the dense default config and oneDNN beside them. Dense is the faster of our dense
@@ -13,6 +14,7 @@ than the default). Ratios are effective GFLOP/s (the dense FLOP count) sparse ov
 the sparsity at which the sparse kernel starts to win on each layer.
 
     /usr/bin/python3 benchmarks/sparse.py --binary build/convtune --out benchmarks/raw/sparse-DATE.json
+    /usr/bin/python3 benchmarks/sparse.py --block 16 --sparse-template sparse_blocked ...   # block-pruned weights
 """
 import argparse, json, os, statistics, subprocess, tempfile
 
@@ -28,6 +30,8 @@ def main():
     ap.add_argument("--layers", default="", help="comma list of suite:LAYER (default: the whole suite)")
     ap.add_argument("--sparsities", default="0.5,0.6,0.7,0.8,0.9,0.95")
     ap.add_argument("--block", type=int, default=1)
+    ap.add_argument("--sparse-template", default="sparse_direct",
+                    help="the sparse template tuned and benched (sparse_blocked for weights pruned in blocks of a vector)")
     ap.add_argument("--dense-trials", type=int, default=16)
     ap.add_argument("--sparse-trials", type=int, default=8)
     ap.add_argument("--repeat", type=int, default=7)
@@ -50,12 +54,12 @@ def main():
             json.dump(dense["schedule"], f)
         for s in [float(x) for x in args.sparsities.split(",")]:
             weights = ["--sparsity", str(s)] + (["--sparsity-block", str(args.block)] if args.block > 1 else [])
-            subprocess.run([b, "tune", "--workload", layer, "--template", "sparse_direct", "--trials", str(args.sparse_trials),
+            subprocess.run([b, "tune", "--workload", layer, "--template", args.sparse_template, "--trials", str(args.sparse_trials),
                             "--db", db, "--json"] + weights + timing[:2], check=True, capture_output=True)
             d = run_json([b, "bench", "--workload", layer, "--db", db, "--json",
-                          "--backends", "onednn,default,schedule:" + dense_file + ",sparse_direct,tuned"] + weights + timing)
+                          "--backends", "onednn,default,schedule:" + dense_file + "," + args.sparse_template + ",tuned"] + weights + timing)
             rows = {r["backend"]: r for r in d["results"]}
-            dense_row, default_row, tuned_row = rows["schedule:" + dense_file], rows["sparse_direct"], rows["tuned"]
+            dense_row, default_row, tuned_row = rows["schedule:" + dense_file], rows[args.sparse_template], rows["tuned"]
             dense_default = rows["default"]
             dense_best = max(dense_row, dense_default, key=lambda row: row["gflops"])
             r = {"layer": layer, "sparsity": s, "block": args.block,

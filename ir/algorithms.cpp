@@ -1,6 +1,9 @@
 /// \file Direct convolution, im2col + GEMM, pooling and the convolution epilogue as descriptions.
 #include "ir/algorithms.h"
 
+#include <algorithm>
+#include <cctype>
+#include <functional>
 #include <limits>
 
 #include "ir/error.h"
@@ -89,9 +92,10 @@ BufferRef conv_result(const Workload& wl, const std::vector<NestParam>& params) 
 }
 
 /// output = conv + bias[k] (+ residual), then ReLU or ReLU6 when the epilogue has one.
-AlgorithmStage epilogue_stage(const Workload& wl, const std::vector<NestParam>& params, const BufferRef& conv) {
+/// `sums`: the output point (n, k, p, q)'s sums (default: conv there).
+AlgorithmStage epilogue_stage(const Workload& wl, const std::vector<NestParam>& params, const BufferRef& conv, Expr sums = Expr()) {
   Expr n = var("n"), k = var("k"), p = var("p"), q = var("q");
-  Expr value = Load::make(conv, {n, k, p, q}) + Load::make(param_named(params, "bias"), {k});
+  Expr value = (sums.defined() ? sums : Load::make(conv, {n, k, p, q})) + Load::make(param_named(params, "bias"), {k});
   if (wl.has_residual()) value = value + Load::make(param_named(params, "residual"), {n, k, p, q});
   const std::string activation = wl.epilogue_activation();
   if (!activation.empty()) value = max(value, FloatImm::make(0.0));
@@ -346,6 +350,47 @@ Algorithm winograd(const Workload& wl, int m) {
   return finish_conv(alg, wl, result);
 }
 
+/// A sparse kernel's tap tables: for each row (an output channel, or a block of them) and block
+/// of `channels_per_block` input channels, its taps ((c * R + r) * S + s, ascending) padded to
+/// the longest list with the block's first tap (whose value the kernel zeroes); as index tables
+/// `sparse_tap`, `sparse_offset` (offset_of(c, r, s): where the tap reads the kernel's input
+/// copy) and `sparse_length` (each list's own length), shaped [rows][blocks][longest].
+struct TapTables {
+  int64_t blocks = 0, longest = 1;
+  BufferRef tap, offset, length;
+};
+TapTables tap_tables(const Workload& wl, const std::vector<std::vector<int32_t>>& rows, int64_t channels_per_block,
+                     const std::function<int64_t(int64_t c, int64_t r, int64_t s)>& offset_of) {
+  TapTables t;
+  const int64_t taps_per_block = channels_per_block * wl.r * wl.s;
+  t.blocks = (wl.c_per_group() + channels_per_block - 1) / channels_per_block;
+  std::vector<std::vector<std::vector<int32_t>>> lists(rows.size(), std::vector<std::vector<int32_t>>(size_t(t.blocks)));
+  for (size_t i = 0; i < rows.size(); ++i) {
+    for (int32_t tap : rows[i]) {
+      auto& list = lists[i][size_t(tap / taps_per_block)];
+      list.push_back(tap);
+      t.longest = std::max<int64_t>(t.longest, int64_t(list.size()));
+    }
+  }
+  std::vector<int64_t> taps, offsets, lengths;
+  for (const auto& row : lists) {
+    for (int64_t b = 0; b < t.blocks; ++b) {
+      const auto& list = row[size_t(b)];
+      lengths.push_back(int64_t(list.size()));
+      for (int64_t j = 0; j < t.longest; ++j) {
+        const int64_t tap = j < int64_t(list.size()) ? list[size_t(j)] : b * taps_per_block;
+        taps.push_back(tap);
+        offsets.push_back(offset_of(tap / (wl.r * wl.s), tap / wl.s % wl.r, tap % wl.s));
+      }
+    }
+  }
+  const std::vector<int64_t> shape = {int64_t(rows.size()), t.blocks, t.longest};
+  t.tap = make_index_table("sparse_tap", shape, taps);
+  t.offset = make_index_table("sparse_offset", shape, offsets);
+  t.length = make_index_table("sparse_length", {int64_t(rows.size()), t.blocks}, lengths);
+  return t;
+}
+
 int64_t sparse_channel_block_of(const std::string& name) {
   if (name == "sparse_direct") return 0;
   const std::string prefix = "sparse_direct_c";
@@ -371,18 +416,6 @@ Algorithm sparse_direct(const Workload& wl, int64_t channel_block) {
   // the columns past the row are dropped when the epilogue (or a copy) writes the output.
   const int64_t wide_q = (wl.q() + 15) / 16 * 16;
   const BufferRef result = temporary("conv", {wl.n, wl.k, wl.p(), wide_q});
-  // Each output channel's taps per channel block, padded to the longest list with the block's
-  // first tap (whose value is 0).
-  const int64_t blocks = (cg + block - 1) / block, taps_per_block = block * wl.r * wl.s;
-  std::vector<std::vector<std::vector<int32_t>>> lists(size_t(wl.k), std::vector<std::vector<int32_t>>(size_t(blocks)));
-  int64_t longest = 1;
-  for (int64_t k = 0; k < wl.k; ++k) {
-    for (int32_t tap : pattern.rows[size_t(k)]) {
-      auto& list = lists[size_t(k)][size_t(tap / taps_per_block)];
-      list.push_back(tap);
-      longest = std::max<int64_t>(longest, int64_t(list.size()));
-    }
-  }
   // The input's copy the kernel reads: zero-padded, one copy of every padded row per tap
   // column s (shifted[n][c][h][s][x] = padded[h][x * stride_w + s * dilation_w]), so that a
   // tap's columns are one contiguous vector along the output columns q at any stride and
@@ -392,29 +425,19 @@ Algorithm sparse_direct(const Workload& wl, int64_t channel_block) {
   // S times the input's packing; unaligned reads at shifted columns split cache lines and
   // halved the loads a cycle (C6 at 90%: 0.55 ms from one copy).
   const int64_t padded_h = wl.h + wl.pad_top + wl.pad_bottom, row = wide_q;
-  std::vector<int64_t> taps, tap_offset, lengths;
-  for (int64_t k = 0; k < wl.k; ++k) {
-    for (int64_t b = 0; b < blocks; ++b) {
-      const auto& list = lists[size_t(k)][size_t(b)];
-      lengths.push_back(int64_t(list.size()));
-      for (int64_t j = 0; j < longest; ++j) {
-        const int64_t tap = j < int64_t(list.size()) ? list[size_t(j)] : b * taps_per_block;
-        const int64_t c = tap / (wl.r * wl.s), r = tap / wl.s % wl.r, s = tap % wl.s;
-        taps.push_back(tap);
-        tap_offset.push_back((c * padded_h + r * wl.dilation_h) * wl.s + s);
-      }
-    }
-  }
-  const std::vector<int64_t> shape = {wl.k, blocks, longest};
-  const BufferRef offset_of = make_index_table("sparse_offset", shape, tap_offset),
-                  length = make_index_table("sparse_length", {wl.k, blocks}, lengths), tap_of = make_index_table("sparse_tap", shape, taps);
+  // Each output channel's taps per channel block.
+  const TapTables tables = tap_tables(wl, pattern.rows, block, [&](int64_t c, int64_t r, int64_t s) {
+    return (c * padded_h + r * wl.dilation_h) * wl.s + s;
+  });
+  const int64_t blocks = tables.blocks, longest = tables.longest;
+  const BufferRef &offset_of = tables.offset, &length = tables.length, &tap_of = tables.tap;
   Expr n = var("n"), k = var("k"), cb = var("cb"), j = var("j"), k_abs = absolute(wl, "k", wl.k_per_group());
   const BufferRef& weights = param_named(alg.params, "weights");
   const BufferRef& input = param_named(alg.params, "input");
 
   // values[k][cb][j] = the weight at the j-th tap of row k's block cb; 0 past the list's end
   // (a select: both sides are read, and the padding's tap is inside the weights).
-  const BufferRef values = temporary("sparse_weights", shape);
+  const BufferRef values = temporary("sparse_weights", {wl.k, blocks, longest});
   Expr tap = Load::make(tap_of, {k, cb, j});
   alg.stages.push_back(make_stage("sparse_weights", {{"k", wl.k}, {"cb", blocks}, {"j", longest}}, values, {k, cb, j},
                                   Select::make(j < Load::make(length, {k, cb}),
@@ -457,6 +480,110 @@ Algorithm sparse_direct(const Workload& wl, int64_t channel_block) {
   alg.stages.push_back(make_stage("crop", {{"n", wl.n}, {"k", wl.k}, {"p", wl.p()}, {"q", wl.q()}}, output, {n, k, p, q},
                                   Load::make(result, {n, k, p, q}), std::nullopt));
   return alg;
+}
+
+Algorithm sparse_blocked(const Workload& wl, int64_t block, int64_t channel_block) {
+  const std::string name = "sparse_blocked_k" + std::to_string(block) + (channel_block > 0 && channel_block < wl.c ? "_c" + std::to_string(channel_block) : "");
+  Algorithm alg = conv_algorithm(wl, name.c_str(), "conv");
+  if (!wl.weights.given()) {
+    throw UserError("algorithm '" + name + "' needs the layer's weights (--weights FILE or --sparsity F); " + wl.spec() + " has none");
+  }
+  if (wl.groups != 1 || block < 1) throw UserError("algorithm '" + name + "' is for ungrouped convolutions: " + wl.spec());
+  const SparsePattern& pattern = sparse_pattern_of(wl);
+  const int64_t cb_size = channel_block <= 0 || channel_block >= wl.c ? wl.c : channel_block;
+  const int64_t k_blocks = (wl.k + block - 1) / block;
+  // Each block of output channels' taps per channel block: the union of its channels' taps
+  // (a channel lacking one gets a zero value there).
+  std::vector<std::vector<int32_t>> unions(static_cast<size_t>(k_blocks));
+  for (int64_t kb = 0; kb < k_blocks; ++kb) {
+    auto& taps = unions[size_t(kb)];
+    for (int64_t k = kb * block; k < std::min(wl.k, (kb + 1) * block); ++k) {
+      taps.insert(taps.end(), pattern.rows[size_t(k)].begin(), pattern.rows[size_t(k)].end());
+    }
+    std::sort(taps.begin(), taps.end());
+    taps.erase(std::unique(taps.begin(), taps.end()), taps.end());
+  }
+  // The input's copy: zero-padded, its (channel, row, column) flattened, so a tap is one
+  // offset (c * padded_h + r * dilation_h) * padded_w + s * dilation_w; the kernel reads
+  // single values (broadcast over the block's output channels), so no alignment is needed.
+  const int64_t padded_h = wl.h + wl.pad_top + wl.pad_bottom, padded_w = wl.w + wl.pad_left + wl.pad_right;
+  const TapTables tables = tap_tables(wl, unions, cb_size, [&](int64_t c, int64_t r, int64_t s) {
+    return (c * padded_h + r * wl.dilation_h) * padded_w + s * wl.dilation_w;
+  });
+  const int64_t c_blocks = tables.blocks, longest = tables.longest;
+  const BufferRef &offset_of = tables.offset, &length = tables.length, &tap_of = tables.tap;
+  Expr n = var("n"), kb = var("kb"), ki = var("ki"), cb = var("cb"), j = var("j"), p = var("p"), q = var("q");
+  const BufferRef& weights = param_named(alg.params, "weights");
+  const BufferRef& input = param_named(alg.params, "input");
+
+  // values[kb][cb][j][ki] = channel kb * B + ki's weight at the j-th tap of the block's list;
+  // 0 past the list's end and past the last channel.
+  const BufferRef values = temporary("sparse_weights", {k_blocks, c_blocks, longest, block});
+  Expr tap = Load::make(tap_of, {kb, cb, j}), k = kb * Expr(block) + ki;
+  alg.stages.push_back(make_stage(
+      "sparse_weights", {{"kb", k_blocks}, {"cb", c_blocks}, {"j", longest}, {"ki", block}}, values, {kb, cb, j, ki},
+      Select::make(j < Load::make(length, {kb, cb}) && k < Expr(wl.k),
+                   Load::make(weights, {clamped(k, wl.k), tap / Expr(wl.r * wl.s), tap / Expr(wl.s) % Expr(wl.r), tap % Expr(wl.s)}),
+                   FloatImm::make(0.0)),
+      std::nullopt));
+  alg.stages.back().kind = StageKind::PackWeights;
+
+  const BufferRef padded = temporary("input_flat", {wl.n, wl.c * padded_h * padded_w});
+  Expr c = var("c"), h = var("h"), x = var("x");
+  Expr ih = offset(h, -wl.pad_top), iw = offset(x, -wl.pad_left);
+  Expr inside = ih >= Expr(0) && ih < Expr(wl.h) && iw >= Expr(0) && iw < Expr(wl.w);
+  alg.stages.push_back(make_stage("input_flat", {{"n", wl.n}, {"c", wl.c}, {"h", padded_h}, {"x", padded_w}}, padded,
+                                  {n, (c * Expr(padded_h) + h) * Expr(padded_w) + x},
+                                  Select::make(inside, Load::make(input, {n, c, clamped(ih, wl.h), clamped(iw, wl.w)}), FloatImm::make(0.0)),
+                                  std::nullopt));
+  alg.stages.back().kind = StageKind::PackInput;
+
+  // The sums, blocked: conv[n][kb][p][q][ki] (a vector of the block's channels at a point).
+  const BufferRef result = temporary("conv", {wl.n, k_blocks, wl.p(), wl.q(), block});
+  AlgorithmStage conv;
+  conv.name = "conv";
+  conv.dims = {{"n", wl.n}, {"kb", k_blocks}, {"p", wl.p()}, {"q", wl.q()}, {"ki", block}};
+  conv.buffer = result;
+  conv.index = {n, kb, p, q, ki};
+  conv.init = FloatImm::make(0.0);
+  Update u;
+  u.rdims = {{"cb", c_blocks}, {"j", longest, Load::make(length, {kb, cb})}};
+  Expr at = Load::make(offset_of, {kb, cb, j}) + scaled(p, wl.stride_h * padded_w) + scaled(q, wl.stride_w);
+  u.value = Load::make(values, {kb, cb, j, ki}) * Load::make(padded, {n, at});
+  conv.update = u;
+  conv.reserved_names = {"g"};
+  alg.stages.push_back(conv);
+  // The output stage reads channel k's sums in its block.
+  Expr ko = var("k");
+  const std::vector<Expr> sums_at = {n, ko / Expr(block), p, q, ko % Expr(block)};
+  if (wl.has_bias()) {
+    alg.stages.push_back(epilogue_stage(wl, alg.params, result, Load::make(result, sums_at)));
+    return alg;
+  }
+  const BufferRef& output = param_named(alg.params, "output");
+  alg.stages.push_back(make_stage("crop", {{"n", wl.n}, {"k", wl.k}, {"p", wl.p()}, {"q", wl.q()}}, output, {n, ko, p, q},
+                                  Load::make(result, sums_at), std::nullopt));
+  return alg;
+}
+
+std::optional<std::pair<int64_t, int64_t>> sparse_blocked_of(const std::string& name) {
+  const std::string base = "sparse_blocked_k";
+  if (name.rfind(base, 0) != 0) return std::nullopt;
+  size_t at = base.size(), end = at;
+  while (end < name.size() && end < at + 6 && std::isdigit(static_cast<unsigned char>(name[end]))) ++end;
+  if (end == at) return std::nullopt;
+  const int64_t block = std::stoll(name.substr(at, end - at));
+  int64_t channels = 0;
+  if (end < name.size()) {
+    if (name.compare(end, 2, "_c") != 0 || name.size() == end + 2 || name.size() > end + 11) return std::nullopt;
+    for (size_t i = end + 2; i < name.size(); ++i) {
+      if (!std::isdigit(static_cast<unsigned char>(name[i]))) return std::nullopt;
+    }
+    channels = std::stoll(name.substr(end + 2));
+    if (channels <= 0) return std::nullopt;
+  }
+  if (block <= 0) return std::nullopt;
+  return std::make_pair(block, channels);
 }
 
 Algorithm pooling(const Workload& wl) {
@@ -515,8 +642,9 @@ Algorithm algorithm_named(const std::string& name, const Workload& wl) {
   if (name == "direct_conv_staged") return direct_conv_staged(wl);
   if (const int m = winograd_tile_of(name)) return winograd(wl, m);
   if (const int64_t block = sparse_channel_block_of(name); block >= 0) return sparse_direct(wl, block);
+  if (const auto blocked = sparse_blocked_of(name)) return sparse_blocked(wl, blocked->first, blocked->second);
   throw UserError("unknown algorithm '" + name +
-                  "' for a convolution (algorithms: direct_conv, direct_conv_staged, im2col_gemm, winograd_f2, winograd_f4, winograd_f6, sparse_direct, sparse_direct_cN)");
+                  "' for a convolution (algorithms: direct_conv, direct_conv_staged, im2col_gemm, winograd_f2, winograd_f4, winograd_f6, sparse_direct, sparse_direct_cN, sparse_blocked_kB, sparse_blocked_kB_cN)");
 }
 
 } // namespace convtune

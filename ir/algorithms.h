@@ -4,6 +4,9 @@
 #include "ir/algorithm.h"
 #include "ir/workload.h"
 
+#include <optional>
+#include <utility>
+
 namespace convtune {
 
 /// Direct convolution: pure n, (g,) k, p, q; the update sums input * weight over c, r, s,
@@ -61,6 +64,19 @@ Algorithm sparse_direct(const Workload& wl, int64_t channel_block = 0);
 /// The channel block of the algorithm named `name` when it is sparse_direct (0: one block of
 /// every channel) or sparse_direct_cN (N); -1 when it is neither.
 int64_t sparse_channel_block_of(const std::string& name);
+
+/// Sparse direct convolution in blocked CSR: output channels in blocks of `block` (a vector's
+/// lanes), each block listing the union of its channels' nonzero taps (per block of
+/// `channel_block` input channels; 0: all), so a tap is one input value broadcast times one
+/// vector of the block's weights: the dense direct kernel's register tile without the zero
+/// taps. Made for block-pruned weights (`--sparsity-block`), where a block's channels share
+/// their taps; on unstructured weights the union holds up to `block` times the nonzeros. The
+/// input is read from a zero-padded copy (`input_flat`, one offset a tap), the sums go to
+/// `conv[n][k / B][p][q][k % B]`, the epilogue or a `crop` writes the output. Ungrouped
+/// convolutions with given weights (UserError otherwise). Named sparse_blocked_kB[_cN].
+Algorithm sparse_blocked(const Workload& wl, int64_t block, int64_t channel_block = 0);
+/// (block, channel block) of the algorithm named `name` when it is sparse_blocked.
+std::optional<std::pair<int64_t, int64_t>> sparse_blocked_of(const std::string& name);
 
 /// Max or average pooling over each channel's r x s window. Max: one stage, a max-update
 /// from -inf over the window's input taps. Average: `sum` and `count` (the window's input

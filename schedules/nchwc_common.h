@@ -71,5 +71,6 @@ std::unique_ptr<ScheduleTemplate> make_im2col_gemm_template();
 std::unique_ptr<ScheduleTemplate> make_pool_template();
 std::unique_ptr<ScheduleTemplate> make_winograd_template();
 std::unique_ptr<ScheduleTemplate> make_sparse_direct_template();
+std::unique_ptr<ScheduleTemplate> make_sparse_blocked_template();
 
 } // namespace convtune::nchwc

@@ -27,6 +27,7 @@ const std::vector<std::unique_ptr<ScheduleTemplate>>& template_registry() {
     r.push_back(nchwc::make_winograd_template());
     // Where the layer's weights are given (and so their pattern of nonzeros).
     r.push_back(nchwc::make_sparse_direct_template());
+    r.push_back(nchwc::make_sparse_blocked_template());
     r.push_back(nchwc::make_pool_template());
     // NVIDIA GPUs.
     r.push_back(gpu::make_direct_template());

@@ -53,9 +53,9 @@ TEST_CASE("bench --json returns ok rows for naive, im2col, onednn and default", 
 
 TEST_CASE("bench refuses bad backends and workload choices", "[cli][bench]") {
   require_user_error({"bench", "--workload", kSmall, "--backends", "fast"},
-                     "convtune: error: invalid --backends entry 'fast': expected naive, im2col, onednn, default, predicted, tuned, depthwise_nchwc, direct_nchwc, im2col_gemm, winograd, sparse_direct, pool_nchwc, gpu_direct, gpu_im2col_gemm, gpu_depthwise, tuned:TEMPLATE or schedule:FILE");
+                     "convtune: error: invalid --backends entry 'fast': expected naive, im2col, onednn, default, predicted, tuned, depthwise_nchwc, direct_nchwc, im2col_gemm, winograd, sparse_direct, sparse_blocked, pool_nchwc, gpu_direct, gpu_im2col_gemm, gpu_depthwise, tuned:TEMPLATE or schedule:FILE");
   require_user_error({"bench", "--workload", kSmall, "--backends", "tuned:fastest"},
-                     "convtune: error: unknown template 'fastest' (templates: depthwise_nchwc, direct_nchwc, im2col_gemm, winograd, sparse_direct, pool_nchwc, gpu_direct, gpu_im2col_gemm, gpu_depthwise)");
+                     "convtune: error: unknown template 'fastest' (templates: depthwise_nchwc, direct_nchwc, im2col_gemm, winograd, sparse_direct, sparse_blocked, pool_nchwc, gpu_direct, gpu_im2col_gemm, gpu_depthwise)");
   require_user_error({"bench", "--workload", kSmall, "--suite", "resnet18"},
                      "convtune: error: bench needs exactly one of --workload and --suite");
   require_user_error({"bench", "--workload", kSmall, "--backends", "schedule:/nonexistent.json"},

@@ -114,7 +114,7 @@ TEST_CASE("Winograd refuses what it does not compute, naming the workload", "[ir
                                "n=1,c=4,h=9,w=9,k=4,r=3,s=3,stride=2,pad=1 is not one"));
   CHECK_THROWS_MATCHES(algorithm_named("winograd_f3", parse_workload("n=1,c=4,h=9,w=9,k=4,r=3,s=3")), UserError,
                        Message("unknown algorithm 'winograd_f3' for a convolution (algorithms: direct_conv, direct_conv_staged, im2col_gemm, "
-                               "winograd_f2, winograd_f4, winograd_f6, sparse_direct, sparse_direct_cN)"));
+                               "winograd_f2, winograd_f4, winograd_f6, sparse_direct, sparse_direct_cN, sparse_blocked_kB, sparse_blocked_kB_cN)"));
 }
 
 TEST_CASE("The verifier refuses a store to a constant table", "[ir][winograd]") {

@@ -54,10 +54,10 @@ Agreement check(const Workload& wl, const Schedule& sch, uint64_t seed) {
   return runner->check(problem);
 }
 
-/// The default config and two drawn from the space agree with the reference.
-void check_configs(const Workload& wl, std::mt19937_64& rng, uint64_t& seed) {
+/// The default config and two drawn from the space of `template_name` agree with the reference.
+void check_configs(const Workload& wl, std::mt19937_64& rng, uint64_t& seed, const char* template_name = "sparse_direct") {
   const Target target = host_target();
-  const ScheduleTemplate& tpl = template_named("sparse_direct");
+  const ScheduleTemplate& tpl = template_named(template_name);
   REQUIRE(tpl.applies(wl, target));
   const KnobSpace space = tpl.space(wl, target);
   std::vector<Config> configs = {tpl.default_config(wl, target)};
@@ -139,3 +139,54 @@ TEST_CASE("sparse template: each row's list of taps runs to its own length, not 
   INFO(text);
   CHECK(text.find("j < sparse_length[k][cb]") != std::string::npos);
 }
+
+TEST_CASE("sparse blocked template: weights pruned in blocks of a vector's channels agree with the reference", "[schedules][sparse]") {
+  // Blocks of the host's vector lanes (8 on AVX2, 16 on AVX-512): the template's block.
+  const int64_t lanes = host_target().vector_lanes();
+  std::mt19937_64 rng(15);
+  uint64_t seed = 90;
+  for (const char* spec : {"n=1,c=5,h=9,w=11,k=16,r=3,s=3,pad=1", "n=1,c=3,h=13,w=21,k=32,r=3,s=3,pad=0:2:1:0",
+                           "n=1,c=16,h=15,w=15,k=16,r=3,s=3,stride=2,pad=1", "n=1,c=8,h=12,w=12,k=32,r=3,s=3,dilation=2,pad=2",
+                           "n=1,c=17,h=7,w=7,k=48,r=1,s=1", "n=1,c=12,h=20,w=40,k=16,r=5,s=5,pad=2,epilogue=bias_add_relu",
+                           "n=2,c=9,h=11,w=10,k=32,r=3,s=3,pad=1,epilogue=bias_relu",
+                           "n=1,c=5,h=17,w=19,k=16,r=3,s=3,stride=2,dilation=2,pad=2:1:2:1"}) {
+    for (double sparsity : {0.0, 0.5, 0.9, 1.0}) check_configs(pruned(spec, sparsity, lanes), rng, seed, "sparse_blocked");
+  }
+}
+
+TEST_CASE("sparse blocked template: a last block narrower than a vector", "[schedules][sparse]") {
+  // 21 output channels from a file: a vector's block shares its taps, and so do the last 21 % lanes.
+  const int64_t lanes = host_target().vector_lanes();
+  Workload wl = parse_workload("n=1,c=6,h=9,w=10,k=21,r=3,s=3,pad=1");
+  const int64_t per_k = wl.c * 9;
+  std::vector<float> w(size_t(wl.weight_elems()), 0.0f);
+  for (int64_t k = 0; k < wl.k; ++k) {
+    for (int64_t t = (k / lanes) % 3; t < per_k; t += 4) w[size_t(k * per_k + t)] = float((k * 7 + t) % 11) / 5 - 1;
+  }
+  TempPath file("sparse_last_block", ".f32");
+  {
+    std::ofstream out(file.str(), std::ios::binary);
+    out.write(reinterpret_cast<const char*>(w.data()), std::streamsize(w.size() * 4));
+  }
+  wl.weights.file = file.str();
+  wl = with_weights_digest(wl);
+  std::mt19937_64 rng(16);
+  uint64_t seed = 130;
+  check_configs(wl, rng, seed, "sparse_blocked");
+}
+
+TEST_CASE("sparse blocked template: applies to block patterns of ungrouped layers only", "[schedules][sparse]") {
+  const Target target = host_target();
+  const int64_t lanes = target.vector_lanes();
+  const ScheduleTemplate& tpl = template_named("sparse_blocked");
+  const char* spec = "n=1,c=16,h=8,w=8,k=64,r=3,s=3,pad=1";
+  CHECK_FALSE(tpl.applies(parse_workload(spec), target));
+  CHECK(tpl.applies(pruned(spec, 0.9, lanes), target));
+  // Unstructured at 90%: a block's union holds several times its channels' nonzeros.
+  CHECK_FALSE(tpl.applies(pruned(spec, 0.9), target));
+  CHECK_FALSE(tpl.applies(pruned("n=1,c=16,h=8,w=8,k=64,r=3,s=3,pad=1,groups=2", 0.9, lanes), target));
+  REQUIRE_THROWS_WITH(algorithm_named("sparse_blocked_k16", parse_workload(spec)),
+                      "algorithm 'sparse_blocked_k16' needs the layer's weights (--weights FILE or --sparsity F); "
+                      "n=1,c=16,h=8,w=8,k=64,r=3,s=3,stride=1,pad=1 has none");
+}
+

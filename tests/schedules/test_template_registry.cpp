@@ -42,7 +42,7 @@ TEST_CASE("template_for picks depthwise for one channel per group and direct oth
 }
 
 TEST_CASE("the registry refuses unknown templates and targets no template serves", "[schedules][templates]") {
-  REQUIRE_USER_ERROR(template_named("winograd_f3"), "unknown template 'winograd_f3' (templates: depthwise_nchwc, direct_nchwc, im2col_gemm, winograd, sparse_direct, pool_nchwc, gpu_direct, gpu_im2col_gemm, gpu_depthwise)");
+  REQUIRE_USER_ERROR(template_named("winograd_f3"), "unknown template 'winograd_f3' (templates: depthwise_nchwc, direct_nchwc, im2col_gemm, winograd, sparse_direct, sparse_blocked, pool_nchwc, gpu_direct, gpu_im2col_gemm, gpu_depthwise)");
   // No GPU template pools yet.
   const Workload wl = parse_workload("n=1,c=4,h=5,w=5,r=3,s=3,op=maxpool");
   REQUIRE_USER_ERROR(template_for(wl, parse_target("cuda:sm_90")),
