@@ -494,15 +494,7 @@ Algorithm sparse_blocked(const Workload& wl, int64_t block, int64_t channel_bloc
   const int64_t k_blocks = (wl.k + block - 1) / block;
   // Each block of output channels' taps per channel block: the union of its channels' taps
   // (a channel lacking one gets a zero value there).
-  std::vector<std::vector<int32_t>> unions(static_cast<size_t>(k_blocks));
-  for (int64_t kb = 0; kb < k_blocks; ++kb) {
-    auto& taps = unions[size_t(kb)];
-    for (int64_t k = kb * block; k < std::min(wl.k, (kb + 1) * block); ++k) {
-      taps.insert(taps.end(), pattern.rows[size_t(k)].begin(), pattern.rows[size_t(k)].end());
-    }
-    std::sort(taps.begin(), taps.end());
-    taps.erase(std::unique(taps.begin(), taps.end()), taps.end());
-  }
+  const std::vector<std::vector<int32_t>> unions = pattern.block_unions(block);
   // The input's copy: zero-padded, its (channel, row, column) flattened, so a tap is one
   // offset (c * padded_h + r * dilation_h) * padded_w + s * dilation_w; the kernel reads
   // single values (broadcast over the block's output channels), so no alignment is needed.

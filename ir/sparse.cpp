@@ -27,6 +27,18 @@ int64_t SparsePattern::longest_row() const {
   return longest;
 }
 
+std::vector<std::vector<int32_t>> SparsePattern::block_unions(int64_t block) const {
+  std::vector<std::vector<int32_t>> unions;
+  for (int64_t first = 0; first < k; first += block) {
+    std::vector<int32_t> taps;
+    for (int64_t row = first; row < std::min(k, first + block); ++row) taps.insert(taps.end(), rows[size_t(row)].begin(), rows[size_t(row)].end());
+    std::sort(taps.begin(), taps.end());
+    taps.erase(std::unique(taps.begin(), taps.end()), taps.end());
+    unions.push_back(std::move(taps));
+  }
+  return unions;
+}
+
 std::string SparsePattern::digest() const {
   // FNV-1a, 64 bits, over the shape and each row's taps with its length.
   uint64_t h = 0xcbf29ce484222325ull;

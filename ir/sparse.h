@@ -22,6 +22,9 @@ struct SparsePattern {
   /// Nonzeros over all weights (1: dense).
   double density() const;
   int64_t longest_row() const;
+  /// For each aligned block of `block` output channels, the union of their taps, ascending
+  /// (blocked CSR's rows; the last block may hold fewer channels).
+  std::vector<std::vector<int32_t>> block_unions(int64_t block) const;
   /// 16 hex digits naming the shape and every nonzero's place.
   std::string digest() const;
 };

@@ -22,13 +22,10 @@ namespace {
 /// times the union of their taps) over the pattern's nonzeros (1: every block's channels share
 /// their taps).
 double count_union_ratio(const SparsePattern& pattern, int64_t block) {
-  int64_t multiplied = 0;
-  for (int64_t first = 0; first < pattern.k; first += block) {
-    const int64_t last = std::min(pattern.k, first + block);
-    std::vector<int32_t> taps;
-    for (int64_t k = first; k < last; ++k) taps.insert(taps.end(), pattern.rows[size_t(k)].begin(), pattern.rows[size_t(k)].end());
-    std::sort(taps.begin(), taps.end());
-    multiplied += (std::unique(taps.begin(), taps.end()) - taps.begin()) * (last - first);
+  int64_t multiplied = 0, first = 0;
+  for (const std::vector<int32_t>& taps : pattern.block_unions(block)) {
+    multiplied += int64_t(taps.size()) * (std::min(pattern.k, first + block) - first);
+    first += block;
   }
   const int64_t nonzeros = pattern.nonzeros();
   return nonzeros == 0 ? 1.0 : double(multiplied) / double(nonzeros);
