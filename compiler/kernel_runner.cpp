@@ -93,6 +93,14 @@ Timing KernelRunner::time(std::optional<StageKind> kind, TimingOptions options) 
   return t;
 }
 
+Timing KernelRunner::time_stage(size_t index, TimingOptions options) {
+  internal_check(index < abi().stages.size(), "kernel " + abi().name + " has no stage " + std::to_string(index));
+  if (!gpu_) return measure([&] { kernel_->stage_function()(int64_t(index), table_.data()); }, options);
+  const Timing t = measure([&] { gpu_->launch(index); }, with_gpu_events(std::move(options)));
+  gpu_->synchronize();
+  return t;
+}
+
 Agreement KernelRunner::check(ConvProblem& problem) {
   bind(problem);
   return problem.check([&] { run(); }, algorithm_);

@@ -50,6 +50,9 @@ public:
   /// Runs the stages of `kind` (every stage when none); on a GPU launches them and returns at
   /// once (time them with with_gpu_events).
   void start_stages(std::optional<StageKind> kind) const;
+  /// Times stage `index` of the ABI alone, over the bound tensors and the temporaries the
+  /// stages before it left (run the whole kernel once first); on a GPU by CUDA events.
+  Timing time_stage(size_t index, TimingOptions options);
   /// On a GPU, waits for the kernels and copies the written parameters back to the bound
   /// tensors; nothing on the host.
   void finish();

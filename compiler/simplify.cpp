@@ -49,9 +49,9 @@ protected:
     if (op->type == ScalarType::Int) {
       Expr folded = fold_int(op->op, a, b);
       if (folded.defined()) return folded;
-    } else if (op->lanes == 1) {
+    } else {
       Expr folded = fold_float(op->op, a, b);
-      if (folded.defined()) return folded;
+      if (folded.defined()) return op->lanes > 1 && folded.lanes() == 1 ? Broadcast::make(folded, op->lanes) : folded;
     }
     if (a.same_as(op->a) && b.same_as(op->b)) return self;
     return Binary::make(op->op, a, b);
@@ -199,17 +199,22 @@ private:
     return out;
   }
 
+  /// A float constant, or a vector of one (a coefficient the vectorizer broadcast).
+  static const FloatImm* float_const(const Expr& e) {
+    if (const Broadcast* b = e.as<Broadcast>()) return b->value.as<FloatImm>();
+    return e.as<FloatImm>();
+  }
   static bool is_float_const(const Expr& e, double v) {
-    const FloatImm* f = e.as<FloatImm>();
+    const FloatImm* f = float_const(e);
     return f && f->value == v;
   }
 
-  /// Scalar float arithmetic with constants: a product of two (rounded to float, as the code
+  /// Float arithmetic with constants (scalars or their broadcasts): a product of two (rounded to float, as the code
   /// would compute it: the coefficient of a product of table entries), a product with 0
   /// (the IR's float math is finite: a zero coefficient removes its term) or 1, a sum with 0.
   Expr fold_float(BinaryOp op, const Expr& a, const Expr& b) {
-    const FloatImm* x = a.as<FloatImm>();
-    const FloatImm* y = b.as<FloatImm>();
+    const FloatImm* x = float_const(a);
+    const FloatImm* y = float_const(b);
     if (x && y && op == BinaryOp::Mul) return FloatImm::make(double(float(x->value) * float(y->value)));
     if (op == BinaryOp::Mul) {
       if (is_float_const(a, 0.0) || is_float_const(b, 0.0)) return FloatImm::make(0.0);

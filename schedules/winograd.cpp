@@ -54,6 +54,7 @@ public:
 
   std::vector<Step> steps(const Workload& wl, const KnobSpace&, const Config& config) const override {
     const int64_t oc = knob_value(config, "oc_bn"), ic = knob_value(config, "ic_bn"), tb = knob_value(config, "t_bn");
+    const int64_t m = knob_value(config, "tile");
     const bool grouped = wl.groups > 1;
     std::vector<Step> st;
     const auto parallel = [&](const std::string& stage, std::vector<std::string> loops) {
@@ -91,11 +92,13 @@ public:
     const std::string it = "input_transformed";
     st.push_back(on(it, Step::pack_input(ic)));
     st.push_back(on(it, Step::split("c", ic, "co", "ci")));
-    st.push_back(on(it, Step::reorder(with_group({"n", "co", "t", "i", "j", "xi", "nu", "ci"}))));
-    st.push_back(on(it, Step::on_loop("cache_write", "t")));
+    st.push_back(on(it, Step::reorder(with_group({"n", "co", "t", "xi", "i", "j", "nu", "ci"}))));
+    st.push_back(on(it, Step::on_loop("cache_write", "xi")));
     st.push_back(on(it, Step::on_loop("vectorize", "ci")));
     st.push_back(on(it, Step::on_loop("unroll", "xi")));
     st.push_back(on(it, Step::on_loop("unroll", "nu")));
+    st.push_back(on(it, Step::on_loop("unroll", "i")));
+    st.push_back(on(it, Step::on_loop("unroll", "j")));
     parallel(it, with_group({"n", "co"}));
 
     // The GEMMs: output-stationary register tiles, the (n, g, xi, nu) GEMMs in parallel.
@@ -112,11 +115,13 @@ public:
     const std::string ot = "output_transformed";
     st.push_back(on(ot, Step::pack_output(oc)));
     st.push_back(on(ot, Step::split("k", oc, "ko", "ki")));
-    st.push_back(on(ot, Step::reorder(with_group({"n", "ko", "p", "q", "xi", "nu", "ki"}))));
-    st.push_back(on(ot, Step::on_loop("cache_write", "q")));
+    st.push_back(on(ot, Step::split("p", m, "pt", "pm")));
+    st.push_back(on(ot, Step::split("q", m, "qt", "qm")));
+    st.push_back(on(ot, Step::reorder(with_group({"n", "ko", "pt", "qt", "pm", "xi", "nu", "qm", "ki"}))));
+    st.push_back(on(ot, Step::on_loop("cache_write", "pm")));
     st.push_back(on(ot, Step::on_loop("vectorize", "ki")));
-    st.push_back(on(ot, Step::on_loop("unroll", "nu")));
-    parallel(ot, with_group({"n", "ko", "p"}));
+    for (const char* l : {"pm", "xi", "nu", "qm"}) st.push_back(on(ot, Step::on_loop("unroll", l)));
+    parallel(ot, with_group({"n", "ko", "pt"}));
     return st;
   }
 

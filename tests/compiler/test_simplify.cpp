@@ -388,6 +388,23 @@ TEST_CASE("simplify reads a constant table at constant indices, so a transform's
   REQUIRE(to_text(simplify(loop)).find("coefficients[i][1]") != std::string::npos);
 }
 
+TEST_CASE("simplify folds a vector's broadcast coefficients: a vectorized transform's zero terms drop out", "[compiler][simplify]") {
+  // What unrolling a vectorized transform leaves: each term's coefficient a broadcast table
+  // entry, many of them 0 or 1.
+  BufferRef out = make_buffer("out", {2, 16}, MemoryScope::Param);
+  BufferRef table = make_constant("coefficients", {2, 2}, {1.0, 0.0, -0.5, 2.0});
+  Expr x = Load::make(out, {Expr(1), Ramp::make(Expr(0), 1, 16)});
+  const auto term = [&](int64_t i, int64_t j) {
+    return Store::make(out, {Expr(0), Ramp::make(Expr(0), 1, 16)}, Broadcast::make(Load::make(table, {Expr(i), Expr(j)}), 16) * x, true);
+  };
+  REQUIRE(to_text(simplify(Block::make({term(0, 0), term(0, 1), term(1, 0)}))) ==
+          "out[0][ramp(0, 1, 16)] += out[1][ramp(0, 1, 16)];\nout[0][ramp(0, 1, 16)] += x16(-0.5f)*out[1][ramp(0, 1, 16)];\n");
+  // A product of broadcast constants is the broadcast of their float product; x + 0 is x.
+  REQUIRE(to_text(simplify(Broadcast::make(FloatImm::make(0.5), 16) * Broadcast::make(FloatImm::make(3.0), 16) * x)) ==
+          "x16(1.5f)*out[1][ramp(0, 1, 16)]");
+  REQUIRE(to_text(simplify(x + Broadcast::make(FloatImm::make(0.0), 16))) == "out[1][ramp(0, 1, 16)]");
+}
+
 TEST_CASE("simplify keeps the padding guard of a padded conv", "[compiler][simplify]") {
   const Workload wl = parse_workload("n=1,c=2,h=5,k=2,r=3,pad=1");
   const LoopNest nest = naive_nest(algorithm_for(wl), "conv");
