@@ -104,7 +104,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   std::printf("speed      %.4g GFLOP/s (%sFLOP per call)\n", gflops, si(wl.flops()).c_str());
   if (!stage_times.empty()) std::printf("stages     each alone, median ms (share of the whole call):\n");
   for (const nlohmann::json& s : stages_json) {
-    std::printf("  %-13s %-40s %9.4f  %5.1f%%\n", s["kind"].get<std::string>().c_str(), s["name"].get<std::string>().c_str(),
+    std::printf("  %-13s %-40s %10.4g  %5.1f%%\n", s["kind"].get<std::string>().c_str(), s["name"].get<std::string>().c_str(),
                 s["median_ms"].get<double>(), 100 * s["share"].get<double>());
   }
   return 0;

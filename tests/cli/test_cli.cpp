@@ -49,6 +49,34 @@ TEST_CASE("cli run prints a readable report without --json", "[cli]") {
   REQUIRE_THAT(o.out, Contains("speed      "));
 }
 
+TEST_CASE("cli run --stages times each stage of the kernel, in the ABI's order", "[cli]") {
+  const ToolRun o = run_convtune({"run", "--workload", "n=1,c=8,h=10,w=9,k=16,r=3,s=3,pad=1", "--schedule", "winograd",
+                                  "--stages", "--json", "--repeat", "1", "--min-repeat-ms", "1"});
+  INFO("stderr: " << o.err);
+  REQUIRE(o.exit_code == 0);
+  const nlohmann::json j = nlohmann::json::parse(o.out);
+  const nlohmann::json& stages = j.at("stages");
+  // One entry per ABI stage, named and kinded as the ABI has them.
+  REQUIRE(stages.size() == j.at("abi").at("stages").size());
+  std::vector<std::string> names;
+  for (size_t s = 0; s < stages.size(); ++s) {
+    REQUIRE(stages[s].at("name") == j.at("abi").at("stages")[s].at("name"));
+    REQUIRE(stages[s].at("median_ms").get<double>() > 0);
+    names.push_back(stages[s].at("name"));
+  }
+  REQUIRE(names == std::vector<std::string>{"weights_transformed", "pack_input_for_input_transformed", "input_transformed", "products",
+                                            "output_transformed", "unpack_output_for_output_transformed"});
+  REQUIRE(stages[3].at("kind") == "compute");
+  REQUIRE(stages[0].at("kind") == "pack_weights");
+  // Without --json: a line per stage after the speed.
+  const ToolRun text = run_convtune({"run", "--workload", kTiny, "--stages", "--repeat", "1", "--min-repeat-ms", "1"});
+  REQUIRE(text.exit_code == 0);
+  REQUIRE_THAT(text.out, Contains("stages     each alone, median ms (share of the whole call):\n  pack_input    pack_input "));
+  REQUIRE_THAT(text.out, Contains("\n  compute       conv "));
+  // Without --stages the JSON has no profile.
+  REQUIRE_FALSE(nlohmann::json::parse(run_convtune({"run", "--workload", kTiny, "--json", "--repeat", "1", "--min-repeat-ms", "1"}).out).contains("stages"));
+}
+
 TEST_CASE("cli show --json gives the flops and the nest of a suite layer", "[cli]") {
   const ToolRun o = run_convtune({"show", "--workload", "resnet18:C6", "--json"});
   INFO("stderr: " << o.err);
