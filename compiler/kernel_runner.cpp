@@ -51,12 +51,15 @@ void KernelRunner::run() {
   internal_check(status == kKernelOk, "kernel " + abi().name + " returned " + std::to_string(status));
 }
 
+void KernelRunner::start_stage(size_t index) const {
+  if (gpu_) gpu_->launch(index);
+  else kernel_->stage_function()(int64_t(index), table_.data());
+}
+
 void KernelRunner::start_stages(std::optional<StageKind> kind) const {
   const std::vector<AbiStage>& stages = abi().stages;
   for (size_t i = 0; i < stages.size(); ++i) {
-    if (kind && stages[i].kind != *kind) continue;
-    if (gpu_) gpu_->launch(i);
-    else kernel_->stage_function()(int64_t(i), table_.data());
+    if (!kind || stages[i].kind == *kind) start_stage(i);
   }
 }
 
@@ -83,22 +86,22 @@ void KernelRunner::run_stages(StageKind kind) const {
   if (gpu_) gpu_->synchronize();
 }
 
-Timing KernelRunner::time(std::optional<StageKind> kind, TimingOptions options) {
-  if (!gpu_) {
-    if (kind) return measure([&] { run_stages(*kind); }, options);
-    return measure([&] { run(); }, options);
-  }
-  const Timing t = measure([&] { start_stages(kind); }, with_gpu_events(std::move(options)));
+Timing KernelRunner::time_started(const std::function<void()>& start, TimingOptions options) const {
+  if (!gpu_) return measure(start, options);
+  const Timing t = measure(start, with_gpu_events(std::move(options)));
   gpu_->synchronize();
   return t;
 }
 
+Timing KernelRunner::time(std::optional<StageKind> kind, TimingOptions options) {
+  // On the host, the whole kernel is NAME_call (one call, not a call per stage).
+  if (!gpu_ && !kind) return measure([&] { run(); }, options);
+  return time_started([&] { start_stages(kind); }, std::move(options));
+}
+
 Timing KernelRunner::time_stage(size_t index, TimingOptions options) {
   internal_check(index < abi().stages.size(), "kernel " + abi().name + " has no stage " + std::to_string(index));
-  if (!gpu_) return measure([&] { kernel_->stage_function()(int64_t(index), table_.data()); }, options);
-  const Timing t = measure([&] { gpu_->launch(index); }, with_gpu_events(std::move(options)));
-  gpu_->synchronize();
-  return t;
+  return time_started([&] { start_stage(index); }, std::move(options));
 }
 
 Agreement KernelRunner::check(ConvProblem& problem) {

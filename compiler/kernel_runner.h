@@ -4,6 +4,7 @@
 /// and the tuning worker all go through it; its buffers and stages come from the kernel ABI.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -63,6 +64,11 @@ public:
   Agreement check(ConvProblem& problem);
 
 private:
+  /// Runs stage `index`; on a GPU launches it and returns at once.
+  void start_stage(size_t index) const;
+  /// Times `start` (stages started; on a GPU by CUDA events, waiting for the kernels after).
+  Timing time_started(const std::function<void()>& start, TimingOptions options) const;
+
   std::unique_ptr<JitKernel> kernel_;  ///< on the host; or
   std::unique_ptr<CudaKernel> gpu_;    ///< on a GPU
   std::string algorithm_;      ///< the schedule's algorithm (empty: the workload's own)

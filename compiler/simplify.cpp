@@ -209,9 +209,10 @@ private:
     return f && f->value == v;
   }
 
-  /// Float arithmetic with constants (scalars or their broadcasts): a product of two (rounded to float, as the code
-  /// would compute it: the coefficient of a product of table entries), a product with 0
-  /// (the IR's float math is finite: a zero coefficient removes its term) or 1, a sum with 0.
+  /// Float arithmetic with constants (scalars or their broadcasts): a product of two (rounded
+  /// to float, as the code would compute it: the coefficient of a product of table entries), a
+  /// product with 0 (the IR's float math is finite: a zero coefficient removes its term) or 1,
+  /// a sum with 0.
   Expr fold_float(BinaryOp op, const Expr& a, const Expr& b) {
     const FloatImm* x = float_const(a);
     const FloatImm* y = float_const(b);

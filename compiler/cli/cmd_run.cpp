@@ -60,15 +60,11 @@ int cmd_run(const std::vector<std::string>& argv) {
   if (agreement.ok) t = runner->time(std::nullopt, timing);
   const double gflops = agreement.ok ? wl.flops() / (t.median_ms * 1e6) : 0;
   // Each stage alone, over the temporaries the whole calls above left: a profile of the call.
-  std::vector<Timing> stage_times;
-  if (agreement.ok && args.has("stages")) {
-    for (size_t s = 0; s < runner->abi().stages.size(); ++s) stage_times.push_back(runner->time_stage(s, timing));
-  }
   nlohmann::json stages_json = nlohmann::json::array();
-  for (size_t s = 0; s < stage_times.size(); ++s) {
+  for (size_t s = 0; agreement.ok && args.has("stages") && s < runner->abi().stages.size(); ++s) {
     const AbiStage& stage = runner->abi().stages[s];
-    stages_json.push_back({{"name", stage.name}, {"kind", to_string(stage.kind)}, {"median_ms", stage_times[s].median_ms},
-                           {"share", stage_times[s].median_ms / t.median_ms}});
+    const double ms = runner->time_stage(s, timing).median_ms;
+    stages_json.push_back({{"name", stage.name}, {"kind", to_string(stage.kind)}, {"median_ms", ms}, {"share", ms / t.median_ms}});
   }
 
   if (args.has("json")) {
@@ -102,7 +98,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   std::printf("time       median %.4g ms per whole call, layout transforms included (min %.4g, max %.4g; %zu x %d calls)\n",
               t.median_ms, t.min_ms, t.max_ms, t.ms_per_call.size(), t.calls_per_measurement);
   std::printf("speed      %.4g GFLOP/s (%sFLOP per call)\n", gflops, si(wl.flops()).c_str());
-  if (!stage_times.empty()) std::printf("stages     each alone, median ms (share of the whole call):\n");
+  if (!stages_json.empty()) std::printf("stages     each alone, median ms (share of the whole call):\n");
   for (const nlohmann::json& s : stages_json) {
     std::printf("  %-13s %-40s %10.4g  %5.1f%%\n", s["kind"].get<std::string>().c_str(), s["name"].get<std::string>().c_str(),
                 s["median_ms"].get<double>(), 100 * s["share"].get<double>());
