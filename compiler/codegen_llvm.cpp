@@ -230,11 +230,13 @@ std::pair<llvm::Value*, int64_t> CodeGenLLVM::vector_access(const Buffer& b, con
   return {flat, stride};
 }
 
+llvm::Align CodeGenLLVM::vector_align(const Buffer&, const std::vector<Expr>&, int) { return llvm::Align(4); }
+
 llvm::Value* CodeGenLLVM::vector_load(const Load* l) {
   const Buffer& b = *l->buffer;
   auto [flat, stride] = vector_access(b, l->indices);
   auto* type = llvm::FixedVectorType::get(f32_, unsigned(l->lanes));
-  if (stride == 1) return builder_.CreateAlignedLoad(type, address(b, flat), llvm::Align(4), b.name);
+  if (stride == 1) return builder_.CreateAlignedLoad(type, address(b, flat), vector_align(b, l->indices, l->lanes), b.name);
   if (stride == 0) return builder_.CreateVectorSplat(unsigned(l->lanes), builder_.CreateLoad(f32_, address(b, flat), b.name));
   llvm::Value* v = llvm::PoisonValue::get(type);
   for (int lane = 0; lane < l->lanes; ++lane) {
@@ -251,8 +253,9 @@ void CodeGenLLVM::vector_store(const Store* st, llvm::Value* value) {
   if (stride == 1) {
     llvm::Value* addr = address(*st->buffer, flat);
     auto* type = llvm::FixedVectorType::get(f32_, unsigned(lanes));
-    if (st->accumulate) value = builder_.CreateFAdd(builder_.CreateAlignedLoad(type, addr, llvm::Align(4)), value);
-    builder_.CreateAlignedStore(value, addr, llvm::Align(4));
+    const llvm::Align align = vector_align(*st->buffer, st->indices, lanes);
+    if (st->accumulate) value = builder_.CreateFAdd(builder_.CreateAlignedLoad(type, addr, align), value);
+    builder_.CreateAlignedStore(value, addr, align);
     return;
   }
   for (int l = 0; l < lanes; ++l) {
@@ -284,7 +287,9 @@ void CodeGenLLVM::emit(const Stmt& s) {
     const LetStmt* l = s.as<LetStmt>();
     llvm::Value* v = emit(l->value);
     v->setName(l->name);
+    let_values_[l->name] = l->value;
     bind(l->name, v, bounds_of(l->value, ranges_), [&] { emit(l->body); });
+    let_values_.erase(l->name);
     return;
   }
   case NodeKind::Barrier: return emit_barrier();

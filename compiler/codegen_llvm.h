@@ -50,6 +50,10 @@ protected:
   /// A buffer of `bytes` on the heap, and its release.
   virtual llvm::Value* heap_alloc(int64_t bytes, const std::string& name) = 0;
   virtual void heap_free(llvm::Value* p) = 0;
+  /// The alignment a contiguous vector access of `lanes` floats at buffer[indices] may claim:
+  /// a float's, unless the target knows its buffers' bases and proves more (a GPU loads a
+  /// float4 in one instruction only from a 16-byte boundary).
+  virtual llvm::Align vector_align(const Buffer& b, const std::vector<Expr>& indices, int lanes);
 
   // ---- the shared emission ----------------------------------------------------------------
 
@@ -123,6 +127,12 @@ protected:
     return flat;
   }
 
+  /// The value of a let in scope, or an undefined Expr (what the modulus analysis asks).
+  Expr let_value(const std::string& name) const {
+    auto it = let_values_.find(name);
+    return it == let_values_.end() ? Expr() : it->second;
+  }
+
   template <class F> void bind(const std::string& name, llvm::Value* v, Interval range, F&& body) {
     internal_check(!values_.count(name), "codegen: '" + name + "' rebound");
     values_[name] = v;
@@ -166,6 +176,7 @@ protected:
   llvm::BasicBlock* entry_ = nullptr;
   std::map<std::string, llvm::Value*> values_;
   VarRanges ranges_;
+  std::map<std::string, Expr> let_values_;  ///< the lets in scope, by name
   std::map<const Buffer*, llvm::Value*> buffers_;
   /// The module's constant tables, made on their first read (by any function of the module).
   std::map<const Buffer*, llvm::GlobalVariable*> constants_;

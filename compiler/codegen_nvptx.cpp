@@ -11,6 +11,7 @@
 #include "ir/error.h"
 #include "ir/ir_printer.h"
 #include "ir/ir_visitor.h"
+#include "ir/modulus.h"
 
 namespace convtune {
 
@@ -131,6 +132,25 @@ private:
                                             /*AddressSpace=*/3);
     global->setAlignment(llvm::Align(16));
     return global;
+  }
+
+  /// Every buffer a kernel reads starts on a 16-byte boundary: parameters and the workspace
+  /// as the driver allocates them (256 bytes; the launch file asks the same of a caller),
+  /// temporaries at multiples of 64 bytes in the workspace, shared and local arrays aligned
+  /// so. What the index adds is a multiple of the power of two the modulus analysis proves.
+  llvm::Align vector_align(const Buffer& b, const std::vector<Expr>& indices, int lanes) override {
+    Expr flat = 0;
+    int64_t stride = 1;
+    for (size_t d = indices.size(); d-- > 0;) {
+      const Expr& i = indices[d];
+      const Expr first = i.as<Ramp>() ? i.as<Ramp>()->base : i.as<Broadcast>() ? i.as<Broadcast>()->value : i;
+      flat = flat + first * Expr(stride);
+      stride *= b.shape[d];
+    }
+    int64_t widest = 1;
+    while (widest * 2 <= lanes && widest * 2 * int64_t(sizeof(float)) <= KernelAbi::kGpuBufferAlign) widest *= 2;
+    const int64_t floats = power_of_two_factor(flat, widest, [this](const std::string& n) { return let_value(n); });
+    return llvm::Align(uint64_t(floats) * sizeof(float));
   }
 
   void emit_barrier() override {

@@ -9,6 +9,7 @@
 
 #include "compiler/layout_packing.h"
 #include "compiler/region_bounds.h"
+#include "compiler/shared_fill.h"
 #include "ir/interval.h"
 #include "ir/ir_visitor.h"
 
@@ -226,17 +227,37 @@ private:
       const std::string renamed = producer.name + "_" + dim;
       value = substitute(value, dim, var(renamed));
       dims.push_back({renamed, v});
-      // Only the points of the stage: the box may reach past it (a tail of the reads).
-      int64_t extent = 1;
-      for (const Dim& d : producer.dims) {
-        if (d.name == dim) extent = d.extent;
-      }
-      inside.push_back(var(renamed) >= Expr(0));
-      inside.push_back(var(renamed) < Expr(extent));
     }
-    Stmt fill = wrap_lets(dims, IfThenElse::make(all_of(inside), Store::make(store, local ? at : coords, value, false)));
+    SharedFill shared_region{producer.name, region->extent, threads};
+    if (shared) shared_region.vector = shared_fill_vector(shared_region, substitute_lets(value, dims), lets_lookup());
+    const auto extent_of = [&](const std::string& dim) {
+      for (const Dim& d : producer.dims) {
+        if (d.name == dim) return d.extent;
+      }
+      return int64_t(1);
+    };
+    // The lanes of a vector must agree on the guard: a dimension along the region's rows goes
+    // without one where the whole region lies inside the stage, and else there is no vector.
+    const std::string row = fill_coordinate(shared_region, region->extent.size() - 1);
+    if (shared_region.vector > 1) {
+      VarRanges in_region = ranges_;
+      for (size_t d = 0; d < region->extent.size(); ++d) in_region[fill_coordinate(shared_region, d)] = {0, region->extent[d] - 1};
+      for (const auto& [dim, v] : *point) {
+        const Interval within = bounds_of(v, in_region);
+        if (vars_in(v).count(row) && (within.lo < 0 || within.hi >= extent_of(dim))) shared_region.vector = 1;
+      }
+    }
+    const auto along_row = [&](const Expr& v) { return shared_region.vector > 1 && vars_in(v).count(row) > 0; };
+    for (const auto& [dim, v] : *point) {
+      if (along_row(v)) continue;
+      // Only the points of the stage: the box may reach past it (a tail of the reads).
+      inside.push_back(var(producer.name + "_" + dim) >= Expr(0));
+      inside.push_back(var(producer.name + "_" + dim) < Expr(extent_of(dim)));
+    }
+    Stmt fill = Store::make(store, local ? at : coords, value, false);
+    fill = wrap_lets(dims, inside.empty() ? fill : IfThenElse::make(all_of(inside), fill));
     if (shared) {
-      fill = shared_fill(producer.name, region->extent, elements, threads, fill);
+      fill = shared_fill(shared_region, fill, kMaxUnrolledFillRounds);
     } else {
       const ForKind kind = p.placement.storage == "registers" ? ForKind::Unrolled : ForKind::Serial;
       for (size_t d = region->extent.size(); d-- > 0;) {
@@ -254,6 +275,16 @@ private:
     return Allocate::make(store, Block::make({fill, reads_local}));
   }
 
+  /// The value of a let of the stage's loops, for the modulus analysis.
+  LetLookup lets_lookup() const {
+    return [this](const std::string& name) {
+      for (const auto& [n, v] : all_lets_) {
+        if (n == name) return v;
+      }
+      return Expr();
+    };
+  }
+
   /// The thread loops at and outside `loop`, outermost first.
   std::vector<LoopDim> threads_outside(const std::string& loop) const {
     std::vector<LoopDim> out;
@@ -262,38 +293,6 @@ private:
       if (l.name == loop) break;
     }
     return out;
-  }
-
-  /// The region's `elements` points filled by the block's threads together: the region's
-  /// points in row-major order, thread t taking points t, t + T, t + 2T, ... of the T threads
-  /// (threadIdx.x fastest), so that neighbouring threads fill neighbouring points and their
-  /// loads coalesce. `point` stores one point at the region coordinates `NAME_x0`, `NAME_x1`...
-  static Stmt shared_fill(const std::string& name, const std::vector<int64_t>& extent, int64_t elements,
-                          const std::vector<LoopDim>& threads, const Stmt& point) {
-    std::vector<const LoopDim*> by_axis;  // x, then y, then z
-    for (ForKind k : {ForKind::GpuThreadX, ForKind::GpuThreadY, ForKind::GpuThreadZ}) {
-      for (const LoopDim& t : threads) {
-        if (t.kind == k) by_axis.push_back(&t);
-      }
-    }
-    Expr tid = 0;
-    int64_t count = 1;
-    for (const LoopDim* t : by_axis) {
-      tid = tid + var(t->name) * Expr(count);
-      count *= t->extent;
-    }
-    const std::string flat = name + "_flat", round = name + "_round";
-    std::vector<LetBinding> coords;
-    int64_t stride = elements;
-    for (size_t d = 0; d < extent.size(); ++d) {
-      stride /= extent[d];
-      coords.push_back({name + "_x" + std::to_string(d), var(flat) / Expr(stride) % Expr(extent[d])});
-    }
-    Stmt body = wrap_lets(coords, point);
-    if (elements % count != 0) body = IfThenElse::make(var(flat) < Expr(elements), body);
-    body = LetStmt::make(flat, var(round) * Expr(count) + tid, body);
-    const int64_t rounds = (elements + count - 1) / count;
-    return For::make(round, 0, rounds, rounds <= kMaxUnrolledFillRounds ? ForKind::Unrolled : ForKind::Serial, body);
   }
 
   /// Expresses every dimension of the stage through the scheduled loops, walking the relations

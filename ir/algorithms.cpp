@@ -175,6 +175,12 @@ Algorithm direct_conv(const Workload& wl) {
 
 Algorithm direct_conv_staged(const Workload& wl) {
   Algorithm alg = conv_algorithm(wl, "direct_conv_staged", "conv");
+  // The weights as rows of a filter's C/g x R x S taps (the KCRS tensor's bytes): a block's
+  // slice of taps is then one contiguous run, which a GPU fill reads in vector loads.
+  const int64_t taps = wl.c_per_group() * wl.r * wl.s;
+  for (NestParam& p : alg.params) {
+    if (p.buffer->name == "weights") p = {param("weights", {wl.k, taps}), "K(CRS)", false};
+  }
   const BufferRef result = conv_result(wl, alg.params);
   const BufferRef input = param_named(alg.params, "input"), weights = param_named(alg.params, "weights");
   Expr n = var("n"), c = var("c"), h = var("h"), w = var("w");
@@ -189,10 +195,10 @@ Algorithm direct_conv_staged(const Workload& wl) {
   pad.kind = StageKind::PackInput;
   alg.stages.push_back(pad);
 
-  Expr k = var("k"), r = var("r"), s = var("s");
-  const BufferRef copy = temporary("weights_staged", {wl.k, wl.c_per_group(), wl.r, wl.s});
-  AlgorithmStage wcopy = make_stage("weights_staged", {{"k", wl.k}, {"c", wl.c_per_group()}, {"r", wl.r}, {"s", wl.s}}, copy,
-                                    {k, c, r, s}, Load::make(weights, {k, c, r, s}), std::nullopt);
+  Expr k = var("k"), r = var("r"), s = var("s"), tap = var("tap");
+  const BufferRef copy = temporary("weights_staged", {wl.k, taps});
+  AlgorithmStage wcopy = make_stage("weights_staged", {{"k", wl.k}, {"tap", taps}}, copy, {k, tap},
+                                    Load::make(weights, {k, tap}), std::nullopt);
   wcopy.kind = StageKind::PackWeights;
   alg.stages.push_back(wcopy);
 
@@ -201,7 +207,7 @@ Algorithm direct_conv_staged(const Workload& wl) {
   alg.stages.push_back(direct_conv_stage(
       wl, result,
       Load::make(padded, {n, c_abs, scaled(p, wl.stride_h) + scaled(r, wl.dilation_h), scaled(q, wl.stride_w) + scaled(s, wl.dilation_w)}) *
-          Load::make(copy, {k_abs, c, r, s})));
+          Load::make(copy, {k_abs, (c * Expr(wl.r) + r) * Expr(wl.s) + s})));
   return finish_conv(alg, wl, result);
 }
 

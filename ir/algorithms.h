@@ -17,7 +17,9 @@ Algorithm direct_conv(const Workload& wl);
 
 /// Direct convolution over copies of its operands: a stage `input_padded` (the input with its
 /// padding as zeros, every row and column a tap reads; a layout stage), a stage
-/// `weights_staged` (the weights as they are), and `conv` summing their products with no guard.
+/// `weights_staged` (the weights as they are, each filter one row of (c, r, s) taps; the
+/// weights parameter is K x C/g*R*S, the same bytes as KCRS), and `conv` summing their
+/// products with no guard.
 /// A GPU schedule computes both copies per block in shared memory (compute_at ... "shared");
 /// computed whole, they are an input packing and a weights' copy. The epilogue as for
 /// direct_conv.

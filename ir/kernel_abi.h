@@ -85,6 +85,9 @@ struct AbiStage {
 
 struct KernelAbi {
   static constexpr int64_t kWorkspaceAlign = 64;
+  /// What a GPU kernel assumes of every pointer it is given (the driver's allocations are
+  /// 256-byte aligned): its vector loads of 4 floats rely on it.
+  static constexpr int64_t kGpuBufferAlign = 16;
 
   std::string name;                      ///< the kernel's symbol
   std::vector<AbiParam> params;          ///< in the entry's argument order

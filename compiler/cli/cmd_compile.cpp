@@ -137,8 +137,10 @@ std::string launch_json(const KernelAbi& abi, const Workload& wl, const Target& 
   }
   const nlohmann::json j = {{"workload", wl.spec()}, {"target", target.key()}, {"schedule", described},
                             {"launches", kernels}, {"arguments", args}, {"workspace_bytes", abi.workspace_bytes},
+                            {"pointer_align_bytes", KernelAbi::kGpuBufferAlign},
                             {"note", "launch the kernels in order on one stream; each takes one pointer per argument, in order "
-                                     "(fp32, dense row-major; workspace ones at their offset in one device allocation)"}};
+                                     "(fp32, dense row-major, each pointer a multiple of pointer_align_bytes; workspace ones "
+                                     "at their offset in one device allocation)"}};
   return j.dump(2) + "\n";
 }
 

@@ -81,6 +81,12 @@ TEST_CASE("every GPU template: the default and 4 sampled configs a layer compile
   }
   const Target target = parse_target("cuda:sm_90");
   std::mt19937_64 rng(20261201);
+  // At least 32 configs of each template over the layers it applies to: 5 a layer, more where
+  // it applies to few (the depthwise template).
+  std::map<std::string, int> applicable;
+  for (const char* spec : kLayers) {
+    for (const auto& registered : template_registry()) applicable[registered->name()] += registered->applies(parse_workload(spec), target);
+  }
   std::map<std::string, int> accepted, refused, layers;
   for (const char* spec : kLayers) {
     const Workload wl = parse_workload(spec);
@@ -89,8 +95,9 @@ TEST_CASE("every GPU template: the default and 4 sampled configs a layer compile
       const ScheduleTemplate& tpl = *registered;
       ++layers[tpl.name()];
       const KnobSpace space = tpl.space(wl, target);
+      const size_t per_layer = size_t(std::max(5, (32 + applicable[tpl.name()] - 1) / applicable[tpl.name()] + 1));
       std::vector<Config> configs = {tpl.default_config(wl, target)};
-      while (configs.size() < 5) configs.push_back(space.at(rng() % space.size()));
+      while (configs.size() < per_layer) configs.push_back(space.at(rng() % space.size()));
       for (size_t i = 0; i < configs.size(); ++i) {
         INFO(spec << " " << tpl.name() << " config " << config_to_json(configs[i]).dump());
         LoopNest nest;
@@ -136,7 +143,41 @@ TEST_CASE("every GPU template: the default and 4 sampled configs a layer compile
   CHECK(layers["gpu_depthwise"] == 2);
   CHECK(accepted["gpu_direct"] >= 30);
   CHECK(accepted["gpu_im2col_gemm"] >= 30);
-  CHECK(accepted["gpu_depthwise"] >= 8);
+  CHECK(accepted["gpu_depthwise"] >= 30);
+}
+
+TEST_CASE("staged weights fill shared memory with float4 or float2 loads where alignment allows, float loads elsewhere",
+          "[gpu][ptx]") {
+  const Target target = parse_target("cuda:sm_90");
+  const ScheduleTemplate& tpl = template_named("gpu_direct");
+  struct Layer {
+    const char* spec;
+    int64_t c_step;
+    const char* vector_load;   ///< the weights fill's load, or nullptr: no vector load at all
+    const char* vector_store;  ///< and its store to shared memory
+  };
+  // A block's weights are rows of c_step x 3 x 3 taps from a multiple of that in a filter's
+  // C x 9: 4 channels a step are 36 floats from a 16-byte boundary, 2 are 18 from an 8-byte one;
+  // 17 channels of 9 taps line up with nothing. The input window's fill has guards on its
+  // lanes (the padding) and stays scalar.
+  for (const Layer& l : {Layer{"n=1,c=64,h=56,w=56,k=64,r=3,s=3,pad=1", 4, "ld.global.nc.v4.f32", "st.shared.v4.f32"},
+                         Layer{"n=1,c=6,h=10,w=10,k=8,r=3,s=3,pad=1", 2, "ld.global.nc.v2.f32", "st.shared.v2.f32"},
+                         Layer{"n=1,c=17,h=9,w=9,k=23,r=3,s=3,pad=1", 17, nullptr, nullptr}}) {
+    INFO(l.spec);
+    const Workload wl = parse_workload(l.spec);
+    Config config = tpl.default_config(wl, target);
+    config["c_step"] = l.c_step;
+    const CompiledArtifact ptx = compile_artifact(scheduled_nest(wl, make_schedule(wl, target, config), "k"), target, EmitKind::Assembly);
+    const bool any_vector = std::regex_search(ptx.bytes, std::regex(R"(ld\.global(\.nc)?\.v[24]\.f32)"));
+    if (l.vector_load) {
+      CHECK(ptx.bytes.find(l.vector_load) != std::string::npos);
+      CHECK(ptx.bytes.find(l.vector_store) != std::string::npos);
+    } else {
+      CHECK_FALSE(any_vector);
+    }
+    CHECK(ptx.bytes.find("ld.global.nc.f32") != std::string::npos);  // the input window's
+    if (std::filesystem::exists(kPtxas)) CHECK(ptxas(ptx.bytes).exit_code == 0);
+  }
 }
 
 TEST_CASE("GPU schedules refuse shared memory over a block's limit and misplaced shared stages", "[gpu][refusals]") {
@@ -186,6 +227,23 @@ TEST_CASE("a barrier that some threads of a block would miss is refused", "[gpu]
   CHECK(compile_artifact(nest, parse_target("cuda:sm_90"), EmitKind::Assembly).bytes.find("bar.sync") != std::string::npos);
 }
 
+TEST_CASE("a GPU vector access claims the alignment its index proves, no more", "[gpu][ptx]") {
+  // Each thread copies 4 floats of its row of 8: stored from the row's start (16 bytes), loaded
+  // from 2 floats in (8 bytes: a float4 load there would fault, so two float2 loads).
+  const BufferRef in = make_buffer("input", {32, 8}, MemoryScope::Param), out = make_buffer("output", {32, 4}, MemoryScope::Param);
+  const Expr tx = var("tx");
+  LoopNest nest;
+  nest.name = "k";
+  nest.params = {{in, "NX", false}, {out, "NX", true}};
+  nest.stages = {{"copy", StageKind::Compute,
+                  For::make("tx", 0, 32, ForKind::GpuThreadX,
+                            Store::make(out, {tx, Ramp::make(Expr(0), 1, 4)}, Load::make(in, {tx, Ramp::make(Expr(2), 1, 4)}), false))}};
+  const std::string ptx = compile_artifact(nest, parse_target("cuda:sm_90"), EmitKind::Assembly).bytes;
+  CHECK(ptx.find("st.global.v4.f32") != std::string::npos);
+  CHECK(std::regex_search(ptx, std::regex(R"(ld\.global(\.nc)?\.v2\.f32)")));
+  CHECK_FALSE(std::regex_search(ptx, std::regex(R"(ld\.global(\.nc)?\.v4\.f32)")));
+}
+
 TEST_CASE("the host JIT refuses a GPU target in one line, driver or not (a network on a GPU)", "[gpu][refusals]") {
   const Workload wl = parse_workload("n=1,c=8,h=10,w=10,k=16,r=3,s=3,pad=1");
   const Target gpu = parse_target("cuda:sm_90");
@@ -217,6 +275,10 @@ TEST_CASE("compile --emit ptx writes the kernels and their launches; the CPU emi
   std::vector<std::string> names;
   for (const auto& a : j["arguments"]) names.push_back(a["name"]);
   CHECK(names == std::vector<std::string>{"input", "weights", "bias", "output", "conv"});
+  // The weights as the kernels read them: a filter's taps in one row, KCRS's bytes.
+  CHECK(j["arguments"][1]["shape"] == nlohmann::json({24, 16 * 9}));
+  CHECK(j["arguments"][1]["layout"] == "K(CRS)");
+  CHECK(j["pointer_align_bytes"] == 16);
 
   require_user_error({"compile", "--workload", spec, "--name", "layer", "-o", ptx.str(), "--emit", "ptx"},
                      "convtune: error: --emit ptx needs a CUDA target (--target cuda:sm_XX); 'cpu' is a CPU");

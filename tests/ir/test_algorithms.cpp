@@ -48,6 +48,12 @@ TEST_CASE("im2col + GEMM from its description matches the reference on 24 odd sh
   check_all(odd_shapes(24, 2, "", false), im2col_gemm);
 }
 
+TEST_CASE("direct convolution over staged copies (the GPU templates' algorithm) matches the reference on 24 odd shapes",
+          "[ir][algorithms]") {
+  // Its weights are a K x (C/g R S) matrix over KCRS's bytes: the same kernel arguments.
+  check_all(odd_shapes(24, 3, "", false), direct_conv_staged);
+}
+
 TEST_CASE("max pooling matches the reference on 20 odd shapes", "[ir][algorithms]") {
   check_all(odd_shapes(20, 3, ",op=maxpool", true), pooling);
 }
