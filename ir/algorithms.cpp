@@ -269,26 +269,54 @@ Algorithm im2col_gemm(const Workload& wl) {
   return finish_conv(alg, wl, result);
 }
 
-int winograd_tile_of(const std::string& name) {
+namespace {
+
+/// winograd_fM or winograd_fM_cB as (m, B), B 0 when absent; nullopt for another name.
+std::optional<std::pair<int, int64_t>> winograd_of(const std::string& name) {
   for (int m : winograd_tiles()) {
-    if (name == "winograd_f" + std::to_string(m)) return m;
+    const std::string base = "winograd_f" + std::to_string(m);
+    if (name == base) return std::make_pair(m, int64_t(0));
+    const std::string prefix = base + "_c";
+    if (name.rfind(prefix, 0) != 0 || name.size() == prefix.size() || name.size() > prefix.size() + 4) continue;
+    if (name.find_first_not_of("0123456789", prefix.size()) != std::string::npos) continue;
+    const int64_t block = std::stoll(name.substr(prefix.size()));
+    if (block > 0) return std::make_pair(m, block);
   }
-  return 0;
+  return std::nullopt;
+}
+
+} // namespace
+
+int winograd_tile_of(const std::string& name) {
+  const auto w = winograd_of(name);
+  return w ? w->first : 0;
+}
+
+int64_t winograd_channel_block_of(const std::string& name) {
+  const auto w = winograd_of(name);
+  return w ? w->second : 0;
 }
 
 bool winograd_applies(const Workload& wl) {
   return wl.is_conv() && wl.r == 3 && wl.s == 3 && wl.stride_h == 1 && wl.stride_w == 1 && wl.dilation_h == 1 && wl.dilation_w == 1;
 }
 
-Algorithm winograd(const Workload& wl, int m) {
-  const std::string name = "winograd_f" + std::to_string(m);
+Algorithm winograd(const Workload& wl, int m, int64_t channel_block) {
+  const std::string name = "winograd_f" + std::to_string(m) + (channel_block > 0 ? "_c" + std::to_string(channel_block) : "");
   Algorithm alg = conv_algorithm(wl, name.c_str(), "products");
   if (!winograd_applies(wl)) {
     throw UserError("algorithm '" + name + "' needs a 3x3 convolution with stride 1 and dilation 1; " + wl.spec() + " is not one");
   }
+  const int64_t cg = wl.c_per_group();
+  if (channel_block > 0 && wl.groups > 1 && cg % channel_block != 0) {
+    throw UserError("algorithm '" + name + "' rounds the input channels up to a multiple of " + std::to_string(channel_block) +
+                    ", which a grouped convolution cannot (" + std::to_string(cg) + " channels a group)");
+  }
+  // The input transform's channels: a whole number of blocks.
+  const int64_t c_transformed = channel_block > 0 ? (cg + channel_block - 1) / channel_block * channel_block : cg;
   const WinogradMatrices& wm = winograd_matrices(m);
   const int64_t alpha = wm.alpha, tiles_h = (wl.p() + m - 1) / m, tiles_w = (wl.q() + m - 1) / m, tiles = tiles_h * tiles_w;
-  const int64_t kg = wl.k_per_group(), cg = wl.c_per_group();
+  const int64_t kg = wl.k_per_group();
   const auto table = [](const std::string& table_name, const std::vector<std::vector<double>>& rows) {
     std::vector<double> flat;
     for (const auto& row : rows) flat.insert(flat.end(), row.begin(), row.end());
@@ -320,7 +348,7 @@ Algorithm winograd(const Workload& wl, int m) {
 
   // V[n][c][t] = BT d BT^T over the tile t's alpha x alpha inputs, 0 in the padding and past
   // the image (the last tiles' spare outputs are never written back).
-  const BufferRef v_buffer = temporary("input_transformed", {wl.n, wl.groups, alpha, alpha, tiles, cg});
+  const BufferRef v_buffer = temporary("input_transformed", {wl.n, wl.groups, alpha, alpha, tiles, c_transformed});
   Update iu;
   iu.rdims = {{"i", alpha}, {"j", alpha}};
   iu.lets = {{"ih", offset(t / Expr(tiles_w) * Expr(m) + i, -wl.pad_top)}, {"iw", offset(t % Expr(tiles_w) * Expr(m) + j, -wl.pad_left)}};
@@ -330,10 +358,11 @@ Algorithm winograd(const Workload& wl, int m) {
   if ((tiles_h - 1) * m + alpha - 1 - wl.pad_top >= wl.h) inside.push_back(ih < Expr(wl.h));
   if (wl.pad_left > 0) inside.push_back(iw >= Expr(0));
   if ((tiles_w - 1) * m + alpha - 1 - wl.pad_left >= wl.w) inside.push_back(iw < Expr(wl.w));
+  if (c_transformed > cg) inside.push_back(c < Expr(cg));  // the rounded-up channels read zeros
   iu.guard = all_of(inside);
   iu.boundary = input;
   iu.value = Load::make(bt, {xi, i}) * Load::make(bt, {nu, j}) * Load::make(input, {n, c_abs, ih, iw});
-  alg.stages.push_back(make_stage("input_transformed", with_group({{"n", wl.n}, {"c", cg}, {"t", tiles}, {"xi", alpha}, {"nu", alpha}}),
+  alg.stages.push_back(make_stage("input_transformed", with_group({{"n", wl.n}, {"c", c_transformed}, {"t", tiles}, {"xi", alpha}, {"nu", alpha}}),
                                   v_buffer, {n, g, xi, nu, t, c}, FloatImm::make(0.0), iu));
 
   // M[n][k][t] = sum over c of U[k][c] . V[n][c][t]: alpha^2 independent GEMMs (the main stage).
@@ -638,11 +667,11 @@ Algorithm algorithm_named(const std::string& name, const Workload& wl) {
   if (name == "direct_conv") return direct_conv(wl);
   if (name == "im2col_gemm") return im2col_gemm(wl);
   if (name == "direct_conv_staged") return direct_conv_staged(wl);
-  if (const int m = winograd_tile_of(name)) return winograd(wl, m);
+  if (const int m = winograd_tile_of(name)) return winograd(wl, m, winograd_channel_block_of(name));
   if (const int64_t block = sparse_channel_block_of(name); block >= 0) return sparse_direct(wl, block);
   if (const auto blocked = sparse_blocked_of(name)) return sparse_blocked(wl, blocked->first, blocked->second);
   throw UserError("unknown algorithm '" + name +
-                  "' for a convolution (algorithms: direct_conv, direct_conv_staged, im2col_gemm, winograd_f2, winograd_f4, winograd_f6, sparse_direct, sparse_direct_cN, sparse_blocked_kB, sparse_blocked_kB_cN)");
+                  "' for a convolution (algorithms: direct_conv, direct_conv_staged, im2col_gemm, winograd_f2, winograd_f4, winograd_f6, winograd_fM_cB, sparse_direct, sparse_direct_cN, sparse_blocked_kB, sparse_blocked_kB_cN)");
 }
 
 } // namespace convtune

@@ -30,8 +30,12 @@ Algorithm direct_conv_staged(const Workload& wl);
 /// columns over the row; the epilogue as for direct_conv.
 Algorithm im2col_gemm(const Workload& wl);
 
-/// The output tile side m of the algorithm named `name` when it is winograd_fM; 0 otherwise.
+/// The output tile side m of the algorithm named `name` when it is winograd_fM or
+/// winograd_fM_cB; 0 otherwise.
 int winograd_tile_of(const std::string& name);
+
+/// B of winograd_fM_cB; 0 for winograd_fM or another name.
+int64_t winograd_channel_block_of(const std::string& name);
 
 /// Whether Winograd's F(m x m, 3 x 3) computes `wl`: a 3x3 convolution, stride 1, dilation 1
 /// (any padding, groups, batch, epilogue).
@@ -43,7 +47,13 @@ bool winograd_applies(const Workload& wl);
 /// summing U . V over the channels (one GEMM per tile element), and the output's transform
 /// Y = AT M AT^T written to the result; the epilogue as for direct_conv. The matrices are
 /// constant tables of the nest. UserError naming the workload when it does not apply.
-Algorithm winograd(const Workload& wl, int m);
+///
+/// With a channel block B that does not divide the channels (winograd_fM_cB), the input's
+/// transform runs over the channels rounded up to a multiple of B, so that a transform
+/// vectorized B channels at a time has no tail: the channels past C read zeros (a packed input
+/// holds them; an unpacked one is guarded) and the GEMMs never read their V. Not for groups,
+/// whose next group's channels lie past C/g.
+Algorithm winograd(const Workload& wl, int m, int64_t channel_block = 0);
 
 /// Direct sparse convolution on the layer's given weights (ir/sparse.h), after Park et al.
 /// (ICLR 2017): the pattern of nonzeros is fixed at compile time as index tables (each output

@@ -83,7 +83,7 @@ public:
     return c;
   }
 
-  std::string algorithm(const Config&) const override { return "direct_conv_staged"; }
+  std::string algorithm(const Workload&, const Config&) const override { return "direct_conv_staged"; }
 
   std::vector<Step> steps(const Workload& wl, const KnobSpace&, const Config& config) const override {
     const Tile t(config);

@@ -59,7 +59,7 @@ public:
     return c;
   }
 
-  std::string algorithm(const Config&) const override { return "im2col_gemm"; }
+  std::string algorithm(const Workload&, const Config&) const override { return "im2col_gemm"; }
 
   std::vector<Step> steps(const Workload& wl, const KnobSpace&, const Config& config) const override {
     const int64_t kt = knob_value(config, "k_threads"), ki = knob_value(config, "k_regs");

@@ -42,7 +42,7 @@ public:
     return {{"oc_bn", t.oc}, {"ic_bn", t.ic}, {"col_bn", t.columns}, {"chunk", 4}};
   }
 
-  std::string algorithm(const Config&) const override { return "im2col_gemm"; }
+  std::string algorithm(const Workload&, const Config&) const override { return "im2col_gemm"; }
 
   std::vector<Step> steps(const Workload& wl, const KnobSpace&, const Config& config) const override {
     const int64_t oc = knob_value(config, "oc_bn"), ic = knob_value(config, "ic_bn"), col = knob_value(config, "col_bn");

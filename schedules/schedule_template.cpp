@@ -84,7 +84,7 @@ Schedule make_schedule(const Workload& wl, const KnobSpace& space, const Config&
   sch.template_name = space.template_name;
   sch.config = config_to_json(config);
   const ScheduleTemplate& tpl = template_named(space.template_name);
-  sch.algorithm = tpl.algorithm(config);
+  sch.algorithm = tpl.algorithm(wl, config);
   sch.steps = tpl.steps(wl, space, config);
   return sch;
 }

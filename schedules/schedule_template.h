@@ -28,8 +28,8 @@ public:
   virtual Config default_config(const Workload& wl, const Target& target) const = 0;
   /// The algorithm whose main stage the steps of `config` schedule (ir/algorithms.h); empty:
   /// the workload's own.
-  virtual std::string algorithm(const Config& config) const {
-    (void)config;
+  virtual std::string algorithm(const Workload& wl, const Config& config) const {
+    (void)wl, (void)config;
     return "";
   }
   /// The steps a config stands for; the config was checked against `space` already.

@@ -57,7 +57,7 @@ public:
     return union_ratio(wl, target.vector_lanes()) <= 1.5;
   }
 
-  std::string algorithm(const Config& config) const override {
+  std::string algorithm(const Workload&, const Config& config) const override {
     const int64_t c = knob_value(config, "c_bn");
     return "sparse_blocked_k" + std::to_string(knob_value(config, "oc_bn")) + (c > 0 ? "_c" + std::to_string(c) : "");
   }

@@ -20,7 +20,7 @@ public:
     return target.kind == TargetKind::Cpu && wl.is_conv() && wl.weights.given();
   }
 
-  std::string algorithm(const Config& config) const override {
+  std::string algorithm(const Workload&, const Config& config) const override {
     const int64_t block = knob_value(config, "c_bn");
     return block == 0 ? "sparse_direct" : "sparse_direct_c" + std::to_string(block);
   }

@@ -6,6 +6,8 @@
 /// registers (cache_write at the tile): the input transform vectorized along the input channels
 /// of its own NCHW[x]c copy of the input (padding as zeros), the output transform along the
 /// output channels of an NKPQ[y]k output.
+#include <algorithm>
+
 #include "ir/algorithms.h"
 #include "ir/winograd.h"
 #include "schedules/nchwc_common.h"
@@ -13,6 +15,23 @@
 namespace convtune::nchwc {
 
 namespace {
+
+int64_t padded(int64_t channels, int64_t block) { return (channels + block - 1) / block * block; }
+
+/// The input transform's channel blocks: the divisors of the channels up to 64, and, without
+/// groups, the powers of two up to the vector's lanes that do not divide them (the channels
+/// rounded up; a block past twice the channels would transform mostly zeros).
+std::vector<int64_t> channel_blocks(const Workload& wl, const Target& target) {
+  const int64_t c = wl.c_per_group();
+  std::vector<int64_t> blocks = divisors_up_to(c, 64);
+  if (wl.groups == 1) {
+    for (int64_t b = 2; b <= target.vector_lanes() && b < 2 * c; b *= 2) {
+      if (c % b != 0) blocks.push_back(b);
+    }
+  }
+  std::sort(blocks.begin(), blocks.end());
+  return blocks;
+}
 
 /// `step` applied to `stage` (empty: the main stage).
 Step on(const std::string& stage, Step step) {
@@ -37,7 +56,8 @@ public:
     return space_of({
         {"tile", KnobKind::Choice, tiles, "output tile side m of F(m x m, 3 x 3): more saving, larger error bound"},
         {"oc_bn", KnobKind::Split, vector_multiples(wl, target), "output channels in the register tile (vector multiples)", wl.k_per_group()},
-        {"ic_bn", KnobKind::Split, divisors_up_to(wl.c_per_group(), 64), "input channels per vector of the input transform"},
+        {"ic_bn", KnobKind::Split, channel_blocks(wl, target),
+         "input channels per vector of the input transform (one that does not divide them rounds the transform's channels up)"},
         {"t_bn", KnobKind::Split, tb, "tiles in the register tile"},
     });
   }
@@ -47,10 +67,19 @@ public:
     // the direct one's (runtime/reference_conv.h); the register tile as the direct template's.
     const int64_t m = 4, tiles = ((wl.p() + m - 1) / m) * ((wl.q() + m - 1) / m);
     const RegisterTile t = default_register_tile(wl, target, tiles);
-    return {{"tile", m}, {"oc_bn", t.oc}, {"ic_bn", t.ic}, {"t_bn", std::min<int64_t>(t.columns, 24)}};
+    // Channels no vector divides (67): a wider vector over channels rounded up, where that
+    // transforms at most a quarter more of them.
+    int64_t ic = t.ic;
+    for (int64_t b : channel_blocks(wl, target)) {
+      if (b > ic && wl.c_per_group() % b != 0 && padded(wl.c_per_group(), b) * 4 <= wl.c_per_group() * 5) ic = b;
+    }
+    return {{"tile", m}, {"oc_bn", t.oc}, {"ic_bn", ic}, {"t_bn", std::min<int64_t>(t.columns, 24)}};
   }
 
-  std::string algorithm(const Config& config) const override { return "winograd_f" + std::to_string(knob_value(config, "tile")); }
+  std::string algorithm(const Workload& wl, const Config& config) const override {
+    const int64_t ic = knob_value(config, "ic_bn");
+    return "winograd_f" + std::to_string(knob_value(config, "tile")) + (wl.c_per_group() % ic != 0 ? "_c" + std::to_string(ic) : "");
+  }
 
   std::vector<Step> steps(const Workload& wl, const KnobSpace&, const Config& config) const override {
     const int64_t oc = knob_value(config, "oc_bn"), ic = knob_value(config, "ic_bn"), tb = knob_value(config, "t_bn");

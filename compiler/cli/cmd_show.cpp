@@ -51,7 +51,7 @@ int cmd_show(const std::vector<std::string>& argv) {
   // The space shown is the schedule's template's; a hand schedule without one gets the template
   // that fits the workload only when it schedules that template's algorithm.
   const ScheduleTemplate* tpl = schedule.template_name.empty() ? find_template(wl, target) : &template_named(schedule.template_name);
-  if (tpl && schedule.template_name.empty() && !schedule.steps.empty() && tpl->algorithm(tpl->default_config(wl, target)) != schedule.algorithm) {
+  if (tpl && schedule.template_name.empty() && !schedule.steps.empty() && tpl->algorithm(wl, tpl->default_config(wl, target)) != schedule.algorithm) {
     tpl = nullptr;
   }
   const KnobSpace space = tpl ? tpl->space(wl, target) : KnobSpace{};

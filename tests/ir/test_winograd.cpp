@@ -93,6 +93,31 @@ TEST_CASE("Winograd: the naive nest of each tile side agrees with the reference 
   }
 }
 
+TEST_CASE("Winograd: channels rounded up to a block (winograd_fM_cB) agree with the reference, unpacked and guarded",
+          "[ir][winograd]") {
+  const Target target = host_target();
+  uint64_t seed = 300;
+  for (const Workload& wl : odd_3x3(30, 77)) {
+    if (wl.groups > 1) continue;
+    const int64_t block = wl.c % 4 == 0 ? 8 : 4;  // never a divisor here: c is at most 4
+    Schedule naive;
+    naive.algorithm = "winograd_f2_c" + std::to_string(block);
+    INFO(naive.algorithm << " on " << wl.spec());
+    KernelRunner runner(compile_jit(scheduled_nest(wl, naive), target));
+    ConvProblem problem = ConvProblem::make(wl, seed++);
+    problem.ref = reference_winograd(wl, problem.input, problem.weights, 2);
+    CHECK(runner.check(problem).ok);
+  }
+  CHECK(winograd_tile_of("winograd_f6_c16") == 6);
+  CHECK(winograd_channel_block_of("winograd_f6_c16") == 16);
+  CHECK(winograd_channel_block_of("winograd_f6") == 0);
+  CHECK(winograd_tile_of("winograd_f6_c") == 0);
+  CHECK(winograd_tile_of("winograd_f6_cx") == 0);
+  CHECK_THROWS_MATCHES(algorithm_named("winograd_f4_c4", parse_workload("n=1,c=6,h=8,w=8,k=6,r=3,s=3,pad=1,groups=2")), UserError,
+                       Message("algorithm 'winograd_f4_c4' rounds the input channels up to a multiple of 4, which a grouped "
+                               "convolution cannot (3 channels a group)"));
+}
+
 TEST_CASE("Winograd: the weights' transform is the packing NAME_run skips, the matrices are constants of the nest", "[ir][winograd]") {
   const Workload wl = parse_workload("n=1,c=4,h=6,w=6,k=5,r=3,s=3,pad=1");
   const LoopNest nest = naive_nest(winograd(wl, 2), "w");
@@ -114,7 +139,7 @@ TEST_CASE("Winograd refuses what it does not compute, naming the workload", "[ir
                                "n=1,c=4,h=9,w=9,k=4,r=3,s=3,stride=2,pad=1 is not one"));
   CHECK_THROWS_MATCHES(algorithm_named("winograd_f3", parse_workload("n=1,c=4,h=9,w=9,k=4,r=3,s=3")), UserError,
                        Message("unknown algorithm 'winograd_f3' for a convolution (algorithms: direct_conv, direct_conv_staged, im2col_gemm, "
-                               "winograd_f2, winograd_f4, winograd_f6, sparse_direct, sparse_direct_cN, sparse_blocked_kB, sparse_blocked_kB_cN)"));
+                               "winograd_f2, winograd_f4, winograd_f6, winograd_fM_cB, sparse_direct, sparse_direct_cN, sparse_blocked_kB, sparse_blocked_kB_cN)"));
 }
 
 TEST_CASE("The verifier refuses a store to a constant table", "[ir][winograd]") {

@@ -14,13 +14,13 @@ TEST_CASE("unknown or unfit algorithms and templates are refused naming them", "
   const Workload conv = parse_workload("n=1,c=4,h=6,w=6,k=8,r=3,s=3,pad=1");
   const Workload pool = parse_workload("n=1,c=4,h=6,w=6,r=3,s=3,pad=1,op=maxpool");
   REQUIRE_USER_ERROR(algorithm_named("winograd", conv),
-                     "unknown algorithm 'winograd' for a convolution (algorithms: direct_conv, direct_conv_staged, im2col_gemm, winograd_f2, winograd_f4, winograd_f6, sparse_direct, sparse_direct_cN, sparse_blocked_kB, sparse_blocked_kB_cN)");
+                     "unknown algorithm 'winograd' for a convolution (algorithms: direct_conv, direct_conv_staged, im2col_gemm, winograd_f2, winograd_f4, winograd_f6, winograd_fM_cB, sparse_direct, sparse_direct_cN, sparse_blocked_kB, sparse_blocked_kB_cN)");
   REQUIRE_USER_ERROR(algorithm_named("im2col_gemm", pool),
                      "algorithm 'im2col_gemm' does not compute maxpool (it has the algorithm maxpool)");
   CHECK(algorithm_named("", pool).name == "maxpool");
   // A schedule naming an unknown algorithm fails when it is replayed, before any code.
   const Schedule sch = schedule_from_json(nlohmann::json::parse(R"({"algorithm": "winograd", "steps": []})"));
-  REQUIRE_USER_ERROR(scheduled_nest(conv, sch), "unknown algorithm 'winograd' for a convolution (algorithms: direct_conv, direct_conv_staged, im2col_gemm, winograd_f2, winograd_f4, winograd_f6, sparse_direct, sparse_direct_cN, sparse_blocked_kB, sparse_blocked_kB_cN)");
+  REQUIRE_USER_ERROR(scheduled_nest(conv, sch), "unknown algorithm 'winograd' for a convolution (algorithms: direct_conv, direct_conv_staged, im2col_gemm, winograd_f2, winograd_f4, winograd_f6, winograd_fM_cB, sparse_direct, sparse_direct_cN, sparse_blocked_kB, sparse_blocked_kB_cN)");
   REQUIRE_THROWS_MATCHES(schedule_from_json(nlohmann::json::parse(R"({"algorithm": 7, "steps": []})")), ScheduleError,
                          Catch::Matchers::Message("schedule: field 'algorithm' must be a string"));
 
