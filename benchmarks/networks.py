@@ -11,7 +11,8 @@ medians over rounds. Each convtune output is checked against PyTorch's: max |err
 and the elementwise max relative error where |ref| > 1e-3 max |ref| (worst over rounds). The
 oneDNN column is the sum over every conv layer `show --json` lists of `bench --backends onednn`
 on its workload: what per-layer oneDNN calls would cost, without the other layers.
-With --trials N, `tune --model --trials N --db TUNED_DB --threads 1` runs first, once per model.
+With --trials N, `tune --model --trials N --db TUNED_DB --threads T` runs first, per model and per
+thread count T of --threads-list (records are kept per thread count).
 
     /usr/bin/python3 benchmarks/networks.py --binary build/convtune --threads-list 1,2 --rounds 3 \\
         --tuned-db nets.db.jsonl --trials 200 --json benchmarks/raw/networks-DATE.json
@@ -171,10 +172,13 @@ def bench_model(name, shape, args, bench_cache):
     result["show"] = {k: show.get(k) for k in ("flops", "workspace_bytes", "intermediates_bytes")}
     result["show"].update(layers=len(show["layers"]), conv_layers=len(convs), conv_without_workload=len(convs) - len(conv_specs))
     if args.tuned_db and args.trials:
-        start = time.monotonic()
-        run_cmd([args.binary, "tune", "--model", onnx_path, "--trials", str(args.trials), "--db", args.tuned_db,
-                 "--threads", "1"], args.dry_run)
-        result["tune"] = {"trials": args.trials, "seconds": time.monotonic() - start}
+        # Records are kept per thread count (the target key ends in /tN): tune at each one reported.
+        result["tune"] = {"trials": args.trials, "seconds": {}}
+        for threads in args.threads_list:
+            start = time.monotonic()
+            run_cmd([args.binary, "tune", "--model", onnx_path, "--trials", str(args.trials), "--db", args.tuned_db,
+                     "--threads", str(threads)], args.dry_run)
+            result["tune"]["seconds"][threads] = time.monotonic() - start
     for threads in args.threads_list:
         ref = torch_forward(model, x, threads)
         runs = {"default": [], "tuned": []}
@@ -207,7 +211,8 @@ def print_model(r, args):
           f" ({s['conv_without_workload']} without a workload), {fmt(s['flops'] and s['flops'] / 1e9, '.2f')} GFLOP,"
           f" workspace {fmt(s['workspace_bytes'] and s['workspace_bytes'] / 2**20, '.1f')} MiB,"
           f" intermediates {fmt(s['intermediates_bytes'] and s['intermediates_bytes'] / 2**20, '.1f')} MiB"
-          + (f"; tuned {r['tune']['trials']} trials in {r['tune']['seconds']:.0f} s" if "tune" in r else ""))
+          + (f"; tuned {r['tune']['trials']} trials at each thread count in "
+             + ", ".join(f"{s:.0f} s (t{t})" for t, s in r["tune"]["seconds"].items()) if "tune" in r else ""))
     print(f"  {'thr':>3} {'default ms':>10} {'tuned ms':>9} {'torch ms':>9} {'oneDNN conv':>11} {'torch/ct':>8}"
           f" {'onednn/ct':>9} {'rel err':>9} {'elem rel':>9}   (ct: tuned if run, else default; medians of {args.rounds} rounds)")
     for threads, t in r["threads"].items():
