@@ -139,14 +139,9 @@ private:
   /// temporaries at multiples of 64 bytes in the workspace, shared and local arrays aligned
   /// so. What the index adds is a multiple of the power of two the modulus analysis proves.
   llvm::Align vector_align(const Buffer& b, const std::vector<Expr>& indices, int lanes) override {
-    Expr flat = 0;
-    int64_t stride = 1;
-    for (size_t d = indices.size(); d-- > 0;) {
-      const Expr& i = indices[d];
-      const Expr first = i.as<Ramp>() ? i.as<Ramp>()->base : i.as<Broadcast>() ? i.as<Broadcast>()->value : i;
-      flat = flat + first * Expr(stride);
-      stride *= b.shape[d];
-    }
+    std::vector<Expr> first_lane;
+    for (const Expr& i : indices) first_lane.push_back(i.as<Ramp>() ? i.as<Ramp>()->base : i.as<Broadcast>() ? i.as<Broadcast>()->value : i);
+    const Expr flat = convtune::flat_index(b, first_lane);  // the expression, not the emitted index
     int64_t widest = 1;
     while (widest * 2 <= lanes && widest * 2 * int64_t(sizeof(float)) <= KernelAbi::kGpuBufferAlign) widest *= 2;
     const int64_t floats = power_of_two_factor(flat, widest, [this](const std::string& n) { return let_value(n); });

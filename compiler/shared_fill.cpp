@@ -19,17 +19,6 @@ int64_t elements_of(const std::vector<int64_t>& extent) {
   return n;
 }
 
-/// The row-major flat index of buffer[index].
-Expr flat_index(const Buffer& b, const std::vector<Expr>& index) {
-  Expr flat = 0;
-  int64_t stride = 1;
-  for (size_t d = index.size(); d-- > 0;) {
-    flat = flat + index[d] * Expr(stride);
-    stride *= b.shape[d];
-  }
-  return flat;
-}
-
 } // namespace
 
 std::string fill_coordinate(const SharedFill& fill, size_t d) { return fill.name + "_x" + std::to_string(d); }

@@ -80,6 +80,16 @@ private:
 
 ModulusRemainder modulus_remainder(const Expr& e, const LetLookup& lets) { return Analysis(lets).of(e); }
 
+Expr flat_index(const Buffer& b, const std::vector<Expr>& index) {
+  Expr flat = 0;
+  int64_t stride = 1;
+  for (size_t d = index.size(); d-- > 0;) {
+    flat = flat + index[d] * Expr(stride);
+    stride *= b.shape[d];
+  }
+  return flat;
+}
+
 int64_t power_of_two_factor(const Expr& e, int64_t cap, const LetLookup& lets) {
   const ModulusRemainder mr = modulus_remainder(e, lets);
   // Every value is remainder + a multiple of modulus: what divides both divides them all.

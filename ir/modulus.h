@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "ir/ir.h"
 
@@ -22,6 +23,9 @@ struct ModulusRemainder {
 using LetLookup = std::function<Expr(const std::string&)>;
 
 ModulusRemainder modulus_remainder(const Expr& e, const LetLookup& lets = {});
+
+/// The row-major flat index of b[index] as an expression: the address the analysis is asked of.
+Expr flat_index(const Buffer& b, const std::vector<Expr>& index);
 
 /// The largest power of two (up to `cap`) that divides every value `e` may take.
 int64_t power_of_two_factor(const Expr& e, int64_t cap, const LetLookup& lets = {});
