@@ -185,26 +185,37 @@ Stmt unpack_store(const PackSpec& spec, const AlgorithmStage* consumer, const st
   Expr value = Load::make(spec.packed, packed);
   if (!consumer) return Store::make(spec.original, c, value, false);
   // The consumer's definition at this point, its read of the original from the packed form.
-  struct Inline : IRMutator {
-    const Buffer* original;
-    Expr packed_value;
-    using IRMutator::mutate;
-    Expr visit(const Load* op, const Expr& self) override {
-      return op->buffer.get() == original ? packed_value : IRMutator::visit(op, self);
-    }
-  } inline_read;
-  inline_read.original = spec.original.get();
-  inline_read.packed_value = value;
-  Expr result = inline_read.mutate(consumer->init);
-  std::vector<Expr> at = consumer->index;
-  for (size_t d = 0; d < c.size(); ++d) {
-    result = substitute(result, consumer->dims[d].name, c[d]);
-    for (Expr& i : at) i = substitute(i, consumer->dims[d].name, c[d]);
-  }
-  return Store::make(consumer->buffer, at, result, false);
+  return consumer_store_at(*consumer, *spec.original, c, value);
 }
 
 } // namespace
+
+Stmt consumer_store_at(const AlgorithmStage& consumer, const Buffer& produced, const std::vector<Expr>& coords,
+                       const Expr& value) {
+  struct Inline : IRMutator {
+    const Buffer* produced;
+    Expr value;
+    using IRMutator::mutate;
+    Expr visit(const Load* op, const Expr& self) override {
+      return op->buffer.get() == produced ? value : IRMutator::visit(op, self);
+    }
+  } inline_read;
+  inline_read.produced = &produced;
+  inline_read.value = value;
+  Expr result = inline_read.mutate(consumer.init);
+  std::vector<Expr> at = consumer.index;
+  // Through placeholders: a coordinate may name another of the consumer's dimensions.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (size_t d = 0; d < coords.size(); ++d) {
+      const std::string placeholder = "consumer." + std::to_string(d);
+      const std::string& from = pass == 0 ? consumer.dims[d].name : placeholder;
+      const Expr to = pass == 0 ? Var::make(placeholder) : coords[d];
+      result = substitute(result, from, to);
+      for (Expr& i : at) i = substitute(i, from, to);
+    }
+  }
+  return Store::make(consumer.buffer, at, result, false);
+}
 
 Stmt unpack_stage(const PackSpec& spec, const AlgorithmStage* consumer) {
   const std::vector<int64_t>& shape = spec.original->shape;

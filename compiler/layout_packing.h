@@ -68,4 +68,9 @@ Stmt unpack_stage(const PackSpec& spec, const AlgorithmStage* consumer = nullptr
 /// dimensions are the buffer's coordinates, in order, and which reads `produced` only there.
 bool unpack_can_compute(const AlgorithmStage& consumer, const BufferRef& produced);
 
+/// `consumer`'s store at the point `coords` of `produced` (one it can be computed at:
+/// unpack_can_compute), its read of `produced` there being `value`.
+Stmt consumer_store_at(const AlgorithmStage& consumer, const Buffer& produced, const std::vector<Expr>& coords,
+                       const Expr& value);
+
 } // namespace convtune

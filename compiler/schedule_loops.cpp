@@ -10,6 +10,7 @@
 #include "compiler/layout_packing.h"
 #include "compiler/region_bounds.h"
 #include "compiler/shared_fill.h"
+#include "compiler/simplify.h"
 #include "ir/interval.h"
 #include "ir/ir_visitor.h"
 
@@ -65,10 +66,14 @@ public:
 
     LoweredStage out;
     // An epilogue right after the stage is computed inline in its unpacking: the stage's own
-    // buffer is then never stored, only its packed form.
+    // buffer is then never stored, only its packed form. Where the epilogue stores into channel
+    // blocks of its own, it is computed in the register tile's write-back instead, and the
+    // packed form and its unpacking pass are gone.
     out.fused = fused_consumer();
+    if (out.fused) epilogue_block_ = writeback_block(*out.fused);
+    if (epilogue_block_) epilogue_ = out.fused;
     for (PackSpec* spec : {input_pack_.get(), weight_pack_.get(), output_pack_.get()}) {
-      if (!spec) continue;
+      if (!spec || (spec == output_pack_.get() && epilogue_)) continue;
       out.packed.push_back(spec->packed);
       if (spec->original->scope == MemoryScope::Param) {
         out.layouts.push_back({spec->packed, spec->original, spec->layout, spec->blocks, spec->offsets, spec->exterior_value,
@@ -79,7 +84,7 @@ public:
     if (weight_pack_) out.stages.push_back({"pack_" + weight_pack_->original->name + weight_pack_->suffix, StageKind::PackWeights, pack_stage(*weight_pack_)});
     NestStage compute{stage_.name, stage_.kind, compute_stage(product), dimensions(), update_.boundary, {}};
     out.stages.push_back(std::move(compute));
-    if (output_pack_) {
+    if (output_pack_ && !epilogue_) {
       const std::string name = out.fused ? "unpack_" + output_pack_->original->name + output_pack_->suffix + "_" + out.fused->name
                                          : "unpack_" + output_pack_->original->name + output_pack_->suffix;
       out.stages.push_back({name, StageKind::UnpackOutput, unpack_stage(*output_pack_, out.fused)});
@@ -374,6 +379,72 @@ private:
     return nullptr;
   }
 
+  /// The channel block `consumer` (the fused epilogue) stores in when it can be computed in the
+  /// register tile's write-back, straight into that layout; 0 otherwise. It can when it stores in
+  /// channel blocks (a network's tensor kept blocked: a dense store would scatter the lanes),
+  /// the tile holds whole sums (no reduction loop outside it), its innermost loop runs over the
+  /// lanes of one packed channel block, that block is a multiple of the consumer's, and the
+  /// channels end on a consumer's block (a run of its lanes is then all in or all out).
+  int64_t writeback_block(const AlgorithmStage& consumer) const {
+    if (st_.accumulate_at().empty() || output_pack_->blocks.size() != 1) return 0;
+    const auto& loops = st_.loops();
+    for (const LoopDim& l : loops) {
+      if (l.reduction) return 0;  // outside the tile: its sums are partial there
+      if (l.name == st_.accumulate_at()) break;
+    }
+    const auto [dim, block] = output_pack_->blocks[0];
+    const std::vector<int64_t>& shape = output_pack_->original->shape;
+    if (consumer.index.size() != shape.size() + 1) return 0;
+    const Binary* lane = consumer.index.back().as<Binary>();
+    const IntImm* consumer_block = lane && lane->op == BinaryOp::Mod ? lane->b.as<IntImm>() : nullptr;
+    if (!consumer_block || block % consumer_block->value != 0 || shape[dim] % consumer_block->value != 0) return 0;
+    const LoopDim& innermost = loops.back();
+    if (innermost.kind != ForKind::Vectorized || innermost.extent != block || innermost.reduction) return 0;
+    const Var* lane_var = simplify(target_index_.back(), ranges_).as<Var>();
+    return lane_var && lane_var->name == innermost.name ? consumer_block->value : 0;
+  }
+
+  /// The register tile's write-back: its sums stored into the stage's target, or the epilogue
+  /// computed from them in runs of the epilogue's channel block, each run's store one vector.
+  Stmt write_back(const std::vector<LoopDim>& tile, const std::vector<Expr>& tile_index, const BufferRef& acc) const {
+    const Expr sums = Load::make(acc, tile_index);
+    if (!epilogue_) return wrap(tile, with_lets(Store::make(target_, target_index_, sums, false), false));
+    const LoopDim& lanes = tile.back();
+    const int64_t run = epilogue_block_, runs = lanes.extent / run;
+    const std::string run_var = lanes.name + "_run", lane_var = lanes.name + "_lane", block_var = lanes.name + "_block";
+    const Expr run_start = runs > 1 ? var(run_var) * Expr(run) : Expr(0);
+    // The run's channel block: its first channel (the lane's channel at lane 0, a multiple of
+    // the block) over the block. A channel is that block's start plus the lane, which is how the
+    // store indexes the layout; the guards narrow the block (and the rows and columns) so that
+    // every index is seen to be inside.
+    const size_t dim = output_pack_->blocks[0].first;
+    std::vector<LetBinding> lets = {{lanes.name, run_start}};
+    lets.insert(lets.end(), pure_lets_.begin(), pure_lets_.end());
+    const Expr first_channel = substitute_lets(stage_.index[dim], lets);
+    std::vector<Expr> coords = stage_.index;
+    coords[dim] = var(block_var) * Expr(run) + var(lane_var);
+    // Tails: a channel tile past the last block, a row or column tile past the result, which
+    // would write the layout's border or spare lanes (not the kernel's) and read past the bias.
+    std::vector<Expr> inside;
+    const int64_t channels = output_pack_->original->shape[dim];
+    if (bounds_of(stage_.index[dim], ranges_).hi >= channels) inside.push_back(var(block_var) < Expr(channels / run));
+    std::set<std::string> varying = {lanes.name};  // the channel's dimensions: guarded by its block
+    for (const LetBinding& l : pure_lets_) {
+      const std::set<std::string> uses = vars_in(l.second);
+      if (std::any_of(uses.begin(), uses.end(), [&](const std::string& v) { return varying.count(v) > 0; })) varying.insert(l.first);
+    }
+    for (const Dim& d : stage_.dims) {
+      const auto r = ranges_.find(d.name);
+      if (r != ranges_.end() && r->second.hi >= d.extent && !varying.count(d.name)) inside.push_back(var(d.name) < Expr(d.extent));
+    }
+    Stmt body = guarded(inside, consumer_store_at(*epilogue_, *stage_.buffer, coords, sums));
+    body = LetStmt::make(block_var, first_channel / Expr(run), body);
+    body = LetStmt::make(lanes.name, run_start + var(lane_var), with_lets(body, false));
+    body = For::make(lane_var, 0, run, ForKind::Vectorized, body);
+    if (runs > 1) body = For::make(run_var, 0, runs, ForKind::Unrolled, body);
+    return wrap(std::vector<LoopDim>(tile.begin(), tile.end() - 1), body);
+  }
+
   /// What the stage reads: its update's value, or a pure stage's definition.
   const Expr& reads() const { return stage_.update ? update_.value : stage_.init; }
 
@@ -486,7 +557,7 @@ private:
     }
     BufferRef acc = make_buffer("acc", tile_shape, MemoryScope::Stack);
     Stmt update = wrap_placed(inner, with_lets(guarded(update_guards, fold(acc, tile_index, product)), true));
-    Stmt write = wrap(tile, with_lets(Store::make(target_, target_index_, Load::make(acc, tile_index), false), false));
+    Stmt write = write_back(tile, tile_index, acc);
     bool reduction_outside = false;
     for (const LoopDim& l : outer) reduction_outside = reduction_outside || l.reduction;
     if (!reduction_outside) {
@@ -516,6 +587,8 @@ private:
   std::unique_ptr<PackSpec> input_pack_, weight_pack_, output_pack_;
   BufferRef target_;
   std::vector<Expr> target_index_;
+  const AlgorithmStage* epilogue_ = nullptr;  ///< the epilogue computed in the write-back, if any
+  int64_t epilogue_block_ = 0;                 ///< its channel block
 };
 
 /// The stages computed at a loop of `consumer`.

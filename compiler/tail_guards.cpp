@@ -20,7 +20,13 @@ protected:
   using ScopedMutator::visit;
 
   Stmt visit(const IfThenElse* op, const Stmt& self) override {
-    return join_guards(op, ScopedMutator::visit(op, self), /*own_first=*/false);
+    // Below a guard without an else, its variables are narrowed: a store the guard already
+    // keeps inside its buffers needs no other.
+    const VarRanges outside = scope_.ranges;
+    if (!op->else_case.defined()) scope_.ranges = assume(op->cond, scope_.ranges);
+    Stmt out = join_guards(op, ScopedMutator::visit(op, self), /*own_first=*/false);
+    scope_.ranges = outside;
+    return out;
   }
 
   Stmt visit(const Store* op, const Stmt& self) override {
@@ -35,10 +41,14 @@ protected:
       }
       return false;
     };
+    // Inside when the index is, in its lets (as narrowed by the guards around) or in the loops.
     const auto leaves = [&](const Buffer& b, const std::vector<Expr>& index) {
+      const auto inside = [&](const Expr& e, int64_t extent) {
+        const Interval i = bounds_of(e, scope_.ranges);
+        return i.bounded() && i.lo >= 0 && i.hi < extent;
+      };
       for (size_t d = 0; d < index.size(); ++d) {
-        const Interval i = bounds_of(scope_.in_loops(index[d]), scope_.ranges);
-        if (!i.bounded() || i.lo < 0 || i.hi >= b.shape[d]) return true;
+        if (!inside(index[d], b.shape[d]) && !inside(scope_.in_loops(index[d]), b.shape[d])) return true;
       }
       return false;
     };

@@ -41,12 +41,12 @@ Tensor blocked(const Tensor& dense, const TensorLayout& layout, const std::vecto
   return storage;
 }
 
-void check_blocked_output(const Workload& wl, const std::string& schedule_name, const TensorLayout& layout,
-                          const std::optional<TensorLayout>& residual = std::nullopt,
-                          const std::optional<TensorLayout>& input = std::nullopt) {
-  INFO(wl.spec() << " schedule " << schedule_name << " layout " << layout.describe());
+/// Checks the kernel of `schedule` storing into `layout`; returns its ABI.
+KernelAbi check_blocked_output(const Workload& wl, const Schedule& schedule, const TensorLayout& layout,
+                               const std::optional<TensorLayout>& residual = std::nullopt,
+                               const std::optional<TensorLayout>& input = std::nullopt) {
+  INFO(wl.spec() << " schedule " << schedule.template_name << " " << schedule.config.dump() << " layout " << layout.describe());
   const Target target = host_target();
-  const Schedule schedule = resolve_schedule(schedule_name, wl, target);
   LowerOptions options;
   options.layouts.output = layout;
   options.layouts.residual = residual;
@@ -84,6 +84,13 @@ void check_blocked_output(const Workload& wl, const std::string& schedule_name, 
   std::memcpy(expected.data(), storage.data(), size_t(layout.elements()) * sizeof(float));
   fill_exterior(expected.data(), untouched, wl.k, wl.p(), wl.q());
   CHECK(std::memcmp(expected.data(), storage.data(), size_t(layout.elements()) * sizeof(float)) == 0);
+  return abi;
+}
+
+KernelAbi check_blocked_output(const Workload& wl, const std::string& schedule_name, const TensorLayout& layout,
+                               const std::optional<TensorLayout>& residual = std::nullopt,
+                               const std::optional<TensorLayout>& input = std::nullopt) {
+  return check_blocked_output(wl, resolve_schedule(schedule_name, wl, host_target()), layout, residual, input);
 }
 
 } // namespace
@@ -157,4 +164,29 @@ TEST_CASE("A kernel packs its input from another reader's blocked layout", "[com
   in.block = lanes;
   in.shape = {1, (16 + lanes - 1) / lanes, 12, 12, lanes};
   for (const char* name : {"im2col_gemm", "winograd"}) check_blocked_output(conv, name, layout_for(conv, lanes, 0, 0, 0), std::nullopt, in);
+}
+
+TEST_CASE("An epilogue storing in channel blocks is computed in the register tile's write-back", "[compiler][layout]") {
+  const Target target = host_target();
+  const int64_t lanes = target.vector_lanes();
+  // Output channels in register tiles of two vectors, stored in blocks of one vector or of one
+  // tile; row and column tiles running past the result (7 rows by 2, 10 columns by 4); a residual
+  // in another block; channels ending inside the last tile (3 vectors) but on a block of the
+  // layout. All without an unpacking pass.
+  const Config tile = {{"oc_bn", 2 * lanes}, {"ic_bn", 8}, {"ow_bn", 4}, {"oh_bn", 2}, {"order", 0}, {"unroll_kw", 0}, {"parallel", 0}};
+  const auto spec = [](int64_t k, const char* rest) { return "n=2,c=8,h=7,w=10,k=" + std::to_string(k) + rest; };
+  for (const int64_t k : {4 * lanes, 3 * lanes}) {
+    const Workload wl = parse_workload(spec(k, ",r=3,s=3,pad=1,epilogue=bias_add_relu6"));
+    for (const int64_t block : {lanes, 2 * lanes}) {
+      if (k % block != 0) continue;
+      const KernelAbi abi = check_blocked_output(wl, make_schedule(wl, target, tile), layout_for(wl, block, 1, 2, 1), layout_for(wl, 4, 0, 1, 0));
+      CHECK_FALSE(abi.has_stage(StageKind::UnpackOutput));
+    }
+  }
+  // Channels ending inside a block of the layout, a block the tile's lanes do not fill (wider than
+  // the tile): the unpacking stays.
+  const Workload odd = parse_workload(spec(lanes + lanes / 2, ",r=1,s=1,epilogue=bias_relu"));
+  CHECK(check_blocked_output(odd, make_schedule(odd, target, tile), layout_for(odd, lanes, 1, 1, 0)).has_stage(StageKind::UnpackOutput));
+  const Workload wide = parse_workload(spec(4 * lanes, ",r=1,s=1,epilogue=bias_relu"));
+  CHECK(check_blocked_output(wide, make_schedule(wide, target, tile), layout_for(wide, 4 * lanes, 0, 0, 0)).has_stage(StageKind::UnpackOutput));
 }
