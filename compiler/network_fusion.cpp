@@ -65,10 +65,36 @@ private:
         return true;
       }
     }
+    if (l.binary == LayerBinary::Mul && silu_into(i)) return true;
     if (l.binary == LayerBinary::None) return epilogue_into(i, l.inputs[0], -1);
     if (l.binary == LayerBinary::Add && l.scale.empty() && l.shift.empty() &&
         net_.tensors[l.inputs[0]].shape == net_.tensors[l.inputs[1]].shape && l.inputs[0] != l.inputs[1]) {
       return epilogue_into(i, l.inputs[0], l.inputs[1]) || epilogue_into(i, l.inputs[1], l.inputs[0]);
+    }
+    return false;
+  }
+
+  /// x * sigmoid(x) (swish, as EfficientNet exports it): Mul `i` and the Sigmoid it alone reads
+  /// become one pass over x.
+  bool silu_into(int i) {
+    const NetLayer& mul = net_.layers[i];
+    if (!mul.scale.empty() || !mul.shift.empty() || !mul.activation.none() || mul.inputs[0] == mul.inputs[1]) return false;
+    for (int side = 0; side < 2; ++side) {
+      const int x = mul.inputs[1 - side];
+      const int p = sole_producer(mul.inputs[side], i);
+      if (p < 0) continue;
+      const NetLayer& gate = net_.layers[p];
+      if (gate.kind != LayerKind::Elementwise || gate.binary != LayerBinary::None || !gate.scale.empty() ||
+          !gate.shift.empty() || gate.activation.kind != Activation::Kind::Sigmoid || gate.inputs[0] != x) {
+        continue;
+      }
+      NetLayer& silu = net_.layers[i];
+      silu.inputs = {x};
+      silu.binary = LayerBinary::None;
+      silu.activation = Activation{Activation::Kind::Silu};
+      silu.nodes.insert(silu.nodes.begin(), gate.nodes.begin(), gate.nodes.end());
+      net_.layers.erase(net_.layers.begin() + p);
+      return true;
     }
     return false;
   }

@@ -36,6 +36,7 @@ std::string Activation::describe() const {
   case Kind::Sigmoid: return "sigmoid";
   case Kind::HardSigmoid: return "hard_sigmoid";
   case Kind::HardSwish: return "hard_swish";
+  case Kind::Silu: return "silu";
   }
   return "?";
 }

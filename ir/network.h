@@ -30,7 +30,8 @@ const char* layer_kind_name(LayerKind kind);
 
 /// An activation applied elementwise.
 struct Activation {
-  enum class Kind { None, Relu, Clip, Sigmoid, HardSigmoid, HardSwish } kind = Kind::None;
+  /// Silu: x * sigmoid(x) (swish), a Sigmoid and the Mul by its input fused into one pass.
+  enum class Kind { None, Relu, Clip, Sigmoid, HardSigmoid, HardSwish, Silu } kind = Kind::None;
   float lo = 0, hi = 0;           ///< Clip's bounds
   float alpha = 0.2f, beta = 0.5f;  ///< HardSigmoid: max(0, min(1, alpha x + beta))
   bool none() const { return kind == Kind::None; }

@@ -43,41 +43,127 @@ typedef struct {
   float* y;
 } eltwise_args;
 
-static inline float activate(const eltwise_args* a, float v) {
+/* e^x in float for the sigmoid family: 2^n e^r with n = round(x / ln 2), |r| <= ln(2) / 2, e^r by
+ * its degree-6 Taylor polynomial (relative error under 2e-7 there), 2^n built in the exponent
+ * bits. Branch-free, so that the loops calling it vectorize; x is clamped to where e^x is a
+ * normal float. */
+static inline float exp_f32(float x) {
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  const int32_t n = (int32_t)(x * 1.44269504f + (x < 0 ? -0.5f : 0.5f));
+  const float fn = (float)n;
+  const float r = (x - fn * 0.693145752f) - fn * 1.42860677e-06f; /* ln 2 in two parts: r exact */
+  float p = 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int32_t bits = (n + 127) << 23;
+  float scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+/* The sigmoid family over a row, each a loop of its own that vectorizes: through a buffer on
+ * the stack, as the result often replaces its input in place (a vectorized loop may not write
+ * where it reads), and out of line (GCC otherwise merges the activations' loops into one). */
+enum { kRowChunk = 256 };
+
+/* Subnormal floats cost a microcode assist in each operation that meets one (here 3-5x slower
+ * rows where many are): the sigmoid family runs with them read and written as zero (MXCSR's
+ * DAZ and FTZ bits), the caller's mode restored after. */
+#if defined(__SSE__)
+static inline unsigned subnormals_off(void) {
+  const unsigned csr = __builtin_ia32_stmxcsr();
+  __builtin_ia32_ldmxcsr(csr | 0x8040u);
+  return csr;
+}
+static inline void subnormals_restore(unsigned csr) { __builtin_ia32_ldmxcsr(csr); }
+#else
+static inline unsigned subnormals_off(void) { return 0; }
+static inline void subnormals_restore(unsigned csr) { (void)csr; }
+#endif
+
+static __attribute__((noinline)) void sigmoid_row(const float* v, float* y, int64_t len) {
+  const unsigned csr = subnormals_off();
+  float out[kRowChunk];
+  for (int64_t j0 = 0; j0 < len; j0 += kRowChunk) {
+    const int64_t m = len - j0 < kRowChunk ? len - j0 : kRowChunk;
+    for (int64_t j = 0; j < m; ++j) out[j] = 1.0f / (1.0f + exp_f32(-v[j0 + j]));
+    memcpy(y + j0, out, (size_t)m * sizeof(float));
+  }
+  subnormals_restore(csr);
+}
+
+static __attribute__((noinline)) void silu_row(const float* v, float* y, int64_t len) {
+  const unsigned csr = subnormals_off();
+  float out[kRowChunk];
+  for (int64_t j0 = 0; j0 < len; j0 += kRowChunk) {
+    const int64_t m = len - j0 < kRowChunk ? len - j0 : kRowChunk;
+    for (int64_t j = 0; j < m; ++j) out[j] = v[j0 + j] / (1.0f + exp_f32(-v[j0 + j]));
+    memcpy(y + j0, out, (size_t)m * sizeof(float));
+  }
+  subnormals_restore(csr);
+}
+
+/* y[j] = the activation of v[j], j < len (v may be y). One loop per activation: no branch per
+ * element. */
+static void activate_row(const eltwise_args* a, const float* v, float* y, int64_t len) {
   switch (a->activation) {
-  case CONVTUNE_ACT_RELU: return v > 0 ? v : 0;
-  case CONVTUNE_ACT_CLIP: return v < a->lo ? a->lo : (v > a->hi ? a->hi : v);
-  case CONVTUNE_ACT_SIGMOID: return 1.0f / (1.0f + expf(-v));
-  case CONVTUNE_ACT_HARD_SIGMOID: {
-    const float h = a->alpha * v + a->beta;
-    return h < 0 ? 0 : (h > 1 ? 1 : h);
-  }
-  case CONVTUNE_ACT_HARD_SWISH: {
-    const float h = v / 6.0f + 0.5f;
-    return v * (h < 0 ? 0 : (h > 1 ? 1 : h));
-  }
-  default: return v;
+  case CONVTUNE_ACT_RELU:
+    for (int64_t j = 0; j < len; ++j) y[j] = v[j] > 0 ? v[j] : 0;
+    break;
+  case CONVTUNE_ACT_CLIP:
+    for (int64_t j = 0; j < len; ++j) y[j] = v[j] < a->lo ? a->lo : (v[j] > a->hi ? a->hi : v[j]);
+    break;
+  case CONVTUNE_ACT_SIGMOID: sigmoid_row(v, y, len); break;
+  case CONVTUNE_ACT_SILU: silu_row(v, y, len); break;
+  case CONVTUNE_ACT_HARD_SIGMOID:
+    for (int64_t j = 0; j < len; ++j) {
+      const float h = a->alpha * v[j] + a->beta;
+      y[j] = h < 0 ? 0 : (h > 1 ? 1 : h);
+    }
+    break;
+  case CONVTUNE_ACT_HARD_SWISH:
+    for (int64_t j = 0; j < len; ++j) {
+      const float h = v[j] / 6.0f + 0.5f;
+      y[j] = v[j] * (h < 0 ? 0 : (h > 1 ? 1 : h));
+    }
+    break;
+  default:
+    if (v != y) memcpy(y, v, (size_t)len * sizeof(float));
   }
 }
 
 static void eltwise_task(void* closure, int64_t begin, int64_t end) {
   const eltwise_args* a = (const eltwise_args*)closure;
-  for (int64_t i = begin; i < end; ++i) {  /* i = image * c + channel */
+  for (int64_t i = begin; i < end; ++i) { /* i = image * c + channel */
     const int64_t ch = i % a->c;
-    const float scale = a->scale ? a->scale[ch] : 1.0f, shift = a->shift ? a->shift[ch] : 0.0f;
-    const int affine = a->scale || a->shift;
     const float* x = a->x + i * a->plane;
     float* y = a->y + i * a->plane;
-    const float* o = a->other ? (a->other_per_channel ? a->other + i : a->other + i * a->plane) : 0;
-    for (int64_t j = 0; j < a->plane; ++j) {
-      float v = x[j];
-      if (affine) v = v * scale + shift;
-      if (a->op != CONVTUNE_BINARY_NONE) {
-        const float w = a->other_per_channel ? o[0] : o[j];
-        v = a->op == CONVTUNE_BINARY_ADD ? v + w : v * w;
-      }
-      y[j] = activate(a, v);
+    /* The affine step and the combination over the row into y, then the activation in place. */
+    const float* v = x;
+    if (a->scale || a->shift) {
+      const float scale = a->scale ? a->scale[ch] : 1.0f, shift = a->shift ? a->shift[ch] : 0.0f;
+      for (int64_t j = 0; j < a->plane; ++j) y[j] = v[j] * scale + shift;
+      v = y;
     }
+    if (a->op != CONVTUNE_BINARY_NONE) {
+      const float* o = a->other_per_channel ? a->other + i : a->other + i * a->plane;
+      const int add = a->op == CONVTUNE_BINARY_ADD;
+      if (a->other_per_channel && add) {
+        for (int64_t j = 0; j < a->plane; ++j) y[j] = v[j] + o[0];
+      } else if (a->other_per_channel) {
+        for (int64_t j = 0; j < a->plane; ++j) y[j] = v[j] * o[0];
+      } else if (add) {
+        for (int64_t j = 0; j < a->plane; ++j) y[j] = v[j] + o[j];
+      } else {
+        for (int64_t j = 0; j < a->plane; ++j) y[j] = v[j] * o[j];
+      }
+      v = y;
+    }
+    activate_row(a, v, y, a->plane);
   }
 }
 

@@ -13,7 +13,7 @@ extern "C" {
 
 /* Activations, as the network IR numbers them (ir/network.h Activation::Kind). */
 enum { CONVTUNE_ACT_NONE = 0, CONVTUNE_ACT_RELU, CONVTUNE_ACT_CLIP, CONVTUNE_ACT_SIGMOID, CONVTUNE_ACT_HARD_SIGMOID,
-       CONVTUNE_ACT_HARD_SWISH };
+       CONVTUNE_ACT_HARD_SWISH, CONVTUNE_ACT_SILU };
 /* What an elementwise layer combines its input with. */
 enum { CONVTUNE_BINARY_NONE = 0, CONVTUNE_BINARY_ADD, CONVTUNE_BINARY_MUL };
 

@@ -19,6 +19,7 @@ ElementwiseCall elementwise_call(const NetLayer& l, const std::vector<NetTensor>
   case Activation::Kind::Sigmoid: call.activation = CONVTUNE_ACT_SIGMOID; break;
   case Activation::Kind::HardSigmoid: call.activation = CONVTUNE_ACT_HARD_SIGMOID; break;
   case Activation::Kind::HardSwish: call.activation = CONVTUNE_ACT_HARD_SWISH; break;
+  case Activation::Kind::Silu: call.activation = CONVTUNE_ACT_SILU; break;
   }
   call.lo = l.activation.lo, call.hi = l.activation.hi, call.alpha = l.activation.alpha, call.beta = l.activation.beta;
   return call;

@@ -20,6 +20,7 @@ double activate(const Activation& a, double x) {
   case Activation::Kind::Sigmoid: return 1 / (1 + std::exp(-x));
   case Activation::Kind::HardSigmoid: return std::max(0.0, std::min(1.0, double(a.alpha) * x + double(a.beta)));
   case Activation::Kind::HardSwish: return x * std::max(0.0, std::min(1.0, x / 6 + 0.5));
+  case Activation::Kind::Silu: return x / (1 + std::exp(-x));
   }
   return x;
 }

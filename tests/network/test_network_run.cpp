@@ -92,6 +92,22 @@ TEST_CASE("fusion folds BatchNorm, ReLU, ReLU6 and residual adds into the convol
     const Network net = require_matches_reference(b);
     CHECK(layer_summary(net) == "conv:bias elementwise elementwise");
   }
+  SECTION("swish, x * sigmoid(x) (EfficientNet's SiLU), is one pass; not when the sigmoid has another reader") {
+    OnnxBuilder b;
+    b.input("x", {1, 5, 6, 7})
+        .conv("c1", "x", "a", 5, 7, 3, 3, {1, 1}, {1, 1, 1, 1})
+        .sigmoid("sg", "a", "g")
+        .mul("swish", "g", "a", "b")
+        .conv("c2", "b", "y", 7, 3, 1, 1)
+        .output("y");
+    const Network net = require_matches_reference(b);
+    CHECK(layer_summary(net) == "conv:bias elementwise conv:bias");
+    CHECK(net.layers[1].nodes == std::vector<std::string>{"Sigmoid sg", "Mul swish"});
+    CHECK(net.layers[1].activation.kind == Activation::Kind::Silu);
+    OnnxBuilder shared;
+    shared.input("x", {1, 4, 5, 5}).sigmoid("sg", "x", "g").mul("m", "x", "g", "p").add("add", "p", "g", "y").output("y");
+    CHECK(layer_summary(require_matches_reference(shared)) == "elementwise elementwise elementwise");
+  }
   SECTION("a BatchNorm with no convolution before it, then ReLU: one per-channel layer (DenseNet)") {
     OnnxBuilder b;
     b.input("x", {1, 5, 4, 4}).batch_norm("bn", "x", "a", 5).relu("r", "a", "y").output("y");
@@ -170,7 +186,7 @@ TEST_CASE("the operators compute what ONNX defines (values worked out by hand)",
     const Network net = fused_network(b);
     return run_network(net, x);
   };
-  SECTION("Clip, HardSigmoid, Sigmoid") {
+  SECTION("Clip, HardSigmoid, Sigmoid, x * sigmoid(x)") {
     OnnxBuilder b;
     b.input("x", {1, 1, 2, 2}).clip("c", "x", "y", -1, 6).output("y");
     CHECK(run(b) == std::vector<float>{-1.0f, -0.5f, 2.0f, 6.0f});
@@ -183,6 +199,10 @@ TEST_CASE("the operators compute what ONNX defines (values worked out by hand)",
     s.input("x", {1, 1, 2, 2}).sigmoid("s", "x", "y").output("y");
     const std::vector<float> got = run(s);
     for (size_t i = 0; i < x.size(); ++i) CHECK(got[i] == Approx(1 / (1 + std::exp(-double(x[i])))).epsilon(1e-6));
+    OnnxBuilder w;
+    w.input("x", {1, 1, 2, 2}).sigmoid("s", "x", "g").mul("m", "x", "g", "y").output("y");
+    const std::vector<float> swish = run(w);
+    for (size_t i = 0; i < x.size(); ++i) CHECK(swish[i] == Approx(x[i] / (1 + std::exp(-double(x[i])))).epsilon(1e-6));
   }
   SECTION("Pad with a value, BatchNormalization's formula") {
     OnnxBuilder b;
