@@ -59,7 +59,7 @@ static inline float exp_f32(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  const int32_t bits = (n + 127) << 23;
+  const uint32_t bits = (uint32_t)(n + 127) << 23; /* unsigned: defined for any n (a NaN input) */
   float scale;
   memcpy(&scale, &bits, sizeof scale);
   return p * scale;
