@@ -65,9 +65,9 @@ static inline float exp_f32(float x) {
   return p * scale;
 }
 
-/* The sigmoid family over a row, each a loop of its own that vectorizes: through a buffer on
- * the stack, as the result often replaces its input in place (a vectorized loop may not write
- * where it reads), and out of line (GCC otherwise merges the activations' loops into one). */
+/* The sigmoid family over a row, in a loop that vectorizes: through a buffer on the stack, as
+ * the result often replaces its input in place (a vectorized loop may not write where it
+ * reads), and out of line (GCC otherwise merges the activations' loops into one). */
 enum { kRowChunk = 256 };
 
 /* Subnormal floats cost a microcode assist in each operation that meets one (here 3-5x slower
@@ -85,23 +85,13 @@ static inline unsigned subnormals_off(void) { return 0; }
 static inline void subnormals_restore(unsigned csr) { (void)csr; }
 #endif
 
-static __attribute__((noinline)) void sigmoid_row(const float* v, float* y, int64_t len) {
+/* y[j] = sigmoid(v[j]), or v[j] * sigmoid(v[j]) (swish) when `swish`. */
+static __attribute__((noinline)) void sigmoid_row(const float* v, float* y, int64_t len, int swish) {
   const unsigned csr = subnormals_off();
   float out[kRowChunk];
   for (int64_t j0 = 0; j0 < len; j0 += kRowChunk) {
     const int64_t m = len - j0 < kRowChunk ? len - j0 : kRowChunk;
-    for (int64_t j = 0; j < m; ++j) out[j] = 1.0f / (1.0f + exp_f32(-v[j0 + j]));
-    memcpy(y + j0, out, (size_t)m * sizeof(float));
-  }
-  subnormals_restore(csr);
-}
-
-static __attribute__((noinline)) void silu_row(const float* v, float* y, int64_t len) {
-  const unsigned csr = subnormals_off();
-  float out[kRowChunk];
-  for (int64_t j0 = 0; j0 < len; j0 += kRowChunk) {
-    const int64_t m = len - j0 < kRowChunk ? len - j0 : kRowChunk;
-    for (int64_t j = 0; j < m; ++j) out[j] = v[j0 + j] / (1.0f + exp_f32(-v[j0 + j]));
+    for (int64_t j = 0; j < m; ++j) out[j] = (swish ? v[j0 + j] : 1.0f) / (1.0f + exp_f32(-v[j0 + j]));
     memcpy(y + j0, out, (size_t)m * sizeof(float));
   }
   subnormals_restore(csr);
@@ -117,8 +107,8 @@ static void activate_row(const eltwise_args* a, const float* v, float* y, int64_
   case CONVTUNE_ACT_CLIP:
     for (int64_t j = 0; j < len; ++j) y[j] = v[j] < a->lo ? a->lo : (v[j] > a->hi ? a->hi : v[j]);
     break;
-  case CONVTUNE_ACT_SIGMOID: sigmoid_row(v, y, len); break;
-  case CONVTUNE_ACT_SILU: silu_row(v, y, len); break;
+  case CONVTUNE_ACT_SIGMOID: sigmoid_row(v, y, len, 0); break;
+  case CONVTUNE_ACT_SILU: sigmoid_row(v, y, len, 1); break;
   case CONVTUNE_ACT_HARD_SIGMOID:
     for (int64_t j = 0; j < len; ++j) {
       const float h = a->alpha * v[j] + a->beta;
