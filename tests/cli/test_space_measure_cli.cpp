@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ir/workload.h"
+#include "targets/target.h"
 #include "tests/test_support.h"
 
 using Catch::Matchers::Contains;
@@ -85,7 +86,9 @@ TEST_CASE("the worker holds a Winograd candidate to Winograd's error bound, not 
   // A depthwise layer sums 9 taps: the direct bound is tight, and F(4x4, 3x3)'s transforms
   // round more than that; a correct Winograd kernel failed as wrong_result before.
   TempPath db("measure_wino", "-db.jsonl"), configs("measure_wino", ".json");
-  std::ofstream(configs.str()) << R"([{"template": "winograd", "config": {"ic_bn": 1, "oc_bn": 16, "t_bn": 6, "tile": 4}}])";
+  // One vector of output channels: the only oc_bn a depthwise layer's space holds (8 on AVX2, 16 on AVX-512).
+  const int64_t lanes = convtune::host_target().vector_lanes();
+  std::ofstream(configs.str()) << R"([{"template": "winograd", "config": {"ic_bn": 1, "oc_bn": )" << lanes << R"(, "t_bn": 6, "tile": 4}}])";
   const json m = parse_stdout(run_convtune({"measure", "--workload", "n=1,c=32,h=112,w=112,k=32,r=3,s=3,pad=1,groups=32,epilogue=bias_relu6",
                                             "--configs", configs.str(), "--db", db.str(), "--json", "--repeat", "1", "--min-repeat-ms", "1"}));
   REQUIRE(m.at("results").size() == 1);
