@@ -383,8 +383,9 @@ private:
   /// register tile's write-back, straight into that layout; 0 otherwise. It can when it stores in
   /// channel blocks (a network's tensor kept blocked: a dense store would scatter the lanes),
   /// the tile holds whole sums (no reduction loop outside it), its innermost loop runs over the
-  /// lanes of one packed channel block, that block is a multiple of the consumer's, and the
-  /// channels end on a consumer's block (a run of its lanes is then all in or all out).
+  /// lanes of one packed channel block, one of that block and the consumer's is a multiple of the
+  /// other (the lanes go in runs that each lie in one block of both), and the channels end on a
+  /// consumer's block (a run of lanes is then all in or all out).
   int64_t writeback_block(const AlgorithmStage& consumer) const {
     if (st_.accumulate_at().empty() || output_pack_->blocks.size() != 1) return 0;
     const auto& loops = st_.loops();
@@ -397,7 +398,8 @@ private:
     if (consumer.index.size() != shape.size() + 1) return 0;
     const Binary* lane = consumer.index.back().as<Binary>();
     const IntImm* consumer_block = lane && lane->op == BinaryOp::Mod ? lane->b.as<IntImm>() : nullptr;
-    if (!consumer_block || block % consumer_block->value != 0 || shape[dim] % consumer_block->value != 0) return 0;
+    if (!consumer_block || shape[dim] % consumer_block->value != 0) return 0;
+    if (block % consumer_block->value != 0 && consumer_block->value % block != 0) return 0;
     const LoopDim& innermost = loops.back();
     if (innermost.kind != ForKind::Vectorized || innermost.extent != block || innermost.reduction) return 0;
     const Var* lane_var = simplify(target_index_.back(), ranges_).as<Var>();
@@ -405,24 +407,30 @@ private:
   }
 
   /// The register tile's write-back: its sums stored into the stage's target, or the epilogue
-  /// computed from them in runs of the epilogue's channel block, each run's store one vector.
+  /// computed from them in runs of lanes that lie in one channel block of the epilogue's layout,
+  /// each run's store one vector.
   Stmt write_back(const std::vector<LoopDim>& tile, const std::vector<Expr>& tile_index, const BufferRef& acc) const {
     const Expr sums = Load::make(acc, tile_index);
     if (!epilogue_) return wrap(tile, with_lets(Store::make(target_, target_index_, sums, false), false));
     const LoopDim& lanes = tile.back();
-    const int64_t run = epilogue_block_, runs = lanes.extent / run;
+    // Runs of the smaller of the two blocks: a packed block spans several of the consumer's, or
+    // a consumer's block holds several packed blocks (`per_block` runs of them).
+    const int64_t run = std::min(lanes.extent, epilogue_block_), runs = lanes.extent / run, per_block = epilogue_block_ / run;
     const std::string run_var = lanes.name + "_run", lane_var = lanes.name + "_lane", block_var = lanes.name + "_block";
     const Expr run_start = runs > 1 ? var(run_var) * Expr(run) : Expr(0);
-    // The run's channel block: its first channel (the lane's channel at lane 0, a multiple of
-    // the block) over the block. A channel is that block's start plus the lane, which is how the
-    // store indexes the layout; the guards narrow the block (and the rows and columns) so that
-    // every index is seen to be inside.
+    // The run's index: its first channel (the lane's channel at lane 0, a multiple of the run)
+    // over the run. A channel is the consumer's block start, the run's place in that block and
+    // the lane, which is how the store indexes the layout (each part's range is seen to fit in
+    // the block); the guards narrow the run (and the rows and columns) so that every index is
+    // seen to be inside.
     const size_t dim = output_pack_->blocks[0].first;
     std::vector<LetBinding> lets = {{lanes.name, run_start}};
     lets.insert(lets.end(), pure_lets_.begin(), pure_lets_.end());
     const Expr first_channel = substitute_lets(stage_.index[dim], lets);
     std::vector<Expr> coords = stage_.index;
-    coords[dim] = var(block_var) * Expr(run) + var(lane_var);
+    const Expr block = var(block_var);
+    coords[dim] = per_block > 1 ? block / Expr(per_block) * Expr(epilogue_block_) + block % Expr(per_block) * Expr(run) + var(lane_var)
+                                : block * Expr(run) + var(lane_var);
     // Tails: a channel tile past the last block, a row or column tile past the result, which
     // would write the layout's border or spare lanes (not the kernel's) and read past the bias.
     std::vector<Expr> inside;

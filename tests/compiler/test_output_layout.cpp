@@ -183,10 +183,25 @@ TEST_CASE("An epilogue storing in channel blocks is computed in the register til
       CHECK_FALSE(abi.has_stage(StageKind::UnpackOutput));
     }
   }
-  // Channels ending inside a block of the layout, a block the tile's lanes do not fill (wider than
-  // the tile): the unpacking stays.
+  // Blocks of the layout wider than the tile: each holds several tiles' lanes (a one-vector tile
+  // in blocks of two and four vectors, a depthwise one in blocks of two; 6 vectors of channels,
+  // the last block of four half full of tiles that exist).
+  const Config one_vector = {{"oc_bn", lanes}, {"ic_bn", 8}, {"ow_bn", 4}, {"oh_bn", 2}, {"order", 0}, {"unroll_kw", 0}, {"parallel", 0}};
+  const Workload wide = parse_workload(spec(4 * lanes, ",r=1,s=1,epilogue=bias_add_relu"));
+  for (const int64_t block : {2 * lanes, 4 * lanes}) {
+    const KernelAbi abi = check_blocked_output(wide, make_schedule(wide, target, one_vector), layout_for(wide, block, 0, 1, 1), layout_for(wide, 4, 0, 0, 0));
+    CHECK_FALSE(abi.has_stage(StageKind::UnpackOutput));
+  }
+  const Workload depthwise = parse_workload("n=1,c=" + std::to_string(6 * lanes) + ",h=9,w=11,k=" + std::to_string(6 * lanes) +
+                                            ",r=3,s=3,stride=2,pad=1,groups=" + std::to_string(6 * lanes) + ",epilogue=bias_relu6");
+  const Config dw = {{"ch_bn", lanes}, {"ow_bn", 3}, {"oh_bn", 2}, {"unroll_kw", 1}, {"parallel", 0}};
+  const Schedule dw_schedule = make_schedule(depthwise, target, dw);
+  CHECK_FALSE(check_blocked_output(depthwise, dw_schedule, layout_for(depthwise, 2 * lanes, 1, 1, 0)).has_stage(StageKind::UnpackOutput));
+  // Channels ending inside a block of the layout, or blocks neither a multiple nor a divisor of
+  // the tile's lanes (three vectors in a tile of two): the unpacking stays.
   const Workload odd = parse_workload(spec(lanes + lanes / 2, ",r=1,s=1,epilogue=bias_relu"));
   CHECK(check_blocked_output(odd, make_schedule(odd, target, tile), layout_for(odd, lanes, 1, 1, 0)).has_stage(StageKind::UnpackOutput));
-  const Workload wide = parse_workload(spec(4 * lanes, ",r=1,s=1,epilogue=bias_relu"));
-  CHECK(check_blocked_output(wide, make_schedule(wide, target, tile), layout_for(wide, 4 * lanes, 0, 0, 0)).has_stage(StageKind::UnpackOutput));
+  CHECK(check_blocked_output(depthwise, dw_schedule, layout_for(depthwise, 4 * lanes, 0, 0, 0)).has_stage(StageKind::UnpackOutput));
+  const Workload three = parse_workload(spec(6 * lanes, ",r=1,s=1,epilogue=bias_relu"));
+  CHECK(check_blocked_output(three, make_schedule(three, target, tile), layout_for(three, 3 * lanes, 0, 0, 0)).has_stage(StageKind::UnpackOutput));
 }
