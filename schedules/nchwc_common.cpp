@@ -52,12 +52,27 @@ std::vector<int64_t> vector_multiples(const Workload& wl, const Target& target) 
 }
 
 RegisterTile default_register_tile(const Workload& wl, const Target& target, int64_t columns) {
-  const int64_t lanes = target.vector_lanes();
-  const int64_t vecs = wl.k_per_group() > lanes ? 2 : 1;
-  // Accumulators: columns * vecs; plus vecs weight vectors and one broadcast in flight.
-  // (One vector on AVX-512 leaves 30: more than the knob offers.)
-  const int64_t most = std::min<int64_t>((target.vector_registers - vecs - 1) / vecs, kMaxTileColumns);
-  return {vecs * lanes, least_waste_block(columns, (most + 1) / 2, most), divisors_up_to(wl.c_per_group(), 16).back()};
+  const int64_t lanes = target.vector_lanes(), channels = wl.k_per_group();
+  RegisterTile best;
+  double best_work = 0;
+  for (const int64_t oc : vector_multiples(wl, target)) {
+    const int64_t vecs = oc / lanes;
+    if (vecs == 1 && channels > lanes) continue;
+    // Accumulators: columns * vecs; plus vecs weight vectors and one broadcast in flight.
+    // (One vector on AVX-512 leaves 30: more than the knob offers.)
+    const int64_t most = std::min<int64_t>((target.vector_registers - vecs - 1) / vecs, kMaxTileColumns);
+    if (most < 1) continue;
+    for (int64_t cols = std::min(most, columns); cols >= 1; --cols) {
+      const double work = utilisation(channels, oc) * utilisation(columns, cols) *
+                          std::min(1.0, double(vecs * cols) / double(kEnoughAccumulators));
+      if (work > best_work * (1 + 1e-9)) {
+        best = {oc, cols, 0};
+        best_work = work;
+      }
+    }
+  }
+  best.ic = divisors_up_to(wl.c_per_group(), 16).back();
+  return best;
 }
 
 void parallel_over(std::vector<Step>& steps, const std::vector<std::string>& loops) {

@@ -13,6 +13,7 @@
 
 #include "ir/ir_printer.h"
 #include "compiler/compile.h"
+#include "schedules/nchwc_common.h"
 #include "schedules/schedule_template.h"
 #include "compiler/kernel_runner.h"
 #include "runtime/conv_problem.h"
@@ -190,3 +191,30 @@ TEST_CASE("every template's default config is a point of its space, on seeded ra
   }
 }
 
+
+TEST_CASE("the direct template's default register tile fits the registers and keeps enough sums where the layer allows",
+          "[schedules][templates]") {
+  // Layers of MobileNetV2 and ResNet-18 (1x1 at 56, 14 and 7 columns, a 3x3, the classifier),
+  // odd channel and column counts, on AVX2 (16 registers of 8 lanes) and AVX-512 (32 of 16).
+  const char* layers[] = {"n=1,c=144,h=56,w=56,k=24,r=1,s=1",  "n=1,c=160,h=7,w=7,k=960,r=1,s=1",
+                          "n=1,c=24,h=56,w=56,k=144,r=1,s=1",  "n=1,c=64,h=56,w=56,k=64,r=3,s=3,pad=1",
+                          "n=1,c=1280,h=1,w=1,k=1000,r=1,s=1", "n=2,c=12,h=9,w=13,k=20,r=1,s=1",
+                          "n=1,c=3,h=224,w=224,k=32,r=3,s=3,stride=2,pad=1", "n=1,c=40,h=14,w=14,k=240,r=1,s=1"};
+  const ScheduleTemplate& tpl = template_named("direct_nchwc");
+  for (const char* cpu : {"x86-64-v3", "x86-64-v4"}) {
+    const Target target = parse_target(cpu);
+    const int64_t lanes = target.vector_lanes();
+    for (const char* spec : layers) {
+      const Workload wl = parse_workload(spec);
+      const Config def = tpl.default_config(wl, target);
+      const int64_t vecs = knob_value(def, "oc_bn") / lanes, columns = knob_value(def, "ow_bn") * knob_value(def, "oh_bn");
+      INFO(cpu << " " << spec << " " << nlohmann::json(def).dump());
+      // The sums, one weight vector per channel vector and a broadcast: no spill.
+      CHECK(vecs * columns + vecs + 1 <= target.vector_registers);
+      // Enough independent sums to hide the FMA latency wherever the row is long enough for them.
+      if (wl.q() >= 4) CHECK(vecs * columns >= nchwc::kEnoughAccumulators);
+    }
+  }
+  // Three vectors cover 24 channels on AVX2 exactly, where two would compute 32 lanes.
+  CHECK(knob_value(tpl.default_config(parse_workload(layers[0]), parse_target("x86-64-v3")), "oc_bn") == 24);
+}
